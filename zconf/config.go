@@ -1,0 +1,132 @@
+// Package zconf is zinxgame's configuration: a typed Config with defaults and
+// validation, loaded from a Zinx-style JSON file, ZINX_* environment
+// variables and explicit overrides (see Load). A Config is a plain value
+// handed to znet.NewServer; nothing here is global.
+package zconf
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Framing names a wire layout. Both have an 8-byte head.
+const (
+	// FramingLE is Zinx's original layout: [DataLen uint32 LE][MsgID uint32 LE][Data].
+	// The Zinx tutorial and its MMO demo clients use it.
+	FramingLE = "le"
+	// FramingBE is newer Zinx releases' default: [MsgID uint32 BE][DataLen uint32 BE][Data].
+	FramingBE = "be"
+)
+
+// Config holds every setting of a server or client. Start from Default; the
+// zero value is not valid.
+type Config struct {
+	// Name identifies the server in logs.
+	Name string
+	// Version is informational, kept because Zinx configs carry it.
+	Version string
+	// Host is the address to listen on; empty or 0.0.0.0 means every interface.
+	Host string
+	// TcpPort is the TCP port; 0 picks a free one.
+	TcpPort int
+	// MaxConn is the most connections served at once; more are refused
+	// with a notice.
+	MaxConn int
+	// MaxPackageSize is the largest payload accepted or sent, in bytes.
+	// Zinx's MaxPacketSize is accepted as another name for it.
+	MaxPackageSize int
+	// WorkerPoolSize is the number of handler goroutines shared by all
+	// connections; 0 runs handlers on each connection's reader goroutine.
+	WorkerPoolSize int
+	// MaxWorkerTaskLen bounds each connection's queue of received messages
+	// waiting for a worker. When it is full the connection's reader waits,
+	// which pushes back on that client only.
+	MaxWorkerTaskLen int
+	// MaxMsgChanLen bounds each connection's queue of packets waiting to be
+	// written. A client that lets it fill is disconnected.
+	MaxMsgChanLen int
+	// IOReadBuffSize is the read buffer per connection, in bytes.
+	IOReadBuffSize int
+	// Framing selects the wire layout: "le" (Zinx's original) or "be".
+	Framing string
+	// BlockingPoolSize is the number of goroutines for IConnection.Async work.
+	BlockingPoolSize int
+	// WriteTimeout bounds one write to a client; a client that does not
+	// read for that long is disconnected.
+	WriteTimeout time.Duration
+	// ShutdownTimeout bounds Stop's graceful shutdown.
+	ShutdownTimeout time.Duration
+	// NoticeMsgID is the message ID of server notices (refusals, kicks,
+	// shutdown): a JSON payload {"code","reason"} the client can show.
+	NoticeMsgID uint32
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// LogFormat is text or json.
+	LogFormat string
+}
+
+// Default returns the default configuration. The numbers follow Zinx's
+// defaults where Zinx has one, so a Zinx user sees familiar behaviour.
+func Default() Config {
+	return Config{
+		Name:             "zinxgame",
+		Version:          "v1.0",
+		Host:             "0.0.0.0",
+		TcpPort:          8999,
+		MaxConn:          12000,
+		MaxPackageSize:   4096,
+		WorkerPoolSize:   10,
+		MaxWorkerTaskLen: 1024,
+		MaxMsgChanLen:    1024,
+		IOReadBuffSize:   4096,
+		Framing:          FramingLE,
+		BlockingPoolSize: 256,
+		WriteTimeout:     5 * time.Second,
+		ShutdownTimeout:  10 * time.Second,
+		NoticeMsgID:      65535,
+		LogLevel:         "info",
+		LogFormat:        "text",
+	}
+}
+
+// Validate reports every setting outside its allowed range, naming the key,
+// the value and the range.
+func (c Config) Validate() error {
+	var errs []error
+	intIn := func(key string, v, lo, hi int) {
+		if v < lo || v > hi {
+			errs = append(errs, fmt.Errorf("zconf: %s = %d: must be between %d and %d", key, v, lo, hi))
+		}
+	}
+	durIn := func(key string, v, lo, hi time.Duration) {
+		if v < lo || v > hi {
+			errs = append(errs, fmt.Errorf("zconf: %s = %s: must be between %s and %s", key, v, lo, hi))
+		}
+	}
+	oneOf := func(key, v string, allowed ...string) {
+		for _, a := range allowed {
+			if v == a {
+				return
+			}
+		}
+		errs = append(errs, fmt.Errorf("zconf: %s = %q: must be one of %q", key, v, allowed))
+	}
+	if c.Name == "" {
+		errs = append(errs, errors.New(`zconf: Name = "": must not be empty`))
+	}
+	intIn("TcpPort", c.TcpPort, 0, 65535)
+	intIn("MaxConn", c.MaxConn, 1, 10_000_000)
+	intIn("MaxPackageSize", c.MaxPackageSize, 1, 64<<20)
+	intIn("WorkerPoolSize", c.WorkerPoolSize, 0, 4096)
+	intIn("MaxWorkerTaskLen", c.MaxWorkerTaskLen, 1, 1<<20)
+	intIn("MaxMsgChanLen", c.MaxMsgChanLen, 1, 1<<20)
+	intIn("IOReadBuffSize", c.IOReadBuffSize, 512, 16<<20)
+	oneOf("Framing", c.Framing, FramingLE, FramingBE)
+	intIn("BlockingPoolSize", c.BlockingPoolSize, 1, 100_000)
+	durIn("WriteTimeout", c.WriteTimeout, time.Millisecond, 10*time.Minute)
+	durIn("ShutdownTimeout", c.ShutdownTimeout, 0, time.Hour)
+	oneOf("LogLevel", c.LogLevel, "debug", "info", "warn", "error")
+	oneOf("LogFormat", c.LogFormat, "text", "json")
+	return errors.Join(errs...)
+}

@@ -1,0 +1,312 @@
+package zconf_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zinxgame/zinxgame/zconf"
+)
+
+func TestDefaultValues(t *testing.T) {
+	want := zconf.Config{
+		Name:             "zinxgame",
+		Version:          "v1.0",
+		Host:             "0.0.0.0",
+		TcpPort:          8999,
+		MaxConn:          12000,
+		MaxPackageSize:   4096,
+		WorkerPoolSize:   10,
+		MaxWorkerTaskLen: 1024,
+		MaxMsgChanLen:    1024,
+		IOReadBuffSize:   4096,
+		Framing:          zconf.FramingLE,
+		BlockingPoolSize: 256,
+		WriteTimeout:     5 * time.Second,
+		ShutdownTimeout:  10 * time.Second,
+		NoticeMsgID:      65535,
+		LogLevel:         "info",
+		LogFormat:        "text",
+	}
+	if got := zconf.Default(); got != want {
+		t.Fatalf("Default() = %+v\nwant        %+v", got, want)
+	}
+}
+
+func TestDefaultValidates(t *testing.T) {
+	if err := zconf.Default().Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v, want nil", err)
+	}
+}
+
+func TestZeroConfigIsInvalid(t *testing.T) {
+	if err := (zconf.Config{}).Validate(); err == nil {
+		t.Fatal("zero Config validated; the package documents it as invalid")
+	}
+}
+
+func TestFramingConstants(t *testing.T) {
+	if zconf.FramingLE != "le" || zconf.FramingBE != "be" {
+		t.Fatalf("FramingLE, FramingBE = %q, %q; want \"le\", \"be\"", zconf.FramingLE, zconf.FramingBE)
+	}
+}
+
+// allKeys are the key names Validate may report.
+var allKeys = []string{
+	"Name", "TcpPort", "MaxConn", "MaxPackageSize", "WorkerPoolSize",
+	"MaxWorkerTaskLen", "MaxMsgChanLen", "IOReadBuffSize", "Framing",
+	"BlockingPoolSize", "WriteTimeout", "ShutdownTimeout", "LogLevel", "LogFormat",
+}
+
+func TestValidateRejectsEachBadValue(t *testing.T) {
+	tests := []struct {
+		name   string
+		key    string // the key the error must name
+		mutate func(*zconf.Config)
+		want   []string // substrings of the message: key = value, range
+	}{
+		{"TcpPort too big", "TcpPort", func(c *zconf.Config) { c.TcpPort = 70000 },
+			[]string{"TcpPort = 70000", "between 0 and 65535"}},
+		{"TcpPort negative", "TcpPort", func(c *zconf.Config) { c.TcpPort = -1 },
+			[]string{"TcpPort = -1", "between 0 and 65535"}},
+		{"MaxConn zero", "MaxConn", func(c *zconf.Config) { c.MaxConn = 0 },
+			[]string{"MaxConn = 0", "between 1 and 10000000"}},
+		{"MaxConn too big", "MaxConn", func(c *zconf.Config) { c.MaxConn = 10_000_001 },
+			[]string{"MaxConn = 10000001", "between 1 and 10000000"}},
+		{"MaxPackageSize zero", "MaxPackageSize", func(c *zconf.Config) { c.MaxPackageSize = 0 },
+			[]string{"MaxPackageSize = 0", "between 1 and 67108864"}},
+		{"MaxPackageSize over 64MiB", "MaxPackageSize", func(c *zconf.Config) { c.MaxPackageSize = 64<<20 + 1 },
+			[]string{"MaxPackageSize = 67108865", "between 1 and 67108864"}},
+		{"WorkerPoolSize negative", "WorkerPoolSize", func(c *zconf.Config) { c.WorkerPoolSize = -1 },
+			[]string{"WorkerPoolSize = -1", "between 0 and 4096"}},
+		{"WorkerPoolSize too big", "WorkerPoolSize", func(c *zconf.Config) { c.WorkerPoolSize = 4097 },
+			[]string{"WorkerPoolSize = 4097", "between 0 and 4096"}},
+		{"MaxWorkerTaskLen zero", "MaxWorkerTaskLen", func(c *zconf.Config) { c.MaxWorkerTaskLen = 0 },
+			[]string{"MaxWorkerTaskLen = 0", "between 1 and 1048576"}},
+		{"MaxMsgChanLen zero", "MaxMsgChanLen", func(c *zconf.Config) { c.MaxMsgChanLen = 0 },
+			[]string{"MaxMsgChanLen = 0", "between 1 and 1048576"}},
+		{"IOReadBuffSize too small", "IOReadBuffSize", func(c *zconf.Config) { c.IOReadBuffSize = 100 },
+			[]string{"IOReadBuffSize = 100", "between 512 and 16777216"}},
+		{"IOReadBuffSize too big", "IOReadBuffSize", func(c *zconf.Config) { c.IOReadBuffSize = 16<<20 + 1 },
+			[]string{"IOReadBuffSize = 16777217", "between 512 and 16777216"}},
+		{"Framing unknown", "Framing", func(c *zconf.Config) { c.Framing = "xx" },
+			[]string{`Framing = "xx"`, `must be one of ["le" "be"]`}},
+		{"Framing is case-sensitive", "Framing", func(c *zconf.Config) { c.Framing = "LE" },
+			[]string{`Framing = "LE"`, `["le" "be"]`}},
+		{"BlockingPoolSize zero", "BlockingPoolSize", func(c *zconf.Config) { c.BlockingPoolSize = 0 },
+			[]string{"BlockingPoolSize = 0", "between 1 and 100000"}},
+		{"WriteTimeout zero", "WriteTimeout", func(c *zconf.Config) { c.WriteTimeout = 0 },
+			[]string{"WriteTimeout = 0s", "between 1ms and 10m0s"}},
+		{"WriteTimeout too long", "WriteTimeout", func(c *zconf.Config) { c.WriteTimeout = 11 * time.Minute },
+			[]string{"WriteTimeout = 11m0s", "between 1ms and 10m0s"}},
+		{"ShutdownTimeout negative", "ShutdownTimeout", func(c *zconf.Config) { c.ShutdownTimeout = -time.Second },
+			[]string{"ShutdownTimeout = -1s", "between 0s and 1h0m0s"}},
+		{"ShutdownTimeout too long", "ShutdownTimeout", func(c *zconf.Config) { c.ShutdownTimeout = time.Hour + 1 },
+			[]string{"ShutdownTimeout = 1h0m0.000000001s", "between 0s and 1h0m0s"}},
+		{"LogLevel unknown", "LogLevel", func(c *zconf.Config) { c.LogLevel = "loud" },
+			[]string{`LogLevel = "loud"`, `must be one of ["debug" "info" "warn" "error"]`}},
+		{"LogFormat unknown", "LogFormat", func(c *zconf.Config) { c.LogFormat = "xml" },
+			[]string{`LogFormat = "xml"`, `must be one of ["text" "json"]`}},
+		{"Name empty", "Name", func(c *zconf.Config) { c.Name = "" },
+			[]string{`Name = ""`, "must not be empty"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := zconf.Default()
+			tt.mutate(&c)
+			err := c.Validate()
+			if err == nil {
+				t.Fatalf("Validate() = nil, want an error naming %s", tt.key)
+			}
+			msg := err.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+			if !strings.HasPrefix(msg, "zconf: ") {
+				t.Errorf("error %q lacks the zconf: prefix", msg)
+			}
+			if n := strings.Count(msg, "\n") + 1; n != 1 {
+				t.Errorf("error has %d lines, want exactly 1 for one bad value: %q", n, msg)
+			}
+			for _, other := range allKeys {
+				if other == tt.key {
+					continue
+				}
+				if strings.Contains(msg, other+" = ") {
+					t.Errorf("error %q also names the valid key %s", msg, other)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateAcceptsBoundaries(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*zconf.Config)
+	}{
+		{"TcpPort 0 (free port)", func(c *zconf.Config) { c.TcpPort = 0 }},
+		{"TcpPort 65535", func(c *zconf.Config) { c.TcpPort = 65535 }},
+		{"MaxConn 1", func(c *zconf.Config) { c.MaxConn = 1 }},
+		{"MaxConn 10M", func(c *zconf.Config) { c.MaxConn = 10_000_000 }},
+		{"MaxPackageSize 1", func(c *zconf.Config) { c.MaxPackageSize = 1 }},
+		{"MaxPackageSize 64MiB", func(c *zconf.Config) { c.MaxPackageSize = 64 << 20 }},
+		{"WorkerPoolSize 0", func(c *zconf.Config) { c.WorkerPoolSize = 0 }},
+		{"WorkerPoolSize 4096", func(c *zconf.Config) { c.WorkerPoolSize = 4096 }},
+		{"MaxWorkerTaskLen 1", func(c *zconf.Config) { c.MaxWorkerTaskLen = 1 }},
+		{"MaxWorkerTaskLen 1Mi", func(c *zconf.Config) { c.MaxWorkerTaskLen = 1 << 20 }},
+		{"MaxMsgChanLen 1Mi", func(c *zconf.Config) { c.MaxMsgChanLen = 1 << 20 }},
+		{"IOReadBuffSize 512", func(c *zconf.Config) { c.IOReadBuffSize = 512 }},
+		{"IOReadBuffSize 16MiB", func(c *zconf.Config) { c.IOReadBuffSize = 16 << 20 }},
+		{"Framing be", func(c *zconf.Config) { c.Framing = zconf.FramingBE }},
+		{"BlockingPoolSize 100000", func(c *zconf.Config) { c.BlockingPoolSize = 100_000 }},
+		{"WriteTimeout 1ms", func(c *zconf.Config) { c.WriteTimeout = time.Millisecond }},
+		{"WriteTimeout 10m", func(c *zconf.Config) { c.WriteTimeout = 10 * time.Minute }},
+		{"ShutdownTimeout 0", func(c *zconf.Config) { c.ShutdownTimeout = 0 }},
+		{"ShutdownTimeout 1h", func(c *zconf.Config) { c.ShutdownTimeout = time.Hour }},
+		{"NoticeMsgID 0", func(c *zconf.Config) { c.NoticeMsgID = 0 }},
+		{"LogLevel debug", func(c *zconf.Config) { c.LogLevel = "debug" }},
+		{"LogLevel warn", func(c *zconf.Config) { c.LogLevel = "warn" }},
+		{"LogLevel error", func(c *zconf.Config) { c.LogLevel = "error" }},
+		{"LogFormat json", func(c *zconf.Config) { c.LogFormat = "json" }},
+		{"Host and Version empty", func(c *zconf.Config) { c.Host, c.Version = "", "" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := zconf.Default()
+			tt.mutate(&c)
+			if err := c.Validate(); err != nil {
+				t.Fatalf("Validate() = %v, want nil", err)
+			}
+		})
+	}
+}
+
+func TestValidateReportsAllBadValuesTogether(t *testing.T) {
+	c := zconf.Default()
+	c.TcpPort = 70000
+	c.MaxConn = 0
+	c.Framing = "xx"
+	c.WriteTimeout = 0
+	c.LogFormat = "xml"
+	c.Name = ""
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate() = nil, want errors")
+	}
+	msg := err.Error()
+	want := []string{
+		`Name = ""`,
+		"TcpPort = 70000: must be between 0 and 65535",
+		"MaxConn = 0: must be between 1 and 10000000",
+		`Framing = "xx"`,
+		"WriteTimeout = 0s: must be between 1ms and 10m0s",
+		`LogFormat = "xml"`,
+	}
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error %q does not contain %q", msg, w)
+		}
+	}
+	if n := strings.Count(msg, "\n") + 1; n != len(want) {
+		t.Errorf("error has %d lines, want %d (one per bad value): %q", n, len(want), msg)
+	}
+	// errors.Join: each cause is reachable on its own.
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("error %T does not unwrap to several errors", err)
+	}
+	if n := len(joined.Unwrap()); n != len(want) {
+		t.Errorf("Unwrap() gives %d errors, want %d", n, len(want))
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	tests := []struct {
+		name      string
+		level     string
+		format    string
+		log       func(*testing.T, *bytes.Buffer)
+		wantLines int
+	}{
+		{"info shows info, hides debug", "info", "text", nil, 3},
+		{"warn hides info", "warn", "text", nil, 2},
+		{"error hides warn", "error", "text", nil, 1},
+		{"debug shows debug", "debug", "text", nil, 4},
+		{"unknown level falls back to info", "loud", "text", nil, 3},
+		{"json warn hides info", "warn", "json", nil, 2},
+		{"json debug", "debug", "json", nil, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := zconf.Default()
+			c.Name = "srv-1"
+			c.LogLevel = tt.level
+			c.LogFormat = tt.format
+			var buf bytes.Buffer
+			l := c.NewLogger(&buf)
+			l.Debug("m-debug")
+			l.Info("m-info")
+			l.Warn("m-warn")
+			l.Error("m-error")
+			out := strings.TrimRight(buf.String(), "\n")
+			var lines []string
+			if out != "" {
+				lines = strings.Split(out, "\n")
+			}
+			if len(lines) != tt.wantLines {
+				t.Fatalf("got %d lines, want %d:\n%s", len(lines), tt.wantLines, buf.String())
+			}
+			all := []string{"m-debug", "m-info", "m-warn", "m-error"}
+			shown := all[len(all)-tt.wantLines:]
+			for i, line := range lines {
+				if !strings.Contains(line, shown[i]) {
+					t.Errorf("line %d = %q, want it to contain %q", i, line, shown[i])
+				}
+				if tt.format == "json" {
+					var rec map[string]any
+					if err := json.Unmarshal([]byte(line), &rec); err != nil {
+						t.Fatalf("line %q is not JSON: %v", line, err)
+					}
+					if rec["msg"] != shown[i] {
+						t.Errorf("msg = %v, want %q", rec["msg"], shown[i])
+					}
+					if rec["server"] != "srv-1" {
+						t.Errorf("server = %v, want %q", rec["server"], "srv-1")
+					}
+				} else {
+					if json.Valid([]byte(line)) {
+						t.Errorf("text format produced JSON: %q", line)
+					}
+					if !strings.Contains(line, "server=srv-1") {
+						t.Errorf("line %q lacks server=srv-1", line)
+					}
+					if !strings.Contains(line, "msg="+shown[i]) {
+						t.Errorf("line %q lacks msg=%s", line, shown[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestNewLoggerJSONLevelField(t *testing.T) {
+	c := zconf.Default()
+	c.LogFormat = "json"
+	var buf bytes.Buffer
+	c.NewLogger(&buf).Info("hello", "k", 42)
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("output %q is not one JSON object: %v", buf.String(), err)
+	}
+	if rec["level"] != "INFO" || rec["msg"] != "hello" || rec["k"] != float64(42) || rec["server"] != "zinxgame" {
+		t.Fatalf("record = %v, want level INFO, msg hello, k 42, server zinxgame", rec)
+	}
+	if !bytes.HasSuffix(buf.Bytes(), []byte("\n")) {
+		t.Errorf("JSON record %q is not newline-terminated", buf.String())
+	}
+}

@@ -1,0 +1,248 @@
+package zconf
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// Source says where Load reads configuration from. Later sources win:
+// defaults < File < environment (ZINX_<KEY>, for example ZINX_TCPPORT) <
+// Overrides.
+type Source struct {
+	// File is a JSON file. Empty means defaults and environment only; a
+	// named file that does not exist is an error.
+	File string
+	// Overrides are applied last, for example from command-line flags.
+	// Keys are matched case-insensitively.
+	Overrides map[string]any
+	// Environ is the environment to read, as os.Environ returns it; nil
+	// means the process environment.
+	Environ []string
+	// Logger receives a warning for each Zinx key that zinxgame accepts
+	// but does not use. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// aliases maps other names for a key (lower case) to the key itself.
+var aliases = map[string]string{
+	"maxpacketsize": "MaxPackageSize",
+}
+
+// zinxOnly lists keys of Zinx's zinx.json that zinxgame does not use (yet),
+// lower case. They are accepted with a warning so an existing Zinx config
+// loads unchanged, while a typo is still an error.
+var zinxOnly = map[string]string{
+	"mode":                    "transport mode",
+	"wsport":                  "WebSocket port",
+	"heartbeatmax":            "heartbeat timeout",
+	"certfile":                "TLS certificate",
+	"privatekeyfile":          "TLS private key",
+	"logdir":                  "log directory (zinxgame logs to stderr)",
+	"logfile":                 "log file (zinxgame logs to stderr)",
+	"logisolationlevel":       "log level (use LogLevel)",
+	"logsavedays":             "log rotation",
+	"logfilesize":             "log rotation",
+	"logcons":                 "log to console",
+	"workermode":              "worker mode (zinxgame always keeps per-connection order)",
+	"requestpoolmode":         "request pooling (zinxgame always pools requests)",
+	"wspath":                  "WebSocket path",
+	"kcpport":                 "KCP transport",
+	"kcpacknodelay":           "KCP transport",
+	"kcpstreammode":           "KCP transport",
+	"kcpnodelay":              "KCP transport",
+	"kcpinterval":             "KCP transport",
+	"kcpresend":               "KCP transport",
+	"kcpnc":                   "KCP transport",
+	"kcpsendwindow":           "KCP transport",
+	"kcprecvwindow":           "KCP transport",
+	"kcpfecdatashards":        "KCP transport",
+	"kcpfecparityshards":      "KCP transport",
+	"routerslicesmode":        "router slices mode (use Use for middleware)",
+	"prometheusmetricsenable": "Prometheus metrics",
+	"prometheusserver":        "Prometheus server",
+	"prometheuslisten":        "Prometheus listen address",
+}
+
+// Load builds a Config from src and validates it.
+func Load(src Source) (Config, error) {
+	log := src.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg := Default()
+	keys := fieldKeys(reflect.TypeOf(cfg), "")
+	known := make(map[string]string, len(keys))
+	for _, k := range keys {
+		known[strings.ToLower(k)] = k
+	}
+
+	v := viper.New()
+	v.SetConfigType("json")
+	for _, k := range keys {
+		v.SetDefault(k, field(reflect.ValueOf(cfg), k).Interface())
+	}
+
+	if src.File != "" {
+		raw, err := os.ReadFile(src.File)
+		if err != nil {
+			return Config{}, fmt.Errorf("zconf: reading config file: %w", err)
+		}
+		doc, err := normalize(raw, known, src.File, log)
+		if err != nil {
+			return Config{}, err
+		}
+		if err := v.ReadConfig(bytes.NewReader(doc)); err != nil {
+			return Config{}, fmt.Errorf("zconf: parsing %s: %w", src.File, err)
+		}
+	}
+
+	env := envMap(src.Environ)
+	envKnown := make(map[string]bool)
+	for _, k := range keys {
+		name := "ZINX_" + strings.ToUpper(strings.ReplaceAll(k, ".", "_"))
+		envKnown[name] = true
+		if val, ok := env[name]; ok {
+			v.Set(k, val)
+		}
+	}
+	for alias, k := range aliases {
+		name := "ZINX_" + strings.ToUpper(alias)
+		envKnown[name] = true
+		if val, ok := env[name]; ok {
+			if _, canonical := env["ZINX_"+strings.ToUpper(k)]; !canonical {
+				v.Set(k, val)
+			}
+		}
+	}
+	for name := range env {
+		if !envKnown[name] {
+			log.Warn("zconf: environment variable matches no key, ignored", "name", name)
+		}
+	}
+
+	// Overrides by alias first, so the canonical key wins when both are given.
+	over := make([]string, 0, len(src.Overrides))
+	for k := range src.Overrides {
+		over = append(over, k)
+	}
+	sort.Slice(over, func(i, j int) bool {
+		_, ai := aliases[strings.ToLower(over[i])]
+		_, aj := aliases[strings.ToLower(over[j])]
+		return ai && !aj
+	})
+	for _, k := range over {
+		canon, ok := known[strings.ToLower(k)]
+		if !ok {
+			canon, ok = aliases[strings.ToLower(k)]
+		}
+		if !ok {
+			return Config{}, fmt.Errorf("zconf: override %q: unknown key", k)
+		}
+		v.Set(canon, src.Overrides[k])
+	}
+
+	rv := reflect.ValueOf(&cfg).Elem()
+	var errs []error
+	for _, k := range keys {
+		if err := assign(field(rv, k), k, v.Get(k)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// normalize checks the file's keys and renames aliases, so that viper sees
+// only canonical keys.
+func normalize(raw []byte, known map[string]string, file string, log *slog.Logger) ([]byte, error) {
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("zconf: parsing %s: %w", file, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("zconf: parsing %s: unexpected data after the JSON object", file)
+	}
+	out := make(map[string]any, len(doc))
+	seen := make(map[string]string, len(doc))
+	var unknown []string
+	for k, val := range doc {
+		lk := strings.ToLower(k)
+		if prev, dup := seen[lk]; dup {
+			return nil, fmt.Errorf("zconf: %s: key %q given twice (also as %q)", file, k, prev)
+		}
+		seen[lk] = k
+		switch {
+		case known[lk] != "":
+			out[known[lk]] = val
+		case aliases[lk] != "":
+			if _, dup := out[aliases[lk]]; !dup {
+				out[aliases[lk]] = val
+			}
+		case zinxOnly[lk] != "":
+			log.Warn("zconf: Zinx key not used by zinxgame, ignored", "file", file, "key", k, "meaning", zinxOnly[lk])
+		default:
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("zconf: %s: unknown keys %q", file, unknown)
+	}
+	return json.Marshal(out)
+}
+
+// fieldKeys lists the configuration keys of t, nested structs as dotted
+// paths. time.Duration is a leaf.
+func fieldKeys(t reflect.Type, prefix string) []string {
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
+			keys = append(keys, fieldKeys(f.Type, prefix+f.Name+".")...)
+			continue
+		}
+		keys = append(keys, prefix+f.Name)
+	}
+	return keys
+}
+
+func field(v reflect.Value, key string) reflect.Value {
+	for _, part := range strings.Split(key, ".") {
+		v = v.FieldByName(part)
+	}
+	return v
+}
+
+func envMap(environ []string) map[string]string {
+	if environ == nil {
+		environ = os.Environ()
+	}
+	m := make(map[string]string)
+	for _, kv := range environ {
+		if k, val, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(strings.ToUpper(k), "ZINX_") {
+			m[strings.ToUpper(k)] = val
+		}
+	}
+	return m
+}

@@ -1,0 +1,303 @@
+package znet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zinxgame/zinxgame/ziface"
+)
+
+// Connection is the one connection type: the server's accepted connections
+// and the client's dialled ones share it, and any transport that provides a
+// net.Conn rides the same reader, executor and writer.
+//
+// Lifecycle: the reader goroutine calls OnConnStart, reads frames and
+// submits them to the executor until the peer closes, an error occurs or
+// Stop is called. It then waits until every received message and Async
+// completion has run, closes the send queue, waits for the writer to flush
+// it, closes the socket and calls OnConnStop. That one path is the only way
+// a connection ends, which is what makes Stop idempotent and the hooks run
+// exactly once.
+type Connection struct {
+	eng    *engine
+	conn   net.Conn
+	id     uint64
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	exec       executor
+	sendq      *sendQueue
+	writerDone chan struct{}
+
+	started   atomic.Bool
+	stopping  atomic.Bool
+	hardOnce  sync.Once
+	hard      chan struct{} // closed by hardClose: stop waiting for anything
+	done      chan struct{} // closed after OnConnStop returned
+	fullOnce  sync.Once
+	unknownID bool // an unknown message ID was logged; only the executor touches it
+	peerDone  bool // the reader saw the peer finish (EOF or error); only the reader touches it
+
+	// refs counts the reader plus every queued message and Async call in
+	// flight; drained is closed when it drops to zero.
+	refs    atomic.Int64
+	drained chan struct{}
+
+	async asyncQueue
+
+	propMu sync.RWMutex
+	props  map[string]any
+}
+
+var _ ziface.IConnection = (*Connection)(nil)
+
+func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Connection{
+		eng:        eng,
+		conn:       nc,
+		id:         id,
+		log:        eng.log.With("conn_id", id, "remote", nc.RemoteAddr().String()),
+		ctx:        ctx,
+		cancel:     cancel,
+		sendq:      newSendQueue(eng.cfg.MaxMsgChanLen),
+		writerDone: make(chan struct{}),
+		hard:       make(chan struct{}),
+		done:       make(chan struct{}),
+		drained:    make(chan struct{}),
+	}
+	c.refs.Store(1)
+	if eng.sched != nil {
+		c.exec = newMailbox(eng.sched, c, eng.cfg.MaxWorkerTaskLen)
+	} else {
+		c.exec = &inline{conn: c, run: eng.runTask}
+	}
+	return c
+}
+
+// Start launches the reader and writer goroutines; later calls do nothing.
+func (c *Connection) Start() {
+	if !c.started.CompareAndSwap(false, true) {
+		return
+	}
+	go c.writeLoop()
+	go c.readLoop()
+}
+
+// Stop begins a graceful close; see ziface.IConnection.
+func (c *Connection) Stop() {
+	if !c.stopping.CompareAndSwap(false, true) {
+		return
+	}
+	c.cancel()
+	// Unblock a pending Read; the reader notices stopping and tears down.
+	_ = c.conn.SetReadDeadline(time.Now())
+}
+
+// hardClose abandons the graceful path: pending work is no longer waited
+// for and the socket closes at once.
+func (c *Connection) hardClose() {
+	c.Stop()
+	c.hardOnce.Do(func() {
+		close(c.hard)
+		_ = c.conn.Close()
+	})
+}
+
+// Done is closed once the connection has fully closed and OnConnStop has run.
+func (c *Connection) Done() <-chan struct{} { return c.done }
+
+func (c *Connection) Context() context.Context { return c.ctx }
+func (c *Connection) GetConnection() net.Conn  { return c.conn }
+func (c *Connection) GetConnID() uint64        { return c.id }
+func (c *Connection) RemoteAddr() net.Addr     { return c.conn.RemoteAddr() }
+func (c *Connection) LocalAddr() net.Addr      { return c.conn.LocalAddr() }
+
+// SendMsg queues one message; see ziface.IConnection.
+func (c *Connection) SendMsg(msgID uint32, data []byte) error {
+	if uint64(len(data)) > uint64(c.eng.pack.max) {
+		return fmt.Errorf("%w: %d bytes, max %d", ErrPacketTooLarge, len(data), c.eng.pack.max)
+	}
+	return c.queued(c.sendq.push(c.eng.pack, msgID, data))
+}
+
+// sendFrame queues a frame packed by the caller, so a broadcast is packed
+// once for all its receivers.
+func (c *Connection) sendFrame(frame []byte) error {
+	return c.queued(c.sendq.pushRaw(frame))
+}
+
+func (c *Connection) queued(err error) error {
+	if errors.Is(err, ErrSendQueueFull) {
+		c.fullOnce.Do(func() {
+			c.eng.stats.sendQueueFull.Add(1)
+			c.log.Warn("znet: send queue full, client is not reading; closing",
+				"max_msg_chan_len", c.eng.cfg.MaxMsgChanLen)
+		})
+		c.Stop()
+	}
+	return err
+}
+
+func (c *Connection) SetProperty(key string, value any) {
+	c.propMu.Lock()
+	defer c.propMu.Unlock()
+	if c.props == nil {
+		c.props = make(map[string]any)
+	}
+	c.props[key] = value
+}
+
+func (c *Connection) GetProperty(key string) (any, bool) {
+	c.propMu.RLock()
+	defer c.propMu.RUnlock()
+	v, ok := c.props[key]
+	return v, ok
+}
+
+func (c *Connection) RemoveProperty(key string) {
+	c.propMu.Lock()
+	defer c.propMu.Unlock()
+	delete(c.props, key)
+}
+
+// acquire takes a reference unless the connection has drained.
+func (c *Connection) acquire() bool {
+	for {
+		n := c.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if c.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (c *Connection) release() {
+	if c.refs.Add(-1) == 0 {
+		close(c.drained)
+	}
+}
+
+func (c *Connection) readLoop() {
+	defer c.teardown()
+	c.eng.callHook(c, c.eng.onStart.Load(), "OnConnStart")
+	fr := newFrameReader(c.eng.pack, c.conn, c.eng.cfg.IOReadBuffSize)
+	for !c.stopping.Load() {
+		msgID, data, err := fr.next()
+		if err != nil {
+			c.peerDone = !(c.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded))
+			c.logReadError(msgID, err)
+			return
+		}
+		c.refs.Add(1)
+		if !c.exec.submit(task{req: newRequest(c, msgID, data)}, c.hard) {
+			c.release()
+			return
+		}
+	}
+}
+
+func (c *Connection) logReadError(msgID uint32, err error) {
+	switch {
+	case c.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded):
+		c.log.Debug("znet: connection stopped")
+	case errors.Is(err, io.EOF):
+		c.log.Debug("znet: client closed the connection")
+	case errors.Is(err, ErrPacketTooLarge):
+		c.eng.stats.decodeErrors.Add(1)
+		c.log.Warn("znet: frame over MaxPackageSize; closing", "msg_id", msgID, "err", err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		c.eng.stats.decodeErrors.Add(1)
+		c.log.Warn("znet: connection closed in the middle of a frame", "msg_id", msgID)
+	default:
+		c.log.Info("znet: read failed; closing", "err", err)
+	}
+}
+
+func (c *Connection) writeLoop() {
+	defer close(c.writerDone)
+	var spare []byte
+	for {
+		buf, open := c.sendq.take(spare)
+		if len(buf) > 0 {
+			_ = c.conn.SetWriteDeadline(time.Now().Add(c.eng.cfg.WriteTimeout))
+			if _, err := c.conn.Write(buf); err != nil {
+				c.sendq.discard()
+				if !c.isHard() {
+					c.log.Info("znet: write failed; closing", "err", err)
+				}
+				c.Stop()
+				return
+			}
+		}
+		if !open {
+			return
+		}
+		// Keep the buffer for the next batch unless a burst made it large.
+		if cap(buf) <= 1<<20 {
+			spare = buf[:0]
+		} else {
+			spare = nil
+		}
+	}
+}
+
+func (c *Connection) isHard() bool {
+	select {
+	case <-c.hard:
+		return true
+	default:
+		return false
+	}
+}
+
+// teardown runs on the reader goroutine once reading has ended.
+func (c *Connection) teardown() {
+	c.stopping.Store(true)
+	c.cancel()
+	c.release() // the reader's own reference
+	select {
+	case <-c.drained:
+	case <-c.hard:
+	}
+	c.sendq.close()
+	select {
+	case <-c.writerDone:
+	case <-c.hard:
+	}
+	if !c.peerDone && !c.isHard() {
+		c.linger()
+	}
+	_ = c.conn.Close()
+	c.eng.callHook(c, c.eng.onStop.Load(), "OnConnStop")
+	c.eng.connClosed(c)
+	close(c.done)
+}
+
+// lingerTime bounds how long a closing connection waits for the peer to
+// close after our last bytes went out.
+const lingerTime = time.Second
+
+// linger half-closes the connection and reads until the peer closes. When
+// we stop reading while the peer is still sending, closing at once makes
+// the kernel answer with a reset, and the peer may lose our last messages
+// (a kick reason, a shutdown notice) before reading them.
+func (c *Connection) linger() {
+	cw, ok := c.conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	_ = c.conn.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, c.conn, 64<<10)
+}

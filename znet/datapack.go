@@ -1,0 +1,138 @@
+package znet
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"github.com/zinxgame/zinxgame/zconf"
+	"github.com/zinxgame/zinxgame/ziface"
+)
+
+// HeadLen is the size of a frame head in both framings.
+const HeadLen = 8
+
+// DataPack implements ziface.IDataPack for one of the two Zinx framings and
+// enforces the maximum payload size in both directions.
+type DataPack struct {
+	be  bool
+	max uint32
+}
+
+var _ ziface.IDataPack = (*DataPack)(nil)
+
+// NewDataPack returns a DataPack for framing (zconf.FramingLE or
+// zconf.FramingBE) that refuses payloads over maxPackageSize bytes.
+func NewDataPack(framing string, maxPackageSize int) *DataPack {
+	return &DataPack{be: framing == zconf.FramingBE, max: uint32(maxPackageSize)}
+}
+
+// GetHeadLen returns HeadLen.
+func (p *DataPack) GetHeadLen() uint32 { return HeadLen }
+
+// Pack encodes msg into a new frame.
+func (p *DataPack) Pack(msg ziface.IMessage) ([]byte, error) {
+	return p.AppendPack(nil, msg.GetMsgID(), msg.GetData())
+}
+
+// AppendPack appends the frame for (msgID, data) to dst. It refuses payloads
+// the peer would refuse.
+func (p *DataPack) AppendPack(dst []byte, msgID uint32, data []byte) ([]byte, error) {
+	if uint64(len(data)) > uint64(p.max) {
+		return dst, fmt.Errorf("%w: %d bytes, max %d", ErrPacketTooLarge, len(data), p.max)
+	}
+	return p.appendPacket(dst, msgID, data), nil
+}
+
+// appendPacket is AppendPack for callers that checked the size already.
+func (p *DataPack) appendPacket(dst []byte, msgID uint32, data []byte) []byte {
+	if p.be {
+		dst = binary.BigEndian.AppendUint32(dst, msgID)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(data)))
+	} else {
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(data)))
+		dst = binary.LittleEndian.AppendUint32(dst, msgID)
+	}
+	return append(dst, data...)
+}
+
+// Unpack parses a frame head. The returned message carries the ID and the
+// announced length; its payload is read separately. A head announcing more
+// than the maximum is refused with ErrPacketTooLarge.
+func (p *DataPack) Unpack(head []byte) (ziface.IMessage, error) {
+	id, n, err := p.decodeHead(head)
+	if err != nil {
+		return nil, err
+	}
+	return &Message{ID: id, DataLen: n}, nil
+}
+
+func (p *DataPack) decodeHead(head []byte) (msgID, dataLen uint32, err error) {
+	if len(head) < HeadLen {
+		return 0, 0, fmt.Errorf("%w: %d of %d head bytes", ErrShortHead, len(head), HeadLen)
+	}
+	if p.be {
+		msgID, dataLen = binary.BigEndian.Uint32(head), binary.BigEndian.Uint32(head[4:])
+	} else {
+		dataLen, msgID = binary.LittleEndian.Uint32(head), binary.LittleEndian.Uint32(head[4:])
+	}
+	if dataLen > p.max {
+		return msgID, dataLen, fmt.Errorf("%w: head announces %d bytes, max %d", ErrPacketTooLarge, dataLen, p.max)
+	}
+	return msgID, dataLen, nil
+}
+
+// Decode parses the first frame in buf, for transports that deliver whole
+// buffers (several frames may follow each other). It returns the frame's
+// message ID and payload (a sub-slice of buf) and the bytes consumed; n == 0
+// with a nil error means buf holds only part of a frame.
+func (p *DataPack) Decode(buf []byte) (msgID uint32, data []byte, n int, err error) {
+	if len(buf) < HeadLen {
+		return 0, nil, 0, nil
+	}
+	msgID, dataLen, err := p.decodeHead(buf)
+	if err != nil {
+		return msgID, nil, 0, err
+	}
+	end := HeadLen + int(dataLen)
+	if len(buf) < end {
+		return 0, nil, 0, nil
+	}
+	return msgID, buf[HeadLen:end:end], end, nil
+}
+
+// frameReader reads frames from a stream. Sticky and split packets fall
+// out of reading exactly the announced lengths through a buffered reader.
+type frameReader struct {
+	pack *DataPack
+	br   *bufio.Reader
+	head [HeadLen]byte
+}
+
+func newFrameReader(pack *DataPack, r io.Reader, size int) *frameReader {
+	return &frameReader{pack: pack, br: bufio.NewReaderSize(r, size)}
+}
+
+// next reads one frame. The payload is freshly allocated (nil when empty)
+// and belongs to the caller. The length is checked before the allocation.
+func (fr *frameReader) next() (msgID uint32, data []byte, err error) {
+	if _, err := io.ReadFull(fr.br, fr.head[:]); err != nil {
+		return 0, nil, err
+	}
+	msgID, n, err := fr.pack.decodeHead(fr.head[:])
+	if err != nil {
+		return msgID, nil, err
+	}
+	if n == 0 {
+		return msgID, nil, nil
+	}
+	data = make([]byte, n)
+	if _, err := io.ReadFull(fr.br, data); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return msgID, nil, err
+	}
+	return msgID, data, nil
+}

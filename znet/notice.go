@@ -1,0 +1,39 @@
+package znet
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Notice codes sent by the framework under Config.NoticeMsgID.
+const (
+	NoticeServerFull = "server_full"
+	NoticeKicked     = "kicked"
+	NoticeShutdown   = "shutdown"
+)
+
+// Notice is the payload of a server notice: a machine-readable code and a
+// reason a client can show to its player. JSON, so any client (Unity, a
+// browser, a mini-game) can read it without our protobuf files.
+type Notice struct {
+	Code   string `json:"code"`
+	Reason string `json:"reason"`
+}
+
+func (n Notice) encode() []byte {
+	b, err := json.Marshal(n)
+	if err != nil {
+		// Two strings always marshal.
+		panic(err)
+	}
+	return b
+}
+
+// ParseNotice decodes a notice payload.
+func ParseNotice(data []byte) (Notice, error) {
+	var n Notice
+	if err := json.Unmarshal(data, &n); err != nil {
+		return Notice{}, fmt.Errorf("znet: bad notice: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,268 @@
+package znet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zinxgame/zinxgame/zconf"
+	"github.com/zinxgame/zinxgame/ziface"
+)
+
+// Server is a TCP game server. Create it with NewServer, register routers
+// and hooks, then call Serve (blocking), Start (background) or
+// ServeListener. Every method is safe for concurrent use.
+type Server struct {
+	*engine
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	addr      net.Addr
+	shutting  atomic.Bool
+	accepting sync.WaitGroup
+	refusing  sync.WaitGroup
+	refusals  atomic.Int64
+
+	beginOnce  sync.Once
+	finishOnce sync.Once
+	finished   chan struct{} // the shutdown has completed, gracefully or not
+}
+
+var _ ziface.IServer = (*Server)(nil)
+
+// maxRefusalsInFlight bounds the goroutines spent telling refused clients
+// why; past it, refused connections are closed without a notice.
+const maxRefusalsInFlight = 1024
+
+// NewServer validates cfg and returns a server using it.
+func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
+	e, err := newEngine(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		engine:    e,
+		listeners: make(map[net.Listener]struct{}),
+		finished:  make(chan struct{}),
+	}, nil
+}
+
+func (s *Server) listen() (net.Listener, error) {
+	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.TcpPort))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("znet: listen on %s: %w", addr, err)
+	}
+	return l, nil
+}
+
+// Start listens on Host:TcpPort and serves in the background. It returns
+// once the listener is bound, so Addr is valid afterwards.
+func (s *Server) Start() error {
+	l, err := s.listen()
+	if err != nil {
+		return err
+	}
+	if err := s.track(l); err != nil {
+		return err
+	}
+	go func() {
+		if err := s.serve(l); err != nil && !errors.Is(err, ErrServerClosed) {
+			s.log.Error("znet: serving stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Serve listens on Host:TcpPort and serves until the server shuts down; it
+// then returns ErrServerClosed once the shutdown has completed.
+func (s *Server) Serve() error {
+	l, err := s.listen()
+	if err != nil {
+		return err
+	}
+	return s.ServeListener(l)
+}
+
+// ListenAndServe is Serve, under net/http's name.
+func (s *Server) ListenAndServe() error { return s.Serve() }
+
+// ServeListener serves connections from l until the server shuts down,
+// then returns ErrServerClosed once the shutdown has completed. l is closed
+// on return.
+func (s *Server) ServeListener(l net.Listener) error {
+	if err := s.track(l); err != nil {
+		return err
+	}
+	return s.serve(l)
+}
+
+// Addr is the address of the first listener, useful with TcpPort 0.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+func (s *Server) track(l net.Listener) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting.Load() {
+		_ = l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	if s.addr == nil {
+		s.addr = l.Addr()
+	}
+	s.accepting.Add(1)
+	return nil
+}
+
+func (s *Server) serve(l net.Listener) error {
+	s.log.Info("znet: serving", "addr", l.Addr().String(), "framing", s.cfg.Framing,
+		"workers", s.cfg.WorkerPoolSize, "max_conn", s.cfg.MaxConn)
+	err := s.acceptLoop(l)
+	s.mu.Lock()
+	delete(s.listeners, l)
+	s.mu.Unlock()
+	_ = l.Close()
+	s.accepting.Done()
+	if s.shutting.Load() {
+		<-s.finished
+		return ErrServerClosed
+	}
+	return err
+}
+
+func (s *Server) acceptLoop(l net.Listener) error {
+	var backoff time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.shutting.Load() {
+				return ErrServerClosed
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("znet: accept: %w", err)
+			}
+			// Out of file descriptors and the like: wait and retry
+			// rather than spin or give up.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Error("znet: accept failed; retrying", "err", err, "in", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		if _, ok := s.open(nc); ok {
+			s.stats.accepted.Add(1)
+			continue
+		}
+		s.refuse(nc)
+	}
+}
+
+// refuse tells a client over MaxConn why, then closes it.
+func (s *Server) refuse(nc net.Conn) {
+	s.stats.refused.Add(1)
+	s.log.Warn("znet: connection refused: MaxConn reached", "remote", nc.RemoteAddr().String(), "max_conn", s.cfg.MaxConn)
+	if s.refusals.Add(1) > maxRefusalsInFlight {
+		s.refusals.Add(-1)
+		_ = nc.Close()
+		return
+	}
+	frame := s.pack.appendPacket(nil, s.cfg.NoticeMsgID, Notice{
+		Code:   NoticeServerFull,
+		Reason: fmt.Sprintf("server is full (%d connections)", s.cfg.MaxConn),
+	}.encode())
+	s.refusing.Add(1)
+	go func() {
+		defer s.refusing.Done()
+		defer s.refusals.Add(-1)
+		_ = nc.SetDeadline(time.Now().Add(lingerTime))
+		if _, err := nc.Write(frame); err == nil {
+			// Half-close and let the client close first, so the notice is
+			// not lost to a reset.
+			if cw, ok := nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+				_, _ = io.CopyN(io.Discard, nc, 64<<10)
+			}
+		}
+		_ = nc.Close()
+	}()
+}
+
+// Shutdown shuts the server down gracefully; see ziface.IServer. It may be
+// called any number of times, from any goroutine; every call waits for the
+// same shutdown. Calling it from a handler waits until ctx ends, because
+// that handler's connection cannot drain while it runs: use Stop there.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.begin()
+	select {
+	case <-s.finished:
+		return nil
+	case <-ctx.Done():
+		s.hardClose()
+		return ctx.Err()
+	}
+}
+
+// Stop starts a graceful shutdown bounded by ShutdownTimeout and returns at
+// once; Serve returns when it completes. Safe to call from handlers and
+// hooks.
+func (s *Server) Stop() {
+	s.begin()
+	go func() {
+		t := time.NewTimer(s.cfg.ShutdownTimeout)
+		defer t.Stop()
+		select {
+		case <-s.finished:
+		case <-t.C:
+			s.log.Warn("znet: graceful shutdown timed out; closing the remaining connections", "timeout", s.cfg.ShutdownTimeout)
+			s.hardClose()
+		}
+	}()
+}
+
+// Done is closed when a shutdown has completed.
+func (s *Server) Done() <-chan struct{} { return s.finished }
+
+func (s *Server) begin() {
+	s.beginOnce.Do(func() {
+		s.mu.Lock()
+		s.shutting.Store(true)
+		for l := range s.listeners {
+			_ = l.Close()
+		}
+		s.mu.Unlock()
+		s.log.Info("znet: shutting down", "connections", s.mgr.Len())
+		go func() {
+			s.accepting.Wait()
+			s.mgr.ClearConn()
+			s.conns.Wait()
+			s.refusing.Wait()
+			s.stopWorkers(s.cfg.ShutdownTimeout)
+			s.log.Info("znet: shutdown complete")
+			s.finish()
+		}()
+	})
+}
+
+// hardClose closes every remaining connection without waiting for its
+// queues, and ends the shutdown.
+func (s *Server) hardClose() {
+	s.mgr.Range(func(c ziface.IConnection) bool {
+		c.(*Connection).hardClose()
+		return true
+	})
+	s.finish()
+}
+
+func (s *Server) finish() {
+	s.finishOnce.Do(func() { close(s.finished) })
+}

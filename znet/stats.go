@@ -1,0 +1,52 @@
+package znet
+
+import "sync/atomic"
+
+// stats counts the events an operator must be able to see. Per-message
+// counters are left to the metrics layer so the hot path stays free of
+// shared atomics.
+type stats struct {
+	accepted      atomic.Uint64
+	refused       atomic.Uint64
+	unknownMsgs   atomic.Uint64
+	decodeErrors  atomic.Uint64
+	panics        atomic.Uint64
+	sendQueueFull atomic.Uint64
+}
+
+// Stats is a snapshot of a server's or client's counters.
+type Stats struct {
+	// ConnsActive is the number of open connections.
+	ConnsActive int
+	// ConnsAccepted counts connections admitted since start.
+	ConnsAccepted uint64
+	// ConnsRefused counts connections refused because MaxConn was reached.
+	ConnsRefused uint64
+	// UnknownMsgs counts messages whose ID had no route.
+	UnknownMsgs uint64
+	// DecodeErrors counts connections closed for a bad frame.
+	DecodeErrors uint64
+	// Panics counts recovered panics in handlers, hooks and Async work.
+	Panics uint64
+	// SendQueueFull counts connections closed because they stopped reading.
+	SendQueueFull uint64
+	// ReadyMailboxes is the number of connections waiting for a worker.
+	ReadyMailboxes int
+}
+
+// Stats returns a snapshot of the counters.
+func (e *engine) Stats() Stats {
+	s := Stats{
+		ConnsActive:   e.mgr.Len(),
+		ConnsAccepted: e.stats.accepted.Load(),
+		ConnsRefused:  e.stats.refused.Load(),
+		UnknownMsgs:   e.stats.unknownMsgs.Load(),
+		DecodeErrors:  e.stats.decodeErrors.Load(),
+		Panics:        e.stats.panics.Load(),
+		SendQueueFull: e.stats.sendQueueFull.Load(),
+	}
+	if e.sched != nil {
+		s.ReadyMailboxes = e.sched.depth()
+	}
+	return s
+}
