@@ -137,17 +137,16 @@ func (e *engine) runTask(c *Connection, t task) {
 func (e *engine) dispatch(c *Connection, req *request) {
 	defer req.free()
 	defer e.recoverPanic(c, req.msgID, "handler")
-	h, found := e.mux.lookup(req.msgID)
-	if !found {
+	h := e.mux.lookup(req.msgID)
+	if h == nil {
 		e.stats.unknownMsgs.Add(1)
 		if !c.unknownID {
 			c.unknownID = true
 			c.log.Warn("znet: no route for message ID; dropped (logged once per connection)", "msg_id", req.msgID)
 		}
+		return
 	}
-	if h != nil {
-		h(req)
-	}
+	h(req)
 }
 
 // recoverPanic keeps a panicking handler from killing the worker: the panic

@@ -95,14 +95,14 @@ func (m *mux) wrap(h HandlerFunc) HandlerFunc {
 	return h
 }
 
-// lookup returns the handler for msgID, the not-found handler, or nil.
-func (m *mux) lookup(msgID uint32) (h HandlerFunc, found bool) {
+// lookup returns the handler for msgID, else the not-found handler, else nil.
+func (m *mux) lookup(msgID uint32) HandlerFunc {
 	t := m.table.Load()
 	if t == nil {
-		return nil, false
+		return nil
 	}
 	if h, ok := t.handlers[msgID]; ok {
-		return h, true
+		return h
 	}
-	return t.notFound, false
+	return t.notFound
 }
