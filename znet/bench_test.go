@@ -72,4 +72,3 @@ func BenchmarkRoute(b *testing.B) {
 		e.runTask(c, task{req: newRequest(c, uint32(i%100), nil)})
 	}
 }
-

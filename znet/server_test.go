@@ -344,4 +344,3 @@ func TestBroadcast(t *testing.T) {
 		}
 	}
 }
-

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zinxgame/zinxgame/znet"
+)
+
+// Error kinds counted by the load client.
+const (
+	errDial     = iota // could not connect
+	errRead            // read failed or the server closed the connection
+	errWrite           // write failed
+	errMismatch        // an echo did not match what was sent next
+	errTimeout         // no echo before the deadline
+	numErrKinds
+)
+
+var errKindNames = [numErrKinds]string{"dial", "read", "write", "mismatch", "timeout"}
+
+// dialTimeout bounds one connection attempt.
+const dialTimeout = 5 * time.Second
+
+// grace is how long after the measured window a connection may still wait
+// for an echo before it counts as a timeout. It is also what bounds a run
+// against a server that stopped answering.
+const grace = 3 * time.Second
+
+// counter is a per-connection message count read by the progress printer,
+// padded so that connections do not share cache lines.
+type counter struct {
+	n atomic.Uint64
+	_ [56]byte
+}
+
+// loadRun is one measurement: N connections against one address.
+type loadRun struct {
+	o      *options
+	addr   string
+	pack   *znet.DataPack
+	ctx    context.Context
+	base   time.Time     // the run's time origin
+	mStart time.Duration // the measured window, from base
+	mEnd   time.Duration
+	hard   time.Time // connections give up at this time
+
+	counts   []counter
+	up       atomic.Int64 // connections open now
+	dialed   atomic.Int64 // connections that were opened
+	errs     [numErrKinds]atomic.Uint64
+	errMu    sync.Mutex
+	firstErr string
+}
+
+// connOut is what one connection measured inside the window.
+type connOut struct {
+	hist *histogram
+	msgs uint64
+}
+
+// runLoad runs the load client against addr and returns its measurement.
+func runLoad(ctx context.Context, o *options, target string, run int, addr string) Result {
+	lr := &loadRun{
+		o:      o,
+		addr:   addr,
+		pack:   znet.NewDataPack(o.Framing, o.MaxPackageSize),
+		ctx:    ctx,
+		base:   time.Now(),
+		mStart: o.Ramp + o.Warmup,
+		counts: make([]counter, o.Conns),
+	}
+	lr.mEnd = lr.mStart + o.Duration
+	lr.hard = lr.base.Add(lr.mEnd + grace)
+
+	outs := make([]connOut, o.Conns)
+	var wg sync.WaitGroup
+	for i := range o.Conns {
+		wg.Go(func() { outs[i] = lr.conn(i) })
+	}
+	stopProgress := lr.progress(target, run)
+	wg.Wait()
+	end := time.Since(lr.base)
+	stopProgress()
+
+	var total histogram
+	var msgs uint64
+	for _, out := range outs {
+		if out.hist != nil {
+			total.merge(out.hist)
+		}
+		msgs += out.msgs
+	}
+	window := min(end, lr.mEnd) - lr.mStart
+	res := Result{
+		Target:   target,
+		Run:      run,
+		Addr:     addr,
+		Conns:    o.Conns,
+		ConnsUp:  int(lr.dialed.Load()),
+		Inflight: o.Inflight,
+		Payload:  o.Payload,
+		Messages: msgs,
+		Seconds:  max(window, 0).Seconds(),
+		P50US:    us(total.percentile(0.50)),
+		P90US:    us(total.percentile(0.90)),
+		P99US:    us(total.percentile(0.99)),
+		MaxUS:    us(total.max),
+	}
+	if res.Seconds > 0 {
+		res.MsgsPerSec = float64(msgs) / res.Seconds
+	}
+	for k := range numErrKinds {
+		if n := lr.errs[k].Load(); n > 0 {
+			if res.ErrorKinds == nil {
+				res.ErrorKinds = make(map[string]uint64)
+			}
+			res.ErrorKinds[errKindNames[k]] = n
+			res.Errors += n
+		}
+	}
+	res.FirstError = lr.firstErr
+	return res
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// fail counts an error, unless the run was interrupted (then errors are
+// expected and say nothing about the server).
+func (lr *loadRun) fail(kind int, err error) {
+	if lr.ctx.Err() != nil {
+		return
+	}
+	lr.errs[kind].Add(1)
+	lr.errMu.Lock()
+	if lr.firstErr == "" {
+		lr.firstErr = errKindNames[kind] + ": " + err.Error()
+	}
+	lr.errMu.Unlock()
+}
+
+func (lr *loadRun) ioFail(kind int, err error) {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		kind = errTimeout
+	}
+	lr.fail(kind, err)
+}
+
+// fillPayload writes the payload for sequence number seq: the number's
+// little-endian bytes, then bytes derived from it, so that any reordering,
+// loss or corruption shows as a mismatch.
+func fillPayload(p []byte, seq uint64) {
+	for i := range p {
+		if i < 8 {
+			p[i] = byte(seq >> (8 * i))
+		} else {
+			p[i] = byte(seq*31) + byte(i)
+		}
+	}
+}
+
+// conn runs one connection: it keeps Inflight requests outstanding, one
+// goroutine reading echoes and writing the next requests in batches.
+func (lr *loadRun) conn(i int) connOut {
+	o := lr.o
+	if o.Ramp > 0 && o.Conns > 1 {
+		at := lr.base.Add(o.Ramp * time.Duration(i) / time.Duration(o.Conns))
+		t := time.NewTimer(time.Until(at))
+		select {
+		case <-t.C:
+		case <-lr.ctx.Done():
+			t.Stop()
+			return connOut{}
+		}
+	}
+	dctx, cancel := context.WithDeadline(lr.ctx, lr.hard)
+	d := net.Dialer{Timeout: dialTimeout}
+	nc, err := d.DialContext(dctx, "tcp", lr.addr)
+	cancel()
+	if err != nil {
+		lr.fail(errDial, err)
+		return connOut{}
+	}
+	defer nc.Close()
+	lr.dialed.Add(1)
+	lr.up.Add(1)
+	defer lr.up.Add(-1)
+	_ = nc.SetDeadline(lr.hard)
+	// An interrupt unblocks the connection at once.
+	stop := context.AfterFunc(lr.ctx, func() { _ = nc.SetDeadline(time.Now()) })
+	defer stop()
+
+	m := o.Inflight
+	frameLen := znet.HeadLen + o.Payload
+	br := bufio.NewReaderSize(nc, max(4096, frameLen))
+	wbuf := make([]byte, 0, m*frameLen)
+	payload := make([]byte, o.Payload)
+	want := make([]byte, o.Payload)
+	stamps := make([]time.Duration, m) // send times, FIFO by sequence number
+	var sent, stamped, recvd uint64
+	h := new(histogram)
+	var msgs uint64
+	cnt := &lr.counts[i].n
+
+	appendNext := func() {
+		fillPayload(payload, sent)
+		wbuf, _ = lr.pack.AppendPack(wbuf, echoMsgID, payload) // size checked by options.validate
+		sent++
+	}
+	flush := func() error {
+		now := time.Since(lr.base)
+		for ; stamped < sent; stamped++ {
+			stamps[stamped%uint64(m)] = now
+		}
+		_, err := nc.Write(wbuf)
+		wbuf = wbuf[:0]
+		return err
+	}
+
+	for range m {
+		appendNext()
+	}
+	if err := flush(); err != nil {
+		lr.ioFail(errWrite, err)
+		return connOut{hist: h}
+	}
+	for {
+		p, err := br.Peek(frameLen)
+		if err != nil {
+			if id, data, n, _ := lr.pack.Decode(p); n > 0 && id != echoMsgID {
+				err = fmt.Errorf("%w (after a message ID %d: %q)", err, id, data)
+			}
+			if err == io.EOF && time.Since(lr.base) >= lr.mEnd {
+				return connOut{hist: h, msgs: msgs}
+			}
+			lr.ioFail(errRead, err)
+			return connOut{hist: h, msgs: msgs}
+		}
+		now := time.Since(lr.base)
+		id, data, n, derr := lr.pack.Decode(p)
+		fillPayload(want, recvd)
+		if derr != nil || n != frameLen || id != echoMsgID || !bytes.Equal(data, want) {
+			if derr == nil && n == 0 {
+				derr = errors.New("frame length differs from the request's")
+			}
+			lr.fail(errMismatch, fmt.Errorf("echo #%d: message ID %d, %d bytes, decode error %v", recvd, id, len(data), derr))
+			return connOut{hist: h, msgs: msgs}
+		}
+		_, _ = br.Discard(frameLen)
+		rtt := now - stamps[recvd%uint64(m)]
+		recvd++
+		cnt.Add(1)
+		if now >= lr.mStart && now < lr.mEnd {
+			h.record(rtt)
+			msgs++
+		}
+		if now >= lr.mEnd {
+			return connOut{hist: h, msgs: msgs}
+		}
+		appendNext()
+		if br.Buffered() < frameLen {
+			if err := flush(); err != nil {
+				lr.ioFail(errWrite, err)
+				return connOut{hist: h, msgs: msgs}
+			}
+		}
+	}
+}
+
+// progress prints a line every o.progressEvery until the returned function
+// is called.
+func (lr *loadRun) progress(target string, run int) (stop func()) {
+	every := lr.o.progressEvery
+	if every <= 0 || lr.o.progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		var prev uint64
+		prevAt := time.Duration(0)
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			now := time.Since(lr.base)
+			var sum uint64
+			for i := range lr.counts {
+				sum += lr.counts[i].n.Load()
+			}
+			rate := float64(sum-prev) / (now - prevAt).Seconds()
+			prev, prevAt = sum, now
+			phase := "measure"
+			switch {
+			case now < lr.o.Ramp:
+				phase = "ramp"
+			case now < lr.mStart:
+				phase = "warmup"
+			case now >= lr.mEnd:
+				phase = "drain"
+			}
+			var errs uint64
+			for k := range lr.errs {
+				errs += lr.errs[k].Load()
+			}
+			fmt.Fprintf(lr.o.progress, "%-9s run %d/%d  %6.1fs  %-7s  %9.0f msgs/s  conns %d/%d  errors %d\n",
+				target, run, lr.o.Runs, now.Seconds(), phase, rate, lr.up.Load(), lr.o.Conns, errs)
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
