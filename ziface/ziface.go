@@ -111,7 +111,9 @@ type IServer interface {
 	// of them. When ctx ends first, the remaining connections are closed
 	// hard and ctx's error is returned.
 	Shutdown(ctx context.Context) error
-	// Stop is Shutdown bounded by the configured ShutdownTimeout.
+	// Stop starts the same graceful shutdown, bounded by the configured
+	// ShutdownTimeout, and returns at once; Serve returns when it is done.
+	// Unlike Shutdown it is safe to call from a handler or hook.
 	Stop()
 
 	AddRouter(msgID uint32, router IRouter)

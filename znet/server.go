@@ -40,7 +40,8 @@ var _ ziface.IServer = (*Server)(nil)
 // why; past it, refused connections are closed without a notice.
 const maxRefusalsInFlight = 1024
 
-// NewServer validates cfg and returns a server using it.
+// NewServer validates cfg and returns a server using it. The worker pool
+// starts here; Shutdown or Stop releases it.
 func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
 	e, err := newEngine(cfg, opts)
 	if err != nil {
