@@ -31,10 +31,10 @@ var errKindNames = [numErrKinds]string{"dial", "read", "write", "mismatch", "tim
 // dialTimeout bounds one connection attempt.
 const dialTimeout = 5 * time.Second
 
-// grace is how long after the measured window a connection may still wait
-// for an echo before it counts as a timeout. It is also what bounds a run
-// against a server that stopped answering.
-const grace = 3 * time.Second
+// defaultGrace is how long after the measured window a connection may
+// still wait for an echo before it counts as a timeout. It is also what
+// bounds a run against a server that stopped answering.
+const defaultGrace = 3 * time.Second
 
 // counter is a per-connection message count read by the progress printer,
 // padded so that connections do not share cache lines.
@@ -69,7 +69,9 @@ type connOut struct {
 }
 
 // runLoad runs the load client against addr and returns its measurement.
-func runLoad(ctx context.Context, o *options, target string, run int, addr string) Result {
+// pid, when not 0, is the server's process, whose CPU time and system
+// calls are sampled at the start and end of the measured window.
+func runLoad(ctx context.Context, o *options, target string, run int, addr string, pid int) Result {
 	lr := &loadRun{
 		o:      o,
 		addr:   addr,
@@ -80,7 +82,7 @@ func runLoad(ctx context.Context, o *options, target string, run int, addr strin
 		counts: make([]counter, o.Conns),
 	}
 	lr.mEnd = lr.mStart + o.Duration
-	lr.hard = lr.base.Add(lr.mEnd + grace)
+	lr.hard = lr.base.Add(lr.mEnd + o.grace)
 
 	outs := make([]connOut, o.Conns)
 	var wg sync.WaitGroup
@@ -88,9 +90,13 @@ func runLoad(ctx context.Context, o *options, target string, run int, addr strin
 		wg.Go(func() { outs[i] = lr.conn(i) })
 	}
 	stopProgress := lr.progress(target, run)
+	allDone := make(chan struct{})
+	usages := lr.sampleUsage(pid, allDone)
 	wg.Wait()
 	end := time.Since(lr.base)
+	close(allDone)
 	stopProgress()
+	u := <-usages
 
 	var total histogram
 	var msgs uint64
@@ -119,6 +125,16 @@ func runLoad(ctx context.Context, o *options, target string, run int, addr strin
 	if res.Seconds > 0 {
 		res.MsgsPerSec = float64(msgs) / res.Seconds
 	}
+	if u.client.ok && u.span > 0 {
+		res.ClientCPU = u.client.cpu.Seconds() / u.span.Seconds()
+	}
+	if u.server.ok && u.span > 0 && msgs > 0 {
+		// The counters cover [mStart, mEnd] exactly; so does msgs.
+		res.ServerCPU = u.server.cpu.Seconds() / u.span.Seconds()
+		res.ServerUSPerMsg = us(u.server.cpu) / float64(msgs)
+		res.ServerReadsPerMsg = float64(u.server.reads) / float64(msgs)
+		res.ServerWritesPerMsg = float64(u.server.write) / float64(msgs)
+	}
 	for k := range numErrKinds {
 		if n := lr.errs[k].Load(); n > 0 {
 			if res.ErrorKinds == nil {
@@ -133,6 +149,57 @@ func runLoad(ctx context.Context, o *options, target string, run int, addr strin
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// windowUsage is the resources used during the measured window.
+type windowUsage struct {
+	span           time.Duration
+	server, client usage
+}
+
+// sampleUsage samples the server process pid and this process at the start
+// and at the end of the measured window and sends the differences. It
+// sends a zero value when the run ends before the window does.
+func (lr *loadRun) sampleUsage(pid int, done <-chan struct{}) <-chan windowUsage {
+	ch := make(chan windowUsage, 1)
+	go func() {
+		var w windowUsage
+		defer func() { ch <- w }()
+		wait := func(until time.Duration) bool {
+			t := time.NewTimer(until - time.Since(lr.base))
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return true
+			case <-done:
+				return false
+			case <-lr.ctx.Done():
+				return false
+			}
+		}
+		if !wait(lr.mStart) {
+			return
+		}
+		t0, s0, c0 := time.Since(lr.base), usage{}, selfUsage()
+		if pid > 0 {
+			s0 = procUsage(pid)
+		}
+		if !wait(lr.mEnd) {
+			return
+		}
+		t1, s1, c1 := time.Since(lr.base), usage{}, selfUsage()
+		if pid > 0 {
+			s1 = procUsage(pid)
+		}
+		w.span = t1 - t0
+		if c0.ok && c1.ok {
+			w.client = usage{ok: true, cpu: c1.cpu - c0.cpu}
+		}
+		if s0.ok && s1.ok {
+			w.server = usage{ok: true, cpu: s1.cpu - s0.cpu, reads: s1.reads - s0.reads, write: s1.write - s0.write}
+		}
+	}()
+	return ch
+}
 
 // fail counts an error, unless the run was interrupted (then errors are
 // expected and say nothing about the server).
@@ -303,14 +370,14 @@ func (lr *loadRun) progress(target string, run int) (stop func()) {
 				sum += lr.counts[i].n.Load()
 			}
 			rate := float64(sum-prev) / (now - prevAt).Seconds()
-			prev, prevAt = sum, now
+			mid := (prevAt + now) / 2 // name the phase the interval was mostly in
 			phase := "measure"
 			switch {
-			case now < lr.o.Ramp:
+			case mid < lr.o.Ramp:
 				phase = "ramp"
-			case now < lr.mStart:
+			case mid < lr.mStart:
 				phase = "warmup"
-			case now >= lr.mEnd:
+			case mid >= lr.mEnd:
 				phase = "drain"
 			}
 			var errs uint64
@@ -319,6 +386,7 @@ func (lr *loadRun) progress(target string, run int) (stop func()) {
 			}
 			fmt.Fprintf(lr.o.progress, "%-9s run %d/%d  %6.1fs  %-7s  %9.0f msgs/s  conns %d/%d  errors %d\n",
 				target, run, lr.o.Runs, now.Seconds(), phase, rate, lr.up.Load(), lr.o.Conns, errs)
+			prev, prevAt = sum, now
 		}
 	}()
 	return func() {

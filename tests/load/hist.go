@@ -84,17 +84,24 @@ func (h *histogram) merge(o *histogram) {
 
 // percentile returns the value at quantile q (0 < q <= 1): the middle of
 // the bucket holding the ceil(q*n)-th smallest value, clamped to the exact
-// minimum and maximum. It returns 0 for an empty histogram.
+// minimum and maximum; the largest rank is the exact maximum. It returns 0
+// for an empty histogram.
 func (h *histogram) percentile(q float64) time.Duration {
 	if h.n == 0 {
 		return 0
 	}
 	rank := uint64(math.Ceil(q * float64(h.n)))
 	rank = max(1, min(rank, h.n))
+	if rank == h.n {
+		return h.max
+	}
 	var cum uint64
 	for i, c := range h.counts {
 		cum += c
 		if cum >= rank {
+			if i == numBuckets-1 { // open-ended: the maximum is all we know
+				return h.max
+			}
 			lo, hi := bucketBounds(i)
 			v := lo + (hi-lo)/2
 			return max(h.min, min(v, h.max))

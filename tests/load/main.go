@@ -8,7 +8,15 @@
 // server ("framework") and a bare standard-library echo server, one
 // goroutine per connection and no framework ("baseline"). It prints the
 // framework/baseline ratios of messages per second and of p99. The load
-// client is the same code for both.
+// client is the same code for both. With -runs K the targets alternate K
+// times and the medians are compared, which matters on a shared machine.
+//
+// Client and servers share the machine's cores, so a server that spends
+// more CPU per message also leaves less to the client. The "resources"
+// table shows where that goes: the server process's CPU (cores and
+// microseconds per message) and read/write system calls per message,
+// sampled from /proc over the measured window, and the client's CPU.
+// -server-cpuprofile PREFIX writes each server process's CPU profile.
 //
 //	go build -o /tmp/load ./tests/load
 //	/tmp/load -conns 100 -inflight 8 -duration 5s -runs 3
@@ -55,12 +63,13 @@ type options struct {
 
 	progress      io.Writer     // progress lines; nil for none
 	progressEvery time.Duration // progress interval
+	grace         time.Duration // wait for echoes after the window before timing out
 	launch        launcher      // starts a server; nil means launchChild
 }
 
-// launcher starts the server for target and returns its address and a
-// function that stops it.
-type launcher func(ctx context.Context, o *options, target string, run int) (addr string, stop func() error, err error)
+// launcher starts the server for target and returns its address, its
+// process ID (0 when it runs in this process) and a function that stops it.
+type launcher func(ctx context.Context, o *options, target string, run int) (addr string, pid int, stop func() error, err error)
 
 const (
 	maxDuration = 5 * time.Minute
@@ -82,6 +91,7 @@ func defaultOptions() options {
 		MaxPackageSize: def.MaxPackageSize,
 		progress:       os.Stderr,
 		progressEvery:  time.Second,
+		grace:          defaultGrace,
 	}
 }
 
@@ -168,7 +178,10 @@ func run(ctx context.Context, o options) (*Report, error) {
 		o.launch = launchChild
 	}
 	rep := newReport(&o)
-	defer rep.summarize()
+	defer func() {
+		rep.Interrupted = ctx.Err() != nil
+		rep.summarize()
+	}()
 	for r := 1; r <= o.Runs; r++ {
 		for _, target := range o.targets() {
 			if ctx.Err() != nil {
@@ -187,9 +200,9 @@ func run(ctx context.Context, o options) (*Report, error) {
 // measure runs the load against one target, starting its server first
 // unless -addr names one.
 func measure(ctx context.Context, o *options, target string, r int) (Result, error) {
-	addr := o.Addr
+	addr, pid := o.Addr, 0
 	if addr == "" {
-		a, stop, err := o.launch(ctx, o, target, r)
+		a, p, stop, err := o.launch(ctx, o, target, r)
 		if err != nil {
 			return Result{}, fmt.Errorf("starting the %s server: %w", target, err)
 		}
@@ -198,25 +211,25 @@ func measure(ctx context.Context, o *options, target string, r int) (Result, err
 				fmt.Fprintf(o.progress, "%s server: %v\n", target, err)
 			}
 		}()
-		addr = a
+		addr, pid = a, p
 	}
-	return runLoad(ctx, o, target, r, addr), nil
+	return runLoad(ctx, o, target, r, addr, pid), nil
 }
 
 // childLife bounds a server process's life: the whole measurement plus
 // margins.
 func (o *options) childLife() time.Duration {
-	return o.Ramp + o.Warmup + o.Duration + grace + dialTimeout + 30*time.Second
+	return o.Ramp + o.Warmup + o.Duration + o.grace + dialTimeout + 30*time.Second
 }
 
 // launchChild starts the server in a new process: this executable with
 // -serve. The child prints its address on stdout; it is stopped with
 // SIGTERM, killed if it does not exit in time, and also exits on its own
 // when its stdin (a pipe from this process) closes or -max-life passes.
-func launchChild(ctx context.Context, o *options, target string, r int) (string, func() error, error) {
+func launchChild(ctx context.Context, o *options, target string, r int) (string, int, func() error, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	sc := o.serverConfig()
 	life := o.childLife()
@@ -246,23 +259,28 @@ func launchChild(ctx context.Context, o *options, target string, r int) (string,
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		cancel()
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	if err := cmd.Start(); err != nil {
 		cancel()
-		return "", nil, err
+		return "", 0, nil, err
 	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
 	var once sync.Once
 	var stopErr error
 	stop := func() error {
 		once.Do(func() {
 			_ = stdin.Close()
 			cancel() // SIGTERM, then a kill after WaitDelay
-			err := cmd.Wait()
-			if cmd.ProcessState != nil && cmd.ProcessState.Success() {
-				return
+			<-exited
+			if !cmd.ProcessState.Success() {
+				stopErr = fmt.Errorf("server process %d: %v", cmd.Process.Pid, waitErr)
 			}
-			stopErr = fmt.Errorf("server process %d: %v", cmd.Process.Pid, err)
 		})
 		return stopErr
 	}
@@ -273,15 +291,18 @@ func launchChild(ctx context.Context, o *options, target string, r int) (string,
 		addr := strings.TrimSpace(line)
 		if addr == "" {
 			_ = stop()
-			return "", nil, errors.New("server process printed no address")
+			return "", 0, nil, errors.New("server process printed no address")
 		}
-		return addr, stop, nil
+		return addr, cmd.Process.Pid, stop, nil
+	case <-exited:
+		_ = stop()
+		return "", 0, nil, fmt.Errorf("server process exited before printing its address: %v", waitErr)
 	case <-t.C:
 		_ = stop()
-		return "", nil, errors.New("server process did not print its address within 10s")
+		return "", 0, nil, errors.New("server process did not print its address within 10s")
 	case <-ctx.Done():
 		_ = stop()
-		return "", nil, ctx.Err()
+		return "", 0, nil, ctx.Err()
 	}
 }
 

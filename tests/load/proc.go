@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// usage is a process's resource counters at one moment, as far as the
+// system reveals them: Linux's /proc for the server child, getrusage for
+// this process.
+type usage struct {
+	ok           bool
+	cpu          time.Duration // user + system
+	reads, write uint64        // read and write system calls
+}
+
+// clockTick is USER_HZ, the unit of /proc/PID/stat times: 100 on every
+// Linux platform Go supports.
+const clockTick = 10 * time.Millisecond
+
+// procUsage reads the CPU time and system call counts of process pid.
+func procUsage(pid int) usage {
+	dir := "/proc/" + strconv.Itoa(pid)
+	stat, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return usage{}
+	}
+	// The command name is in parentheses and may hold spaces; the fields
+	// after it start with field 3 (state); utime and stime are 14 and 15.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return usage{}
+	}
+	f := bytes.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return usage{}
+	}
+	ut, err1 := strconv.ParseUint(string(f[11]), 10, 64)
+	st, err2 := strconv.ParseUint(string(f[12]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return usage{}
+	}
+	u := usage{ok: true, cpu: time.Duration(ut+st) * clockTick}
+	if io, err := os.ReadFile(dir + "/io"); err == nil {
+		for line := range bytes.Lines(io) {
+			k, v, _ := bytes.Cut(bytes.TrimSpace(line), []byte(": "))
+			n, _ := strconv.ParseUint(string(v), 10, 64)
+			switch string(k) {
+			case "syscr":
+				u.reads = n
+			case "syscw":
+				u.write = n
+			}
+		}
+	}
+	return u
+}
+
+// selfUsage reads this process's CPU time.
+func selfUsage() usage {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return usage{}
+	}
+	return usage{ok: true, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+}
