@@ -61,7 +61,7 @@ func (c *Connection) Async(work func(ctx context.Context), then func()) error {
 			}
 		}
 		c.async.mu.Unlock()
-		c.release()
+		c.release(1)
 		go c.asyncDone(nil)
 		return fmt.Errorf("%w: %w", ErrBlockingPoolFull, err)
 	}

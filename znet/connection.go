@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/zinxgame/zinxgame/ziface"
@@ -34,9 +35,9 @@ type Connection struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	exec       executor
-	sendq      *sendQueue
-	writerDone chan struct{}
+	exec  executor
+	sendq *sendQueue
+	raw   syscall.RawConn // for non-blocking writes; nil when the transport has none
 
 	started   atomic.Bool
 	stopping  atomic.Bool
@@ -69,27 +70,33 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 		log:        eng.log.With("conn_id", id, "remote", nc.RemoteAddr().String()),
 		ctx:        ctx,
 		cancel:     cancel,
-		sendq:      newSendQueue(eng.cfg.MaxMsgChanLen),
-		writerDone: make(chan struct{}),
 		hard:       make(chan struct{}),
 		done:       make(chan struct{}),
 		drained:    make(chan struct{}),
 	}
+	c.sendq = newSendQueue(eng.cfg.MaxMsgChanLen, c.blockingWrite)
 	c.refs.Store(1)
 	if eng.sched != nil {
 		c.exec = newMailbox(eng.sched, c, eng.cfg.MaxWorkerTaskLen)
 	} else {
-		c.exec = &inline{conn: c, run: eng.runTask}
+		c.exec = &inline{conn: c}
+	}
+	// Only plain TCP: a TLS or WebSocket conn wraps its own framing around
+	// the bytes, so raw writes to its socket would corrupt the stream.
+	if tc, ok := nc.(*net.TCPConn); ok {
+		if raw, err := tc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
 	}
 	return c
 }
 
-// Start launches the reader and writer goroutines; later calls do nothing.
+// Start launches the reader goroutine; later calls do nothing. A writer
+// goroutine runs only while there are bytes a batch could not write itself.
 func (c *Connection) Start() {
 	if !c.started.CompareAndSwap(false, true) {
 		return
 	}
-	go c.writeLoop()
 	go c.readLoop()
 }
 
@@ -183,26 +190,77 @@ func (c *Connection) acquire() bool {
 	}
 }
 
-func (c *Connection) release() {
-	if c.refs.Add(-1) == 0 {
+func (c *Connection) release(n int) {
+	if c.refs.Add(-int64(n)) == 0 {
 		close(c.drained)
 	}
+}
+
+// maxReadBatch bounds how many frames the reader hands over at once.
+const maxReadBatch = 64
+
+// runBatch runs tasks on the connection's executor, then flushes what they
+// queued and releases their references.
+func (c *Connection) runBatch(ts []task) {
+	c.sendq.startBatch()
+	for i := range ts {
+		c.eng.runTask(c, &ts[i])
+	}
+	if out := c.sendq.endBatch(c.raw != nil); out != nil {
+		n := c.tryWrite(out)
+		c.sendq.release(out, out[n:])
+	}
+	c.release(len(ts))
+}
+
+// tryWrite writes as much of b as the socket takes without blocking and
+// returns how much that was. The writer goroutine sends the rest, and
+// reports any error.
+func (c *Connection) tryWrite(b []byte) int {
+	written := 0
+	_ = c.raw.Write(func(fd uintptr) bool {
+		for written < len(b) {
+			n, err := syscall.Write(int(fd), b[written:])
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil || n <= 0 {
+				break
+			}
+			written += n
+		}
+		return true
+	})
+	return written
 }
 
 func (c *Connection) readLoop() {
 	defer c.teardown()
 	c.eng.callHook(c, c.eng.onStart.Load(), "OnConnStart")
 	fr := newFrameReader(c.eng.pack, c.conn, c.eng.cfg.IOReadBuffSize)
+	batch := make([]task, 0, maxReadBatch)
 	for !c.stopping.Load() {
 		msgID, data, err := fr.next()
+		if err == nil {
+			batch = append(batch, task{req: request{conn: c, msgID: msgID, data: data}})
+			// Hand over every frame already buffered at once: one queue
+			// operation, one wake-up and one flush for the lot.
+			if len(batch) < maxReadBatch && fr.frameBuffered() {
+				continue
+			}
+		}
+		if len(batch) > 0 {
+			c.refs.Add(int64(len(batch)))
+			if !c.exec.submit(batch, c.hard) {
+				c.release(len(batch))
+				return
+			}
+			clear(batch)
+			batch = batch[:0]
+		}
 		if err != nil {
 			c.peerDone = !(c.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded))
 			c.logReadError(msgID, err)
-			return
-		}
-		c.refs.Add(1)
-		if !c.exec.submit(task{req: newRequest(c, msgID, data)}, c.hard) {
-			c.release()
 			return
 		}
 	}
@@ -225,32 +283,23 @@ func (c *Connection) logReadError(msgID uint32, err error) {
 	}
 }
 
-func (c *Connection) writeLoop() {
-	defer close(c.writerDone)
-	var spare []byte
-	for {
-		buf, open := c.sendq.take(spare)
-		if len(buf) > 0 {
-			_ = c.conn.SetWriteDeadline(time.Now().Add(c.eng.cfg.WriteTimeout))
-			if _, err := c.conn.Write(buf); err != nil {
-				c.sendq.discard()
-				if !c.isHard() {
-					c.log.Info("znet: write failed; closing", "err", err)
-				}
-				c.Stop()
-				return
-			}
-		}
-		if !open {
-			return
-		}
-		// Keep the buffer for the next batch unless a burst made it large.
-		if cap(buf) <= 1<<20 {
-			spare = buf[:0]
-		} else {
-			spare = nil
-		}
+// blockingWrite is the writer goroutine's write: bounded by WriteTimeout,
+// and on failure it closes the connection.
+func (c *Connection) blockingWrite(b []byte) error {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(c.eng.cfg.WriteTimeout))
+	_, err := c.conn.Write(b)
+	if c.raw != nil {
+		// An expired deadline would make every later non-blocking write
+		// fail; only these blocking writes need one.
+		_ = c.conn.SetWriteDeadline(time.Time{})
 	}
+	if err != nil {
+		if !c.isHard() {
+			c.log.Info("znet: write failed; closing", "err", err)
+		}
+		c.Stop()
+	}
+	return err
 }
 
 func (c *Connection) isHard() bool {
@@ -266,14 +315,14 @@ func (c *Connection) isHard() bool {
 func (c *Connection) teardown() {
 	c.stopping.Store(true)
 	c.cancel()
-	c.release() // the reader's own reference
+	c.release(1) // the reader's own reference
 	select {
 	case <-c.drained:
 	case <-c.hard:
 	}
 	c.sendq.close()
 	select {
-	case <-c.writerDone:
+	case <-c.sendq.done:
 	case <-c.hard:
 	}
 	if !c.peerDone && !c.isHard() {

@@ -105,10 +105,19 @@ func (p *DataPack) Decode(buf []byte) (msgID uint32, data []byte, n int, err err
 // frameReader reads frames from a stream. Sticky and split packets fall
 // out of reading exactly the announced lengths through a buffered reader.
 type frameReader struct {
-	pack *DataPack
-	br   *bufio.Reader
-	head [HeadLen]byte
+	pack  *DataPack
+	br    *bufio.Reader
+	head  [HeadLen]byte
+	arena []byte
 }
+
+// Small payloads are carved from a shared chunk instead of allocated one by
+// one: a 64-byte message then costs 1/64 of an allocation. A payload a
+// handler keeps pins its chunk, at most arenaChunk bytes.
+const (
+	arenaMax   = 256
+	arenaChunk = 8 << 10
+)
 
 func newFrameReader(pack *DataPack, r io.Reader, size int) *frameReader {
 	return &frameReader{pack: pack, br: bufio.NewReaderSize(r, size)}
@@ -117,6 +126,24 @@ func newFrameReader(pack *DataPack, r io.Reader, size int) *frameReader {
 // next reads one frame. The payload is freshly allocated (nil when empty)
 // and belongs to the caller. The length is checked before the allocation.
 func (fr *frameReader) next() (msgID uint32, data []byte, err error) {
+	// Fast path: the whole frame is already buffered (the common case under
+	// load), so copy it out without going through io.ReadFull.
+	if fr.br.Buffered() >= HeadLen {
+		head, _ := fr.br.Peek(HeadLen)
+		msgID, n, err := fr.pack.decodeHead(head)
+		if err != nil {
+			return msgID, nil, err
+		}
+		if fr.br.Buffered() >= HeadLen+int(n) {
+			frame, _ := fr.br.Peek(HeadLen + int(n))
+			if n > 0 {
+				data = fr.alloc(n)
+				copy(data, frame[HeadLen:])
+			}
+			_, _ = fr.br.Discard(HeadLen + int(n))
+			return msgID, data, nil
+		}
+	}
 	if _, err := io.ReadFull(fr.br, fr.head[:]); err != nil {
 		return 0, nil, err
 	}
@@ -127,7 +154,7 @@ func (fr *frameReader) next() (msgID uint32, data []byte, err error) {
 	if n == 0 {
 		return msgID, nil, nil
 	}
-	data = make([]byte, n)
+	data = fr.alloc(n)
 	if _, err := io.ReadFull(fr.br, data); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -135,4 +162,28 @@ func (fr *frameReader) next() (msgID uint32, data []byte, err error) {
 		return msgID, nil, err
 	}
 	return msgID, data, nil
+}
+
+// alloc returns an n-byte payload slice, small ones carved from the arena.
+func (fr *frameReader) alloc(n uint32) []byte {
+	if n > arenaMax {
+		return make([]byte, n)
+	}
+	if cap(fr.arena)-len(fr.arena) < int(n) {
+		fr.arena = make([]byte, 0, arenaChunk)
+	}
+	l := len(fr.arena)
+	fr.arena = fr.arena[:l+int(n)]
+	return fr.arena[l : l+int(n) : l+int(n)]
+}
+
+// frameBuffered reports whether a whole frame (or a head that next will
+// refuse) is already buffered, so next would not block.
+func (fr *frameReader) frameBuffered() bool {
+	if fr.br.Buffered() < HeadLen {
+		return false
+	}
+	head, _ := fr.br.Peek(HeadLen)
+	_, n, err := fr.pack.decodeHead(head)
+	return err != nil || fr.br.Buffered() >= HeadLen+int(n)
 }

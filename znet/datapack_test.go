@@ -216,7 +216,8 @@ func TestDecodeAllocatesOnlyThePayload(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if allocs != 1 {
-		t.Fatalf("decoding one frame allocated %.0f times, want 1 (the payload)", allocs)
+	// Small payloads share chunks: at most one allocation per frame.
+	if allocs > 1 {
+		t.Fatalf("decoding one frame allocated %.0f times, want at most 1 (the payload)", allocs)
 	}
 }

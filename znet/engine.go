@@ -64,7 +64,7 @@ func newEngine(cfg zconf.Config, opts []Option) (*engine, error) {
 		e.log = cfg.NewLogger(os.Stderr)
 	}
 	if cfg.WorkerPoolSize > 0 {
-		e.sched = newScheduler(cfg.WorkerPoolSize, cfg.MaxConn, e.runTask)
+		e.sched = newScheduler(cfg.WorkerPoolSize, cfg.MaxConn)
 	}
 	return e, nil
 }
@@ -122,10 +122,9 @@ func (e *engine) Broadcast(msgID uint32, data []byte) (int, error) {
 }
 
 // runTask executes one task on a connection's executor.
-func (e *engine) runTask(c *Connection, t task) {
-	defer c.release()
-	if t.req != nil {
-		e.dispatch(c, t.req)
+func (e *engine) runTask(c *Connection, t *task) {
+	if t.req.conn != nil {
+		e.dispatch(c, &t.req)
 		return
 	}
 	if t.fn != nil {
@@ -135,7 +134,6 @@ func (e *engine) runTask(c *Connection, t task) {
 }
 
 func (e *engine) dispatch(c *Connection, req *request) {
-	defer req.free()
 	defer e.recoverPanic(c, req.msgID, "handler")
 	h := e.mux.lookup(req.msgID)
 	if h == nil {

@@ -15,18 +15,20 @@ import (
 // connection cannot starve the others. ants runs the blocking work that
 // handlers hand off with IConnection.Async.
 
-// task is one unit of work on a connection: a received message or the
-// completion of an Async call.
+// task is one unit of work on a connection: a received message (req.conn is
+// set) or the completion of an Async call. Each queued task holds one
+// reference on its connection, released when its batch has run.
 type task struct {
-	req *request
+	req request
 	fn  func()
 }
 
-// executor runs a connection's tasks one at a time, in submission order.
+// executor runs a connection's tasks one at a time, in submission order,
+// in batches; after each batch the connection flushes what it queued.
 type executor interface {
-	// submit queues a message from the reader. It waits while the
+	// submit queues messages from the reader. It waits while the
 	// connection's queue is full and gives up when abort closes.
-	submit(t task, abort <-chan struct{}) bool
+	submit(ts []task, abort <-chan struct{}) bool
 	// post queues internal work (Async completions) without waiting for
 	// queue space: the number of such tasks is bounded by the Async calls
 	// in flight, and waiting here could deadlock against the handler that
@@ -43,16 +45,15 @@ type scheduler struct {
 	ready chan *mailbox
 	quit  chan struct{}
 	wg    sync.WaitGroup
-	run   func(*Connection, task)
 }
 
 // newScheduler starts workers goroutines. capacity must be at least the
-// number of mailboxes that can exist at once, so re-queueing never blocks.
-func newScheduler(workers, capacity int, run func(*Connection, task)) *scheduler {
+// number of mailboxes that can have work at once, so re-queueing a mailbox
+// never waits.
+func newScheduler(workers, capacity int) *scheduler {
 	s := &scheduler{
 		ready: make(chan *mailbox, capacity),
 		quit:  make(chan struct{}),
-		run:   run,
 	}
 	s.wg.Add(workers)
 	for range workers {
@@ -64,19 +65,25 @@ func newScheduler(workers, capacity int, run func(*Connection, task)) *scheduler
 func (s *scheduler) work() {
 	defer s.wg.Done()
 	for {
+		var m *mailbox
+		// Under load the fast path finds work without a full select.
 		select {
-		case m := <-s.ready:
-			if m.runBatch() {
-				s.enqueue(m)
+		case m = <-s.ready:
+		default:
+			select {
+			case m = <-s.ready:
+			case <-s.quit:
+				return
 			}
-		case <-s.quit:
-			return
+		}
+		if m.runBatch() {
+			s.enqueue(m)
 		}
 	}
 }
 
-// enqueue puts a mailbox with work on the ready queue. The queue holds
-// every mailbox that can exist at once, so this only waits after stop.
+// enqueue puts a mailbox with work on the ready queue. It only waits after
+// stop, when it gives up.
 func (s *scheduler) enqueue(m *mailbox) {
 	select {
 	case s.ready <- m:
@@ -84,8 +91,8 @@ func (s *scheduler) enqueue(m *mailbox) {
 	}
 }
 
-// stop ends the workers once their current task returns. Tasks still queued
-// are dropped: callers drain connections before stopping.
+// stop ends the workers once their current batch returns. Tasks still
+// queued are dropped: callers drain connections before stopping.
 func (s *scheduler) stop() {
 	close(s.quit)
 	s.wg.Wait()
@@ -94,7 +101,9 @@ func (s *scheduler) stop() {
 // depth is the number of mailboxes waiting for a worker.
 func (s *scheduler) depth() int { return len(s.ready) }
 
-// mailbox is one connection's queue on the shared scheduler.
+// mailbox is one connection's queue on the shared scheduler. Only the
+// worker running it reads tasks or moves head, so a running batch can read
+// its tasks in place, outside the lock, while the reader appends more.
 type mailbox struct {
 	sched     *scheduler
 	conn      *Connection
@@ -110,7 +119,7 @@ func newMailbox(s *scheduler, c *Connection, limit int) *mailbox {
 	return &mailbox{sched: s, conn: c, limit: limit, space: make(chan struct{}, 1)}
 }
 
-func (m *mailbox) submit(t task, abort <-chan struct{}) bool {
+func (m *mailbox) submit(ts []task, abort <-chan struct{}) bool {
 	m.mu.Lock()
 	for len(m.q)-m.head >= m.limit {
 		m.mu.Unlock()
@@ -121,18 +130,19 @@ func (m *mailbox) submit(t task, abort <-chan struct{}) bool {
 		}
 		m.mu.Lock()
 	}
-	m.enqueueLocked(t)
+	m.q = append(m.q, ts...)
+	m.wakeLocked()
 	return true
 }
 
 func (m *mailbox) post(t task) {
 	m.mu.Lock()
-	m.enqueueLocked(t)
+	m.q = append(m.q, t)
+	m.wakeLocked()
 }
 
-// enqueueLocked appends t, schedules the mailbox if it was idle, and unlocks.
-func (m *mailbox) enqueueLocked(t task) {
-	m.q = append(m.q, t)
+// wakeLocked schedules the mailbox if it was idle, and unlocks.
+func (m *mailbox) wakeLocked() {
 	wake := !m.scheduled
 	m.scheduled = true
 	m.mu.Unlock()
@@ -143,50 +153,66 @@ func (m *mailbox) enqueueLocked(t task) {
 
 // runBatch runs up to batchBudget tasks and reports whether work remains.
 func (m *mailbox) runBatch() bool {
-	for range batchBudget {
-		m.mu.Lock()
-		if m.head == len(m.q) {
-			m.q, m.head = m.q[:0], 0
-			m.scheduled = false
-			m.mu.Unlock()
-			return false
-		}
-		t := m.q[m.head]
-		m.q[m.head] = task{}
-		m.head++
-		wasFull := len(m.q)-m.head+1 >= m.limit
-		if m.head > 1024 && m.head*2 > len(m.q) {
-			m.q = append(m.q[:0], m.q[m.head:]...)
-			m.head = 0
-		}
+	m.mu.Lock()
+	h0 := m.head
+	h1 := min(len(m.q), h0+batchBudget)
+	if h0 == h1 {
+		m.q, m.head = m.q[:0], 0
+		m.scheduled = false
 		m.mu.Unlock()
-		if wasFull {
-			select {
-			case m.space <- struct{}{}:
-			default:
-			}
-		}
-		m.sched.run(m.conn, t)
+		return false
 	}
-	return true
+	run := m.q[h0:h1]
+	wasFull := len(m.q)-h0 >= m.limit
+	m.head = h1
+	m.mu.Unlock()
+	if wasFull {
+		select {
+		case m.space <- struct{}{}:
+		default:
+		}
+	}
+
+	m.conn.runBatch(run)
+
+	m.mu.Lock()
+	// Drop payload references. An append may have moved the queue to a
+	// new array meanwhile; clear the copy there too.
+	clear(run)
+	if len(m.q) >= h1 && &m.q[h0] != &run[0] {
+		clear(m.q[h0:h1])
+	}
+	more := m.head < len(m.q)
+	switch {
+	case !more:
+		m.q, m.head = m.q[:0], 0
+		m.scheduled = false
+	case m.head >= 1024 && m.head*2 >= len(m.q):
+		n := copy(m.q, m.q[m.head:])
+		clear(m.q[n:])
+		m.q, m.head = m.q[:n], 0
+	}
+	m.mu.Unlock()
+	return more
 }
 
-// inline runs tasks on the caller's goroutine (WorkerPoolSize = 0). The
-// reader calls submit, so messages run in order on the reader; Async
-// completions take the same lock, so they never overlap a handler.
+// inline runs tasks on the caller's goroutine (WorkerPoolSize = 0): the
+// reader runs its messages itself, in order; Async completions take the same
+// lock, so they never overlap a handler.
 type inline struct {
 	mu   sync.Mutex
 	conn *Connection
-	run  func(*Connection, task)
 }
 
-func (x *inline) submit(t task, _ <-chan struct{}) bool {
-	x.post(t)
+func (x *inline) submit(ts []task, _ <-chan struct{}) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.conn.runBatch(ts)
 	return true
 }
 
 func (x *inline) post(t task) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.run(x.conn, t)
+	x.conn.runBatch([]task{t})
 }

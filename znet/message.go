@@ -1,8 +1,6 @@
 package znet
 
 import (
-	"sync"
-
 	"github.com/zinxgame/zinxgame/ziface"
 )
 
@@ -22,25 +20,14 @@ func (m *Message) GetMsgID() uint32   { return m.ID }
 func (m *Message) GetDataLen() uint32 { return m.DataLen }
 func (m *Message) GetData() []byte    { return m.Data }
 
-// request is the ziface.IRequest handed to handlers. Requests are pooled:
-// the header fields are reused, the payload never is.
+// request is the ziface.IRequest handed to handlers. It lives inside the
+// task that carries it through the connection's queue, so it costs no
+// allocation of its own; the slot is reused once its batch has run. The
+// payload is never reused.
 type request struct {
 	conn  *Connection
 	msgID uint32
 	data  []byte
-}
-
-var requestPool = sync.Pool{New: func() any { return new(request) }}
-
-func newRequest(c *Connection, msgID uint32, data []byte) *request {
-	r := requestPool.Get().(*request)
-	r.conn, r.msgID, r.data = c, msgID, data
-	return r
-}
-
-func (r *request) free() {
-	*r = request{}
-	requestPool.Put(r)
 }
 
 func (r *request) GetConnection() ziface.IConnection { return r.conn }

@@ -41,10 +41,15 @@ type mux struct {
 	table    atomic.Pointer[table]
 }
 
+// table is one compiled routing table. IDs below denseIDs, which covers
+// every ID the demos and most games use, index a slice; the rest use a map.
 type table struct {
+	dense    []HandlerFunc
 	handlers map[uint32]HandlerFunc
 	notFound HandlerFunc
 }
+
+const denseIDs = 4096
 
 func (m *mux) handle(msgID uint32, h HandlerFunc) {
 	if h == nil {
@@ -77,9 +82,16 @@ func (m *mux) setNotFound(h HandlerFunc) {
 }
 
 func (m *mux) compile() {
-	t := &table{handlers: make(map[uint32]HandlerFunc, len(m.routes))}
+	t := &table{handlers: make(map[uint32]HandlerFunc)}
 	for id, h := range m.routes {
-		t.handlers[id] = m.wrap(h)
+		if id < denseIDs {
+			if int(id) >= len(t.dense) {
+				t.dense = append(t.dense, make([]HandlerFunc, int(id)+1-len(t.dense))...)
+			}
+			t.dense[id] = m.wrap(h)
+		} else {
+			t.handlers[id] = m.wrap(h)
+		}
 	}
 	if m.notFound != nil {
 		t.notFound = m.wrap(m.notFound)
@@ -101,7 +113,11 @@ func (m *mux) lookup(msgID uint32) HandlerFunc {
 	if t == nil {
 		return nil
 	}
-	if h, ok := t.handlers[msgID]; ok {
+	if msgID < uint32(len(t.dense)) {
+		if h := t.dense[msgID]; h != nil {
+			return h
+		}
+	} else if h, ok := t.handlers[msgID]; ok {
 		return h
 	}
 	return t.notFound

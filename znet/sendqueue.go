@@ -1,22 +1,41 @@
 package znet
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
-// sendQueue holds packed frames waiting for the connection's writer. Frames
-// are appended straight into one byte buffer, so queueing costs no
-// allocation in steady state and the writer sends everything queued since
-// its last write in one syscall.
+// sendQueue holds packed frames waiting to be written. Frames are appended
+// straight into one byte buffer, so queueing costs no allocation in steady
+// state and whoever flushes sends everything queued in one syscall.
+//
+// Two parties flush. The connection's executor, at the end of a batch of
+// handlers, tries a non-blocking write of what the batch queued (see
+// Connection.runBatch): in the common case the replies leave without waking
+// another goroutine. Whatever that cannot write at once (a full socket
+// buffer, a transport without non-blocking writes, frames queued from other
+// goroutines) goes to a writer goroutine that blocks on the socket with
+// WriteTimeout. The writer runs only while there is such work and exits when
+// it is done, so an idle connection costs no goroutine for writing. The
+// flushing flag makes the parties take turns, so bytes leave in queue order.
 type sendQueue struct {
-	mu     sync.Mutex
-	buf    []byte
-	n      int
-	max    int
-	closed bool
-	wake   chan struct{}
+	mu         sync.Mutex
+	buf        []byte
+	spare      []byte
+	n          int
+	max        int
+	closed     bool
+	failed     bool        // a write failed; nothing more will be sent
+	flushing   bool        // someone holds taken bytes and is writing them
+	writing    bool        // the writer goroutine is running
+	deferred   atomic.Bool // a batch is running and will flush when it ends
+	done       chan struct{}
+	doneClosed bool
+	write      func([]byte) error // the writer goroutine's blocking write
 }
 
-func newSendQueue(max int) *sendQueue {
-	return &sendQueue{max: max, wake: make(chan struct{}, 1)}
+func newSendQueue(max int, write func([]byte) error) *sendQueue {
+	return &sendQueue{max: max, write: write, done: make(chan struct{})}
 }
 
 // push appends one frame. It fails with ErrConnClosed once the queue is
@@ -54,56 +73,116 @@ func (q *sendQueue) lockRoom() error {
 	return nil
 }
 
-// appended counts the frame just added, unlocks, and wakes the writer if it
-// may be waiting.
+// appended counts the frame just added and unlocks, starting the writer
+// when nobody else is going to flush the frame.
 func (q *sendQueue) appended() {
 	q.n++
-	first := q.n == 1
+	q.kickLocked()
 	q.mu.Unlock()
-	if first {
-		q.signal()
+}
+
+// kickLocked starts the writer if bytes wait and no one else will send them.
+func (q *sendQueue) kickLocked() {
+	if q.n > 0 && !q.flushing && !q.writing && !q.deferred.Load() {
+		q.writing = true
+		go q.writeLoop()
 	}
 }
 
-func (q *sendQueue) signal() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
+// doneLocked closes done once the queue is closed and everything is out.
+func (q *sendQueue) doneLocked() {
+	if q.closed && q.n == 0 && !q.flushing && !q.writing && !q.doneClosed {
+		q.doneClosed = true
+		close(q.done)
 	}
 }
 
-// take waits for queued bytes and swaps them out for spare. open is false
-// once the queue is closed and everything queued before has been taken.
-func (q *sendQueue) take(spare []byte) (out []byte, open bool) {
-	for {
-		q.mu.Lock()
-		if q.n > 0 {
-			out, q.buf, q.n = q.buf, spare[:0], 0
-			q.mu.Unlock()
-			return out, true
-		}
-		if q.closed {
-			q.mu.Unlock()
-			return spare[:0], false
-		}
+// startBatch marks the start of a batch whose end will flush. No lock: a
+// push that misses the flag only starts the writer early; clearing it, in
+// endBatch, is what must not race with a push, and that takes the lock.
+func (q *sendQueue) startBatch() {
+	q.deferred.Store(true)
+}
+
+// takeLocked hands the queued bytes to the caller, who must call release.
+func (q *sendQueue) takeLocked() []byte {
+	out := q.buf
+	q.buf, q.spare, q.n = q.spare[:0], nil, 0
+	q.flushing = true
+	return out
+}
+
+// endBatch ends a batch. With canWrite it returns the queued bytes for the
+// batch's own non-blocking flush; otherwise, or when another flush is
+// running (it will pick the bytes up), it returns nil, starting the writer
+// if bytes wait for it.
+func (q *sendQueue) endBatch(canWrite bool) []byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.deferred.Store(false)
+	if canWrite && q.n > 0 && !q.flushing && !q.writing {
+		return q.takeLocked()
+	}
+	q.kickLocked()
+	return nil
+}
+
+// release ends a flush of used. rest, a tail of used, is what could not be
+// written; it goes back at the front of the queue for the writer.
+func (q *sendQueue) release(used, rest []byte) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.releaseLocked(used, rest)
+	q.kickLocked()
+	q.doneLocked()
+}
+
+func (q *sendQueue) releaseLocked(used, rest []byte) {
+	q.flushing = false
+	if len(rest) > 0 && !q.failed {
+		// Rare: the socket buffer was full. Put the rest first.
+		merged := make([]byte, 0, len(rest)+len(q.buf))
+		q.buf = append(append(merged, rest...), q.buf...)
+		q.n++
+	}
+	if q.spare == nil && cap(used) <= 1<<20 {
+		q.spare = used[:0]
+	}
+}
+
+// writeLoop is the writer goroutine: it sends what is queued with blocking
+// writes until nothing is left for it, then exits.
+func (q *sendQueue) writeLoop() {
+	q.mu.Lock()
+	for q.n > 0 && !q.flushing && !q.deferred.Load() {
+		out := q.takeLocked()
 		q.mu.Unlock()
-		<-q.wake
+		err := q.write(out)
+		q.mu.Lock()
+		q.releaseLocked(out, nil)
+		if err != nil {
+			q.discardLocked()
+			break
+		}
 	}
+	q.writing = false
+	q.doneLocked()
+	q.mu.Unlock()
 }
 
-// close refuses further frames; frames already queued are still taken.
+// close refuses further frames; frames already queued are still sent, and
+// done closes when they are.
 func (q *sendQueue) close() {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.closed = true
-	q.mu.Unlock()
-	q.signal()
+	q.deferred.Store(false)
+	q.kickLocked()
+	q.doneLocked()
 }
 
-// discard drops queued frames after a write failed.
-func (q *sendQueue) discard() {
-	q.mu.Lock()
-	q.closed = true
+// discardLocked drops queued frames after a write failed.
+func (q *sendQueue) discardLocked() {
+	q.closed, q.failed = true, true
 	q.buf, q.n = nil, 0
-	q.mu.Unlock()
-	q.signal()
 }
