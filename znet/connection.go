@@ -64,15 +64,15 @@ var _ ziface.IConnection = (*Connection)(nil)
 func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Connection{
-		eng:        eng,
-		conn:       nc,
-		id:         id,
-		log:        eng.log.With("conn_id", id, "remote", nc.RemoteAddr().String()),
-		ctx:        ctx,
-		cancel:     cancel,
-		hard:       make(chan struct{}),
-		done:       make(chan struct{}),
-		drained:    make(chan struct{}),
+		eng:     eng,
+		conn:    nc,
+		id:      id,
+		log:     eng.log.With("conn_id", id, "remote", nc.RemoteAddr().String()),
+		ctx:     ctx,
+		cancel:  cancel,
+		hard:    make(chan struct{}),
+		done:    make(chan struct{}),
+		drained: make(chan struct{}),
 	}
 	c.sendq = newSendQueue(eng.cfg.MaxMsgChanLen, c.blockingWrite)
 	c.refs.Store(1)
