@@ -38,6 +38,9 @@ type Connection struct {
 	exec  executor
 	sendq *sendQueue
 	raw   syscall.RawConn // for non-blocking writes; nil when the transport has none
+	rw    rawWrite        // tryWrite's state, owned by whoever is flushing
+	// tryWriteFn is c.tryWrite, bound once so passing it does not allocate.
+	tryWriteFn func([]byte) int
 
 	started   atomic.Bool
 	stopping  atomic.Bool
@@ -86,6 +89,8 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		if raw, err := tc.SyscallConn(); err == nil {
 			c.raw = raw
+			c.rw.fn = c.rw.write // bound once: a closure per write would allocate
+			c.tryWriteFn = c.tryWrite
 		}
 	}
 	return c
@@ -206,45 +211,78 @@ func (c *Connection) runBatch(ts []task) {
 	for i := range ts {
 		c.eng.runTask(c, &ts[i])
 	}
-	if out := c.sendq.endBatch(c.raw != nil); out != nil {
-		n := c.tryWrite(out)
-		c.sendq.release(out, out[n:])
-	}
+	c.flushBatch()
 	c.release(len(ts))
+}
+
+// flushBatch ends a batch started with sendq.startBatch: it writes what the
+// batch queued, or leaves it to the writer goroutine.
+func (c *Connection) flushBatch() {
+	if c.raw != nil {
+		c.sendq.endBatch(c.tryWriteFn)
+	} else {
+		c.sendq.endBatch(nil)
+	}
 }
 
 // tryWrite writes as much of b as the socket takes without blocking and
 // returns how much that was. The writer goroutine sends the rest, and
 // reports any error.
 func (c *Connection) tryWrite(b []byte) int {
-	written := 0
-	_ = c.raw.Write(func(fd uintptr) bool {
-		for written < len(b) {
-			n, err := syscall.Write(int(fd), b[written:])
-			if err == syscall.EINTR {
-				continue
-			}
-			if err != nil || n <= 0 {
-				break
-			}
-			written += n
+	c.rw.buf, c.rw.written = b, 0
+	_ = c.raw.Write(c.rw.fn)
+	n := c.rw.written
+	c.rw.buf = nil
+	return n
+}
+
+// rawWrite is the callback of a non-blocking write through RawConn.
+type rawWrite struct {
+	buf     []byte
+	written int
+	fn      func(fd uintptr) bool
+}
+
+func (w *rawWrite) write(fd uintptr) bool {
+	for w.written < len(w.buf) {
+		n, err := syscall.Write(int(fd), w.buf[w.written:])
+		if err == syscall.EINTR {
+			continue
 		}
-		return true
-	})
-	return written
+		if err != nil || n <= 0 {
+			break
+		}
+		w.written += n
+	}
+	return true // never wait: what is left goes to the writer goroutine
 }
 
 func (c *Connection) readLoop() {
 	defer c.teardown()
 	c.eng.callHook(c, c.eng.onStart.Load(), "OnConnStart")
 	fr := newFrameReader(c.eng.pack, c.conn, c.eng.cfg.IOReadBuffSize)
+	var msgID uint32
+	var err error
+	if x, ok := c.exec.(*inline); ok {
+		msgID, err = c.readInline(fr, x)
+	} else {
+		msgID, err = c.readQueued(fr)
+	}
+	if err != nil {
+		c.peerDone = !(c.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded))
+		c.logReadError(msgID, err)
+	}
+}
+
+// readQueued reads frames and hands them to the worker pool, every frame
+// already buffered at once: one queue operation, one wake-up and one flush
+// for the lot. It returns nil once the connection is stopping.
+func (c *Connection) readQueued(fr *frameReader) (uint32, error) {
 	batch := make([]task, 0, maxReadBatch)
 	for !c.stopping.Load() {
 		msgID, data, err := fr.next()
 		if err == nil {
 			batch = append(batch, task{req: request{conn: c, msgID: msgID, data: data}})
-			// Hand over every frame already buffered at once: one queue
-			// operation, one wake-up and one flush for the lot.
 			if len(batch) < maxReadBatch && fr.frameBuffered() {
 				continue
 			}
@@ -253,17 +291,49 @@ func (c *Connection) readLoop() {
 			c.refs.Add(int64(len(batch)))
 			if !c.exec.submit(batch, c.hard) {
 				c.release(len(batch))
-				return
+				return 0, nil
 			}
 			clear(batch)
 			batch = batch[:0]
 		}
 		if err != nil {
-			c.peerDone = !(c.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded))
-			c.logReadError(msgID, err)
-			return
+			return msgID, err
 		}
 	}
+	return 0, nil
+}
+
+// readInline handles frames on the reader goroutine (WorkerPoolSize = 0):
+// it blocks for a frame, then, holding the executor lock, handles it and
+// every frame already buffered, and flushes the replies once. The request
+// is one reused struct: no queue, no copying.
+func (c *Connection) readInline(fr *frameReader, x *inline) (uint32, error) {
+	var req request
+	for !c.stopping.Load() {
+		msgID, data, err := fr.next()
+		if err != nil {
+			return msgID, err
+		}
+		x.mu.Lock()
+		c.sendq.startBatch()
+		for n := 1; ; n++ {
+			req = request{conn: c, msgID: msgID, data: data}
+			c.eng.dispatch(c, &req)
+			if n == maxReadBatch || c.stopping.Load() || !fr.frameBuffered() {
+				break
+			}
+			if msgID, data, err = fr.next(); err != nil {
+				break
+			}
+		}
+		req = request{}
+		c.flushBatch()
+		x.mu.Unlock()
+		if err != nil {
+			return msgID, err
+		}
+	}
+	return 0, nil
 }
 
 func (c *Connection) logReadError(msgID uint32, err error) {

@@ -7,13 +7,17 @@ import (
 // Why not ants for the handler workers: ants runs each task on whichever
 // goroutine is free, so two messages of one connection can run at once and
 // out of order. Ordering needs a scheduler that knows which tasks belong
-// together. Each connection owns a mailbox (its FIFO of work); a mailbox with
-// work sits once in a shared ready queue; WorkerPoolSize goroutines take
-// mailboxes from it and run a bounded batch before putting a still-busy one
-// back at the tail. So a connection's messages run one at a time in arrival
-// order, a slow handler holds up only its own connection, and a chatty
-// connection cannot starve the others. ants runs the blocking work that
-// handlers hand off with IConnection.Async.
+// together. Each connection owns a mailbox (its FIFO of work), and a mailbox
+// is run by one goroutine at a time, a bounded batch per turn. WorkerPoolSize
+// is the number of turns that may run at once (a token each). The reader that
+// wakes an idle mailbox runs the turn itself when a token is free, which
+// saves a goroutine hand-off per batch; otherwise the mailbox waits once in a
+// shared ready queue for one of WorkerPoolSize worker goroutines, which puts
+// a still-busy mailbox back at the tail after each turn. So a connection's
+// messages run one at a time in arrival order, at most WorkerPoolSize
+// handlers run at once, a slow handler holds up only its own connection, and
+// a chatty connection cannot starve the others. ants runs the blocking work
+// that handlers hand off with IConnection.Async.
 
 // task is one unit of work on a connection: a received message (req.conn is
 // set) or the completion of an Async call. Each queued task holds one
@@ -42,9 +46,10 @@ const batchBudget = 64
 
 // scheduler is the shared worker pool.
 type scheduler struct {
-	ready chan *mailbox
-	quit  chan struct{}
-	wg    sync.WaitGroup
+	tokens chan struct{} // one per running turn, WorkerPoolSize at most
+	ready  chan *mailbox
+	quit   chan struct{}
+	wg     sync.WaitGroup
 }
 
 // newScheduler starts workers goroutines. capacity must be at least the
@@ -52,8 +57,9 @@ type scheduler struct {
 // never waits.
 func newScheduler(workers, capacity int) *scheduler {
 	s := &scheduler{
-		ready: make(chan *mailbox, capacity),
-		quit:  make(chan struct{}),
+		tokens: make(chan struct{}, workers),
+		ready:  make(chan *mailbox, capacity),
+		quit:   make(chan struct{}),
 	}
 	s.wg.Add(workers)
 	for range workers {
@@ -76,9 +82,32 @@ func (s *scheduler) work() {
 				return
 			}
 		}
-		if m.runBatch() {
+		select {
+		case s.tokens <- struct{}{}:
+		case <-s.quit:
+			return
+		}
+		more := m.runBatch()
+		<-s.tokens
+		if more {
 			s.enqueue(m)
 		}
+	}
+}
+
+// runHere runs an idle mailbox's work on the calling goroutine when a token
+// is free, else queues it for a worker.
+func (s *scheduler) runHere(m *mailbox) {
+	select {
+	case s.tokens <- struct{}{}:
+	default:
+		s.enqueue(m)
+		return
+	}
+	more := m.runBatch()
+	<-s.tokens
+	if more {
+		s.enqueue(m)
 	}
 }
 
@@ -121,6 +150,26 @@ func newMailbox(s *scheduler, c *Connection, limit int) *mailbox {
 
 func (m *mailbox) submit(ts []task, abort <-chan struct{}) bool {
 	m.mu.Lock()
+	if !m.scheduled && m.head == len(m.q) {
+		// Idle and empty: with a free token, run the batch straight from
+		// the reader's slice, without queueing it at all.
+		m.scheduled = true
+		select {
+		case m.sched.tokens <- struct{}{}:
+			m.mu.Unlock()
+			m.conn.runBatch(ts)
+			more := m.runBatch() // whatever was posted meanwhile
+			<-m.sched.tokens
+			if more {
+				m.sched.enqueue(m)
+			}
+		default:
+			m.q = append(m.q, ts...)
+			m.mu.Unlock()
+			m.sched.enqueue(m)
+		}
+		return true
+	}
 	for len(m.q)-m.head >= m.limit {
 		m.mu.Unlock()
 		select {
@@ -131,24 +180,27 @@ func (m *mailbox) submit(ts []task, abort <-chan struct{}) bool {
 		m.mu.Lock()
 	}
 	m.q = append(m.q, ts...)
-	m.wakeLocked()
+	if m.wakeLocked() {
+		m.sched.runHere(m)
+	}
 	return true
 }
 
 func (m *mailbox) post(t task) {
 	m.mu.Lock()
 	m.q = append(m.q, t)
-	m.wakeLocked()
+	if m.wakeLocked() {
+		m.sched.enqueue(m)
+	}
 }
 
-// wakeLocked schedules the mailbox if it was idle, and unlocks.
-func (m *mailbox) wakeLocked() {
+// wakeLocked marks the mailbox scheduled, unlocks, and reports whether it
+// was idle, in which case the caller must get it run.
+func (m *mailbox) wakeLocked() bool {
 	wake := !m.scheduled
 	m.scheduled = true
 	m.mu.Unlock()
-	if wake {
-		m.sched.enqueue(m)
-	}
+	return wake
 }
 
 // runBatch runs up to batchBudget tasks and reports whether work remains.

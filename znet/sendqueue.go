@@ -10,9 +10,8 @@ import (
 // state and whoever flushes sends everything queued in one syscall.
 //
 // Two parties flush. The connection's executor, at the end of a batch of
-// handlers, tries a non-blocking write of what the batch queued (see
-// Connection.runBatch): in the common case the replies leave without waking
-// another goroutine. Whatever that cannot write at once (a full socket
+// handlers, tries a non-blocking write of what is queued (endBatch): in the
+// common case the replies leave without waking another goroutine. Whatever that cannot write at once (a full socket
 // buffer, a transport without non-blocking writes, frames queued from other
 // goroutines) goes to a writer goroutine that blocks on the socket with
 // WriteTimeout. The writer runs only while there is such work and exits when
@@ -26,7 +25,7 @@ type sendQueue struct {
 	max        int
 	closed     bool
 	failed     bool        // a write failed; nothing more will be sent
-	flushing   bool        // someone holds taken bytes and is writing them
+	flushing   bool        // the writer holds taken bytes and is writing them
 	writing    bool        // the writer goroutine is running
 	deferred   atomic.Bool // a batch is running and will flush when it ends
 	done       chan struct{}
@@ -104,7 +103,8 @@ func (q *sendQueue) startBatch() {
 	q.deferred.Store(true)
 }
 
-// takeLocked hands the queued bytes to the caller, who must call release.
+// takeLocked hands the queued bytes to the writer, which must call
+// releaseLocked after writing them.
 func (q *sendQueue) takeLocked() []byte {
 	out := q.buf
 	q.buf, q.spare, q.n = q.spare[:0], nil, 0
@@ -112,39 +112,32 @@ func (q *sendQueue) takeLocked() []byte {
 	return out
 }
 
-// endBatch ends a batch. With canWrite it returns the queued bytes for the
-// batch's own non-blocking flush; otherwise, or when another flush is
-// running (it will pick the bytes up), it returns nil, starting the writer
-// if bytes wait for it.
-func (q *sendQueue) endBatch(canWrite bool) []byte {
+// endBatch ends a batch. When tryWrite is given and nobody else is
+// flushing, it writes the queued bytes itself, without blocking and while
+// holding the lock: one lock round per batch on the hot path, and a pusher
+// from another goroutine waits at most one non-blocking syscall. What the
+// socket does not take goes to the writer goroutine.
+func (q *sendQueue) endBatch(tryWrite func([]byte) int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.deferred.Store(false)
-	if canWrite && q.n > 0 && !q.flushing && !q.writing {
-		return q.takeLocked()
+	if tryWrite != nil && q.n > 0 && !q.flushing && !q.writing {
+		out := q.buf
+		n := tryWrite(out)
+		q.buf, q.n = out[:0], 0
+		if n < len(out) {
+			// Rare: the socket buffer is full. Keep the rest, in order.
+			q.buf = append(make([]byte, 0, len(out)-n), out[n:]...)
+			q.n = 1
+		}
 	}
 	q.kickLocked()
-	return nil
 }
 
-// release ends a flush of used. rest, a tail of used, is what could not be
-// written; it goes back at the front of the queue for the writer.
-func (q *sendQueue) release(used, rest []byte) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.releaseLocked(used, rest)
-	q.kickLocked()
-	q.doneLocked()
-}
-
-func (q *sendQueue) releaseLocked(used, rest []byte) {
+// releaseLocked ends the writer's flush of used, keeping it as the spare
+// buffer unless a burst made it large.
+func (q *sendQueue) releaseLocked(used []byte) {
 	q.flushing = false
-	if len(rest) > 0 && !q.failed {
-		// Rare: the socket buffer was full. Put the rest first.
-		merged := make([]byte, 0, len(rest)+len(q.buf))
-		q.buf = append(append(merged, rest...), q.buf...)
-		q.n++
-	}
 	if q.spare == nil && cap(used) <= 1<<20 {
 		q.spare = used[:0]
 	}
@@ -159,7 +152,7 @@ func (q *sendQueue) writeLoop() {
 		q.mu.Unlock()
 		err := q.write(out)
 		q.mu.Lock()
-		q.releaseLocked(out, nil)
+		q.releaseLocked(out)
 		if err != nil {
 			q.discardLocked()
 			break

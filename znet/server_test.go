@@ -344,3 +344,38 @@ func TestBroadcast(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerPoolBoundsConcurrency: at most WorkerPoolSize handlers run at
+// once, whichever goroutine runs them, and the pool is really used.
+func TestWorkerPoolBoundsConcurrency(t *testing.T) {
+	cfg := testConfig()
+	cfg.WorkerPoolSize = 3
+	var running, peak, handled atomic.Int32
+	ts := startServer(t, cfg, func(s *Server) {
+		s.AddRouterFunc(1, func(req ziface.IRequest) {
+			n := running.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(2 * time.Millisecond)
+			running.Add(-1)
+			handled.Add(1)
+		})
+	})
+	const conns, msgs = 12, 10
+	for range conns {
+		c := dialRaw(t, ts.addr, cfg)
+		var b []byte
+		for range msgs {
+			b, _ = c.pack.AppendPack(b, 1, nil)
+		}
+		c.write(b)
+	}
+	waitFor(t, func() bool { return handled.Load() == conns*msgs }, "all messages handled")
+	if p := peak.Load(); p > 3 || p < 2 {
+		t.Fatalf("peak concurrent handlers = %d, want 2..3 with WorkerPoolSize 3", p)
+	}
+}
