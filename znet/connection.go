@@ -282,7 +282,11 @@ func (c *Connection) readQueued(fr *frameReader) (uint32, error) {
 	for !c.stopping.Load() {
 		msgID, data, err := fr.next()
 		if err == nil {
-			batch = append(batch, task{req: request{conn: c, msgID: msgID, data: data}})
+			// Fill the slot field by field: copying a whole composite
+			// literal into the heap slice costs a typed memmove per frame.
+			batch = batch[:len(batch)+1]
+			t := &batch[len(batch)-1]
+			t.req.conn, t.req.msgID, t.req.data = c, msgID, data
 			if len(batch) < maxReadBatch && fr.frameBuffered() {
 				continue
 			}
@@ -308,7 +312,7 @@ func (c *Connection) readQueued(fr *frameReader) (uint32, error) {
 // every frame already buffered, and flushes the replies once. The request
 // is one reused struct: no queue, no copying.
 func (c *Connection) readInline(fr *frameReader, x *inline) (uint32, error) {
-	var req request
+	req := request{conn: c}
 	for !c.stopping.Load() {
 		msgID, data, err := fr.next()
 		if err != nil {
@@ -317,7 +321,7 @@ func (c *Connection) readInline(fr *frameReader, x *inline) (uint32, error) {
 		x.mu.Lock()
 		c.sendq.startBatch()
 		for n := 1; ; n++ {
-			req = request{conn: c, msgID: msgID, data: data}
+			req.msgID, req.data = msgID, data
 			c.eng.dispatch(c, &req)
 			if n == maxReadBatch || c.stopping.Load() || !fr.frameBuffered() {
 				break
@@ -326,7 +330,7 @@ func (c *Connection) readInline(fr *frameReader, x *inline) (uint32, error) {
 				break
 			}
 		}
-		req = request{}
+		req.data = nil
 		c.flushBatch()
 		x.mu.Unlock()
 		if err != nil {
