@@ -1,7 +1,6 @@
 package znet
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -102,17 +101,21 @@ func (p *DataPack) Decode(buf []byte) (msgID uint32, data []byte, n int, err err
 	return msgID, buf[HeadLen:end:end], end, nil
 }
 
-// frameReader reads frames from a stream. Sticky and split packets fall
-// out of reading exactly the announced lengths through a buffered reader.
+// frameReader reads frames from a stream through its own buffer: frames
+// are parsed straight out of it, so sticky packets (many per read) cost no
+// extra calls, and a frame split over many reads is completed by reading the
+// rest of its payload directly into the payload slice.
 type frameReader struct {
 	pack  *DataPack
-	br    *bufio.Reader
-	head  [HeadLen]byte
+	rd    io.Reader
+	buf   []byte
+	r, w  int // unread bytes are buf[r:w]
+	err   error
 	arena []byte
 }
 
 // Small payloads are carved from a shared chunk instead of allocated one by
-// one: a 64-byte message then costs 1/64 of an allocation. A payload a
+// one: a 64-byte message then costs 1/128 of an allocation. A payload a
 // handler keeps pins its chunk, at most arenaChunk bytes.
 const (
 	arenaMax   = 256
@@ -120,46 +123,65 @@ const (
 )
 
 func newFrameReader(pack *DataPack, r io.Reader, size int) *frameReader {
-	return &frameReader{pack: pack, br: bufio.NewReaderSize(r, size)}
+	return &frameReader{pack: pack, rd: r, buf: make([]byte, max(size, 2*HeadLen))}
+}
+
+// fill reads more bytes into the buffer, moving what is unread to the front.
+func (fr *frameReader) fill() error {
+	if fr.err != nil {
+		return fr.err
+	}
+	if fr.r > 0 {
+		fr.w = copy(fr.buf, fr.buf[fr.r:fr.w])
+		fr.r = 0
+	}
+	n, err := fr.rd.Read(fr.buf[fr.w:])
+	fr.w += n
+	if err != nil {
+		fr.err = err
+		if n > 0 {
+			return nil // hand out what arrived first
+		}
+		return err
+	}
+	return nil
 }
 
 // next reads one frame. The payload is freshly allocated (nil when empty)
 // and belongs to the caller. The length is checked before the allocation.
 func (fr *frameReader) next() (msgID uint32, data []byte, err error) {
-	// Fast path: the whole frame is already buffered (the common case under
-	// load), so copy it out without going through io.ReadFull.
-	if fr.br.Buffered() >= HeadLen {
-		head, _ := fr.br.Peek(HeadLen)
-		msgID, n, err := fr.pack.decodeHead(head)
-		if err != nil {
-			return msgID, nil, err
-		}
-		if fr.br.Buffered() >= HeadLen+int(n) {
-			frame, _ := fr.br.Peek(HeadLen + int(n))
-			if n > 0 {
-				data = fr.alloc(n)
-				copy(data, frame[HeadLen:])
+	for fr.w-fr.r < HeadLen {
+		if err := fr.fill(); err != nil {
+			if err == io.EOF && fr.w > fr.r {
+				err = io.ErrUnexpectedEOF
 			}
-			_, _ = fr.br.Discard(HeadLen + int(n))
-			return msgID, data, nil
+			return 0, nil, err
 		}
 	}
-	if _, err := io.ReadFull(fr.br, fr.head[:]); err != nil {
-		return 0, nil, err
-	}
-	msgID, n, err := fr.pack.decodeHead(fr.head[:])
+	msgID, n, err := fr.pack.decodeHead(fr.buf[fr.r : fr.r+HeadLen])
 	if err != nil {
 		return msgID, nil, err
 	}
+	fr.r += HeadLen
 	if n == 0 {
 		return msgID, nil, nil
 	}
 	data = fr.alloc(n)
-	if _, err := io.ReadFull(fr.br, data); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	got := copy(data, fr.buf[fr.r:fr.w])
+	fr.r += got
+	if got < len(data) {
+		if fr.err != nil {
+			err = fr.err
+		} else {
+			_, err = io.ReadFull(fr.rd, data[got:])
 		}
-		return msgID, nil, err
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			fr.err = err
+			return msgID, nil, err
+		}
 	}
 	return msgID, data, nil
 }
@@ -180,10 +202,14 @@ func (fr *frameReader) alloc(n uint32) []byte {
 // frameBuffered reports whether a whole frame (or a head that next will
 // refuse) is already buffered, so next would not block.
 func (fr *frameReader) frameBuffered() bool {
-	if fr.br.Buffered() < HeadLen {
+	if fr.w-fr.r < HeadLen {
 		return false
 	}
-	head, _ := fr.br.Peek(HeadLen)
-	_, n, err := fr.pack.decodeHead(head)
-	return err != nil || fr.br.Buffered() >= HeadLen+int(n)
+	_, n, err := fr.pack.decodeHead(fr.buf[fr.r : fr.r+HeadLen])
+	return err != nil || fr.w-fr.r >= HeadLen+int(n)
+}
+
+// reset points the reader at r with an empty buffer.
+func (fr *frameReader) reset(r io.Reader) {
+	fr.rd, fr.r, fr.w, fr.err = r, 0, 0, nil
 }

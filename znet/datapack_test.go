@@ -198,7 +198,7 @@ func TestDecodeAllocatesOnlyThePayload(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	for range 100 {
 		r.Reset(huge)
-		fr.br.Reset(r)
+		fr.reset(r)
 		if _, _, err := fr.next(); !errors.Is(err, ErrPacketTooLarge) {
 			t.Fatalf("err = %v", err)
 		}
@@ -211,7 +211,7 @@ func TestDecodeAllocatesOnlyThePayload(t *testing.T) {
 	ok, _ := p.Pack(NewMessage(1, make([]byte, 64)))
 	allocs := testing.AllocsPerRun(100, func() {
 		r.Reset(ok)
-		fr.br.Reset(r)
+		fr.reset(r)
 		if _, _, err := fr.next(); err != nil {
 			t.Fatal(err)
 		}
