@@ -87,11 +87,7 @@ func (s *scheduler) work() {
 		case <-s.quit:
 			return
 		}
-		more := m.runBatch()
-		<-s.tokens
-		if more {
-			s.enqueue(m)
-		}
+		s.turn(m, nil)
 	}
 }
 
@@ -100,9 +96,18 @@ func (s *scheduler) work() {
 func (s *scheduler) runHere(m *mailbox) {
 	select {
 	case s.tokens <- struct{}{}:
+		s.turn(m, nil)
 	default:
 		s.enqueue(m)
-		return
+	}
+}
+
+// turn runs one turn of m with a token the caller holds: first (tasks not
+// queued yet, if any), then up to a batch from the mailbox. It gives the
+// token back, and a mailbox with work left goes back on the ready queue.
+func (s *scheduler) turn(m *mailbox, first []task) {
+	if first != nil {
+		m.conn.runBatch(first)
 	}
 	more := m.runBatch()
 	<-s.tokens
@@ -157,12 +162,7 @@ func (m *mailbox) submit(ts []task, abort <-chan struct{}) bool {
 		select {
 		case m.sched.tokens <- struct{}{}:
 			m.mu.Unlock()
-			m.conn.runBatch(ts)
-			more := m.runBatch() // whatever was posted meanwhile
-			<-m.sched.tokens
-			if more {
-				m.sched.enqueue(m)
-			}
+			m.sched.turn(m, ts)
 		default:
 			m.q = append(m.q, ts...)
 			m.mu.Unlock()
