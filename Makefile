@@ -14,8 +14,8 @@ fuzz:  ## fuzz the frame decoder for a minute
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 60s ./znet
 
 load:  ## framework vs bare echo, 100 and 1000 connections
-	go run ./tests/load -conns 100 -inflight 8 -duration 10s -runs 3
-	go run ./tests/load -conns 1000 -inflight 4 -duration 10s -runs 3
+	go run ./tests/load -conns 100 -inflight 8 -duration 8s -runs 5 -workers 10
+	go run ./tests/load -conns 1000 -inflight 4 -duration 8s -runs 5 -workers 10
 
 ci:
 	bash .ci/run

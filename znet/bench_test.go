@@ -1,7 +1,10 @@
 package znet
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/binary"
+	"io"
 	"testing"
 
 	"github.com/zinxgame/zinxgame/zconf"
@@ -52,6 +55,26 @@ func BenchmarkUnpack64(b *testing.B) {
 	}
 }
 
+// BenchmarkUnpack64Bufio is the baseline for BenchmarkUnpack64: what a
+// hand-written decoder does with bufio, io.ReadFull and one make per payload.
+func BenchmarkUnpack64Bufio(b *testing.B) {
+	p := NewDataPack(zconf.FramingLE, 4096)
+	frame, _ := p.Pack(NewMessage(1, make([]byte, 64)))
+	br := bufio.NewReaderSize(&repeatReader{data: bytes.Repeat(frame, 64)}, 4096)
+	var head [HeadLen]byte
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	for b.Loop() {
+		if _, err := io.ReadFull(br, head[:]); err != nil {
+			b.Fatal(err)
+		}
+		data := make([]byte, binary.LittleEndian.Uint32(head[:]))
+		if _, err := io.ReadFull(br, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkRoute measures routing one decoded message to its handler
 // through two middlewares, as a worker does it.
 func BenchmarkRoute(b *testing.B) {
@@ -71,5 +94,20 @@ func BenchmarkRoute(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		ts[0] = task{req: request{conn: c, msgID: uint32(i % 100)}}
 		e.runTask(c, &ts[0])
+	}
+}
+
+// BenchmarkRouteMap is the baseline for BenchmarkRoute: a bare map lookup
+// and call, no middleware, no panic recovery.
+func BenchmarkRouteMap(b *testing.B) {
+	routes := make(map[uint32]HandlerFunc)
+	for id := range uint32(100) {
+		routes[id] = func(ziface.IRequest) {}
+	}
+	req := &request{}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		req.msgID = uint32(i % 100)
+		routes[req.msgID](req)
 	}
 }
