@@ -38,7 +38,7 @@ type Connection struct {
 	exec  executor
 	sendq *sendQueue
 	raw   syscall.RawConn // for non-blocking writes; nil when the transport has none
-	rw    rawWrite        // tryWrite's state, owned by whoever is flushing
+	rw    rawWrite        // tryWrite's state, used under the send queue's lock
 	// tryWriteFn is c.tryWrite, bound once so passing it does not allocate.
 	tryWriteFn func([]byte) int
 

@@ -15,8 +15,8 @@ import (
 // buffer, a transport without non-blocking writes, frames queued from other
 // goroutines) goes to a writer goroutine that blocks on the socket with
 // WriteTimeout. The writer runs only while there is such work and exits when
-// it is done, so an idle connection costs no goroutine for writing. The
-// flushing flag makes the parties take turns, so bytes leave in queue order.
+// it is done, so an idle connection costs no goroutine for writing. A batch
+// never writes while the writer runs, so bytes leave in queue order.
 type sendQueue struct {
 	mu         sync.Mutex
 	buf        []byte
@@ -24,8 +24,6 @@ type sendQueue struct {
 	n          int
 	max        int
 	closed     bool
-	failed     bool        // a write failed; nothing more will be sent
-	flushing   bool        // the writer holds taken bytes and is writing them
 	writing    bool        // the writer goroutine is running
 	deferred   atomic.Bool // a batch is running and will flush when it ends
 	done       chan struct{}
@@ -82,7 +80,7 @@ func (q *sendQueue) appended() {
 
 // kickLocked starts the writer if bytes wait and no one else will send them.
 func (q *sendQueue) kickLocked() {
-	if q.n > 0 && !q.flushing && !q.writing && !q.deferred.Load() {
+	if q.n > 0 && !q.writing && !q.deferred.Load() {
 		q.writing = true
 		go q.writeLoop()
 	}
@@ -90,7 +88,7 @@ func (q *sendQueue) kickLocked() {
 
 // doneLocked closes done once the queue is closed and everything is out.
 func (q *sendQueue) doneLocked() {
-	if q.closed && q.n == 0 && !q.flushing && !q.writing && !q.doneClosed {
+	if q.closed && q.n == 0 && !q.writing && !q.doneClosed {
 		q.doneClosed = true
 		close(q.done)
 	}
@@ -103,17 +101,17 @@ func (q *sendQueue) startBatch() {
 	q.deferred.Store(true)
 }
 
-// takeLocked hands the queued bytes to the writer, which must call
-// releaseLocked after writing them.
-func (q *sendQueue) takeLocked() []byte {
-	out := q.buf
-	q.buf, q.spare, q.n = q.spare[:0], nil, 0
-	q.flushing = true
-	return out
+// reuse keeps a written buffer for the next batch of frames, unless a
+// burst made it large.
+func reuse(b []byte) []byte {
+	if cap(b) > 1<<20 {
+		return nil
+	}
+	return b[:0]
 }
 
-// endBatch ends a batch. When tryWrite is given and nobody else is
-// flushing, it writes the queued bytes itself, without blocking and while
+// endBatch ends a batch. When tryWrite is given and the writer goroutine is
+// not running, it writes the queued bytes itself, without blocking and while
 // holding the lock: one lock round per batch on the hot path, and a pusher
 // from another goroutine waits at most one non-blocking syscall. What the
 // socket does not take goes to the writer goroutine.
@@ -121,10 +119,10 @@ func (q *sendQueue) endBatch(tryWrite func([]byte) int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.deferred.Store(false)
-	if tryWrite != nil && q.n > 0 && !q.flushing && !q.writing {
+	if tryWrite != nil && q.n > 0 && !q.writing {
 		out := q.buf
 		n := tryWrite(out)
-		q.buf, q.n = out[:0], 0
+		q.buf, q.n = reuse(out), 0
 		if n < len(out) {
 			// Rare: the socket buffer is full. Keep the rest, in order.
 			q.buf = append(make([]byte, 0, len(out)-n), out[n:]...)
@@ -134,25 +132,19 @@ func (q *sendQueue) endBatch(tryWrite func([]byte) int) {
 	q.kickLocked()
 }
 
-// releaseLocked ends the writer's flush of used, keeping it as the spare
-// buffer unless a burst made it large.
-func (q *sendQueue) releaseLocked(used []byte) {
-	q.flushing = false
-	if q.spare == nil && cap(used) <= 1<<20 {
-		q.spare = used[:0]
-	}
-}
-
 // writeLoop is the writer goroutine: it sends what is queued with blocking
 // writes until nothing is left for it, then exits.
 func (q *sendQueue) writeLoop() {
 	q.mu.Lock()
-	for q.n > 0 && !q.flushing && !q.deferred.Load() {
-		out := q.takeLocked()
+	for q.n > 0 && !q.deferred.Load() {
+		out := q.buf
+		q.buf, q.spare, q.n = q.spare, nil, 0
 		q.mu.Unlock()
 		err := q.write(out)
 		q.mu.Lock()
-		q.releaseLocked(out)
+		if q.spare == nil {
+			q.spare = reuse(out)
+		}
 		if err != nil {
 			q.discardLocked()
 			break
@@ -176,6 +168,6 @@ func (q *sendQueue) close() {
 
 // discardLocked drops queued frames after a write failed.
 func (q *sendQueue) discardLocked() {
-	q.closed, q.failed = true, true
+	q.closed = true
 	q.buf, q.n = nil, 0
 }
