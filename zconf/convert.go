@@ -100,8 +100,14 @@ func toInt64(raw any) (int64, bool) {
 		}
 		return int64(r), true
 	case json.Number:
-		n, err := strconv.ParseInt(string(r), 10, 64)
-		return n, err == nil
+		if n, err := strconv.ParseInt(string(r), 10, 64); err == nil {
+			return n, true
+		}
+		f, err := strconv.ParseFloat(string(r), 64)
+		if err != nil {
+			return 0, false
+		}
+		return toInt64(f)
 	case string:
 		n, err := strconv.ParseInt(r, 10, 64)
 		return n, err == nil

@@ -32,6 +32,12 @@ type Source struct {
 	// Logger receives a warning for each Zinx key that zinxgame accepts
 	// but does not use. Nil means slog.Default().
 	Logger *slog.Logger
+	// Sections are an application's own settings, loaded from the same
+	// file under the section's name (an object), from ZINX_<SECTION>_<KEY>
+	// and from overrides "Section.Key", with the same checks. Each value
+	// is a pointer to a struct holding the defaults; Load fills it in and,
+	// if it has a Validate() error method, calls it.
+	Sections map[string]any
 }
 
 // aliases maps other names for a key (lower case) to the key itself.
@@ -81,16 +87,33 @@ func Load(src Source) (Config, error) {
 		log = slog.Default()
 	}
 	cfg := Default()
-	keys := fieldKeys(reflect.TypeOf(cfg), "")
-	known := make(map[string]string, len(keys))
-	for _, k := range keys {
+	targets := map[string]reflect.Value{} // canonical key -> field to fill
+	rv := reflect.ValueOf(&cfg).Elem()
+	for _, k := range fieldKeys(rv.Type(), "") {
+		targets[k] = field(rv, k)
+	}
+	sections := map[string]string{} // lower-case name -> name
+	for name, ptr := range src.Sections {
+		sv := reflect.ValueOf(ptr)
+		if sv.Kind() != reflect.Pointer || sv.Elem().Kind() != reflect.Struct {
+			return Config{}, fmt.Errorf("zconf: section %q: want a pointer to a struct, have %T", name, ptr)
+		}
+		sections[strings.ToLower(name)] = name
+		for _, k := range fieldKeys(sv.Elem().Type(), "") {
+			targets[name+"."+k] = field(sv.Elem(), k)
+		}
+	}
+	keys := make([]string, 0, len(targets))
+	known := make(map[string]string, len(targets))
+	for k := range targets {
+		keys = append(keys, k)
 		known[strings.ToLower(k)] = k
 	}
+	sort.Strings(keys)
 
 	v := viper.New()
-	v.SetConfigType("json")
 	for _, k := range keys {
-		v.SetDefault(k, field(reflect.ValueOf(cfg), k).Interface())
+		v.SetDefault(k, targets[k].Interface())
 	}
 
 	if src.File != "" {
@@ -98,12 +121,12 @@ func Load(src Source) (Config, error) {
 		if err != nil {
 			return Config{}, fmt.Errorf("zconf: reading config file: %w", err)
 		}
-		doc, err := normalize(raw, known, src.File, log)
+		flat, err := normalize(raw, known, sections, src.File, log)
 		if err != nil {
 			return Config{}, err
 		}
-		if err := v.ReadConfig(bytes.NewReader(doc)); err != nil {
-			return Config{}, fmt.Errorf("zconf: parsing %s: %w", src.File, err)
+		if err := v.MergeConfigMap(nest(flat)); err != nil {
+			return Config{}, fmt.Errorf("zconf: %s: %w", src.File, err)
 		}
 	}
 
@@ -152,15 +175,21 @@ func Load(src Source) (Config, error) {
 		v.Set(canon, src.Overrides[k])
 	}
 
-	rv := reflect.ValueOf(&cfg).Elem()
 	var errs []error
 	for _, k := range keys {
-		if err := assign(field(rv, k), k, v.Get(k)); err != nil {
+		if err := assign(targets[k], k, v.Get(k)); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
+	}
+	for name, ptr := range src.Sections {
+		if val, ok := ptr.(interface{ Validate() error }); ok {
+			if err := val.Validate(); err != nil {
+				return Config{}, fmt.Errorf("zconf: section %s: %w", name, err)
+			}
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
@@ -168,9 +197,9 @@ func Load(src Source) (Config, error) {
 	return cfg, nil
 }
 
-// normalize checks the file's keys and renames aliases, so that viper sees
-// only canonical keys.
-func normalize(raw []byte, known map[string]string, file string, log *slog.Logger) ([]byte, error) {
+// normalize checks the file's keys and returns its values by canonical,
+// dotted key (aliases renamed, sections flattened).
+func normalize(raw []byte, known, sections map[string]string, file string, log *slog.Logger) (map[string]any, error) {
 	var doc map[string]any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -181,32 +210,63 @@ func normalize(raw []byte, known map[string]string, file string, log *slog.Logge
 		return nil, fmt.Errorf("zconf: parsing %s: unexpected data after the JSON object", file)
 	}
 	out := make(map[string]any, len(doc))
-	seen := make(map[string]string, len(doc))
 	var unknown []string
-	for k, val := range doc {
-		lk := strings.ToLower(k)
-		if prev, dup := seen[lk]; dup {
-			return nil, fmt.Errorf("zconf: %s: key %q given twice (also as %q)", file, k, prev)
-		}
-		seen[lk] = k
-		switch {
-		case known[lk] != "":
-			out[known[lk]] = val
-		case aliases[lk] != "":
-			if _, dup := out[aliases[lk]]; !dup {
-				out[aliases[lk]] = val
+	var walk func(obj map[string]any, prefix string) error
+	walk = func(obj map[string]any, prefix string) error {
+		seen := make(map[string]string, len(obj))
+		for k, val := range obj {
+			lk := strings.ToLower(prefix + k)
+			if prev, dup := seen[lk]; dup {
+				return fmt.Errorf("zconf: %s: key %q given twice (also as %q)", file, prefix+k, prefix+prev)
 			}
-		case zinxOnly[lk] != "":
-			log.Warn("zconf: Zinx key not used by zinxgame, ignored", "file", file, "key", k, "meaning", zinxOnly[lk])
-		default:
-			unknown = append(unknown, k)
+			seen[lk] = k
+			sub, isObj := val.(map[string]any)
+			switch {
+			case known[lk] != "":
+				out[known[lk]] = val
+			case prefix == "" && sections[lk] != "" && isObj:
+				if err := walk(sub, sections[lk]+"."); err != nil {
+					return err
+				}
+			case prefix == "" && aliases[lk] != "":
+				if _, dup := out[aliases[lk]]; !dup {
+					out[aliases[lk]] = val
+				}
+			case prefix == "" && zinxOnly[lk] != "":
+				log.Warn("zconf: Zinx key not used by zinxgame, ignored", "file", file, "key", k, "meaning", zinxOnly[lk])
+			default:
+				unknown = append(unknown, prefix+k)
+			}
 		}
+		return nil
+	}
+	if err := walk(doc, ""); err != nil {
+		return nil, err
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
 		return nil, fmt.Errorf("zconf: %s: unknown keys %q", file, unknown)
 	}
-	return json.Marshal(out)
+	return out, nil
+}
+
+// nest turns dotted keys into nested maps, as viper's config layer wants.
+func nest(flat map[string]any) map[string]any {
+	root := map[string]any{}
+	for k, val := range flat {
+		m := root
+		parts := strings.Split(k, ".")
+		for _, p := range parts[:len(parts)-1] {
+			next, ok := m[p].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[p] = next
+			}
+			m = next
+		}
+		m[parts[len(parts)-1]] = val
+	}
+	return root
 }
 
 // fieldKeys lists the configuration keys of t, nested structs as dotted

@@ -242,7 +242,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{"uint32 overflow", `{"NoticeMsgID": 4294967296}`, []string{"NoticeMsgID = 4294967296", "between 0 and 4294967295"}},
 		{"negative uint32", `{"NoticeMsgID": -1}`, []string{"NoticeMsgID = -1"}},
 		{"same key twice in other case", `{"TcpPort": 1, "tcpport": 2}`, []string{"given twice"}},
-		{"number overflowing float64", `{"MaxConn": 1e400}`, []string{"zconf: parsing"}},
+		{"number overflowing float64", `{"MaxConn": 1e400}`, []string{"MaxConn", "whole number"}},
 		{"invalid value fails validation", `{"MaxConn": 0}`, []string{"MaxConn = 0", "between 1 and 10000000"}},
 		{"invalid alias value fails validation", `{"MaxPacketSize": 0}`, []string{"MaxPackageSize = 0"}},
 		{"several invalid values", `{"TcpPort": 70000, "LogLevel": "loud"}`,
@@ -532,6 +532,48 @@ func TestLoadNewerZinxKeysWarn(t *testing.T) {
 	for _, k := range []string{"KcpPort", "WsPath", "RequestPoolMode"} {
 		if !strings.Contains(buf.String(), k) {
 			t.Errorf("no warning naming %s; log: %q", k, buf.String())
+		}
+	}
+}
+
+type gameSection struct {
+	MaxChatLen int
+	Greeting   string
+	Tick       time.Duration
+}
+
+func (g *gameSection) Validate() error {
+	if g.MaxChatLen < 1 {
+		return errors.New("MaxChatLen must be at least 1")
+	}
+	return nil
+}
+
+func TestLoadSections(t *testing.T) {
+	path := writeConfig(t, `{"TcpPort": 9100, "game": {"maxchatlen": 50, "Tick": "50ms"}}`)
+	g := &gameSection{MaxChatLen: 200, Greeting: "hi", Tick: time.Second}
+	cfg, err := zconf.Load(zconf.Source{
+		File:      path,
+		Environ:   []string{"ZINX_GAME_GREETING=hello"},
+		Sections:  map[string]any{"Game": g},
+		Overrides: map[string]any{"Game.Tick": "20ms"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TcpPort != 9100 || g.MaxChatLen != 50 || g.Greeting != "hello" || g.Tick != 20*time.Millisecond {
+		t.Fatalf("cfg.TcpPort %d, section %+v", cfg.TcpPort, *g)
+	}
+	for _, c := range []struct{ body, want string }{
+		{`{"Game": {"MaxChatLenn": 5}}`, "Game.MaxChatLenn"},
+		{`{"Game": {"MaxChatLen": 0}}`, "MaxChatLen must be at least 1"},
+		{`{"Game": {"MaxChatLen": "many"}}`, "Game.MaxChatLen"},
+		{`{"Other": {"X": 1}}`, "Other"},
+	} {
+		g := &gameSection{MaxChatLen: 200}
+		_, err := zconf.Load(zconf.Source{File: writeConfig(t, c.body), Environ: []string{}, Sections: map[string]any{"Game": g}})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to mention %q", c.body, err, c.want)
 		}
 	}
 }
