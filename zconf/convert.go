@@ -51,6 +51,12 @@ func assign(f reflect.Value, key string, raw any) error {
 		default:
 			return bad("true or false")
 		}
+	case f.CanFloat():
+		v, ok := toFloat64(raw)
+		if !ok || math.IsNaN(v) || math.IsInf(v, 0) || (f.Kind() == reflect.Float32 && math.Abs(v) > math.MaxFloat32) {
+			return bad("a finite number")
+		}
+		f.SetFloat(v)
 	case f.CanInt() || f.CanUint():
 		n, ok := toInt64(raw)
 		if !ok {
@@ -111,6 +117,25 @@ func toInt64(raw any) (int64, bool) {
 	case string:
 		n, err := strconv.ParseInt(r, 10, 64)
 		return n, err == nil
+	}
+	return 0, false
+}
+
+func toFloat64(raw any) (float64, bool) {
+	switch r := raw.(type) {
+	case float64:
+		return r, true
+	case float32:
+		return float64(r), true
+	case json.Number:
+		v, err := strconv.ParseFloat(string(r), 64)
+		return v, err == nil
+	case string:
+		v, err := strconv.ParseFloat(r, 64)
+		return v, err == nil
+	}
+	if n, ok := toInt64(raw); ok {
+		return float64(n), true
 	}
 	return 0, false
 }

@@ -540,6 +540,7 @@ type gameSection struct {
 	MaxChatLen int
 	Greeting   string
 	Tick       time.Duration
+	Speed      float32
 }
 
 func (g *gameSection) Validate() error {
@@ -550,7 +551,7 @@ func (g *gameSection) Validate() error {
 }
 
 func TestLoadSections(t *testing.T) {
-	path := writeConfig(t, `{"TcpPort": 9100, "game": {"maxchatlen": 50, "Tick": "50ms"}}`)
+	path := writeConfig(t, `{"TcpPort": 9100, "game": {"maxchatlen": 50, "Tick": "50ms", "Speed": 2.5}}`)
 	g := &gameSection{MaxChatLen: 200, Greeting: "hi", Tick: time.Second}
 	cfg, err := zconf.Load(zconf.Source{
 		File:      path,
@@ -561,7 +562,7 @@ func TestLoadSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.TcpPort != 9100 || g.MaxChatLen != 50 || g.Greeting != "hello" || g.Tick != 20*time.Millisecond {
+	if cfg.TcpPort != 9100 || g.MaxChatLen != 50 || g.Greeting != "hello" || g.Tick != 20*time.Millisecond || g.Speed != 2.5 {
 		t.Fatalf("cfg.TcpPort %d, section %+v", cfg.TcpPort, *g)
 	}
 	for _, c := range []struct{ body, want string }{
@@ -569,6 +570,8 @@ func TestLoadSections(t *testing.T) {
 		{`{"Game": {"MaxChatLen": 0}}`, "MaxChatLen must be at least 1"},
 		{`{"Game": {"MaxChatLen": "many"}}`, "Game.MaxChatLen"},
 		{`{"Other": {"X": 1}}`, "Other"},
+		{`{"Game": {"Speed": 1e39}}`, "Game.Speed"},
+		{`{"Game": {"Speed": "fast"}}`, "Game.Speed"},
 	} {
 		g := &gameSection{MaxChatLen: 200}
 		_, err := zconf.Load(zconf.Source{File: writeConfig(t, c.body), Environ: []string{}, Sections: map[string]any{"Game": g}})

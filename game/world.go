@@ -1,0 +1,310 @@
+package game
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/zinxgame/zinxgame/aoi"
+	"github.com/zinxgame/zinxgame/protocol"
+	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/ziface"
+)
+
+// WorldConfig describes an MMO scene. The defaults are the Zinx MMO demo's.
+type WorldConfig struct {
+	MinX, MaxX float32
+	CntX       int
+	MinZ, MaxZ float32
+	CntZ       int
+	// New players appear at (SpawnX + rand[0, SpawnRange), 0,
+	// SpawnZ + rand[0, SpawnRange)).
+	SpawnX, SpawnZ, SpawnRange float32
+	// MaxChatLen is the longest chat text accepted, in characters.
+	MaxChatLen int
+}
+
+// DefaultWorldConfig returns the Zinx MMO demo's map and spawn area.
+func DefaultWorldConfig() WorldConfig {
+	return WorldConfig{
+		MinX: 85, MaxX: 410, CntX: 10,
+		MinZ: 75, MaxZ: 400, CntZ: 20,
+		SpawnX: 160, SpawnZ: 134, SpawnRange: 50,
+		MaxChatLen: 256,
+	}
+}
+
+// Validate checks the map, the spawn area and the chat limit.
+func (c *WorldConfig) Validate() error {
+	var errs []error
+	if err := c.aoi().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if !(c.SpawnRange >= 0) || math.IsInf(float64(c.SpawnRange), 0) {
+		errs = append(errs, fmt.Errorf("game: SpawnRange = %v: must be finite and >= 0", c.SpawnRange))
+	}
+	if c.MaxChatLen < 1 || c.MaxChatLen > 65536 {
+		errs = append(errs, fmt.Errorf("game: MaxChatLen = %d: must be between 1 and 65536", c.MaxChatLen))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *WorldConfig) aoi() aoi.Config {
+	return aoi.Config{MinX: c.MinX, MaxX: c.MaxX, CntX: c.CntX, MinZ: c.MinZ, MaxZ: c.MaxZ, CntZ: c.CntZ}
+}
+
+// Player is one player in a World.
+type Player struct {
+	PID  int32
+	Conn ziface.IConnection
+	Pos  *pb.Position
+}
+
+// World is an MMO scene: players on a grid map who see the players in the
+// grids around them. It is a value the server owns; wire it up with
+// OnConnect, OnDisconnect, HandleTalk and HandleMove (see examples/mmo).
+//
+// One mutex orders every change and the messages it causes, so two players
+// moving at once never see a half-applied move. Sends only queue bytes
+// (IConnection.SendMsg never blocks), so holding it is cheap.
+type World struct {
+	cfg WorldConfig
+	log *slog.Logger
+
+	mu      sync.Mutex
+	grid    *aoi.Manager
+	players map[int32]*Player
+	nextPID int32
+	rng     *rand.Rand
+	// scratch slices reused under mu: no allocation per move
+	entered, left, around []aoi.ID
+}
+
+// PropertyPID is the connection property holding the player's ID.
+const PropertyPID = "pid"
+
+// NewWorld returns an empty world.
+func NewWorld(cfg WorldConfig, log *slog.Logger) (*World, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	grid, err := aoi.New(cfg.aoi())
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &World{
+		cfg:     cfg,
+		log:     log,
+		grid:    grid,
+		players: make(map[int32]*Player),
+		rng:     rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+	}, nil
+}
+
+// Len is the number of players online.
+func (w *World) Len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.players)
+}
+
+// OnConnect logs a new connection in as a player: it gets its ID (1), its
+// own position (200, Tp 2) and the players around it (202, itself not
+// included), and they get its position (200, Tp 2).
+func (w *World) OnConnect(conn ziface.IConnection) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.nextPID++
+	p := &Player{
+		PID:  w.nextPID,
+		Conn: conn,
+		Pos: &pb.Position{
+			X: w.cfg.SpawnX + w.rng.Float32()*w.cfg.SpawnRange,
+			Z: w.cfg.SpawnZ + w.rng.Float32()*w.cfg.SpawnRange,
+		},
+	}
+	conn.SetProperty(PropertyPID, p.PID)
+	w.players[p.PID] = p
+	if err := w.grid.Add(aoi.ID(p.PID), p.Pos.X, p.Pos.Z); err != nil {
+		w.log.Error("game: adding a player to the AOI", "pid", p.PID, "err", err)
+	}
+
+	w.send(p, protocol.MsgSyncPID, &pb.SyncPID{PID: p.PID})
+	appear := marshal(&pb.BroadCast{PID: p.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: p.Pos}})
+	w.sendRaw(p, protocol.MsgBroadCast, appear)
+
+	w.around, _ = w.grid.AroundEntity(aoi.ID(p.PID), w.around[:0])
+	list := &pb.SyncPlayers{Ps: make([]*pb.Player, 0, len(w.around))}
+	for _, id := range w.around {
+		other := w.players[int32(id)]
+		list.Ps = append(list.Ps, &pb.Player{PID: other.PID, P: other.Pos})
+		w.sendRaw(other, protocol.MsgBroadCast, appear)
+	}
+	w.send(p, protocol.MsgSyncPlayers, list)
+}
+
+// OnDisconnect takes the connection's player out of the world and tells
+// those who could see it (201).
+func (w *World) OnDisconnect(conn ziface.IConnection) {
+	p := w.playerOf(conn)
+	if p == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.around, _ = w.grid.AroundEntity(aoi.ID(p.PID), w.around[:0])
+	gone := marshal(&pb.SyncPID{PID: p.PID})
+	for _, id := range w.around {
+		w.sendRaw(w.players[int32(id)], protocol.MsgLeave, gone)
+	}
+	_ = w.grid.Remove(aoi.ID(p.PID))
+	delete(w.players, p.PID)
+}
+
+// HandleTalk is the router for message 2: world chat to every player online
+// (the sender too). Empty or over-long text is refused with a log line.
+func (w *World) HandleTalk(req ziface.IRequest) {
+	p := w.playerOf(req.GetConnection())
+	if p == nil {
+		return
+	}
+	var talk pb.Talk
+	if err := proto.Unmarshal(req.GetData(), &talk); err != nil {
+		w.log.Warn("game: bad Talk message", "pid", p.PID, "err", err)
+		return
+	}
+	n := utf8.RuneCountInString(talk.Content)
+	if n == 0 || n > w.cfg.MaxChatLen || !utf8.ValidString(talk.Content) {
+		w.log.Warn("game: chat refused: empty, too long or not UTF-8", "pid", p.PID, "chars", n, "max", w.cfg.MaxChatLen)
+		return
+	}
+	msg := marshal(&pb.BroadCast{PID: p.PID, Tp: protocol.TpChat, Data: &pb.BroadCast_Content{Content: talk.Content}})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, other := range w.players {
+		w.sendRaw(other, protocol.MsgBroadCast, msg)
+	}
+}
+
+// HandleMove is the router for message 3. Positions off the map are clamped
+// onto its edge (the player stops at the border, as in a wall); NaN or
+// infinite coordinates are refused with a log line. Those in view get the
+// move (200, Tp 4); when the move crosses grids, players who newly see each
+// other exchange positions (200, Tp 2) and players who no longer do exchange
+// 201.
+func (w *World) HandleMove(req ziface.IRequest) {
+	p := w.playerOf(req.GetConnection())
+	if p == nil {
+		return
+	}
+	var pos pb.Position
+	if err := proto.Unmarshal(req.GetData(), &pos); err != nil {
+		w.log.Warn("game: bad Position message", "pid", p.PID, "err", err)
+		return
+	}
+	if !finite(pos.X) || !finite(pos.Y) || !finite(pos.Z) || !finite(pos.V) {
+		w.log.Warn("game: move refused: NaN or infinite coordinate", "pid", p.PID)
+		return
+	}
+	pos.X = min(max(pos.X, w.cfg.MinX), w.cfg.MaxX)
+	pos.Z = min(max(pos.Z, w.cfg.MinZ), w.cfg.MaxZ)
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p.Pos = &pb.Position{X: pos.X, Y: pos.Y, Z: pos.Z, V: pos.V}
+	var err error
+	w.entered, w.left, _, err = w.grid.Move(aoi.ID(p.PID), pos.X, pos.Z, w.entered[:0], w.left[:0])
+	if err != nil {
+		w.log.Error("game: moving a player in the AOI", "pid", p.PID, "err", err)
+		return
+	}
+	appear := marshal(&pb.BroadCast{PID: p.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: p.Pos}})
+	for _, id := range w.entered {
+		other := w.players[int32(id)]
+		w.sendRaw(other, protocol.MsgBroadCast, appear)
+		w.send(p, protocol.MsgBroadCast, &pb.BroadCast{PID: other.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: other.Pos}})
+	}
+	if len(w.left) > 0 {
+		gone := marshal(&pb.SyncPID{PID: p.PID})
+		for _, id := range w.left {
+			w.sendRaw(w.players[int32(id)], protocol.MsgLeave, gone)
+			w.send(p, protocol.MsgLeave, &pb.SyncPID{PID: int32(id)})
+		}
+	}
+	moved := marshal(&pb.BroadCast{PID: p.PID, Tp: protocol.TpMoved, Data: &pb.BroadCast_P{P: p.Pos}})
+	w.around, _ = w.grid.AroundEntity(aoi.ID(p.PID), w.around[:0])
+	for _, id := range w.around {
+		if !contains(w.entered, id) {
+			w.sendRaw(w.players[int32(id)], protocol.MsgBroadCast, moved)
+		}
+	}
+}
+
+func contains(ids []aoi.ID, id aoi.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *World) playerOf(conn ziface.IConnection) *Player {
+	v, ok := conn.GetProperty(PropertyPID)
+	if !ok {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.players[v.(int32)]
+}
+
+func (w *World) send(p *Player, msgID uint32, m proto.Message) {
+	w.sendRaw(p, msgID, marshal(m))
+}
+
+// sendRaw queues already-marshalled bytes, so a message to many players is
+// encoded once.
+func (w *World) sendRaw(p *Player, msgID uint32, data []byte) {
+	if err := p.Conn.SendMsg(msgID, data); err != nil {
+		w.log.Debug("game: send failed", "pid", p.PID, "msg_id", msgID, "err", err)
+	}
+}
+
+func marshal(m proto.Message) []byte {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		// Our own messages always marshal.
+		panic(err)
+	}
+	return b
+}
+
+func finite(f float32) bool {
+	return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0)
+}
+
+// Mux is what a World plugs into: a znet.Server or znet.Client.
+type Mux interface {
+	AddRouterFunc(msgID uint32, handler func(ziface.IRequest))
+	SetOnConnStart(hook func(ziface.IConnection))
+	SetOnConnStop(hook func(ziface.IConnection))
+}
+
+// Attach registers the world's routers (2 chat, 3 move) and its connect and
+// disconnect hooks on m.
+func (w *World) Attach(m Mux) {
+	m.AddRouterFunc(protocol.MsgTalk, w.HandleTalk)
+	m.AddRouterFunc(protocol.MsgMove, w.HandleMove)
+	m.SetOnConnStart(w.OnConnect)
+	m.SetOnConnStop(w.OnDisconnect)
+}

@@ -1,0 +1,52 @@
+// Command gen regenerates protocol/pb from the .proto files in protocol/.
+// It builds protoc-gen-go at the version go.mod pins, so the generated code
+// matches the runtime library, and runs Debian's protoc with it. Run it with
+// `go generate ./protocol` (from the repository root or protocol/).
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	if _, err := exec.LookPath("protoc"); err != nil {
+		return fmt.Errorf("protoc not found; install Debian's protobuf-compiler: %w", err)
+	}
+	bin, err := os.MkdirTemp("", "protoc-gen-go")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(bin)
+	install := exec.Command("go", "build", "-o", filepath.Join(bin, "protoc-gen-go"), "google.golang.org/protobuf/cmd/protoc-gen-go")
+	install.Stdout, install.Stderr = os.Stdout, os.Stderr
+	if err := install.Run(); err != nil {
+		return fmt.Errorf("building protoc-gen-go: %w", err)
+	}
+	protos, err := filepath.Glob("*.proto")
+	if err != nil || len(protos) == 0 {
+		return fmt.Errorf("no .proto files in %s (run from protocol/)", mustWd())
+	}
+	args := append([]string{"--plugin=protoc-gen-go=" + filepath.Join(bin, "protoc-gen-go"),
+		"--go_out=pb", "--go_opt=paths=source_relative"}, protos...)
+	protoc := exec.Command("protoc", args...)
+	protoc.Stdout, protoc.Stderr = os.Stdout, os.Stderr
+	if err := protoc.Run(); err != nil {
+		return fmt.Errorf("protoc: %w", err)
+	}
+	return nil
+}
+
+func mustWd() string {
+	wd, _ := os.Getwd()
+	return wd
+}
