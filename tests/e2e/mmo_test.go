@@ -1,0 +1,246 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/protocol"
+	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/zconf"
+	"github.com/zinxgame/zinxgame/ziface"
+	"github.com/zinxgame/zinxgame/znet"
+)
+
+// mmoClient is a test player: it records every message it receives.
+type mmoClient struct {
+	t    *testing.T
+	conn *znet.Connection
+	pid  int32
+	in   chan frame
+}
+
+type frame struct {
+	id   uint32
+	data []byte
+}
+
+// event is a message reduced to what the scenario checks.
+type event struct {
+	id  uint32
+	tp  int32
+	pid int32
+}
+
+func (e event) String() string { return fmt.Sprintf("{id %d tp %d pid %d}", e.id, e.tp, e.pid) }
+
+func startMMO(t *testing.T) string {
+	t.Helper()
+	cfg := zconf.Default()
+	cfg.LogLevel = "warn"
+	srv, err := znet.NewServer(cfg, znet.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc := game.DefaultWorldConfig()
+	wc.SpawnRange = 0 // everyone appears at (160, 134): grid column 2, row 3
+	w, err := game.NewWorld(wc, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Attach(srv)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeListener(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-served; !errors.Is(err, znet.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return l.Addr().String()
+}
+
+func joinMMO(t *testing.T, cl *znet.Client, addr string, inbox map[uint64]chan frame) *mmoClient {
+	t.Helper()
+	c, err := cl.Dial(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &mmoClient{t: t, conn: c, in: inbox[c.GetConnID()]}
+	id, data := m.next()
+	var sync pb.SyncPID
+	if id != protocol.MsgSyncPID || proto.Unmarshal(data, &sync) != nil {
+		t.Fatalf("first message is %d, want SyncPID", id)
+	}
+	m.pid = sync.PID
+	return m
+}
+
+func (m *mmoClient) next() (uint32, []byte) {
+	m.t.Helper()
+	select {
+	case f := <-m.in:
+		return f.id, f.data
+	case <-time.After(10 * time.Second):
+		m.t.Fatal("no message within 10s")
+		return 0, nil
+	}
+}
+
+func (m *mmoClient) send(id uint32, msg proto.Message) {
+	m.t.Helper()
+	b, _ := proto.Marshal(msg)
+	if err := m.conn.SendMsg(id, b); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+func (m *mmoClient) move(x, z float32) {
+	m.send(protocol.MsgMove, &pb.Position{X: x, Z: z})
+}
+
+// until returns the events received before the chat text barrier.
+func (m *mmoClient) until(barrier string) []event {
+	m.t.Helper()
+	var got []event
+	for {
+		id, data := m.next()
+		e := event{id: id}
+		switch id {
+		case protocol.MsgBroadCast:
+			var b pb.BroadCast
+			if err := proto.Unmarshal(data, &b); err != nil {
+				m.t.Fatal(err)
+			}
+			if b.Tp == protocol.TpChat && b.GetContent() == barrier {
+				return got
+			}
+			e.tp, e.pid = b.Tp, b.PID
+		case protocol.MsgLeave:
+			var s pb.SyncPID
+			if err := proto.Unmarshal(data, &s); err != nil {
+				m.t.Fatal(err)
+			}
+			e.pid = s.PID
+		case protocol.MsgSyncPlayers:
+			var s pb.SyncPlayers
+			if err := proto.Unmarshal(data, &s); err != nil {
+				m.t.Fatal(err)
+			}
+			for _, p := range s.Ps {
+				got = append(got, event{id: id, pid: p.PID})
+			}
+			continue
+		}
+		got = append(got, e)
+	}
+}
+
+// step runs action, then a chat barrier from actor, and checks what each
+// client received in between. The world applies one change at a time and
+// each connection's messages arrive in order, so everything the action
+// caused arrives before the barrier.
+func step(t *testing.T, name string, actor *mmoClient, action func(), want map[*mmoClient][]event, all ...*mmoClient) {
+	t.Helper()
+	action()
+	barrier := "barrier: " + name
+	actor.send(protocol.MsgTalk, &pb.Talk{Content: barrier})
+	for _, c := range all {
+		got := c.until(barrier)
+		w := want[c]
+		less := func(a, b event) int { return int(a.id)*1e6 + int(a.tp)*1e3 + int(a.pid) - (int(b.id)*1e6 + int(b.tp)*1e3 + int(b.pid)) }
+		slices.SortFunc(got, less)
+		slices.SortFunc(w, less)
+		if !slices.Equal(got, w) {
+			t.Fatalf("%s: player %d got %v, want %v", name, c.pid, got, w)
+		}
+	}
+}
+
+func TestMMOScenario(t *testing.T) {
+	addr := startMMO(t)
+	cfg := zconf.Default()
+	cfg.WorkerPoolSize = 0
+	cl, err := znet.NewClient(cfg, znet.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	inbox := map[uint64]chan frame{}
+	for id := uint64(1); id <= 3; id++ {
+		inbox[id] = make(chan frame, 1000)
+	}
+	cl.SetNotFound(func(req ziface.IRequest) {
+		inbox[req.GetConnection().GetConnID()] <- frame{req.GetMsgID(), req.GetData()}
+	})
+
+	appear := func(pid int32) event { return event{id: protocol.MsgBroadCast, tp: protocol.TpAppear, pid: pid} }
+	moved := func(pid int32) event { return event{id: protocol.MsgBroadCast, tp: protocol.TpMoved, pid: pid} }
+	leave := func(pid int32) event { return event{id: protocol.MsgLeave, pid: pid} }
+	chat := func(pid int32) event { return event{id: protocol.MsgBroadCast, tp: protocol.TpChat, pid: pid} }
+	around := func(pid int32) event { return event{id: protocol.MsgSyncPlayers, pid: pid} }
+
+	// C logs in alone and walks to the far corner.
+	c := joinMMO(t, cl, addr, inbox)
+	step(t, "C alone", c, func() { c.move(400, 395) }, map[*mmoClient][]event{c: {appear(c.pid)}}, c)
+
+	// A logs in: its own appear, and an empty 202 (C is out of view).
+	a := joinMMO(t, cl, addr, inbox)
+	step(t, "A joins", a, func() {}, map[*mmoClient][]event{a: {appear(a.pid)}, c: {}}, a, c)
+
+	// B logs in next to A: B's 202 lists exactly A, A sees B appear, C nothing.
+	b := joinMMO(t, cl, addr, inbox)
+	step(t, "B joins", b, func() {}, map[*mmoClient][]event{
+		b: {appear(b.pid), around(a.pid)},
+		a: {appear(b.pid)},
+		c: {},
+	}, a, b, c)
+
+	// World chat reaches everyone, the sender too.
+	step(t, "chat", a, func() { a.send(protocol.MsgTalk, &pb.Talk{Content: "hello world"}) }, map[*mmoClient][]event{
+		a: {chat(a.pid)}, b: {chat(a.pid)}, c: {chat(a.pid)},
+	}, a, b, c)
+
+	// A moves inside its grid: only B, its neighbour, hears of it.
+	step(t, "A moves in view", a, func() { a.move(165, 136) }, map[*mmoClient][]event{
+		a: {}, b: {moved(a.pid)}, c: {},
+	}, a, b, c)
+
+	// A walks out of B's view: 201 both ways.
+	step(t, "A leaves B", a, func() { a.move(400, 80) }, map[*mmoClient][]event{
+		a: {leave(b.pid)}, b: {leave(a.pid)}, c: {},
+	}, a, b, c)
+
+	// A walks into C's view: they see each other appear.
+	step(t, "A meets C", a, func() { a.move(400, 380) }, map[*mmoClient][]event{
+		a: {appear(c.pid)}, b: {}, c: {appear(a.pid)},
+	}, a, b, c)
+
+	// Off-map and NaN moves: clamped onto the edge (C still sees A), refused.
+	nan := float32(0)
+	nan /= nan
+	step(t, "A clamps", a, func() { a.move(1e9, 1e9); a.move(nan, 100) }, map[*mmoClient][]event{
+		a: {}, b: {}, c: {moved(a.pid)},
+	}, a, b, c)
+
+	// A disconnects: C, who could see A, gets 201; B does not.
+	a.conn.Stop()
+	<-a.conn.Done()
+	step(t, "A leaves", c, func() {}, map[*mmoClient][]event{b: {}, c: {leave(a.pid)}}, b, c)
+}
