@@ -164,7 +164,9 @@ func step(t *testing.T, name string, actor *mmoClient, action func(), want map[*
 	for _, c := range all {
 		got := c.until(barrier)
 		w := want[c]
-		less := func(a, b event) int { return int(a.id)*1e6 + int(a.tp)*1e3 + int(a.pid) - (int(b.id)*1e6 + int(b.tp)*1e3 + int(b.pid)) }
+		less := func(a, b event) int {
+			return int(a.id)*1e6 + int(a.tp)*1e3 + int(a.pid) - (int(b.id)*1e6 + int(b.tp)*1e3 + int(b.pid))
+		}
 		slices.SortFunc(got, less)
 		slices.SortFunc(w, less)
 		if !slices.Equal(got, w) {
