@@ -3,6 +3,7 @@ module github.com/zinxgame/zinxgame
 go 1.26.8
 
 require (
+	github.com/gorilla/websocket v1.5.3
 	github.com/panjf2000/ants/v2 v2.12.1
 	github.com/spf13/viper v1.21.0
 	go.uber.org/goleak v1.3.0

@@ -7,7 +7,16 @@ package zconf
 import (
 	"errors"
 	"fmt"
+	"path"
+	"strings"
 	"time"
+)
+
+// Transport modes.
+const (
+	ModeTCP       = "tcp"
+	ModeWebSocket = "websocket"
+	ModeBoth      = "both"
 )
 
 // Framing names a wire layout. Both have an 8-byte head.
@@ -30,6 +39,17 @@ type Config struct {
 	Host string
 	// TcpPort is the TCP port; 0 picks a free one.
 	TcpPort int
+	// Mode chooses the transports: "tcp", "websocket" or "both" ("" also
+	// means both, as in Zinx).
+	Mode string
+	// WsPort is the WebSocket port; 0 picks a free one.
+	WsPort int
+	// WsPath is the HTTP path WebSocket clients connect to.
+	WsPath string
+	// WsAllowedOrigins lists the Origin patterns (path.Match syntax, such
+	// as "https://*.example.com") browsers may connect from. Empty allows
+	// any origin, as native and mini-game clients send none or their own.
+	WsAllowedOrigins []string
 	// MaxConn is the most connections served at once; more are refused
 	// with a notice.
 	MaxConn int
@@ -74,6 +94,9 @@ func Default() Config {
 		Version:          "v1.0",
 		Host:             "0.0.0.0",
 		TcpPort:          8999,
+		Mode:             ModeTCP,
+		WsPort:           9000,
+		WsPath:           "/",
 		MaxConn:          12000,
 		MaxPackageSize:   4096,
 		WorkerPoolSize:   10,
@@ -116,6 +139,16 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New(`zconf: Name = "": must not be empty`))
 	}
 	intIn("TcpPort", c.TcpPort, 0, 65535)
+	oneOf("Mode", c.Mode, ModeTCP, ModeWebSocket, ModeBoth, "")
+	intIn("WsPort", c.WsPort, 0, 65535)
+	if !strings.HasPrefix(c.WsPath, "/") {
+		errs = append(errs, fmt.Errorf("zconf: WsPath = %q: must start with /", c.WsPath))
+	}
+	for _, o := range c.WsAllowedOrigins {
+		if _, err := path.Match(o, ""); err != nil {
+			errs = append(errs, fmt.Errorf("zconf: WsAllowedOrigins: bad pattern %q: %w", o, err))
+		}
+	}
 	intIn("MaxConn", c.MaxConn, 1, 10_000_000)
 	intIn("MaxPackageSize", c.MaxPackageSize, 1, 64<<20)
 	intIn("WorkerPoolSize", c.WorkerPoolSize, 0, 4096)
@@ -130,3 +163,9 @@ func (c Config) Validate() error {
 	oneOf("LogFormat", c.LogFormat, "text", "json")
 	return errors.Join(errs...)
 }
+
+// ServesTCP reports whether Mode includes the TCP listener.
+func (c Config) ServesTCP() bool { return c.Mode != ModeWebSocket }
+
+// ServesWebSocket reports whether Mode includes the WebSocket listener.
+func (c Config) ServesWebSocket() bool { return c.Mode != ModeTCP }

@@ -3,6 +3,7 @@ package zconf_test
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,9 @@ func TestDefaultValues(t *testing.T) {
 		Version:          "v1.0",
 		Host:             "0.0.0.0",
 		TcpPort:          8999,
+		Mode:             zconf.ModeTCP,
+		WsPort:           9000,
+		WsPath:           "/",
 		MaxConn:          12000,
 		MaxPackageSize:   4096,
 		WorkerPoolSize:   10,
@@ -30,7 +34,7 @@ func TestDefaultValues(t *testing.T) {
 		LogLevel:         "info",
 		LogFormat:        "text",
 	}
-	if got := zconf.Default(); got != want {
+	if got := zconf.Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v\nwant        %+v", got, want)
 	}
 }

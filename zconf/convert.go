@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -51,6 +52,30 @@ func assign(f reflect.Value, key string, raw any) error {
 		default:
 			return bad("true or false")
 		}
+	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+		var list []string
+		switch r := raw.(type) {
+		case []string:
+			list = r
+		case string: // from the environment: comma-separated
+			for _, part := range strings.Split(r, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					list = append(list, part)
+				}
+			}
+		case []any:
+			for _, e := range r {
+				s, ok := e.(string)
+				if !ok {
+					return bad("a list of strings")
+				}
+				list = append(list, s)
+			}
+		case nil:
+		default:
+			return bad("a list of strings")
+		}
+		f.Set(reflect.ValueOf(list))
 	case f.CanFloat():
 		v, ok := toFloat64(raw)
 		if !ok || math.IsNaN(v) || math.IsInf(v, 0) || (f.Kind() == reflect.Float32 && math.Abs(v) > math.MaxFloat32) {

@@ -49,8 +49,6 @@ var aliases = map[string]string{
 // lower case. They are accepted with a warning so an existing Zinx config
 // loads unchanged, while a typo is still an error.
 var zinxOnly = map[string]string{
-	"mode":                    "transport mode",
-	"wsport":                  "WebSocket port",
 	"heartbeatmax":            "heartbeat timeout",
 	"certfile":                "TLS certificate",
 	"privatekeyfile":          "TLS private key",
@@ -62,7 +60,6 @@ var zinxOnly = map[string]string{
 	"logcons":                 "log to console",
 	"workermode":              "worker mode (zinxgame always keeps per-connection order)",
 	"requestpoolmode":         "request pooling (zinxgame always pools requests)",
-	"wspath":                  "WebSocket path",
 	"kcpport":                 "KCP transport",
 	"kcpacknodelay":           "KCP transport",
 	"kcpstreammode":           "KCP transport",

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestLoadNoFileEqualsDefault(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if want := zconf.Default(); got != want {
+	if want := zconf.Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Load() = %+v\nwant     %+v", got, want)
 	}
 	if buf.Len() != 0 {
@@ -74,7 +75,7 @@ func TestLoadEmptyObjectEqualsDefault(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: Load: %v", body, err)
 		}
-		if got != zconf.Default() {
+		if !reflect.DeepEqual(got, zconf.Default()) {
 			t.Errorf("%q: Load() = %+v, want Default()", body, got)
 		}
 	}
@@ -91,9 +92,10 @@ func TestLoadZinxFile(t *testing.T) {
 	"MaxWorkerTaskLen": 16,
 	"MaxMsgChanLen": 8,
 	"IOReadBuffSize": 1024,
-	"Mode": "tcp",
+	"Mode": "",
 	"LogDir": "./log",
-	"HeartbeatMax": 10
+	"HeartbeatMax": 10,
+	"CertFile": ""
 }`
 	log, buf := bufLogger()
 	got, err := zconf.Load(zconf.Source{File: writeConfig(t, body), Environ: []string{}, Logger: log})
@@ -110,12 +112,13 @@ func TestLoadZinxFile(t *testing.T) {
 		c.MaxWorkerTaskLen = 16
 		c.MaxMsgChanLen = 8
 		c.IOReadBuffSize = 1024
+		c.Mode = "" // Zinx's "both"
 	})
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Load() = %+v\nwant     %+v", got, want)
 	}
 	logged := buf.String()
-	for _, key := range []string{"Mode", "LogDir", "HeartbeatMax"} {
+	for _, key := range []string{"CertFile", "LogDir", "HeartbeatMax"} {
 		if !strings.Contains(logged, "key="+key) {
 			t.Errorf("log lacks a warning for Zinx-only key %s:\n%s", key, logged)
 		}
@@ -132,7 +135,7 @@ func TestLoadZinxFile(t *testing.T) {
 
 func TestLoadEveryZinxOnlyKeyWarns(t *testing.T) {
 	keys := []string{
-		"Mode", "WsPort", "HeartbeatMax", "CertFile", "PrivateKeyFile", "LogDir",
+		"HeartbeatMax", "CertFile", "PrivateKeyFile", "LogDir",
 		"LogFile", "LogIsolationLevel", "LogSaveDays", "LogFileSize", "LogCons",
 		"WorkerMode", "RouterSlicesMode", "PrometheusMetricsEnable",
 		"PrometheusServer", "PrometheusListen",
@@ -166,7 +169,7 @@ func TestLoadKeyCase(t *testing.T) {
 		{"alias lower case", `{"maxpacketsize": 100}`, with(func(c *zconf.Config) { c.MaxPackageSize = 100 }), ""},
 		{"alias upper case", `{"MAXPACKETSIZE": 101}`, with(func(c *zconf.Config) { c.MaxPackageSize = 101 }), ""},
 		{"canonical name", `{"MaxPackageSize": 102}`, with(func(c *zconf.Config) { c.MaxPackageSize = 102 }), ""},
-		{"Zinx-only key upper case", `{"MODE": "tcp"}`, zconf.Default(), "MODE"},
+		{"Zinx-only key upper case", `{"LOGDIR": "x"}`, zconf.Default(), "LOGDIR"},
 		{"every typed key", `{"Version":"v9","Framing":"be","BlockingPoolSize":3,"ShutdownTimeout":"0s","NoticeMsgID":7,"LogFormat":"json"}`,
 			with(func(c *zconf.Config) {
 				c.Version = "v9"
@@ -184,7 +187,7 @@ func TestLoadKeyCase(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Load() = %+v\nwant     %+v", got, tt.want)
 			}
 			if tt.warn == "" && buf.Len() != 0 {
@@ -254,7 +257,7 @@ func TestLoadFileErrors(t *testing.T) {
 			path := writeConfig(t, tt.body)
 			got, err := zconf.Load(zconf.Source{File: path, Environ: []string{}, Logger: discardLogger()})
 			mustContain(t, err, tt.want...)
-			if got != (zconf.Config{}) {
+			if !reflect.DeepEqual(got, zconf.Config{}) {
 				t.Errorf("Load returned %+v with an error, want the zero Config", got)
 			}
 		})
@@ -369,7 +372,7 @@ func TestLoadPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Load() = %+v\nwant     %+v", got, tt.want)
 			}
 		})
@@ -398,7 +401,7 @@ func TestLoadEnvAndOverrideErrors(t *testing.T) {
 		{"env empty name", []string{"ZINX_NAME="}, nil, []string{`Name = ""`}},
 		{"env bad log format", []string{"ZINX_LOGFORMAT=xml"}, nil, []string{`LogFormat = "xml"`}},
 		{"override unknown key", nil, map[string]any{"TcpPortt": 1}, []string{`override "TcpPortt"`, "unknown key"}},
-		{"override Zinx-only key", nil, map[string]any{"Mode": "tcp"}, []string{`override "Mode"`, "unknown key"}},
+		{"override Zinx-only key", nil, map[string]any{"LogDir": "x"}, []string{`override "LogDir"`, "unknown key"}},
 		{"override wrong type", nil, map[string]any{"MaxConn": []int{1}}, []string{"MaxConn"}},
 		{"override out of range", nil, map[string]any{"maxconn": 0}, []string{"MaxConn = 0"}},
 	}
@@ -430,7 +433,7 @@ func TestLoadNilEnvironReadsProcessEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if got != zconf.Default() {
+	if !reflect.DeepEqual(got, zconf.Default()) {
 		t.Fatalf("Load with Environ []string{} = %+v, want Default()", got)
 	}
 }
@@ -459,7 +462,7 @@ func TestLoadDoesNotShareState(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if got != zconf.Default() {
+	if !reflect.DeepEqual(got, zconf.Default()) {
 		t.Fatalf("second Load = %+v, want Default()", got)
 	}
 }
@@ -521,7 +524,7 @@ func TestLoadUnknownEnvWarns(t *testing.T) {
 
 func TestLoadNewerZinxKeysWarn(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "zinx.json")
-	if err := os.WriteFile(path, []byte(`{"KcpPort": 9002, "WsPath": "/ws", "RequestPoolMode": true}`), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(`{"KcpPort": 9002, "LogCons": true, "RequestPoolMode": true}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
@@ -529,7 +532,7 @@ func TestLoadNewerZinxKeysWarn(t *testing.T) {
 	if _, err := zconf.Load(zconf.Source{File: path, Environ: []string{}, Logger: log}); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"KcpPort", "WsPath", "RequestPoolMode"} {
+	for _, k := range []string{"KcpPort", "LogCons", "RequestPoolMode"} {
 		if !strings.Contains(buf.String(), k) {
 			t.Errorf("no warning naming %s; log: %q", k, buf.String())
 		}
@@ -577,6 +580,28 @@ func TestLoadSections(t *testing.T) {
 		_, err := zconf.Load(zconf.Source{File: writeConfig(t, c.body), Environ: []string{}, Sections: map[string]any{"Game": g}})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want it to mention %q", c.body, err, c.want)
+		}
+	}
+}
+
+func TestLoadWebSocketKeys(t *testing.T) {
+	got, err := zconf.Load(zconf.Source{
+		File:    writeConfig(t, `{"Mode": "both", "WsPort": 9100, "WsPath": "/game", "WsAllowedOrigins": ["https://*.example.com"]}`),
+		Environ: []string{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Mode != zconf.ModeBoth || got.WsPort != 9100 || got.WsPath != "/game" || !reflect.DeepEqual(got.WsAllowedOrigins, []string{"https://*.example.com"}) {
+		t.Fatalf("got %+v", got)
+	}
+	got, err = zconf.Load(zconf.Source{Environ: []string{"ZINX_WSALLOWEDORIGINS=https://a.example, https://b.example"}})
+	if err != nil || !reflect.DeepEqual(got.WsAllowedOrigins, []string{"https://a.example", "https://b.example"}) {
+		t.Fatalf("from the environment: %v %v", got.WsAllowedOrigins, err)
+	}
+	for _, body := range []string{`{"Mode": "udp"}`, `{"WsPath": "game"}`, `{"WsAllowedOrigins": [1]}`, `{"WsAllowedOrigins": ["["]}`} {
+		if _, err := zconf.Load(zconf.Source{File: writeConfig(t, body), Environ: []string{}}); err == nil {
+			t.Errorf("%s accepted", body)
 		}
 	}
 }

@@ -38,6 +38,11 @@ func (cl *Client) Dial(ctx context.Context, addr string) (*Connection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("znet: dial %s: %w", addr, err)
 	}
+	return cl.start(nc, addr)
+}
+
+// start admits a dialled connection.
+func (cl *Client) start(nc net.Conn, addr string) (*Connection, error) {
 	// Hold the lock across open so Shutdown cannot miss this connection.
 	cl.mu.Lock()
 	defer cl.mu.Unlock()

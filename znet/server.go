@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -21,13 +22,15 @@ import (
 type Server struct {
 	*engine
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	addr      net.Addr
-	shutting  atomic.Bool
-	accepting sync.WaitGroup
-	refusing  sync.WaitGroup
-	refusals  atomic.Int64
+	mu          sync.Mutex
+	listeners   map[net.Listener]struct{}
+	httpServers []*http.Server
+	addr        net.Addr // of the first TCP listener
+	wsAddr      net.Addr // of the first WebSocket listener
+	shutting    atomic.Bool
+	accepting   sync.WaitGroup
+	refusing    sync.WaitGroup
+	refusals    atomic.Int64
 
 	beginOnce  sync.Once
 	finishOnce sync.Once
@@ -63,55 +66,112 @@ func (s *Server) listen() (net.Listener, error) {
 	return l, nil
 }
 
-// Start listens on Host:TcpPort and serves in the background. It returns
-// once the listener is bound, so Addr is valid afterwards.
+// Start listens on the configured ports (Mode: TCP on TcpPort, WebSocket
+// on WsPort, or both) and serves in the background. It returns once the
+// listeners are bound, so Addr is valid afterwards.
 func (s *Server) Start() error {
-	l, err := s.listen()
+	serves, err := s.listenAll()
 	if err != nil {
 		return err
 	}
-	if err := s.track(l); err != nil {
-		return err
+	for _, serve := range serves {
+		go func() {
+			if err := serve(); err != nil && !errors.Is(err, ErrServerClosed) {
+				s.log.Error("znet: serving stopped", "err", err)
+			}
+		}()
 	}
-	go func() {
-		if err := s.serve(l); err != nil && !errors.Is(err, ErrServerClosed) {
-			s.log.Error("znet: serving stopped", "err", err)
-		}
-	}()
 	return nil
 }
 
-// Serve listens on Host:TcpPort and serves until the server shuts down; it
-// then returns ErrServerClosed once the shutdown has completed.
+// Serve listens on the configured ports and serves until the server shuts
+// down; it then returns ErrServerClosed once the shutdown has completed.
 func (s *Server) Serve() error {
-	l, err := s.listen()
+	serves, err := s.listenAll()
 	if err != nil {
 		return err
 	}
-	return s.ServeListener(l)
+	errc := make(chan error, len(serves))
+	for _, serve := range serves {
+		go func() { errc <- serve() }()
+	}
+	var first error
+	for range serves {
+		if err := <-errc; first == nil || errors.Is(first, ErrServerClosed) {
+			first = err
+		}
+	}
+	return first
+}
+
+// listenAll binds every listener Mode asks for, so a port in use fails
+// before anything is served, and returns their serve loops.
+func (s *Server) listenAll() ([]func() error, error) {
+	var tcp, ws net.Listener
+	var err error
+	if s.cfg.ServesTCP() {
+		if tcp, err = s.listen(); err != nil {
+			return nil, err
+		}
+	}
+	if s.cfg.ServesWebSocket() {
+		if ws, err = s.listenWebSocket(); err != nil {
+			if tcp != nil {
+				_ = tcp.Close()
+			}
+			return nil, err
+		}
+	}
+	var serves []func() error
+	if tcp != nil {
+		if err := s.track(tcp, false); err != nil {
+			if ws != nil {
+				_ = ws.Close()
+			}
+			return nil, err
+		}
+		serves = append(serves, func() error { return s.serve(tcp) })
+	}
+	if ws != nil {
+		if err := s.track(ws, true); err != nil {
+			if tcp != nil {
+				s.untrack(tcp)
+			}
+			return nil, err
+		}
+		serves = append(serves, func() error { return s.serveWebSocket(ws) })
+	}
+	return serves, nil
 }
 
 // ListenAndServe is Serve, under net/http's name.
 func (s *Server) ListenAndServe() error { return s.Serve() }
 
-// ServeListener serves connections from l until the server shuts down,
+// ServeListener serves TCP connections from l until the server shuts down,
 // then returns ErrServerClosed once the shutdown has completed. l is closed
 // on return.
 func (s *Server) ServeListener(l net.Listener) error {
-	if err := s.track(l); err != nil {
+	if err := s.track(l, false); err != nil {
 		return err
 	}
 	return s.serve(l)
 }
 
-// Addr is the address of the first listener, useful with TcpPort 0.
+// Addr is the address of the first TCP listener, useful with TcpPort 0.
 func (s *Server) Addr() net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.addr
 }
 
-func (s *Server) track(l net.Listener) error {
+// WebSocketAddr is the address of the first WebSocket listener.
+func (s *Server) WebSocketAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wsAddr
+}
+
+func (s *Server) track(l net.Listener, ws bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutting.Load() {
@@ -119,22 +179,34 @@ func (s *Server) track(l net.Listener) error {
 		return ErrServerClosed
 	}
 	s.listeners[l] = struct{}{}
-	if s.addr == nil {
+	if ws && s.wsAddr == nil {
+		s.wsAddr = l.Addr()
+	} else if !ws && s.addr == nil {
 		s.addr = l.Addr()
 	}
 	s.accepting.Add(1)
 	return nil
 }
 
-func (s *Server) serve(l net.Listener) error {
-	s.log.Info("znet: serving", "addr", l.Addr().String(), "framing", s.cfg.Framing,
-		"workers", s.cfg.WorkerPoolSize, "max_conn", s.cfg.MaxConn)
-	err := s.acceptLoop(l)
+// untrack forgets and closes a tracked listener.
+func (s *Server) untrack(l net.Listener) {
 	s.mu.Lock()
 	delete(s.listeners, l)
 	s.mu.Unlock()
 	_ = l.Close()
 	s.accepting.Done()
+}
+
+func (s *Server) serve(l net.Listener) error {
+	s.log.Info("znet: serving", "addr", l.Addr().String(), "framing", s.cfg.Framing,
+		"workers", s.cfg.WorkerPoolSize, "max_conn", s.cfg.MaxConn)
+	return s.served(l, s.acceptLoop(l))
+}
+
+// served ends a serve loop of l, which ended with err: it forgets l and,
+// during a shutdown, waits for the shutdown to complete.
+func (s *Server) served(l net.Listener, err error) error {
+	s.untrack(l)
 	if s.shutting.Load() {
 		<-s.finished
 		return ErrServerClosed
@@ -161,12 +233,17 @@ func (s *Server) acceptLoop(l net.Listener) error {
 			continue
 		}
 		backoff = 0
-		if _, ok := s.open(nc); ok {
-			s.stats.accepted.Add(1)
-			continue
-		}
-		s.refuse(nc)
+		s.admit(nc)
 	}
+}
+
+// admit starts a connection, or refuses it when the server is full.
+func (s *Server) admit(nc net.Conn) {
+	if _, ok := s.open(nc); ok {
+		s.stats.accepted.Add(1)
+		return
+	}
+	s.refuse(nc)
 }
 
 // refuse tells a client over MaxConn why, then closes it.
@@ -239,6 +316,9 @@ func (s *Server) begin() {
 		s.shutting.Store(true)
 		for l := range s.listeners {
 			_ = l.Close()
+		}
+		for _, hs := range s.httpServers {
+			_ = hs.Close() // its Serve returns; upgraded connections are ours
 		}
 		s.mu.Unlock()
 		s.log.Info("znet: shutting down", "connections", s.mgr.Len())

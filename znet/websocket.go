@@ -1,0 +1,170 @@
+package znet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Why gorilla/websocket: the connection pipeline stops a reader with a read
+// deadline and then still flushes queued messages (a kick reason, a shutdown
+// notice) before closing. gorilla's connection keeps writing after a read
+// deadline fires; coder/websocket closes the whole connection on it, and
+// gws's event-driven model does not fit a net.Conn reader. gorilla is widely
+// used and maintained, and its message reader streams, so a large message is
+// never buffered whole.
+
+// wsConn carries the packet stream over WebSocket binary messages: a message
+// holds one or more whole or partial packets, and each write (one batch of
+// packets) is one message. It is a net.Conn, so WebSocket connections share
+// the TCP pipeline unchanged.
+type wsConn struct {
+	ws  *websocket.Conn
+	r   io.Reader // the message being read
+	wmu sync.Mutex
+}
+
+var _ net.Conn = (*wsConn)(nil)
+
+func (c *wsConn) Read(p []byte) (int, error) {
+	for {
+		if c.r == nil {
+			typ, r, err := c.ws.NextReader()
+			if err != nil {
+				if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
+					return 0, io.EOF
+				}
+				return 0, err
+			}
+			if typ != websocket.BinaryMessage {
+				return 0, errors.New("znet: text WebSocket message; packets travel in binary messages")
+			}
+			c.r = r
+		}
+		n, err := c.r.Read(p)
+		if err == io.EOF {
+			c.r = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+func (c *wsConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// CloseWrite sends a close frame: the WebSocket form of a half-close, after
+// which the peer answers with its own close frame and Read returns EOF.
+func (c *wsConn) CloseWrite() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.ws.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+}
+
+func (c *wsConn) Close() error                       { return c.ws.Close() }
+func (c *wsConn) LocalAddr() net.Addr                { return c.ws.LocalAddr() }
+func (c *wsConn) RemoteAddr() net.Addr               { return c.ws.RemoteAddr() }
+func (c *wsConn) SetReadDeadline(t time.Time) error  { return c.ws.SetReadDeadline(t) }
+func (c *wsConn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadline(t) }
+func (c *wsConn) SetDeadline(t time.Time) error {
+	return errors.Join(c.ws.SetReadDeadline(t), c.ws.SetWriteDeadline(t))
+}
+
+// wsMessageLimit bounds one WebSocket message: a full read batch of the
+// largest packets. Frames inside are still checked one by one.
+func (e *engine) wsMessageLimit() int64 {
+	return int64(maxReadBatch) * int64(e.cfg.MaxPackageSize+HeadLen)
+}
+
+func (e *engine) wrapWebSocket(ws *websocket.Conn) net.Conn {
+	ws.SetReadLimit(e.wsMessageLimit())
+	return &wsConn{ws: ws}
+}
+
+// ServeWebSocket serves WebSocket clients on l at the configured WsPath
+// until the server shuts down, then returns ErrServerClosed once the
+// shutdown has completed.
+func (s *Server) ServeWebSocket(l net.Listener) error {
+	if err := s.track(l, true); err != nil {
+		return err
+	}
+	return s.serveWebSocket(l)
+}
+
+func (s *Server) serveWebSocket(l net.Listener) error {
+	origins := s.cfg.WsAllowedOrigins
+	up := websocket.Upgrader{
+		ReadBufferSize:  s.cfg.IOReadBuffSize,
+		WriteBufferSize: s.cfg.IOReadBuffSize,
+		CheckOrigin: func(r *http.Request) bool {
+			if len(origins) == 0 {
+				return true
+			}
+			origin := r.Header.Get("Origin")
+			for _, o := range origins {
+				if ok, _ := path.Match(o, origin); ok {
+					return true
+				}
+			}
+			return false
+		},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc(s.cfg.WsPath, func(w http.ResponseWriter, r *http.Request) {
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			s.log.Info("znet: WebSocket upgrade refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
+			return
+		}
+		s.admit(s.wrapWebSocket(ws))
+	})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	s.mu.Lock()
+	s.httpServers = append(s.httpServers, hs)
+	s.mu.Unlock()
+	s.log.Info("znet: serving WebSocket", "addr", l.Addr().String(), "path", s.cfg.WsPath)
+	err := hs.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = ErrServerClosed
+	}
+	return s.served(l, err)
+}
+
+func (s *Server) listenWebSocket() (net.Listener, error) {
+	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.WsPort))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("znet: listen for WebSocket on %s: %w", addr, err)
+	}
+	return l, nil
+}
+
+// DialWebSocket connects to a server's WebSocket endpoint (ws://host:port/path)
+// and starts the connection.
+func (cl *Client) DialWebSocket(ctx context.Context, url string) (*Connection, error) {
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	ws, _, err := d.DialContext(ctx, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("znet: dial %s: %w", url, err)
+	}
+	return cl.start(cl.wrapWebSocket(ws), url)
+}
