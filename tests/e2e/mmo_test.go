@@ -42,7 +42,9 @@ type event struct {
 
 func (e event) String() string { return fmt.Sprintf("{id %d tp %d pid %d}", e.id, e.tp, e.pid) }
 
-func startMMO(t *testing.T) string {
+// startMMO serves the MMO world over TCP and WebSocket on loopback ports and
+// returns a dial function for the chosen transport.
+func startMMO(t *testing.T, websocket bool) (*game.World, func(*znet.Client) (*znet.Connection, error)) {
 	t.Helper()
 	cfg := zconf.Default()
 	cfg.LogLevel = "warn"
@@ -61,24 +63,35 @@ func startMMO(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := make(chan error, 1)
+	wl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 2)
 	go func() { served <- srv.ServeListener(l) }()
+	go func() { served <- srv.ServeWebSocket(wl) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
-		if err := <-served; !errors.Is(err, znet.ErrServerClosed) {
-			t.Errorf("Serve: %v", err)
+		for range 2 {
+			if err := <-served; !errors.Is(err, znet.ErrServerClosed) {
+				t.Errorf("Serve: %v", err)
+			}
 		}
 	})
-	return l.Addr().String()
+	if websocket {
+		url := "ws://" + wl.Addr().String() + cfg.WsPath
+		return w, func(cl *znet.Client) (*znet.Connection, error) { return cl.DialWebSocket(context.Background(), url) }
+	}
+	return w, func(cl *znet.Client) (*znet.Connection, error) { return cl.Dial(context.Background(), l.Addr().String()) }
 }
 
-func joinMMO(t *testing.T, cl *znet.Client, addr string, inbox map[uint64]chan frame) *mmoClient {
+func joinMMO(t *testing.T, cl *znet.Client, dial func(*znet.Client) (*znet.Connection, error), inbox map[uint64]chan frame) *mmoClient {
 	t.Helper()
-	c, err := cl.Dial(context.Background(), addr)
+	c, err := dial(cl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +189,12 @@ func step(t *testing.T, name string, actor *mmoClient, action func(), want map[*
 }
 
 func TestMMOScenario(t *testing.T) {
-	addr := startMMO(t)
+	t.Run("tcp", func(t *testing.T) { mmoScenario(t, false) })
+	t.Run("websocket", func(t *testing.T) { mmoScenario(t, true) })
+}
+
+func mmoScenario(t *testing.T, websocket bool) {
+	world, dial := startMMO(t, websocket)
 	cfg := zconf.Default()
 	cfg.WorkerPoolSize = 0
 	cl, err := znet.NewClient(cfg, znet.WithLogger(slog.New(slog.DiscardHandler)))
@@ -199,15 +217,15 @@ func TestMMOScenario(t *testing.T) {
 	around := func(pid int32) event { return event{id: protocol.MsgSyncPlayers, pid: pid} }
 
 	// C logs in alone and walks to the far corner.
-	c := joinMMO(t, cl, addr, inbox)
+	c := joinMMO(t, cl, dial, inbox)
 	step(t, "C alone", c, func() { c.move(400, 395) }, map[*mmoClient][]event{c: {appear(c.pid)}}, c)
 
 	// A logs in: its own appear, and an empty 202 (C is out of view).
-	a := joinMMO(t, cl, addr, inbox)
+	a := joinMMO(t, cl, dial, inbox)
 	step(t, "A joins", a, func() {}, map[*mmoClient][]event{a: {appear(a.pid)}, c: {}}, a, c)
 
 	// B logs in next to A: B's 202 lists exactly A, A sees B appear, C nothing.
-	b := joinMMO(t, cl, addr, inbox)
+	b := joinMMO(t, cl, dial, inbox)
 	step(t, "B joins", b, func() {}, map[*mmoClient][]event{
 		b: {appear(b.pid), around(a.pid)},
 		a: {appear(b.pid)},
@@ -244,5 +262,10 @@ func TestMMOScenario(t *testing.T) {
 	// A disconnects: C, who could see A, gets 201; B does not.
 	a.conn.Stop()
 	<-a.conn.Done()
+	for deadline := time.Now().Add(10 * time.Second); world.Len() != 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not notice A leaving")
+		}
+	}
 	step(t, "A leaves", c, func() {}, map[*mmoClient][]event{b: {}, c: {leave(a.pid)}}, b, c)
 }
