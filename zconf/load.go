@@ -32,6 +32,10 @@ type Source struct {
 	// Logger receives a warning for each Zinx key that zinxgame accepts
 	// but does not use. Nil means slog.Default().
 	Logger *slog.Logger
+	// Defaults replace zconf's defaults for some keys, for an application
+	// whose needs differ (a demo that serves WebSocket too, say); the
+	// file, the environment and overrides still win over them.
+	Defaults map[string]any
 	// Sections are an application's own settings, loaded from the same
 	// file under the section's name (an object), from ZINX_<SECTION>_<KEY>
 	// and from overrides "Section.Key", with the same checks. Each value
@@ -111,6 +115,13 @@ func Load(src Source) (Config, error) {
 	v := viper.New()
 	for _, k := range keys {
 		v.SetDefault(k, targets[k].Interface())
+	}
+	for k, val := range src.Defaults {
+		canon, ok := known[strings.ToLower(k)]
+		if !ok {
+			return Config{}, fmt.Errorf("zconf: default %q: unknown key", k)
+		}
+		v.SetDefault(canon, val)
 	}
 
 	if src.File != "" {

@@ -605,3 +605,21 @@ func TestLoadWebSocketKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadApplicationDefaults(t *testing.T) {
+	got, err := zconf.Load(zconf.Source{Environ: []string{}, Defaults: map[string]any{"mode": "both", "Name": "mmo"}})
+	if err != nil || got.Mode != zconf.ModeBoth || got.Name != "mmo" {
+		t.Fatalf("defaults: %+v %v", got, err)
+	}
+	got, err = zconf.Load(zconf.Source{
+		File:     writeConfig(t, `{"Mode": "tcp"}`),
+		Environ:  []string{},
+		Defaults: map[string]any{"Mode": "both"},
+	})
+	if err != nil || got.Mode != zconf.ModeTCP {
+		t.Fatalf("the file must win over application defaults: %+v %v", got.Mode, err)
+	}
+	if _, err := zconf.Load(zconf.Source{Environ: []string{}, Defaults: map[string]any{"Nope": 1}}); err == nil {
+		t.Fatal("unknown default key accepted")
+	}
+}

@@ -86,7 +86,9 @@ func startMMO(t *testing.T, websocket bool) (*game.World, func(*znet.Client) (*z
 		url := "ws://" + wl.Addr().String() + cfg.WsPath
 		return w, func(cl *znet.Client) (*znet.Connection, error) { return cl.DialWebSocket(context.Background(), url) }
 	}
-	return w, func(cl *znet.Client) (*znet.Connection, error) { return cl.Dial(context.Background(), l.Addr().String()) }
+	return w, func(cl *znet.Client) (*znet.Connection, error) {
+		return cl.Dial(context.Background(), l.Addr().String())
+	}
 }
 
 func joinMMO(t *testing.T, cl *znet.Client, dial func(*znet.Client) (*znet.Connection, error), inbox map[uint64]chan frame) *mmoClient {

@@ -2,7 +2,7 @@
 // world chat, moves with appear/disappear by area of interest) on zinxgame,
 // wire-compatible with the Zinx MMO demo clients. State is in memory.
 //
-//	go run ./examples/mmo/server              # TCP :8999, defaults
+//	go run ./examples/mmo/server              # TCP :8999 and WebSocket :9000
 //	go run ./examples/mmo/server -c conf/mmo.json
 package main
 
@@ -37,7 +37,13 @@ func run() error {
 		over["TcpPort"] = *port
 	}
 	world := game.DefaultWorldConfig()
-	cfg, err := zconf.Load(zconf.Source{File: *file, Overrides: over, Sections: map[string]any{"MMO": &world}})
+	cfg, err := zconf.Load(zconf.Source{
+		File:      *file,
+		Overrides: over,
+		// The demo serves Zinx's TCP clients and browser clients at once.
+		Defaults: map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth},
+		Sections: map[string]any{"MMO": &world},
+	})
 	if err != nil {
 		return err
 	}
