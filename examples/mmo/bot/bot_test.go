@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestRunServe(t *testing.T) {
+	// IgnoreCurrent: ants starts its default pool's goroutines at init.
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	rep, err := Run(context.Background(), Config{
+		Serve: true, Bots: 20, Duration: 1500 * time.Millisecond, Ramp: 200 * time.Millisecond,
+		Drain: 200 * time.Millisecond, MoveRate: 5, ChatRate: 600,
+		Progress: io.Discard, Log: io.Discard,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.LoggedIn != 20 || rep.Received[0].Count != 20 {
+		t.Errorf("logged in %d, SyncPID received %d; want 20", rep.LoggedIn, rep.Received[0].Count)
+	}
+	if rep.MovesSent == 0 || rep.ChatsSent == 0 {
+		t.Errorf("sent %d moves, %d chats; want some of each", rep.MovesSent, rep.ChatsSent)
+	}
+	for name, l := range map[string]Latency{"move": rep.Move, "chat": rep.Chat} {
+		if l.Count == 0 {
+			t.Errorf("%s latency: no samples", name)
+		}
+		if !(l.P50 <= l.P99 && l.P99 <= l.Max) {
+			t.Errorf("%s latency: p50 %s, p99 %s, max %s out of order", name, l.P50, l.P99, l.Max)
+		}
+	}
+	if rep.Dec.Total != 0 || rep.Disconnects != 0 || rep.MissingLists != 0 {
+		t.Errorf("decode errors %+v, disconnects %d, missing login lists %d; want none",
+			rep.Dec, rep.Disconnects, rep.MissingLists)
+	}
+	if t.Failed() {
+		rep.WriteText(t.Output())
+	}
+}
+
+func TestHistogram(t *testing.T) {
+	var h hist
+	for v := range 100_000 { // 0 .. 99.999 ms, evenly
+		h.record(time.Duration(v) * time.Microsecond)
+	}
+	var s histSnap
+	s.add(&h)
+	for _, q := range []float64{0.5, 0.9, 0.99} {
+		want := q * 100_000
+		got := float64(s.quantile(q) / time.Microsecond)
+		if got < want-1 || got > want*(1+1.0/histSub) {
+			t.Errorf("quantile(%v) = %vµs, want %vµs within 1/%d", q, got, want, histSub)
+		}
+	}
+	if s.max != 99_999 || s.quantile(1) != 99_999*time.Microsecond {
+		t.Errorf("max %d, quantile(1) %s; want 99999µs", s.max, s.quantile(1))
+	}
+	for i := 1; i < histBuckets; i++ {
+		if bucketOf(bucketHigh(i-1)+1) != i || bucketOf(bucketHigh(i)) != i {
+			t.Fatalf("bucket %d: bounds [%d, %d] do not map back", i, bucketHigh(i-1)+1, bucketHigh(i))
+		}
+	}
+}
