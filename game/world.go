@@ -15,6 +15,7 @@ import (
 	"github.com/zinxgame/zinxgame/protocol"
 	"github.com/zinxgame/zinxgame/protocol/pb"
 	"github.com/zinxgame/zinxgame/ziface"
+	"github.com/zinxgame/zinxgame/znet"
 )
 
 // WorldConfig describes an MMO scene. The defaults are the Zinx MMO demo's.
@@ -143,14 +144,26 @@ func (w *World) OnConnect(conn ziface.IConnection) {
 	w.sendRaw(p, protocol.MsgBroadCast, appear)
 
 	w.around, _ = w.grid.AroundEntity(aoi.ID(p.PID), w.around[:0])
-	list := &pb.SyncPlayers{Ps: make([]*pb.Player, 0, len(w.around))}
+	list := &pb.SyncPlayers{Ps: make([]*pb.Player, 0, min(len(w.around), playersPerSync))}
 	for _, id := range w.around {
 		other := w.players[int32(id)]
 		list.Ps = append(list.Ps, &pb.Player{PID: other.PID, P: other.Pos})
 		w.sendRaw(other, protocol.MsgBroadCast, appear)
+		if len(list.Ps) == playersPerSync {
+			w.send(p, protocol.MsgSyncPlayers, list)
+			list.Ps = list.Ps[:0]
+		}
 	}
-	w.send(p, protocol.MsgSyncPlayers, list)
+	if len(list.Ps) > 0 || len(w.around) == 0 {
+		w.send(p, protocol.MsgSyncPlayers, list)
+	}
 }
+
+// playersPerSync bounds the players in one 202 message, so a crowded spot
+// never makes a packet over MaxPackageSize: a player takes at most 29 bytes
+// (PID and four floats with their tags), so 100 take under 3 KiB, within
+// Zinx's default 4 KiB. A client adds each 202's players to the ones it has.
+const playersPerSync = 100
 
 // OnDisconnect takes the connection's player out of the world and tells
 // those who could see it (201).
@@ -273,10 +286,15 @@ func (w *World) send(p *Player, msgID uint32, m proto.Message) {
 }
 
 // sendRaw queues already-marshalled bytes, so a message to many players is
-// encoded once.
+// encoded once. A closed connection is normal (its player is leaving); any
+// other failure is a bug or a client that stopped reading, worth a warning.
 func (w *World) sendRaw(p *Player, msgID uint32, data []byte) {
 	if err := p.Conn.SendMsg(msgID, data); err != nil {
-		w.log.Debug("game: send failed", "pid", p.PID, "msg_id", msgID, "err", err)
+		if errors.Is(err, znet.ErrConnClosed) {
+			w.log.Debug("game: send to a closed connection", "pid", p.PID, "msg_id", msgID)
+			return
+		}
+		w.log.Warn("game: send failed", "pid", p.PID, "msg_id", msgID, "bytes", len(data), "err", err)
 	}
 }
 
