@@ -75,4 +75,3 @@ func TestCrowdedLoginListIsSplit(t *testing.T) {
 		t.Fatalf("login lists: %d messages naming %d players, want all %d", lists, len(seen), crowd)
 	}
 }
-
