@@ -39,6 +39,9 @@ type Connection struct {
 	sendq *sendQueue
 	raw   syscall.RawConn // for non-blocking writes; nil when the transport has none
 	rw    rawWrite        // tryWrite's state, used under the send queue's lock
+	// deadlineAt is when the writer next refreshes its write deadline; only
+	// the writer goroutine (one at a time) touches it.
+	deadlineAt time.Time
 	// tryWriteFn is c.tryWrite, bound once so passing it does not allocate.
 	tryWriteFn func([]byte) int
 
@@ -77,7 +80,7 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 		done:    make(chan struct{}),
 		drained: make(chan struct{}),
 	}
-	c.sendq = newSendQueue(eng.cfg.MaxMsgChanLen, c.blockingWrite)
+	c.sendq = newSendQueue(eng.cfg.MaxMsgChanLen, c.blockingWrite, c.writerExit)
 	c.refs.Store(1)
 	if eng.sched != nil {
 		c.exec = newMailbox(eng.sched, c, eng.cfg.MaxWorkerTaskLen)
@@ -358,15 +361,15 @@ func (c *Connection) logReadError(msgID uint32, err error) {
 }
 
 // blockingWrite is the writer goroutine's write: bounded by WriteTimeout,
-// and on failure it closes the connection.
+// and on failure it closes the connection. The deadline is refreshed only
+// when half of it has passed, so a busy writer does not reset a timer per
+// write; a write still gets between half and all of WriteTimeout.
 func (c *Connection) blockingWrite(b []byte) error {
-	_ = c.conn.SetWriteDeadline(time.Now().Add(c.eng.cfg.WriteTimeout))
-	_, err := c.conn.Write(b)
-	if c.raw != nil {
-		// An expired deadline would make every later non-blocking write
-		// fail; only these blocking writes need one.
-		_ = c.conn.SetWriteDeadline(time.Time{})
+	if now := time.Now(); now.After(c.deadlineAt) {
+		c.deadlineAt = now.Add(c.eng.cfg.WriteTimeout / 2)
+		_ = c.conn.SetWriteDeadline(now.Add(c.eng.cfg.WriteTimeout))
 	}
+	_, err := c.conn.Write(b)
 	if err != nil {
 		if !c.isHard() {
 			c.log.Info("znet: write failed; closing", "err", err)
@@ -374,6 +377,16 @@ func (c *Connection) blockingWrite(b []byte) error {
 		c.Stop()
 	}
 	return err
+}
+
+// writerExit runs as the writer goroutine exits. An expired deadline would
+// make every later non-blocking write fail; only the writer's blocking
+// writes need one, so it is cleared.
+func (c *Connection) writerExit() {
+	if c.raw != nil && !c.deadlineAt.IsZero() {
+		c.deadlineAt = time.Time{}
+		_ = c.conn.SetWriteDeadline(time.Time{})
+	}
 }
 
 func (c *Connection) isHard() bool {

@@ -1,6 +1,7 @@
 package znet
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -29,10 +30,11 @@ type sendQueue struct {
 	done       chan struct{}
 	doneClosed bool
 	write      func([]byte) error // the writer goroutine's blocking write
+	writeDone  func()             // runs when the writer goroutine exits
 }
 
-func newSendQueue(max int, write func([]byte) error) *sendQueue {
-	return &sendQueue{max: max, write: write, done: make(chan struct{})}
+func newSendQueue(max int, write func([]byte) error, writeDone func()) *sendQueue {
+	return &sendQueue{max: max, write: write, writeDone: writeDone, done: make(chan struct{})}
 }
 
 // push appends one frame. It fails with ErrConnClosed once the queue is
@@ -133,8 +135,11 @@ func (q *sendQueue) endBatch(tryWrite func([]byte) int) {
 }
 
 // writeLoop is the writer goroutine: it sends what is queued with blocking
-// writes until nothing is left for it, then exits.
+// writes until nothing is left for it, then exits. It first yields once, so
+// that frames other goroutines are queueing right now (a broadcast reaching
+// many players) leave in the same write.
 func (q *sendQueue) writeLoop() {
+	runtime.Gosched()
 	q.mu.Lock()
 	for q.n > 0 && !q.deferred.Load() {
 		out := q.buf
@@ -150,6 +155,7 @@ func (q *sendQueue) writeLoop() {
 			break
 		}
 	}
+	q.writeDone() // before another writer can start
 	q.writing = false
 	q.doneLocked()
 	q.mu.Unlock()
