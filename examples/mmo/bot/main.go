@@ -1,4 +1,4 @@
-// Command bot load-tests the MMO demo server (examples/mmo/server) with a
+// Command bot load-tests the MMO demo server (examples/mmo) with a
 // swarm of simulated players on loopback. Each bot logs in, then moves a few
 // units at a time at -move-rate and chats at -chat-rate, for -duration. It
 // reports the messages received by ID, messages/s delivered, the move- and

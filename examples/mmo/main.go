@@ -2,8 +2,8 @@
 // world chat, moves with appear/disappear by area of interest) on zinxgame,
 // wire-compatible with the Zinx MMO demo clients. State is in memory.
 //
-//	go run ./examples/mmo/server              # TCP :8999 and WebSocket :9000
-//	go run ./examples/mmo/server -c conf/mmo.json
+//	go run ./examples/mmo              # TCP :8999 and WebSocket :9000
+//	go run ./examples/mmo -c conf/mmo.json
 package main
 
 import (
