@@ -84,8 +84,15 @@ type testServer struct {
 	served chan error
 }
 
-// startServer serves on a loopback port and shuts down at the end of the test.
+// startServer serves TCP on a loopback port and shuts down at the end of
+// the test.
 func startServer(t *testing.T, cfg zconf.Config, setup func(*Server)) *testServer {
+	t.Helper()
+	return startServing(t, cfg, setup, (*Server).ServeListener)
+}
+
+// startServing serves with serve (TCP or WebSocket) on a loopback port.
+func startServing(t *testing.T, cfg zconf.Config, setup func(*Server), serve func(*Server, net.Listener) error) *testServer {
 	t.Helper()
 	logs := &logBuffer{}
 	srv, err := NewServer(cfg, WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
@@ -100,7 +107,7 @@ func startServer(t *testing.T, cfg zconf.Config, setup func(*Server)) *testServe
 		t.Fatal(err)
 	}
 	ts := &testServer{Server: srv, addr: l.Addr().String(), logs: logs, served: make(chan error, 1)}
-	go func() { ts.served <- srv.ServeListener(l) }()
+	go func() { ts.served <- serve(srv, l) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -108,7 +115,7 @@ func startServer(t *testing.T, cfg zconf.Config, setup func(*Server)) *testServe
 			t.Errorf("Shutdown: %v", err)
 		}
 		if err := <-ts.served; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("ServeListener returned %v, want ErrServerClosed", err)
+			t.Errorf("serving returned %v, want ErrServerClosed", err)
 		}
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs)

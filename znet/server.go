@@ -57,11 +57,12 @@ func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
 	}, nil
 }
 
-func (s *Server) listen() (net.Listener, error) {
-	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.TcpPort))
+// listen binds Host:port; what names the transport in the error.
+func (s *Server) listen(port int, what string) (net.Listener, error) {
+	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(port))
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("znet: listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("znet: listen for %s on %s: %w", what, addr, err)
 	}
 	return l, nil
 }
@@ -110,12 +111,12 @@ func (s *Server) listenAll() ([]func() error, error) {
 	var tcp, ws net.Listener
 	var err error
 	if s.cfg.ServesTCP() {
-		if tcp, err = s.listen(); err != nil {
+		if tcp, err = s.listen(s.cfg.TcpPort, "TCP"); err != nil {
 			return nil, err
 		}
 	}
 	if s.cfg.ServesWebSocket() {
-		if ws, err = s.listenWebSocket(); err != nil {
+		if ws, err = s.listen(s.cfg.WsPort, "WebSocket"); err != nil {
 			if tcp != nil {
 				_ = tcp.Close()
 			}

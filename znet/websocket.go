@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"path"
-	"strconv"
 	"sync"
 	"time"
 
@@ -147,15 +146,6 @@ func (s *Server) serveWebSocket(l net.Listener) error {
 		err = ErrServerClosed
 	}
 	return s.served(l, err)
-}
-
-func (s *Server) listenWebSocket() (net.Listener, error) {
-	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.WsPort))
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("znet: listen for WebSocket on %s: %w", addr, err)
-	}
-	return l, nil
 }
 
 // DialWebSocket connects to a server's WebSocket endpoint (ws://host:port/path)

@@ -2,9 +2,6 @@ package znet
 
 import (
 	"context"
-	"errors"
-	"log/slog"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -18,34 +15,8 @@ import (
 // startWS serves WebSocket on a loopback port and returns its ws:// URL.
 func startWS(t *testing.T, cfg zconf.Config, setup func(*Server)) (*testServer, string) {
 	t.Helper()
-	logs := &logBuffer{}
-	srv, err := NewServer(cfg, WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if setup != nil {
-		setup(srv)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{Server: srv, addr: l.Addr().String(), logs: logs, served: make(chan error, 1)}
-	go func() { ts.served <- srv.ServeWebSocket(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-ts.served; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("ServeWebSocket returned %v", err)
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs)
-		}
-	})
-	return ts, "ws://" + l.Addr().String() + cfg.WsPath
+	ts := startServing(t, cfg, setup, (*Server).ServeWebSocket)
+	return ts, "ws://" + ts.addr + cfg.WsPath
 }
 
 // dialWS is a raw WebSocket client, to send exactly the messages a test wants.
