@@ -416,3 +416,28 @@ func TestSlowReaderGetsEverythingInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestRunStopsWhenContextEnds: Run serves until its context ends, then
+// drains and returns nil.
+func TestRunStopsWhenContextEnds(t *testing.T) {
+	cfg := testConfig()
+	srv, err := NewServer(cfg, WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stopped atomic.Int32
+	srv.SetOnConnStop(func(ziface.IConnection) { stopped.Add(1) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	waitFor(t, func() bool { return srv.Addr() != nil }, "the listener")
+	dialRaw(t, srv.Addr().String(), cfg)
+	waitFor(t, func() bool { return srv.GetConnMgr().Len() == 1 }, "a connection")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v, want nil after a clean shutdown", err)
+	}
+	if stopped.Load() != 1 {
+		t.Fatalf("OnConnStop ran %d times", stopped.Load())
+	}
+}

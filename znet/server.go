@@ -145,6 +145,18 @@ func (s *Server) listenAll() ([]func() error, error) {
 	return serves, nil
 }
 
+// Run serves like Serve until ctx ends (wire it to SIGINT/SIGTERM with
+// signal.NotifyContext), then shuts down gracefully within ShutdownTimeout.
+// It returns nil after a clean shutdown.
+func (s *Server) Run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, s.Stop)
+	defer stop()
+	if err := s.Serve(); !errors.Is(err, ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
 // ListenAndServe is Serve, under net/http's name.
 func (s *Server) ListenAndServe() error { return s.Serve() }
 

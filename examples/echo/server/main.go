@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -53,12 +52,5 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		srv.Stop()
-	}()
-	if err := srv.Serve(); !errors.Is(err, znet.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return srv.Run(ctx)
 }
