@@ -80,6 +80,9 @@ type Config struct {
 	// NoticeMsgID is the message ID of server notices (refusals, kicks,
 	// shutdown): a JSON payload {"code","reason"} the client can show.
 	NoticeMsgID uint32
+	// ReconnectAfter is the hint sent with the shutdown notice: how long
+	// clients should wait before reconnecting (a restart's downtime).
+	ReconnectAfter time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is text or json.
@@ -108,6 +111,7 @@ func Default() Config {
 		WriteTimeout:     5 * time.Second,
 		ShutdownTimeout:  10 * time.Second,
 		NoticeMsgID:      65535,
+		ReconnectAfter:   5 * time.Second,
 		LogLevel:         "info",
 		LogFormat:        "text",
 	}
@@ -159,6 +163,7 @@ func (c Config) Validate() error {
 	intIn("BlockingPoolSize", c.BlockingPoolSize, 1, 100_000)
 	durIn("WriteTimeout", c.WriteTimeout, time.Millisecond, 10*time.Minute)
 	durIn("ShutdownTimeout", c.ShutdownTimeout, 0, time.Hour)
+	durIn("ReconnectAfter", c.ReconnectAfter, 0, 24*time.Hour)
 	oneOf("LogLevel", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf("LogFormat", c.LogFormat, "text", "json")
 	return errors.Join(errs...)

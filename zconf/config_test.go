@@ -31,6 +31,7 @@ func TestDefaultValues(t *testing.T) {
 		WriteTimeout:     5 * time.Second,
 		ShutdownTimeout:  10 * time.Second,
 		NoticeMsgID:      65535,
+		ReconnectAfter:   5 * time.Second,
 		LogLevel:         "info",
 		LogFormat:        "text",
 	}

@@ -211,11 +211,38 @@ const maxReadBatch = 64
 // queued and releases their references.
 func (c *Connection) runBatch(ts []task) {
 	c.sendq.startBatch()
+	var since time.Time
+	if len(ts) > 4 {
+		since = time.Now()
+	}
 	for i := range ts {
 		c.eng.runTask(c, &ts[i])
+		since = c.flushIfSlow(i, since)
 	}
 	c.flushBatch()
 	c.release(len(ts))
+}
+
+// flushSlowBatch is how long a batch may hold its replies: slow handlers
+// must not delay the replies of the fast ones before them.
+const flushSlowBatch = time.Millisecond
+
+// flushIfSlow flushes mid-batch when the batch has run for flushSlowBatch
+// since the last flush. It reads the clock every fourth task only, and not
+// at all for small batches (since is zero): the common case never pays for
+// it. since is when the batch started or last flushed; the new value is
+// returned.
+func (c *Connection) flushIfSlow(i int, since time.Time) time.Time {
+	if since.IsZero() || i&3 != 3 {
+		return since
+	}
+	now := time.Now()
+	if now.Sub(since) < flushSlowBatch {
+		return since
+	}
+	c.flushBatch()
+	c.sendq.startBatch()
+	return now
 }
 
 // flushBatch ends a batch started with sendq.startBatch: it writes what the
@@ -323,9 +350,14 @@ func (c *Connection) readInline(fr *frameReader, x *inline) (uint32, error) {
 		}
 		x.mu.Lock()
 		c.sendq.startBatch()
+		var since time.Time
+		if fr.frameBuffered() {
+			since = time.Now() // more than one frame: time the batch
+		}
 		for n := 1; ; n++ {
 			req.msgID, req.data = msgID, data
 			c.eng.dispatch(c, &req)
+			since = c.flushIfSlow(n-1, since)
 			if n == maxReadBatch || c.stopping.Load() || !fr.frameBuffered() {
 				break
 			}

@@ -43,11 +43,24 @@ func TestShutdownDrains(t *testing.T) {
 	if err := srv.Shutdown(context.Background()); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	for i := 1; i < n; i++ {
-		_, data := c.recv()
+	notices := 0
+	for i := 1; i < n; {
+		id, data := c.recv()
+		if id == cfg.NoticeMsgID {
+			n, err := ParseNotice(data)
+			if err != nil || n.Code != NoticeShutdown || n.RetryAfterMs != cfg.ReconnectAfter.Milliseconds() {
+				t.Fatalf("shutdown notice = %+v (%v)", n, err)
+			}
+			notices++
+			continue
+		}
 		if got := binary.LittleEndian.Uint32(data); got != uint32(i) {
 			t.Fatalf("reply %d carries %d", i, got)
 		}
+		i++
+	}
+	if notices != 1 {
+		t.Fatalf("%d shutdown notices, want 1", notices)
 	}
 	c.expectClosed()
 	if err := <-served; !errors.Is(err, ErrServerClosed) {
@@ -439,5 +452,67 @@ func TestRunStopsWhenContextEnds(t *testing.T) {
 	}
 	if stopped.Load() != 1 {
 		t.Fatalf("OnConnStop ran %d times", stopped.Load())
+	}
+}
+
+func TestKick(t *testing.T) {
+	cfg := testConfig()
+	got := make(chan ziface.IConnection, 1)
+	ts := startServer(t, cfg, func(s *Server) {
+		s.AddRouterFunc(1, echo)
+		s.SetOnConnStart(func(c ziface.IConnection) { got <- c })
+	})
+	victim := dialRaw(t, ts.addr, cfg)
+	other := dialRaw(t, ts.addr, cfg)
+	c := <-got
+	<-got
+	if ts.Online() != 2 {
+		t.Fatalf("Online = %d", ts.Online())
+	}
+	if err := ts.Kick(c.GetConnID(), "cheating"); err != nil {
+		t.Fatal(err)
+	}
+	id, data := victim.recv()
+	if n, err := ParseNotice(data); id != cfg.NoticeMsgID || err != nil || n.Code != NoticeKicked || n.Reason != "cheating" {
+		t.Fatalf("kick notice = %d %q (%v)", id, data, err)
+	}
+	victim.expectClosed()
+	other.send(1, []byte("fine"))
+	if _, data := other.recv(); string(data) != "fine" {
+		t.Fatalf("got %q", data)
+	}
+	waitFor(t, func() bool { return ts.Online() == 1 }, "the kicked connection to go")
+	if err := ts.Kick(c.GetConnID(), "again"); !errors.Is(err, ErrUnknownConn) {
+		t.Fatalf("Kick of a gone connection = %v", err)
+	}
+}
+
+// TestSlowBatchFlushesEarly: when a batch of handlers is slow, replies of
+// the first ones leave before the whole batch has run.
+func TestSlowBatchFlushesEarly(t *testing.T) {
+	for _, workers := range []int{4, 0} {
+		cfg := testConfig()
+		cfg.WorkerPoolSize = workers
+		ts := startServer(t, cfg, func(s *Server) {
+			s.AddRouterFunc(1, func(req ziface.IRequest) {
+				time.Sleep(5 * time.Millisecond)
+				echo(req)
+			})
+		})
+		c := dialRaw(t, ts.addr, cfg)
+		var b []byte
+		for range 40 {
+			b, _ = c.pack.AppendPack(b, 1, []byte("x"))
+		}
+		start := time.Now()
+		c.write(b)
+		c.recv()
+		// All 40 take 200 ms; the first reply must not wait for them.
+		if d := time.Since(start); d > 120*time.Millisecond {
+			t.Fatalf("workers=%d: first reply after %v", workers, d)
+		}
+		for range 39 {
+			c.recv()
+		}
 	}
 }

@@ -18,6 +18,9 @@ const (
 type Notice struct {
 	Code   string `json:"code"`
 	Reason string `json:"reason"`
+	// RetryAfterMs, when set, is how long a client should wait before
+	// reconnecting (a shutdown's ReconnectAfter).
+	RetryAfterMs int64 `json:"retry_after_ms,omitempty"`
 }
 
 func (n Notice) encode() []byte {

@@ -337,6 +337,11 @@ func (s *Server) begin() {
 		s.log.Info("znet: shutting down", "connections", s.mgr.Len())
 		go func() {
 			s.accepting.Wait()
+			s.noticeAll(Notice{
+				Code:         NoticeShutdown,
+				Reason:       "the server is shutting down",
+				RetryAfterMs: s.cfg.ReconnectAfter.Milliseconds(),
+			})
 			s.mgr.ClearConn()
 			s.conns.Wait()
 			s.refusing.Wait()
@@ -346,6 +351,34 @@ func (s *Server) begin() {
 		}()
 	})
 }
+
+// noticeAll queues a notice on every connection.
+func (s *Server) noticeAll(n Notice) {
+	frame := s.pack.appendPacket(nil, s.cfg.NoticeMsgID, n.encode())
+	s.mgr.Range(func(c ziface.IConnection) bool {
+		_ = c.(*Connection).sendFrame(frame)
+		return true
+	})
+}
+
+// ErrUnknownConn is returned by Kick for a connection ID that is not live.
+var ErrUnknownConn = errors.New("znet: no such connection")
+
+// Kick sends the client a "kicked" notice with reason, then closes the
+// connection gracefully (the notice is flushed before the close).
+func (s *Server) Kick(connID uint64, reason string) error {
+	c, ok := s.mgr.Get(connID)
+	if !ok {
+		return fmt.Errorf("%w: %d", ErrUnknownConn, connID)
+	}
+	err := c.SendMsg(s.cfg.NoticeMsgID, Notice{Code: NoticeKicked, Reason: reason}.encode())
+	c.Stop()
+	s.log.Info("znet: connection kicked", "conn_id", connID, "reason", reason)
+	return err
+}
+
+// Online is the number of connected clients.
+func (s *Server) Online() int { return s.mgr.Len() }
 
 // hardClose closes every remaining connection without waiting for its
 // queues, and ends the shutdown.
