@@ -75,6 +75,17 @@ type Config struct {
 	// WriteTimeout bounds one write to a client; a client that does not
 	// read for that long is disconnected.
 	WriteTimeout time.Duration
+	// HeartbeatTimeout closes a connection that sends no message for this
+	// long; 0 turns it off. Clients keep alive with any message, or with
+	// PingMsgID.
+	HeartbeatTimeout time.Duration
+	// FirstMessageTimeout closes a connection that has not sent one whole
+	// message this long after connecting (slowloris: silence or half a
+	// head); 0 turns it off.
+	FirstMessageTimeout time.Duration
+	// PingMsgID is answered by the framework itself, with the same ID and
+	// payload, without reaching any router; 0 turns it off.
+	PingMsgID uint32
 	// ShutdownTimeout bounds Stop's graceful shutdown.
 	ShutdownTimeout time.Duration
 	// NoticeMsgID is the message ID of server notices (refusals, kicks,
@@ -93,27 +104,30 @@ type Config struct {
 // defaults where Zinx has one, so a Zinx user sees familiar behaviour.
 func Default() Config {
 	return Config{
-		Name:             "zinxgame",
-		Version:          "v1.0",
-		Host:             "0.0.0.0",
-		TcpPort:          8999,
-		Mode:             ModeTCP,
-		WsPort:           9000,
-		WsPath:           "/",
-		MaxConn:          12000,
-		MaxPackageSize:   4096,
-		WorkerPoolSize:   10,
-		MaxWorkerTaskLen: 1024,
-		MaxMsgChanLen:    1024,
-		IOReadBuffSize:   4096,
-		Framing:          FramingLE,
-		BlockingPoolSize: 256,
-		WriteTimeout:     5 * time.Second,
-		ShutdownTimeout:  10 * time.Second,
-		NoticeMsgID:      65535,
-		ReconnectAfter:   5 * time.Second,
-		LogLevel:         "info",
-		LogFormat:        "text",
+		Name:                "zinxgame",
+		Version:             "v1.0",
+		Host:                "0.0.0.0",
+		TcpPort:             8999,
+		Mode:                ModeTCP,
+		WsPort:              9000,
+		WsPath:              "/",
+		MaxConn:             12000,
+		MaxPackageSize:      4096,
+		WorkerPoolSize:      10,
+		MaxWorkerTaskLen:    1024,
+		MaxMsgChanLen:       1024,
+		IOReadBuffSize:      4096,
+		Framing:             FramingLE,
+		BlockingPoolSize:    256,
+		WriteTimeout:        5 * time.Second,
+		HeartbeatTimeout:    60 * time.Second,
+		FirstMessageTimeout: 10 * time.Second,
+		PingMsgID:           65534,
+		ShutdownTimeout:     10 * time.Second,
+		NoticeMsgID:         65535,
+		ReconnectAfter:      5 * time.Second,
+		LogLevel:            "info",
+		LogFormat:           "text",
 	}
 }
 
@@ -162,6 +176,8 @@ func (c Config) Validate() error {
 	oneOf("Framing", c.Framing, FramingLE, FramingBE)
 	intIn("BlockingPoolSize", c.BlockingPoolSize, 1, 100_000)
 	durIn("WriteTimeout", c.WriteTimeout, time.Millisecond, 10*time.Minute)
+	durIn("HeartbeatTimeout", c.HeartbeatTimeout, 0, 24*time.Hour)
+	durIn("FirstMessageTimeout", c.FirstMessageTimeout, 0, time.Hour)
 	durIn("ShutdownTimeout", c.ShutdownTimeout, 0, time.Hour)
 	durIn("ReconnectAfter", c.ReconnectAfter, 0, 24*time.Hour)
 	oneOf("LogLevel", c.LogLevel, "debug", "info", "warn", "error")

@@ -53,7 +53,7 @@ var aliases = map[string]string{
 // lower case. They are accepted with a warning so an existing Zinx config
 // loads unchanged, while a typo is still an error.
 var zinxOnly = map[string]string{
-	"heartbeatmax":            "heartbeat timeout",
+	"heartbeatmax":            "heartbeat timeout in seconds (use HeartbeatTimeout, a duration)",
 	"certfile":                "TLS certificate",
 	"privatekeyfile":          "TLS private key",
 	"logdir":                  "log directory (zinxgame logs to stderr)",

@@ -54,6 +54,12 @@ type Connection struct {
 	unknownID bool // an unknown message ID was logged; only the executor touches it
 	peerDone  bool // the reader saw the peer finish (EOF or error); only the reader touches it
 
+	// openedAt and lastSeen are the engine's coarse clock (Unix ms) when the
+	// connection opened and when its last whole message arrived (0: none
+	// yet); the keep-alive sweeper reads them.
+	openedAt int64
+	lastSeen atomic.Int64
+
 	// refs counts the reader plus every queued message and Async call in
 	// flight; drained is closed when it drops to zero.
 	refs    atomic.Int64
@@ -81,6 +87,7 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 		drained: make(chan struct{}),
 	}
 	c.sendq = newSendQueue(eng.cfg.MaxMsgChanLen, c.blockingWrite, c.writerExit)
+	c.openedAt = eng.clock.Load()
 	c.refs.Store(1)
 	if eng.sched != nil {
 		c.exec = newMailbox(eng.sched, c, eng.cfg.MaxWorkerTaskLen)
@@ -109,13 +116,17 @@ func (c *Connection) Start() {
 }
 
 // Stop begins a graceful close; see ziface.IConnection.
-func (c *Connection) Stop() {
+func (c *Connection) Stop() { c.stop() }
+
+// stop is Stop, reporting whether this call began the close.
+func (c *Connection) stop() bool {
 	if !c.stopping.CompareAndSwap(false, true) {
-		return
+		return false
 	}
 	c.cancel()
 	// Unblock a pending Read; the reader notices stopping and tears down.
 	_ = c.conn.SetReadDeadline(time.Now())
+	return true
 }
 
 // hardClose abandons the graceful path: pending work is no longer waited
@@ -322,6 +333,7 @@ func (c *Connection) readQueued(fr *frameReader) (uint32, error) {
 			}
 		}
 		if len(batch) > 0 {
+			c.touch()
 			c.refs.Add(int64(len(batch)))
 			if !c.exec.submit(batch, c.hard) {
 				c.release(len(batch))
@@ -348,6 +360,7 @@ func (c *Connection) readInline(fr *frameReader, x *inline) (uint32, error) {
 		if err != nil {
 			return msgID, err
 		}
+		c.touch()
 		x.mu.Lock()
 		c.sendq.startBatch()
 		var since time.Time

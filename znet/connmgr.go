@@ -78,6 +78,16 @@ func (m *ConnManager) Range(f func(ziface.IConnection) bool) {
 	}
 }
 
+// rangeConns is Range for the framework's own connections.
+func (m *ConnManager) rangeConns(f func(*Connection)) {
+	m.Range(func(c ziface.IConnection) bool {
+		if conn, ok := c.(*Connection); ok {
+			f(conn)
+		}
+		return true
+	})
+}
+
 // ClearConn stops every connection gracefully.
 func (m *ConnManager) ClearConn() {
 	m.Range(func(c ziface.IConnection) bool {

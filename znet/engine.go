@@ -32,7 +32,11 @@ type engine struct {
 	onStop  atomic.Pointer[func(ziface.IConnection)]
 
 	nextID atomic.Uint64
-	conns  sync.WaitGroup // one per live connection, done after OnConnStop
+	// clock is a coarse Unix-ms clock the keep-alive sweeper advances, so
+	// the read path never calls time.Now for it.
+	clock       atomic.Int64
+	sweeperDone chan struct{}  // nil when no sweeper runs
+	conns       sync.WaitGroup // one per live connection, done after OnConnStop
 
 	blockingMu     sync.Mutex
 	blocking       *ants.Pool
@@ -134,6 +138,10 @@ func (e *engine) runTask(c *Connection, t *task) {
 }
 
 func (e *engine) dispatch(c *Connection, req *request) {
+	if req.msgID == e.cfg.PingMsgID && e.cfg.PingMsgID != 0 {
+		_ = c.SendMsg(req.msgID, req.data) // pong; keeps routers out of keep-alive
+		return
+	}
 	defer e.recoverPanic(c, req.msgID, "handler")
 	h := e.mux.lookup(req.msgID)
 	if h == nil {
@@ -212,6 +220,9 @@ func (e *engine) blockingPool() (*ants.Pool, error) {
 func (e *engine) stopWorkers(timeout time.Duration) {
 	if e.sched != nil {
 		e.sched.stop()
+	}
+	if e.sweeperDone != nil {
+		<-e.sweeperDone
 	}
 	e.blockingMu.Lock()
 	p := e.blocking

@@ -516,3 +516,54 @@ func TestSlowBatchFlushesEarly(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepAlive: a silent client is closed after HeartbeatTimeout, one that
+// never completes a message after FirstMessageTimeout, and pings are
+// answered by the framework without reaching a router.
+func TestKeepAlive(t *testing.T) {
+	cfg := testConfig()
+	cfg.HeartbeatTimeout = 300 * time.Millisecond
+	cfg.FirstMessageTimeout = 200 * time.Millisecond
+	var routed atomic.Int32
+	ts := startServer(t, cfg, func(s *Server) {
+		s.AddRouterFunc(cfg.PingMsgID, func(ziface.IRequest) { routed.Add(1) })
+		s.AddRouterFunc(1, echo)
+	})
+
+	// Half a head, then silence: closed by the first-message deadline.
+	slow := dialRaw(t, ts.addr, cfg)
+	slow.write([]byte{1, 0, 0})
+	start := time.Now()
+	slow.expectClosed()
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Fatalf("closed after %v, before FirstMessageTimeout", d)
+	}
+	ts.logs.waitLog(t, "no whole message within FirstMessageTimeout")
+
+	// Pings keep a client alive well past HeartbeatTimeout, and come back.
+	alive := dialRaw(t, ts.addr, cfg)
+	for i := range 8 {
+		if i > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		alive.send(cfg.PingMsgID, []byte("p"))
+		if id, data := alive.recv(); id != cfg.PingMsgID || string(data) != "p" {
+			t.Fatalf("pong = %d %q", id, data)
+		}
+	}
+	if routed.Load() != 0 {
+		t.Fatal("a ping reached the router")
+	}
+
+	// Then silence: closed by the heartbeat timeout (give or take the
+	// sweeper's coarse clock, a quarter of the timeout).
+	start = time.Now()
+	alive.expectClosed()
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Fatalf("closed after %v of silence, before HeartbeatTimeout", d)
+	}
+	ts.logs.waitLog(t, "heartbeat timeout")
+	if s := ts.Stats(); s.HeartbeatTimeouts != 2 {
+		t.Fatalf("HeartbeatTimeouts = %d", s.HeartbeatTimeouts)
+	}
+}

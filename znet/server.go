@@ -32,6 +32,7 @@ type Server struct {
 	refusing    sync.WaitGroup
 	refusals    atomic.Int64
 
+	sweepQuit  chan struct{} // ends the keep-alive sweeper
 	beginOnce  sync.Once
 	finishOnce sync.Once
 	finished   chan struct{} // the shutdown has completed, gracefully or not
@@ -44,17 +45,20 @@ var _ ziface.IServer = (*Server)(nil)
 const maxRefusalsInFlight = 1024
 
 // NewServer validates cfg and returns a server using it. The worker pool
-// starts here; Shutdown or Stop releases it.
+// and the keep-alive sweeper start here; Shutdown or Stop releases them.
 func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
 	e, err := newEngine(cfg, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{
+	s := &Server{
 		engine:    e,
 		listeners: make(map[net.Listener]struct{}),
 		finished:  make(chan struct{}),
-	}, nil
+		sweepQuit: make(chan struct{}),
+	}
+	e.startSweeper(s.sweepQuit)
+	return s, nil
 }
 
 // listen binds Host:port; what names the transport in the error.
@@ -345,6 +349,7 @@ func (s *Server) begin() {
 			s.mgr.ClearConn()
 			s.conns.Wait()
 			s.refusing.Wait()
+			close(s.sweepQuit)
 			s.stopWorkers(s.cfg.ShutdownTimeout)
 			s.log.Info("znet: shutdown complete")
 			s.finish()

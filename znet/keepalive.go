@@ -1,0 +1,72 @@
+package znet
+
+import (
+	"time"
+)
+
+// The keep-alive sweeper closes connections that went silent (heartbeat
+// timeout) or never sent a whole message (first-message deadline, against
+// slowloris). One goroutine per server scans every connection a few times
+// per timeout, instead of a timer per connection reset on every read: the
+// read path only stores a coarse timestamp.
+
+// sweepInterval is how often the sweeper looks: a quarter of the shortest
+// timeout, at most a second.
+func (e *engine) sweepInterval() time.Duration {
+	d := time.Second
+	for _, t := range []time.Duration{e.cfg.HeartbeatTimeout, e.cfg.FirstMessageTimeout} {
+		if t > 0 {
+			d = min(d, t/4)
+		}
+	}
+	return max(d, time.Millisecond)
+}
+
+// startSweeper runs the sweeper until quit closes.
+func (e *engine) startSweeper(quit <-chan struct{}) {
+	e.clock.Store(time.Now().UnixMilli())
+	if e.cfg.HeartbeatTimeout <= 0 && e.cfg.FirstMessageTimeout <= 0 {
+		return
+	}
+	e.sweeperDone = make(chan struct{})
+	go func() {
+		defer close(e.sweeperDone)
+		t := time.NewTicker(e.sweepInterval())
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case now := <-t.C:
+				e.clock.Store(now.UnixMilli())
+				e.sweep(now.UnixMilli())
+			}
+		}
+	}()
+}
+
+func (e *engine) sweep(now int64) {
+	hb, first := e.cfg.HeartbeatTimeout.Milliseconds(), e.cfg.FirstMessageTimeout.Milliseconds()
+	e.mgr.rangeConns(func(c *Connection) {
+		seen := c.lastSeen.Load()
+		var why string
+		var limit time.Duration
+		switch {
+		case seen == 0 && first > 0 && now-c.openedAt > first:
+			why, limit = "znet: no whole message within FirstMessageTimeout; closing", e.cfg.FirstMessageTimeout
+		case seen != 0 && hb > 0 && now-seen > hb:
+			why, limit = "znet: heartbeat timeout, nothing received; closing", e.cfg.HeartbeatTimeout
+		default:
+			return
+		}
+		if c.stop() { // count and log a connection once, not every sweep while it closes
+			e.stats.heartbeatTimeouts.Add(1)
+			c.log.Warn(why, "timeout", limit)
+		}
+	})
+}
+
+// touch records that a whole message arrived.
+func (c *Connection) touch() {
+	c.lastSeen.Store(max(c.eng.clock.Load(), 1))
+}
