@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/zinxgame/zinxgame/ziface"
 )
@@ -67,4 +68,41 @@ func TestClientSeesServerFullNotice(t *testing.T) {
 		t.Fatalf("notice = %+v", n)
 	}
 	<-c.Done()
+}
+
+// TestClientPingPong: the server answers a client's ping, and the client
+// hands the pong to its router instead of answering it back.
+func TestClientPingPong(t *testing.T) {
+	cfg := testConfig()
+	var serverRouted atomic.Int32
+	ts := startServer(t, cfg, func(s *Server) {
+		s.AddRouterFunc(cfg.PingMsgID, func(ziface.IRequest) { serverRouted.Add(1) })
+	})
+	cl := newTestClient(t, cfg)
+	pongs := make(chan string, 100)
+	cl.AddRouterFunc(cfg.PingMsgID, func(req ziface.IRequest) {
+		select {
+		case pongs <- string(req.GetData()):
+		default: // a ping-pong loop; the check below reports it
+		}
+	})
+	c, err := cl.Dial(context.Background(), ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendMsg(cfg.PingMsgID, []byte("t0")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-pongs:
+		if p != "t0" {
+			t.Fatalf("pong %q", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no pong reached the client's router")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if len(pongs) != 0 || serverRouted.Load() != 0 {
+		t.Fatalf("ping-pong loop: %d more pongs, %d pings routed on the server", len(pongs), serverRouted.Load())
+	}
 }

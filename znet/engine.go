@@ -35,7 +35,11 @@ type engine struct {
 	// clock is a coarse Unix-ms clock the keep-alive sweeper advances, so
 	// the read path never calls time.Now for it.
 	clock       atomic.Int64
-	sweeperDone chan struct{}  // nil when no sweeper runs
+	sweeperDone chan struct{} // nil when no sweeper runs
+	// answerPings is set on servers: they answer PingMsgID themselves. A
+	// client passes the pong to its routers (to time it) instead of
+	// answering it, or the two would ping-pong forever.
+	answerPings bool
 	conns       sync.WaitGroup // one per live connection, done after OnConnStop
 
 	blockingMu     sync.Mutex
@@ -138,7 +142,7 @@ func (e *engine) runTask(c *Connection, t *task) {
 }
 
 func (e *engine) dispatch(c *Connection, req *request) {
-	if req.msgID == e.cfg.PingMsgID && e.cfg.PingMsgID != 0 {
+	if e.answerPings && req.msgID == e.cfg.PingMsgID && e.cfg.PingMsgID != 0 {
 		_ = c.SendMsg(req.msgID, req.data) // pong; keeps routers out of keep-alive
 		return
 	}

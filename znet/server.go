@@ -57,6 +57,7 @@ func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
 		finished:  make(chan struct{}),
 		sweepQuit: make(chan struct{}),
 	}
+	e.answerPings = true
 	e.startSweeper(s.sweepQuit)
 	return s, nil
 }
