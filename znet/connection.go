@@ -223,7 +223,7 @@ const maxReadBatch = 64
 func (c *Connection) runBatch(ts []task) {
 	c.sendq.startBatch()
 	var since time.Time
-	if len(ts) > 4 {
+	if len(ts) > 8 {
 		since = time.Now()
 	}
 	for i := range ts {
@@ -239,12 +239,12 @@ func (c *Connection) runBatch(ts []task) {
 const flushSlowBatch = time.Millisecond
 
 // flushIfSlow flushes mid-batch when the batch has run for flushSlowBatch
-// since the last flush. It reads the clock every fourth task only, and not
-// at all for small batches (since is zero): the common case never pays for
-// it. since is when the batch started or last flushed; the new value is
-// returned.
+// since the last flush. It reads the clock every eighth task only, and not
+// at all for batches of up to eight (since is zero): the common case never
+// pays for it. since is when the batch started or last flushed; the new
+// value is returned.
 func (c *Connection) flushIfSlow(i int, since time.Time) time.Time {
-	if since.IsZero() || i&3 != 3 {
+	if since.IsZero() || i&7 != 7 {
 		return since
 	}
 	now := time.Now()
@@ -364,12 +364,12 @@ func (c *Connection) readInline(fr *frameReader, x *inline) (uint32, error) {
 		x.mu.Lock()
 		c.sendq.startBatch()
 		var since time.Time
-		if fr.frameBuffered() {
-			since = time.Now() // more than one frame: time the batch
-		}
 		for n := 1; ; n++ {
 			req.msgID, req.data = msgID, data
 			c.eng.dispatch(c, &req)
+			if n == 8 {
+				since = time.Now() // a long batch: start timing it
+			}
 			since = c.flushIfSlow(n-1, since)
 			if n == maxReadBatch || c.stopping.Load() || !fr.frameBuffered() {
 				break
