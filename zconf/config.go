@@ -56,8 +56,9 @@ type Config struct {
 	// MaxPackageSize is the largest payload accepted or sent, in bytes.
 	// Zinx's MaxPacketSize is accepted as another name for it.
 	MaxPackageSize int
-	// WorkerPoolSize is the number of handler goroutines shared by all
-	// connections; 0 runs handlers on each connection's reader goroutine.
+	// WorkerPoolSize is how many handlers may run at once across all
+	// connections (each connection's own messages always run one at a time,
+	// in order); 0 runs handlers on each connection's reader goroutine.
 	WorkerPoolSize int
 	// MaxWorkerTaskLen bounds each connection's queue of received messages
 	// waiting for a worker. When it is full the connection's reader waits,

@@ -12,10 +12,10 @@ import (
 //
 // Two parties flush. The connection's executor, at the end of a batch of
 // handlers, tries a non-blocking write of what is queued (endBatch): in the
-// common case the replies leave without waking another goroutine. Whatever that cannot write at once (a full socket
-// buffer, a transport without non-blocking writes, frames queued from other
-// goroutines) goes to a writer goroutine that blocks on the socket with
-// WriteTimeout. The writer runs only while there is such work and exits when
+// common case the replies leave without waking another goroutine. Whatever
+// that cannot write at once (a full socket buffer, a transport without
+// non-blocking writes, frames queued from other goroutines) goes to a
+// writer goroutine that blocks on the socket with WriteTimeout. The writer runs only while there is such work and exits when
 // it is done, so an idle connection costs no goroutine for writing. A batch
 // never writes while the writer runs, so bytes leave in queue order.
 type sendQueue struct {

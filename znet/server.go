@@ -360,11 +360,9 @@ func (s *Server) begin() {
 
 // noticeAll queues a notice on every connection.
 func (s *Server) noticeAll(n Notice) {
-	frame := s.pack.appendPacket(nil, s.cfg.NoticeMsgID, n.encode())
-	s.mgr.Range(func(c ziface.IConnection) bool {
-		_ = c.(*Connection).sendFrame(frame)
-		return true
-	})
+	if _, err := s.Broadcast(s.cfg.NoticeMsgID, n.encode()); err != nil {
+		s.log.Error("znet: notice not sent", "code", n.Code, "err", err)
+	}
 }
 
 // ErrUnknownConn is returned by Kick for a connection ID that is not live.
