@@ -65,7 +65,7 @@ func TestFramingConstants(t *testing.T) {
 var allKeys = []string{
 	"Name", "TcpPort", "MaxConn", "MaxPackageSize", "WorkerPoolSize",
 	"MaxWorkerTaskLen", "MaxMsgChanLen", "IOReadBuffSize", "Framing",
-	"BlockingPoolSize", "WriteTimeout", "ShutdownTimeout", "LogLevel", "LogFormat",
+	"BlockingPoolSize", "WriteTimeout", "FlushDelay", "ShutdownTimeout", "LogLevel", "LogFormat",
 }
 
 func TestValidateRejectsEachBadValue(t *testing.T) {
@@ -109,6 +109,10 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 			[]string{"WriteTimeout = 0s", "between 1ms and 10m0s"}},
 		{"WriteTimeout too long", "WriteTimeout", func(c *zconf.Config) { c.WriteTimeout = 11 * time.Minute },
 			[]string{"WriteTimeout = 11m0s", "between 1ms and 10m0s"}},
+		{"FlushDelay negative", "FlushDelay", func(c *zconf.Config) { c.FlushDelay = -time.Millisecond },
+			[]string{"FlushDelay = -1ms", "between 0s and 1s"}},
+		{"FlushDelay too long", "FlushDelay", func(c *zconf.Config) { c.FlushDelay = 2 * time.Second },
+			[]string{"FlushDelay = 2s", "between 0s and 1s"}},
 		{"ShutdownTimeout negative", "ShutdownTimeout", func(c *zconf.Config) { c.ShutdownTimeout = -time.Second },
 			[]string{"ShutdownTimeout = -1s", "between 0s and 1h0m0s"}},
 		{"ShutdownTimeout too long", "ShutdownTimeout", func(c *zconf.Config) { c.ShutdownTimeout = time.Hour + 1 },
@@ -174,6 +178,7 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 		{"BlockingPoolSize 100000", func(c *zconf.Config) { c.BlockingPoolSize = 100_000 }},
 		{"WriteTimeout 1ms", func(c *zconf.Config) { c.WriteTimeout = time.Millisecond }},
 		{"WriteTimeout 10m", func(c *zconf.Config) { c.WriteTimeout = 10 * time.Minute }},
+		{"FlushDelay 1s", func(c *zconf.Config) { c.FlushDelay = time.Second }},
 		{"ShutdownTimeout 0", func(c *zconf.Config) { c.ShutdownTimeout = 0 }},
 		{"ShutdownTimeout 1h", func(c *zconf.Config) { c.ShutdownTimeout = time.Hour }},
 		{"NoticeMsgID 0", func(c *zconf.Config) { c.NoticeMsgID = 0 }},

@@ -86,7 +86,7 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 		done:    make(chan struct{}),
 		drained: make(chan struct{}),
 	}
-	c.sendq = newSendQueue(eng.cfg.MaxMsgChanLen, c.blockingWrite, c.writerExit)
+	c.sendq = newSendQueue(eng.cfg.MaxMsgChanLen, eng.cfg.FlushDelay, c.blockingWrite)
 	c.openedAt = eng.clock.Load()
 	c.refs.Store(1)
 	if eng.sched != nil {
@@ -408,7 +408,11 @@ func (c *Connection) logReadError(msgID uint32, err error) {
 // blockingWrite is the writer goroutine's write: bounded by WriteTimeout,
 // and on failure it closes the connection. The deadline is refreshed only
 // when half of it has passed, so a busy writer does not reset a timer per
-// write; a write still gets between half and all of WriteTimeout.
+// write; a write still gets between half and all of WriteTimeout. It is
+// left set when the writer exits: once it expires, a batch's non-blocking
+// write fails before any syscall and hands its bytes to the writer, which
+// refreshes it, so an idle connection costs one extra goroutine start
+// instead of every busy one paying two deadline updates per write.
 func (c *Connection) blockingWrite(b []byte) error {
 	if now := time.Now(); now.After(c.deadlineAt) {
 		c.deadlineAt = now.Add(c.eng.cfg.WriteTimeout / 2)
@@ -422,16 +426,6 @@ func (c *Connection) blockingWrite(b []byte) error {
 		c.Stop()
 	}
 	return err
-}
-
-// writerExit runs as the writer goroutine exits. An expired deadline would
-// make every later non-blocking write fail; only the writer's blocking
-// writes need one, so it is cleared.
-func (c *Connection) writerExit() {
-	if c.raw != nil && !c.deadlineAt.IsZero() {
-		c.deadlineAt = time.Time{}
-		_ = c.conn.SetWriteDeadline(time.Time{})
-	}
 }
 
 func (c *Connection) isHard() bool {

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // sendQueue holds packed frames waiting to be written. Frames are appended
@@ -18,6 +19,13 @@ import (
 // writer goroutine that blocks on the socket with WriteTimeout. The writer runs only while there is such work and exits when
 // it is done, so an idle connection costs no goroutine for writing. A batch
 // never writes while the writer runs, so bytes leave in queue order.
+//
+// With a flush delay (zconf FlushDelay), the writer starts that long after
+// the first frame that needs it, from a timer reused for the connection's
+// lifetime, so a fan-out of many broadcasts leaves in one write. A batch
+// that ends while the timer is pending takes its frames over and writes at
+// once, and so does close: the delay never holds back a reply or a
+// shutdown.
 type sendQueue struct {
 	mu         sync.Mutex
 	buf        []byte
@@ -30,11 +38,12 @@ type sendQueue struct {
 	done       chan struct{}
 	doneClosed bool
 	write      func([]byte) error // the writer goroutine's blocking write
-	writeDone  func()             // runs when the writer goroutine exits
+	delay      time.Duration      // flush delay; 0 starts the writer at once
+	timer      *time.Timer        // starts the writer after delay; nil until first needed
 }
 
-func newSendQueue(max int, write func([]byte) error, writeDone func()) *sendQueue {
-	return &sendQueue{max: max, write: write, writeDone: writeDone, done: make(chan struct{})}
+func newSendQueue(max int, delay time.Duration, write func([]byte) error) *sendQueue {
+	return &sendQueue{max: max, delay: delay, write: write, done: make(chan struct{})}
 }
 
 // push appends one frame. It fails with ErrConnClosed once the queue is
@@ -76,16 +85,35 @@ func (q *sendQueue) lockRoom() error {
 // when nobody else is going to flush the frame.
 func (q *sendQueue) appended() {
 	q.n++
-	q.kickLocked()
+	q.kickLocked(false)
 	q.mu.Unlock()
 }
 
-// kickLocked starts the writer if bytes wait and no one else will send them.
-func (q *sendQueue) kickLocked() {
+// kickLocked starts the writer if bytes wait and no one else will send them:
+// after the flush delay, unless now is set.
+func (q *sendQueue) kickLocked(now bool) {
 	if q.n > 0 && !q.writing && !q.deferred.Load() {
 		q.writing = true
-		go q.writeLoop()
+		switch {
+		case now || q.delay <= 0:
+			go q.writeLoop()
+		case q.timer == nil:
+			q.timer = time.AfterFunc(q.delay, q.writeLoop)
+		default:
+			q.timer.Reset(q.delay)
+		}
 	}
+}
+
+// cancelDelayedLocked stops a writer that is waiting out the flush delay
+// and has not started, so the caller can send its frames now. It reports
+// whether it did; false means no writer, or one that is running.
+func (q *sendQueue) cancelDelayedLocked() bool {
+	if q.writing && q.timer != nil && q.timer.Stop() {
+		q.writing = false
+		return true
+	}
+	return false
 }
 
 // doneLocked closes done once the queue is closed and everything is out.
@@ -121,6 +149,7 @@ func (q *sendQueue) endBatch(tryWrite func([]byte) int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.deferred.Store(false)
+	q.cancelDelayedLocked()
 	if tryWrite != nil && q.n > 0 && !q.writing {
 		out := q.buf
 		n := tryWrite(out)
@@ -131,15 +160,17 @@ func (q *sendQueue) endBatch(tryWrite func([]byte) int) {
 			q.n = 1
 		}
 	}
-	q.kickLocked()
+	q.kickLocked(true)
 }
 
 // writeLoop is the writer goroutine: it sends what is queued with blocking
-// writes until nothing is left for it, then exits. It first yields once, so
-// that frames other goroutines are queueing right now (a broadcast reaching
-// many players) leave in the same write.
+// writes until nothing is left for it, then exits. Without a flush delay it
+// first yields once, so that frames other goroutines are queueing right now
+// (a broadcast reaching many players) leave in the same write.
 func (q *sendQueue) writeLoop() {
-	runtime.Gosched()
+	if q.delay <= 0 {
+		runtime.Gosched()
+	}
 	q.mu.Lock()
 	for q.n > 0 && !q.deferred.Load() {
 		out := q.buf
@@ -155,7 +186,6 @@ func (q *sendQueue) writeLoop() {
 			break
 		}
 	}
-	q.writeDone() // before another writer can start
 	q.writing = false
 	q.doneLocked()
 	q.mu.Unlock()
@@ -168,7 +198,8 @@ func (q *sendQueue) close() {
 	defer q.mu.Unlock()
 	q.closed = true
 	q.deferred.Store(false)
-	q.kickLocked()
+	q.cancelDelayedLocked()
+	q.kickLocked(true)
 	q.doneLocked()
 }
 
