@@ -1,13 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -125,7 +125,7 @@ type bot struct {
 	started bool // run was started
 	gotList bool // the login list (202) arrived
 	x, y, z float32
-	scratch pb.BroadCast // the reader's reusable decode target
+	scratch broadCast // the reader's reusable decode target
 
 	lastMove atomic.Int64 // send time of the latest move, runner clock
 	moves    ring         // key posKey(x, z)
@@ -233,17 +233,18 @@ func chatText(pid int32, seq uint64) string {
 	return "bot " + strconv.Itoa(int(pid)) + " " + strconv.FormatUint(seq, 10)
 }
 
-func parseChat(s string) (pid int32, seq uint64, ok bool) {
-	rest, ok := strings.CutPrefix(s, "bot ")
+func parseChat(s []byte) (pid int32, seq uint64, ok bool) {
+	rest, ok := bytes.CutPrefix(s, []byte("bot "))
 	if !ok {
 		return 0, 0, false
 	}
-	p, q, ok := strings.Cut(rest, " ")
+	p, q, ok := bytes.Cut(rest, []byte(" "))
 	if !ok {
 		return 0, 0, false
 	}
-	p64, err1 := strconv.ParseInt(p, 10, 32)
-	seq, err2 := strconv.ParseUint(q, 10, 64)
+	// string(x) in a call does not allocate.
+	p64, err1 := strconv.ParseInt(string(p), 10, 32)
+	seq, err2 := strconv.ParseUint(string(q), 10, 64)
 	return int32(p64), seq, err1 == nil && err2 == nil
 }
 

@@ -49,7 +49,7 @@ func (r *runner) onSyncPID(req ziface.IRequest) {
 		return
 	}
 	b.pid = m.PID
-	r.pids.Store(m.PID, b)
+	r.pids.store(m.PID, b)
 	r.loggedIn.Add(1)
 	r.online.Add(1)
 }
@@ -57,18 +57,17 @@ func (r *runner) onSyncPID(req ziface.IRequest) {
 func (r *runner) onBroadCast(req ziface.IRequest) {
 	b := botOf(req)
 	m := &b.scratch
-	if err := proto.Unmarshal(req.GetData(), m); err != nil {
+	if err := decodeBroadCast(req.GetData(), m); err != nil {
 		b.count(cUnmarshalErr)
 		return
 	}
 	switch m.Tp {
 	case protocol.TpChat:
 		b.count(cRecvChat)
-		c, ok := m.Data.(*pb.BroadCast_Content)
-		if !ok {
+		if m.Data != dataContent {
 			b.count(cMalformed)
 		} else if m.PID != b.pid { // the sender's own echo does not count
-			r.timeChat(b, m.PID, c.Content)
+			r.timeChat(b, m.PID, m.Content)
 		}
 	case protocol.TpAppear, protocol.TpMoved:
 		appear := m.Tp == protocol.TpAppear
@@ -77,17 +76,17 @@ func (r *runner) onBroadCast(req ziface.IRequest) {
 		} else {
 			b.count(cRecvMoved)
 		}
-		p := m.GetP()
-		if p == nil {
+		if m.Data != dataP {
 			b.count(cMalformed)
 			return
 		}
+		x, y, z := m.P[0], m.P[1], m.P[2]
 		if m.PID != b.pid {
-			r.timeMove(b, m.PID, p, appear)
+			r.timeMove(b, m.PID, x, z, appear)
 		} else if appear && !b.started && b.pid != 0 {
 			// Our own appear, right after login: where we stand.
 			b.started = true
-			b.x, b.y, b.z = p.X, p.Y, p.Z
+			b.x, b.y, b.z = x, y, z
 			r.spawn(func() { b.run(r.ctx) })
 		}
 	case protocol.TpAction:
@@ -100,13 +99,13 @@ func (r *runner) onBroadCast(req ziface.IRequest) {
 // timeMove records the latency of another player's move as seen by b. An
 // appear counts only when it cannot have been caused by b's own move: that
 // one carries the other player's old position.
-func (r *runner) timeMove(b *bot, pid int32, p *pb.Position, appear bool) {
-	v, ok := r.pids.Load(pid)
+func (r *runner) timeMove(b *bot, pid int32, x, z float32, appear bool) {
+	sender, ok := r.pids.load(pid)
 	if !ok {
 		b.count(cMoveUnmatched)
 		return
 	}
-	at, ok := v.(*bot).moves.find(posKey(p.X, p.Z))
+	at, ok := sender.moves.find(posKey(x, z))
 	switch {
 	case !ok:
 		b.count(cMoveUnmatched)
@@ -117,15 +116,15 @@ func (r *runner) timeMove(b *bot, pid int32, p *pb.Position, appear bool) {
 	}
 }
 
-func (r *runner) timeChat(b *bot, pid int32, content string) {
+func (r *runner) timeChat(b *bot, pid int32, content []byte) {
 	spid, seq, ok := parseChat(content)
-	var v any
+	var sender *bot
 	if ok && spid == pid {
-		v, ok = r.pids.Load(pid)
+		sender, ok = r.pids.load(pid)
 	}
 	var at int64
 	if ok {
-		at, ok = v.(*bot).chats.find(seq)
+		at, ok = sender.chats.find(seq)
 	}
 	if !ok {
 		b.count(cChatUnmatched)

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -47,6 +48,7 @@ func cli() int {
 	flag.BoolVar(&cfg.Serve, "serve", false, "run the MMO server in this process on 127.0.0.1:0 instead of using -addr")
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the external server, to report its CPU time")
 	flag.StringVar(&jsonFile, "json", "", "also write the report to this file as JSON")
+	cpuProfile := flag.String("cpuprofile", "", "write the bots' own CPU profile to this file")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "bot: unexpected arguments %q\n", flag.Args())
@@ -58,6 +60,20 @@ func cli() int {
 	if err := cfg.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "bot:", err)
 		return 2
+	}
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bot:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bot:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

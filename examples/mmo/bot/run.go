@@ -88,6 +88,41 @@ func loopback(addr string) error {
 	return nil
 }
 
+// pidIndex maps player IDs to our bots. It is written once per login and
+// read for every message received (over a million a second), so readers
+// get an immutable map through one atomic load and writers copy it. The
+// maps are sharded so that logging in 15,000 bots copies little.
+type pidIndex struct {
+	mu     sync.Mutex
+	shards [64]atomic.Pointer[map[int32]*bot]
+}
+
+func (x *pidIndex) shard(pid int32) *atomic.Pointer[map[int32]*bot] {
+	return &x.shards[uint32(pid)%uint32(len(x.shards))]
+}
+
+func (x *pidIndex) store(pid int32, b *bot) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	sh := x.shard(pid)
+	next := map[int32]*bot{pid: b}
+	if old := sh.Load(); old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	sh.Store(&next)
+}
+
+func (x *pidIndex) load(pid int32) (*bot, bool) {
+	m := x.shard(pid).Load()
+	if m == nil {
+		return nil, false
+	}
+	b, ok := (*m)[pid]
+	return b, ok
+}
+
 // runner is the state of one run, shared by every bot.
 type runner struct {
 	cfg     Config
@@ -96,7 +131,7 @@ type runner struct {
 	ctx     context.Context // bots act until it ends
 	stripes [nStripes]stripe
 	nextBot atomic.Uint64
-	pids    sync.Map // int32 -> *bot, for latency matching
+	pids    pidIndex // for latency matching
 
 	loggedIn, online atomic.Int64
 	gotLists         atomic.Int64  // bots that received their login list (202)
@@ -342,6 +377,7 @@ func startServer(bots int, log *slog.Logger) (*inproc, error) {
 	cfg := zconf.Default()
 	cfg.Host, cfg.TcpPort = "127.0.0.1", 0
 	cfg.MaxConn = max(cfg.MaxConn, bots+100)
+	cfg.FlushDelay = game.FlushDelay // as examples/mmo runs
 	cfg.LogLevel = "warn"
 	srv, err := znet.NewServer(cfg, znet.WithLogger(log))
 	if err != nil {
