@@ -39,8 +39,9 @@ func run() error {
 	cfg, err := zconf.Load(zconf.Source{
 		File:      *file,
 		Overrides: over,
-		// The demo serves Zinx's TCP clients and browser clients at once.
-		Defaults: map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth},
+		// The demo serves Zinx's TCP clients and browser clients at once,
+		// and coalesces its broadcasts (see game.FlushDelay).
+		Defaults: map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth, "FlushDelay": game.FlushDelay},
 		Sections: map[string]any{"MMO": &world},
 	})
 	if err != nil {
