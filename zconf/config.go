@@ -7,6 +7,8 @@ package zconf
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"path"
 	"strings"
 	"time"
@@ -17,6 +19,12 @@ const (
 	ModeTCP       = "tcp"
 	ModeWebSocket = "websocket"
 	ModeBoth      = "both"
+)
+
+// Rate-limit policies (MsgRatePolicy).
+const (
+	RateDrop       = "drop"
+	RateDisconnect = "disconnect"
 )
 
 // Framing names a wire layout. Both have an 8-byte head.
@@ -103,6 +111,43 @@ type Config struct {
 	// ReconnectAfter is the hint sent with the shutdown notice: how long
 	// clients should wait before reconnecting (a restart's downtime).
 	ReconnectAfter time.Duration
+
+	// ServerPingInterval makes the server send a ping (ServerPingMsgID,
+	// payload: the server's send time, 8 bytes) to every connection this
+	// often, for clients that expect the server to probe them; 0 turns it
+	// off. Clients echo it back; the echo is taken by the framework as the
+	// pong (round-trip time goes to the metrics), never routed, and never
+	// answered, so a client that echoes everything cannot start a loop.
+	ServerPingInterval time.Duration
+	// ServerPingMsgID is the message ID of server-sent pings.
+	ServerPingMsgID uint32
+
+	// MsgRateLimit is each connection's allowed inbound messages per
+	// second (a token bucket of MsgRateBurst); 0 turns it off.
+	MsgRateLimit float64
+	// MsgRateBurst is the bucket size: messages a connection may send at
+	// once after being quiet; 0 means MsgRateLimit rounded up.
+	MsgRateBurst int
+	// MsgRatePolicy is what happens to a message over the limit: "drop"
+	// (counted; the client gets one rate_limited notice) or "disconnect"
+	// (the client gets the notice, then the connection closes).
+	MsgRatePolicy string
+	// ConnRatePerIP is how many new connections one IP address may open per
+	// minute (a token bucket with that burst); 0 turns it off. Refused
+	// clients get a rate_limited notice before the close.
+	ConnRatePerIP int
+	// ConnRateExempt lists the networks (CIDR) the per-IP limit does not
+	// apply to. The default exempts loopback: behind a local proxy every
+	// player arrives from 127.0.0.1, and local bots and load tools too.
+	ConnRateExempt []string
+
+	// AdminAddr is the admin HTTP listener (/metrics, /healthz, /readyz),
+	// such as "127.0.0.1:9100"; empty turns it off.
+	AdminAddr string
+	// AdminPprof also serves net/http/pprof under /debug/pprof/ on
+	// AdminAddr. Keep AdminAddr off the public network when it is on.
+	AdminPprof bool
+
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is text or json.
@@ -135,6 +180,10 @@ func Default() Config {
 		ShutdownTimeout:     10 * time.Second,
 		NoticeMsgID:         65535,
 		ReconnectAfter:      5 * time.Second,
+		ServerPingMsgID:     65533,
+		MsgRatePolicy:       RateDrop,
+		ConnRatePerIP:       20,
+		ConnRateExempt:      []string{"127.0.0.0/8", "::1/128"},
 		LogLevel:            "info",
 		LogFormat:           "text",
 	}
@@ -190,6 +239,27 @@ func (c Config) Validate() error {
 	durIn("FirstMessageTimeout", c.FirstMessageTimeout, 0, time.Hour)
 	durIn("ShutdownTimeout", c.ShutdownTimeout, 0, time.Hour)
 	durIn("ReconnectAfter", c.ReconnectAfter, 0, 24*time.Hour)
+	durIn("ServerPingInterval", c.ServerPingInterval, 0, time.Hour)
+	if c.ServerPingInterval > 0 && (c.ServerPingMsgID == c.PingMsgID || c.ServerPingMsgID == c.NoticeMsgID) {
+		errs = append(errs, fmt.Errorf("zconf: ServerPingMsgID = %d: must differ from PingMsgID (%d) and NoticeMsgID (%d)",
+			c.ServerPingMsgID, c.PingMsgID, c.NoticeMsgID))
+	}
+	if !(c.MsgRateLimit >= 0 && c.MsgRateLimit <= 1e6) {
+		errs = append(errs, fmt.Errorf("zconf: MsgRateLimit = %v: must be between 0 and 1000000 messages per second", c.MsgRateLimit))
+	}
+	intIn("MsgRateBurst", c.MsgRateBurst, 0, 1_000_000)
+	oneOf("MsgRatePolicy", c.MsgRatePolicy, RateDrop, RateDisconnect)
+	intIn("ConnRatePerIP", c.ConnRatePerIP, 0, 1_000_000)
+	for _, n := range c.ConnRateExempt {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			errs = append(errs, fmt.Errorf("zconf: ConnRateExempt: bad network %q (want CIDR such as 10.0.0.0/8): %w", n, err))
+		}
+	}
+	if c.AdminAddr != "" {
+		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+			errs = append(errs, fmt.Errorf("zconf: AdminAddr = %q: want host:port: %w", c.AdminAddr, err))
+		}
+	}
 	oneOf("LogLevel", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf("LogFormat", c.LogFormat, "text", "json")
 	return errors.Join(errs...)

@@ -35,6 +35,10 @@ func TestDefaultValues(t *testing.T) {
 		ShutdownTimeout:     10 * time.Second,
 		NoticeMsgID:         65535,
 		ReconnectAfter:      5 * time.Second,
+		ServerPingMsgID:     65533,
+		MsgRatePolicy:       zconf.RateDrop,
+		ConnRatePerIP:       20,
+		ConnRateExempt:      []string{"127.0.0.0/8", "::1/128"},
 		LogLevel:            "info",
 		LogFormat:           "text",
 	}
@@ -65,7 +69,8 @@ func TestFramingConstants(t *testing.T) {
 var allKeys = []string{
 	"Name", "TcpPort", "MaxConn", "MaxPackageSize", "WorkerPoolSize",
 	"MaxWorkerTaskLen", "MaxMsgChanLen", "IOReadBuffSize", "Framing",
-	"BlockingPoolSize", "WriteTimeout", "FlushDelay", "ShutdownTimeout", "LogLevel", "LogFormat",
+	"BlockingPoolSize", "WriteTimeout", "FlushDelay", "ShutdownTimeout", "MsgRateLimit", "MsgRateBurst", "MsgRatePolicy",
+	"ConnRatePerIP", "ConnRateExempt", "ServerPingMsgID", "ServerPingInterval", "AdminAddr", "LogLevel", "LogFormat",
 }
 
 func TestValidateRejectsEachBadValue(t *testing.T) {
@@ -109,6 +114,19 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 			[]string{"WriteTimeout = 0s", "between 1ms and 10m0s"}},
 		{"WriteTimeout too long", "WriteTimeout", func(c *zconf.Config) { c.WriteTimeout = 11 * time.Minute },
 			[]string{"WriteTimeout = 11m0s", "between 1ms and 10m0s"}},
+		{"MsgRateLimit negative", "MsgRateLimit", func(c *zconf.Config) { c.MsgRateLimit = -1 },
+			[]string{"MsgRateLimit = -1", "between 0 and 1000000"}},
+		{"MsgRatePolicy unknown", "MsgRatePolicy", func(c *zconf.Config) { c.MsgRatePolicy = "ignore" },
+			[]string{`MsgRatePolicy = "ignore"`, "drop", "disconnect"}},
+		{"ConnRatePerIP negative", "ConnRatePerIP", func(c *zconf.Config) { c.ConnRatePerIP = -1 },
+			[]string{"ConnRatePerIP = -1", "between 0 and 1000000"}},
+		{"ConnRateExempt not CIDR", "ConnRateExempt", func(c *zconf.Config) { c.ConnRateExempt = []string{"10.0.0.1"} },
+			[]string{`ConnRateExempt: bad network "10.0.0.1"`}},
+		{"ServerPingMsgID clashes", "ServerPingMsgID", func(c *zconf.Config) {
+			c.ServerPingInterval, c.ServerPingMsgID = time.Second, c.PingMsgID
+		}, []string{"ServerPingMsgID = 65534", "must differ"}},
+		{"AdminAddr no port", "AdminAddr", func(c *zconf.Config) { c.AdminAddr = "localhost" },
+			[]string{`AdminAddr = "localhost"`, "host:port"}},
 		{"FlushDelay negative", "FlushDelay", func(c *zconf.Config) { c.FlushDelay = -time.Millisecond },
 			[]string{"FlushDelay = -1ms", "between 0s and 1s"}},
 		{"FlushDelay too long", "FlushDelay", func(c *zconf.Config) { c.FlushDelay = 2 * time.Second },

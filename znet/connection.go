@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/zinxgame/zinxgame/ziface"
 )
 
@@ -54,6 +56,15 @@ type Connection struct {
 	unknownID bool // an unknown message ID was logged; only the executor touches it
 	peerDone  bool // the reader saw the peer finish (EOF or error); only the reader touches it
 
+	lim         *rate.Limiter // MsgRateLimit; nil when off
+	rateNoticed bool          // the client was told it is limited; only the reader touches it
+	sample      uint32        // picks the handler runs that are timed; only the executor touches it
+	// msgsIn and bytesIn count whole frames received (the reader adds once
+	// per batch); the metrics read them.
+	msgsIn, bytesIn atomic.Uint64
+	// lastPing is when the keep-alive sweeper last pinged (engine clock).
+	lastPing int64
+
 	// openedAt and lastSeen are the engine's coarse clock (Unix ms) when the
 	// connection opened and when its last whole message arrived (0: none
 	// yet); the keep-alive sweeper reads them.
@@ -88,6 +99,8 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 	}
 	c.sendq = newSendQueue(eng.cfg.MaxMsgChanLen, eng.cfg.FlushDelay, c.blockingWrite)
 	c.openedAt = eng.clock.Load()
+	c.lastPing = c.openedAt
+	c.lim = newMsgLimiter(&eng.cfg)
 	c.refs.Store(1)
 	if eng.sched != nil {
 		c.exec = newMailbox(eng.sched, c, eng.cfg.MaxWorkerTaskLen)
@@ -320,20 +333,26 @@ func (c *Connection) readLoop() {
 // for the lot. It returns nil once the connection is stopping.
 func (c *Connection) readQueued(fr *frameReader) (uint32, error) {
 	batch := make([]task, 0, maxReadBatch)
+	var bytes int
 	for !c.stopping.Load() {
 		msgID, data, err := fr.next()
 		if err == nil {
-			// Fill the slot field by field: copying a whole composite
-			// literal into the heap slice costs a typed memmove per frame.
-			batch = batch[:len(batch)+1]
-			t := &batch[len(batch)-1]
-			t.req.conn, t.req.msgID, t.req.data = c, msgID, data
-			if len(batch) < maxReadBatch && fr.frameBuffered() {
+			if c.lim == nil || !c.limited() {
+				// Fill the slot field by field: copying a whole composite
+				// literal into the heap slice costs a typed memmove per frame.
+				batch = batch[:len(batch)+1]
+				t := &batch[len(batch)-1]
+				t.req.conn, t.req.msgID, t.req.data = c, msgID, data
+				bytes += len(data)
+			}
+			if len(batch) < maxReadBatch && fr.frameBuffered() && !c.stopping.Load() {
 				continue
 			}
 		}
 		if len(batch) > 0 {
 			c.touch()
+			c.received(len(batch), bytes)
+			bytes = 0
 			c.refs.Add(int64(len(batch)))
 			if !c.exec.submit(batch, c.hard) {
 				c.release(len(batch))
@@ -364,9 +383,14 @@ func (c *Connection) readInline(fr *frameReader, x *inline) (uint32, error) {
 		x.mu.Lock()
 		c.sendq.startBatch()
 		var since time.Time
+		handled, bytes := 0, 0
 		for n := 1; ; n++ {
-			req.msgID, req.data = msgID, data
-			c.eng.dispatch(c, &req)
+			if c.lim == nil || !c.limited() {
+				req.msgID, req.data = msgID, data
+				c.eng.dispatch(c, &req)
+				handled++
+				bytes += len(data)
+			}
 			if n == 8 {
 				since = time.Now() // a long batch: start timing it
 			}
@@ -381,11 +405,18 @@ func (c *Connection) readInline(fr *frameReader, x *inline) (uint32, error) {
 		req.data = nil
 		c.flushBatch()
 		x.mu.Unlock()
+		c.received(handled, bytes)
 		if err != nil {
 			return msgID, err
 		}
 	}
 	return 0, nil
+}
+
+// received counts n frames with payloads of bytes in all.
+func (c *Connection) received(n, bytes int) {
+	c.msgsIn.Add(uint64(n))
+	c.bytesIn.Add(uint64(bytes + n*HeadLen))
 }
 
 func (c *Connection) logReadError(msgID uint32, err error) {

@@ -1,6 +1,7 @@
 package znet
 
 import (
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/panjf2000/ants/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
@@ -45,6 +47,13 @@ type engine struct {
 	blockingMu     sync.Mutex
 	blocking       *ants.Pool
 	blockingClosed bool
+
+	metricsReg    prometheus.Registerer // from WithMetrics
+	gatherer      prometheus.Gatherer   // what /metrics serves; nil without one
+	metrics       *metrics              // nil when metrics are off
+	isReady       func() bool           // the server's readiness; nil on clients
+	trafficMu     sync.RWMutex
+	closedTraffic traffic // what closed connections sent and received
 }
 
 // Option configures a Server or Client beyond its zconf.Config.
@@ -70,6 +79,9 @@ func newEngine(cfg zconf.Config, opts []Option) (*engine, error) {
 	}
 	if e.log == nil {
 		e.log = cfg.NewLogger(os.Stderr)
+	}
+	if err := e.setupMetrics(); err != nil {
+		return nil, err
 	}
 	if cfg.WorkerPoolSize > 0 {
 		e.sched = newScheduler(cfg.WorkerPoolSize, cfg.MaxConn)
@@ -142,8 +154,7 @@ func (e *engine) runTask(c *Connection, t *task) {
 }
 
 func (e *engine) dispatch(c *Connection, req *request) {
-	if e.answerPings && req.msgID == e.cfg.PingMsgID && e.cfg.PingMsgID != 0 {
-		_ = c.SendMsg(req.msgID, req.data) // pong; keeps routers out of keep-alive
+	if id := req.msgID; id != 0 && (id == e.cfg.PingMsgID || id == e.cfg.ServerPingMsgID) && e.control(c, req) {
 		return
 	}
 	defer e.recoverPanic(c, req.msgID, "handler")
@@ -156,7 +167,41 @@ func (e *engine) dispatch(c *Connection, req *request) {
 		}
 		return
 	}
+	if m := e.metrics; m != nil {
+		c.sample++
+		if c.sample%handlerSample == 1 {
+			start := time.Now()
+			h(req)
+			m.observeHandler(req.msgID, time.Since(start))
+			return
+		}
+	}
 	h(req)
+}
+
+// control handles the framework's own keep-alive messages and reports
+// whether req was one. A server answers a client's ping (PingMsgID) with a
+// pong and takes a client's echo of its own ping (ServerPingMsgID) as the
+// pong, timing it. A client echoes the server's ping and passes pongs to
+// its routers. Neither side answers an answer, so nothing loops.
+func (e *engine) control(c *Connection, req *request) bool {
+	switch {
+	case e.answerPings && req.msgID == e.cfg.PingMsgID:
+		_ = c.SendMsg(req.msgID, req.data) // pong; keeps routers out of keep-alive
+		return true
+	case e.answerPings && req.msgID == e.cfg.ServerPingMsgID && e.cfg.ServerPingInterval > 0:
+		if m := e.metrics; m != nil && len(req.data) == 8 {
+			sent := time.UnixMicro(int64(binary.LittleEndian.Uint64(req.data)))
+			if rtt := time.Since(sent); rtt >= 0 && rtt < time.Hour {
+				m.pingRTT.Observe(rtt.Seconds())
+			}
+		}
+		return true
+	case !e.answerPings && req.msgID == e.cfg.ServerPingMsgID:
+		_ = c.SendMsg(req.msgID, req.data)
+		return true
+	}
+	return false
 }
 
 // recoverPanic keeps a panicking handler from killing the worker: the panic
@@ -195,7 +240,10 @@ func (e *engine) open(nc net.Conn) (*Connection, bool) {
 }
 
 func (e *engine) connClosed(c *Connection) {
+	e.trafficMu.Lock()
 	e.mgr.Remove(c)
+	e.closedTraffic.add(c.traffic())
+	e.trafficMu.Unlock()
 	e.mgr.unreserve()
 	e.conns.Done()
 }

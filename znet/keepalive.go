@@ -1,6 +1,7 @@
 package znet
 
 import (
+	"encoding/binary"
 	"time"
 )
 
@@ -10,11 +11,13 @@ import (
 // per timeout, instead of a timer per connection reset on every read: the
 // read path only stores a coarse timestamp.
 
+// The same sweep sends the server's own pings (ServerPingInterval).
+
 // sweepInterval is how often the sweeper looks: a quarter of the shortest
-// timeout, at most a second.
+// timeout or ping interval, at most a second.
 func (e *engine) sweepInterval() time.Duration {
 	d := time.Second
-	for _, t := range []time.Duration{e.cfg.HeartbeatTimeout, e.cfg.FirstMessageTimeout} {
+	for _, t := range []time.Duration{e.cfg.HeartbeatTimeout, e.cfg.FirstMessageTimeout, e.cfg.ServerPingInterval} {
 		if t > 0 {
 			d = min(d, t/4)
 		}
@@ -22,10 +25,11 @@ func (e *engine) sweepInterval() time.Duration {
 	return max(d, time.Millisecond)
 }
 
-// startSweeper runs the sweeper until quit closes.
-func (e *engine) startSweeper(quit <-chan struct{}) {
+// startSweeper runs the sweeper until quit closes; also, when not nil, runs
+// on every sweep too.
+func (e *engine) startSweeper(quit <-chan struct{}, also func(time.Time)) {
 	e.clock.Store(time.Now().UnixMilli())
-	if e.cfg.HeartbeatTimeout <= 0 && e.cfg.FirstMessageTimeout <= 0 {
+	if e.cfg.HeartbeatTimeout <= 0 && e.cfg.FirstMessageTimeout <= 0 && e.cfg.ServerPingInterval <= 0 && also == nil {
 		return
 	}
 	e.sweeperDone = make(chan struct{})
@@ -39,15 +43,26 @@ func (e *engine) startSweeper(quit <-chan struct{}) {
 				return
 			case now := <-t.C:
 				e.clock.Store(now.UnixMilli())
-				e.sweep(now.UnixMilli())
+				e.sweep(now)
+				if also != nil {
+					also(now)
+				}
 			}
 		}
 	}()
 }
 
-func (e *engine) sweep(now int64) {
+func (e *engine) sweep(t time.Time) {
+	now := t.UnixMilli()
 	hb, first := e.cfg.HeartbeatTimeout.Milliseconds(), e.cfg.FirstMessageTimeout.Milliseconds()
+	pingEvery := e.cfg.ServerPingInterval.Milliseconds()
+	var ping [8]byte
+	binary.LittleEndian.PutUint64(ping[:], uint64(t.UnixMicro()))
 	e.mgr.rangeConns(func(c *Connection) {
+		if pingEvery > 0 && now-c.lastPing >= pingEvery {
+			c.lastPing = now
+			_ = c.SendMsg(e.cfg.ServerPingMsgID, ping[:])
+		}
 		seen := c.lastSeen.Load()
 		var why string
 		var limit time.Duration

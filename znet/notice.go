@@ -10,6 +10,9 @@ const (
 	NoticeServerFull = "server_full"
 	NoticeKicked     = "kicked"
 	NoticeShutdown   = "shutdown"
+	// NoticeRateLimited: too many messages (MsgRateLimit) or too many new
+	// connections from one address (ConnRatePerIP).
+	NoticeRateLimited = "rate_limited"
 )
 
 // Notice is the payload of a server notice: a machine-readable code and a

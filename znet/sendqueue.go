@@ -39,7 +39,10 @@ type sendQueue struct {
 	doneClosed bool
 	write      func([]byte) error // the writer goroutine's blocking write
 	delay      time.Duration      // flush delay; 0 starts the writer at once
-	timer      *time.Timer        // starts the writer after delay; nil until first needed
+	// sent counts frames queued and written bytes written, for the
+	// metrics; kept under mu, which every push and write holds anyway.
+	sent, written uint64
+	timer         *time.Timer // starts the writer after delay; nil until first needed
 }
 
 func newSendQueue(max int, delay time.Duration, write func([]byte) error) *sendQueue {
@@ -85,6 +88,7 @@ func (q *sendQueue) lockRoom() error {
 // when nobody else is going to flush the frame.
 func (q *sendQueue) appended() {
 	q.n++
+	q.sent++
 	q.kickLocked(false)
 	q.mu.Unlock()
 }
@@ -153,6 +157,7 @@ func (q *sendQueue) endBatch(tryWrite func([]byte) int) {
 	if tryWrite != nil && q.n > 0 && !q.writing {
 		out := q.buf
 		n := tryWrite(out)
+		q.written += uint64(n)
 		q.buf, q.n = reuse(out), 0
 		if n < len(out) {
 			// Rare: the socket buffer is full. Keep the rest, in order.
@@ -185,6 +190,7 @@ func (q *sendQueue) writeLoop() {
 			q.discardLocked()
 			break
 		}
+		q.written += uint64(len(out))
 	}
 	q.writing = false
 	q.doneLocked()
@@ -207,4 +213,11 @@ func (q *sendQueue) close() {
 func (q *sendQueue) discardLocked() {
 	q.closed = true
 	q.buf, q.n = nil, 0
+}
+
+// counts returns the frames queued and the bytes written so far.
+func (q *sendQueue) counts() (sent, written uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.sent, q.written
 }

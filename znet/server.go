@@ -32,6 +32,13 @@ type Server struct {
 	refusing    sync.WaitGroup
 	refusals    atomic.Int64
 
+	ipLim        *ipLimiter // ConnRatePerIP; nil when off
+	notReady     atomic.Bool
+	adminServers []*http.Server
+	adminAddr    net.Addr
+	adminDone    bool         // the shutdown completed: no more admin listeners
+	refusalLog   atomic.Int64 // Unix ms of the last refusal logged
+
 	sweepQuit  chan struct{} // ends the keep-alive sweeper
 	beginOnce  sync.Once
 	finishOnce sync.Once
@@ -58,7 +65,13 @@ func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
 		sweepQuit: make(chan struct{}),
 	}
 	e.answerPings = true
-	e.startSweeper(s.sweepQuit)
+	e.isReady = s.Ready
+	s.ipLim = newIPLimiter(&e.cfg, e.log)
+	var also func(time.Time)
+	if s.ipLim != nil {
+		also = s.ipLim.sweep
+	}
+	e.startSweeper(s.sweepQuit, also)
 	return s, nil
 }
 
@@ -80,6 +93,10 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
+	if err := s.startAdmin(); err != nil {
+		s.Stop()
+		return err
+	}
 	for _, serve := range serves {
 		go func() {
 			if err := serve(); err != nil && !errors.Is(err, ErrServerClosed) {
@@ -95,6 +112,11 @@ func (s *Server) Start() error {
 func (s *Server) Serve() error {
 	serves, err := s.listenAll()
 	if err != nil {
+		return err
+	}
+	if err := s.startAdmin(); err != nil {
+		s.Stop()
+		<-s.finished
 		return err
 	}
 	errc := make(chan error, len(serves))
@@ -255,28 +277,43 @@ func (s *Server) acceptLoop(l net.Listener) error {
 	}
 }
 
-// admit starts a connection, or refuses it when the server is full.
+// admit starts a connection, or refuses it when its address opens
+// connections too fast (ConnRatePerIP) or the server is full (MaxConn).
 func (s *Server) admit(nc net.Conn) {
+	if s.ipLim != nil && !s.ipLim.allow(nc.RemoteAddr(), time.Now()) {
+		s.stats.refusedIP.Add(1)
+		s.refuse(nc, Notice{
+			Code:   NoticeRateLimited,
+			Reason: fmt.Sprintf("too many new connections from your address (at most %d a minute)", s.cfg.ConnRatePerIP),
+		}, "znet: connection refused: ConnRatePerIP reached", "per_minute", s.cfg.ConnRatePerIP)
+		return
+	}
 	if _, ok := s.open(nc); ok {
 		s.stats.accepted.Add(1)
 		return
 	}
-	s.refuse(nc)
+	s.stats.refused.Add(1)
+	s.refuse(nc, Notice{
+		Code:   NoticeServerFull,
+		Reason: fmt.Sprintf("server is full (%d connections)", s.cfg.MaxConn),
+	}, "znet: connection refused: MaxConn reached", "max_conn", s.cfg.MaxConn)
 }
 
-// refuse tells a client over MaxConn why, then closes it.
-func (s *Server) refuse(nc net.Conn) {
-	s.stats.refused.Add(1)
-	s.log.Warn("znet: connection refused: MaxConn reached", "remote", nc.RemoteAddr().String(), "max_conn", s.cfg.MaxConn)
-	if s.refusals.Add(1) > maxRefusalsInFlight {
+// refuse tells a refused client why, then closes it. A flood of refusals
+// is logged once a second, with the number since the last line.
+func (s *Server) refuse(nc net.Conn, n Notice, logMsg string, logArgs ...any) {
+	s.refusals.Add(1)
+	if now := time.Now().UnixMilli(); now-s.refusalLog.Load() >= 1000 {
+		s.refusalLog.Store(now)
+		s.log.Warn(logMsg, append(logArgs, "remote", nc.RemoteAddr().String(),
+			"refused_total", s.stats.refused.Load()+s.stats.refusedIP.Load())...)
+	}
+	if s.refusals.Load() > maxRefusalsInFlight {
 		s.refusals.Add(-1)
 		_ = nc.Close()
 		return
 	}
-	frame := s.pack.appendPacket(nil, s.cfg.NoticeMsgID, Notice{
-		Code:   NoticeServerFull,
-		Reason: fmt.Sprintf("server is full (%d connections)", s.cfg.MaxConn),
-	}.encode())
+	frame := s.pack.appendPacket(nil, s.cfg.NoticeMsgID, n.encode())
 	s.refusing.Add(1)
 	go func() {
 		defer s.refusing.Done()
@@ -395,5 +432,8 @@ func (s *Server) hardClose() {
 }
 
 func (s *Server) finish() {
-	s.finishOnce.Do(func() { close(s.finished) })
+	s.finishOnce.Do(func() {
+		s.closeAdmin()
+		close(s.finished)
+	})
 }

@@ -7,7 +7,9 @@ import "sync/atomic"
 // shared atomics.
 type stats struct {
 	accepted          atomic.Uint64
-	refused           atomic.Uint64
+	refused           atomic.Uint64 // MaxConn
+	refusedIP         atomic.Uint64 // ConnRatePerIP
+	rateLimited       atomic.Uint64 // messages over MsgRateLimit
 	unknownMsgs       atomic.Uint64
 	decodeErrors      atomic.Uint64
 	panics            atomic.Uint64
@@ -23,6 +25,10 @@ type Stats struct {
 	ConnsAccepted uint64
 	// ConnsRefused counts connections refused because MaxConn was reached.
 	ConnsRefused uint64
+	// ConnsRefusedIP counts connections refused by the per-IP rate limit.
+	ConnsRefusedIP uint64
+	// RateLimited counts messages over a connection's MsgRateLimit.
+	RateLimited uint64
 	// UnknownMsgs counts messages whose ID had no route.
 	UnknownMsgs uint64
 	// DecodeErrors counts connections closed for a bad frame.
@@ -44,6 +50,8 @@ func (e *engine) Stats() Stats {
 		ConnsActive:       e.mgr.Len(),
 		ConnsAccepted:     e.stats.accepted.Load(),
 		ConnsRefused:      e.stats.refused.Load(),
+		ConnsRefusedIP:    e.stats.refusedIP.Load(),
+		RateLimited:       e.stats.rateLimited.Load(),
 		UnknownMsgs:       e.stats.unknownMsgs.Load(),
 		DecodeErrors:      e.stats.decodeErrors.Load(),
 		Panics:            e.stats.panics.Load(),
