@@ -2,6 +2,7 @@ package zconf_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -621,5 +622,32 @@ func TestLoadApplicationDefaults(t *testing.T) {
 	}
 	if _, err := zconf.Load(zconf.Source{Environ: []string{}, Defaults: map[string]any{"Nope": 1}}); err == nil {
 		t.Fatal("unknown default key accepted")
+	}
+}
+
+// TestEchoConfigListsEveryKey keeps conf/echo.json the complete reference
+// the README promises: every Config field, each at its default except Name.
+func TestEchoConfigListsEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../conf/echo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]any
+	if err := json.Unmarshal(b, &keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[zconf.Config]()) {
+		if _, ok := keys[f.Name]; !ok {
+			t.Errorf("conf/echo.json lacks %s", f.Name)
+		}
+	}
+	got, err := zconf.Load(zconf.Source{File: "../conf/echo.json", Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := zconf.Default()
+	want.Name = "echo"
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("conf/echo.json loads as\n%+v\nwant the defaults\n%+v", got, want)
 	}
 }
