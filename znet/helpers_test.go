@@ -178,6 +178,22 @@ func (r *rawConn) tryRecv() (uint32, []byte, error) {
 	return r.fr.next()
 }
 
+// expectNotice reads frames until a notice arrives and checks its code.
+func (r *rawConn) expectNotice(code string) Notice {
+	r.t.Helper()
+	for {
+		id, data := r.recv()
+		if id != zconf.Default().NoticeMsgID {
+			continue
+		}
+		n, err := ParseNotice(data)
+		if err != nil || n.Code != code {
+			r.t.Fatalf("notice %q (%v); want code %q", data, err, code)
+		}
+		return n
+	}
+}
+
 // expectClosed reads until the server closes the connection.
 func (r *rawConn) expectClosed() {
 	r.t.Helper()

@@ -64,19 +64,24 @@ func (e *engine) sweep(t time.Time) {
 			_ = c.SendMsg(e.cfg.ServerPingMsgID, ping[:])
 		}
 		seen := c.lastSeen.Load()
-		var why string
+		var why, reason string
 		var limit time.Duration
 		switch {
 		case seen == 0 && first > 0 && now-c.openedAt > first:
 			why, limit = "znet: no whole message within FirstMessageTimeout; closing", e.cfg.FirstMessageTimeout
+			reason = "no message within " + limit.String() + " of connecting"
 		case seen != 0 && hb > 0 && now-seen > hb:
 			why, limit = "znet: heartbeat timeout, nothing received; closing", e.cfg.HeartbeatTimeout
+			reason = "nothing received for " + limit.String()
 		default:
 			return
 		}
-		if c.stop() { // count and log a connection once, not every sweep while it closes
-			e.stats.heartbeatTimeouts.Add(1)
-			c.log.Warn(why, "timeout", limit)
+		if !c.stopping.Load() { // count, tell and log a connection once, not every sweep while it closes
+			_ = c.SendMsg(e.cfg.NoticeMsgID, Notice{Code: NoticeTimeout, Reason: reason}.encode())
+			if c.stop() {
+				e.stats.heartbeatTimeouts.Add(1)
+				c.log.Warn(why, "timeout", limit)
+			}
 		}
 	})
 }

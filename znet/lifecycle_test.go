@@ -535,6 +535,7 @@ func TestKeepAlive(t *testing.T) {
 	slow := dialRaw(t, ts.addr, cfg)
 	slow.write([]byte{1, 0, 0})
 	start := time.Now()
+	slow.expectNotice(NoticeTimeout)
 	slow.expectClosed()
 	if d := time.Since(start); d < 150*time.Millisecond {
 		t.Fatalf("closed after %v, before FirstMessageTimeout", d)
@@ -559,6 +560,7 @@ func TestKeepAlive(t *testing.T) {
 	// Then silence: closed by the heartbeat timeout (give or take the
 	// sweeper's coarse clock, a quarter of the timeout).
 	start = time.Now()
+	alive.expectNotice(NoticeTimeout)
 	alive.expectClosed()
 	if d := time.Since(start); d < 200*time.Millisecond {
 		t.Fatalf("closed after %v of silence, before HeartbeatTimeout", d)

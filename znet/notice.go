@@ -13,6 +13,9 @@ const (
 	// NoticeRateLimited: too many messages (MsgRateLimit) or too many new
 	// connections from one address (ConnRatePerIP).
 	NoticeRateLimited = "rate_limited"
+	// NoticeTimeout: the connection was silent for HeartbeatTimeout, or
+	// sent no whole message within FirstMessageTimeout.
+	NoticeTimeout = "timeout"
 )
 
 // Notice is the payload of a server notice: a machine-readable code and a
