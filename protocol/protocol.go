@@ -1,5 +1,5 @@
 // Package protocol holds zinxgame's wire messages: the .proto files, the Go
-// code generated from them (package pb), and the message-ID table.
+// code generated from them (package pb), and the message-ID tables.
 //
 // MMO demo (msg.proto), wire-compatible with the Zinx MMO demo clients,
 // little-endian framing [DataLen][MsgID][Data]:
@@ -11,6 +11,32 @@
 //	200  server->client   BroadCast    Tp 1 chat, 2 position/appear, 3 action, 4 moved
 //	201  server->client   SyncPID      a player left your view or went offline
 //	202  server->client   SyncPlayers  the players around you, sent on login
+//
+// Lockstep (frame sync, lockstep.proto), IDs 1000-1099:
+//
+//	ID    direction        message       meaning
+//	1000  client->server   Login         name, and a token to resume an identity
+//	1001  server->client   LoginAck      player ID, token, a room holding your seat
+//	1002  client->server   RoomCreate    create a room (options) and sit in it
+//	1003  client->server   RoomJoin      take a seat in a room
+//	1004  client->server   RoomLeave     leave the room
+//	1005  client->server   RoomList      list rooms (open only, or all)
+//	1006  server->client   RoomListAck   the rooms
+//	1007  client->server   Ready         ready or not
+//	1008  server->client   RoomState     your room and seat (after create, join, reconnect)
+//	1009  server->client   PlayerEvent   a player joined, left, disconnected, reconnected, got ready
+//	1010  server->client   MatchStart    match ID, seed, tick rate, seats, start frame
+//	1011  client->server   Input         opaque input bytes, frame hint, sequence number
+//	1012  server->client   FrameBatch    live frames: [slot, bytes] inputs per frame
+//	1013  client->server   HashReport    state hash after a frame
+//	1014  server->client   Desync        the slots whose hash differs from the majority
+//	1015  client->server   Reconnect     resume from the frame after last_frame
+//	1016  server->client   FrameBatch    catch-up frames (then live ones follow, no gap)
+//	1017  server->client   MatchEnd      the match is over: reason, result
+//	1018  client->server   MatchResult   my view of the result
+//	1019  server->client   Error         a request failed: code, message, request ID
+//
+// Kicks and shutdowns arrive as znet notices (zconf NoticeMsgID, JSON).
 //
 // Regenerate the Go code after editing a .proto file (needs Debian's
 // protobuf-compiler; protoc-gen-go is built at the version go.mod pins):
@@ -36,4 +62,28 @@ const (
 	TpAppear int32 = 2
 	TpAction int32 = 3
 	TpMoved  int32 = 4
+)
+
+// Lockstep message IDs.
+const (
+	MsgLogin       uint32 = 1000
+	MsgLoginAck    uint32 = 1001
+	MsgRoomCreate  uint32 = 1002
+	MsgRoomJoin    uint32 = 1003
+	MsgRoomLeave   uint32 = 1004
+	MsgRoomList    uint32 = 1005
+	MsgRoomListAck uint32 = 1006
+	MsgReady       uint32 = 1007
+	MsgRoomState   uint32 = 1008
+	MsgPlayerEvent uint32 = 1009
+	MsgMatchStart  uint32 = 1010
+	MsgInput       uint32 = 1011
+	MsgFrames      uint32 = 1012
+	MsgHashReport  uint32 = 1013
+	MsgDesync      uint32 = 1014
+	MsgReconnect   uint32 = 1015
+	MsgCatchUp     uint32 = 1016
+	MsgMatchEnd    uint32 = 1017
+	MsgMatchResult uint32 = 1018
+	MsgError       uint32 = 1019
 )
