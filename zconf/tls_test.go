@@ -145,3 +145,26 @@ func TestLoadTLSKeys(t *testing.T) {
 		mustContain(t, err, want)
 	}
 }
+
+// Zinx's CertFile and PrivateKeyFile mean the same as TLSCertFile and
+// TLSKeyFile, so a Zinx config that serves TLS still does.
+func TestLoadZinxTLSKeys(t *testing.T) {
+	got, err := zconf.Load(zconf.Source{
+		File:    writeConfig(t, `{"CertFile": "c.pem", "PrivateKeyFile": "k.pem"}`),
+		Environ: []string{},
+	})
+	if err != nil || got.TLSCertFile != "c.pem" || got.TLSKeyFile != "k.pem" {
+		t.Fatalf("from the file: %q %q %v", got.TLSCertFile, got.TLSKeyFile, err)
+	}
+	got, err = zconf.Load(zconf.Source{Environ: []string{"ZINX_CERTFILE=c.pem", "ZINX_PRIVATEKEYFILE=k.pem"}})
+	if err != nil || got.TLSCertFile != "c.pem" || got.TLSKeyFile != "k.pem" {
+		t.Fatalf("from the environment: %q %q %v", got.TLSCertFile, got.TLSKeyFile, err)
+	}
+	got, err = zconf.Load(zconf.Source{
+		File:    writeConfig(t, `{"CertFile": "zinx.pem", "TLSCertFile": "c.pem", "TLSKeyFile": "k.pem"}`),
+		Environ: []string{},
+	})
+	if err != nil || got.TLSCertFile != "c.pem" {
+		t.Fatalf("the canonical key must win: %q %v", got.TLSCertFile, err)
+	}
+}
