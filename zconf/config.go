@@ -36,6 +36,12 @@ const (
 	FramingBE = "be"
 )
 
+// TLS versions for TLSMinVersion.
+const (
+	TLS12 = "1.2"
+	TLS13 = "1.3"
+)
+
 // Config holds every setting of a server or client. Start from Default; the
 // zero value is not valid.
 type Config struct {
@@ -58,6 +64,17 @@ type Config struct {
 	// as "https://*.example.com") browsers may connect from. Empty allows
 	// any origin, as native and mini-game clients send none or their own.
 	WsAllowedOrigins []string
+	// TLSCertFile and TLSKeyFile name a PEM certificate (chain) and its
+	// private key. When both are set, the TCP listener serves TLS and the
+	// WebSocket listener serves WSS, both with this certificate; both
+	// empty serves plain TCP and WebSocket. Relative paths are relative to
+	// the working directory. The files are read by NewTLSConfig, which
+	// znet.NewServer calls, so a bad file stops the server before it
+	// listens rather than at the first client.
+	TLSCertFile string
+	TLSKeyFile  string
+	// TLSMinVersion is the oldest TLS version accepted: "1.2" or "1.3".
+	TLSMinVersion string
 	// MaxConn is the most connections served at once; more are refused
 	// with a notice.
 	MaxConn int
@@ -165,6 +182,7 @@ func Default() Config {
 		Mode:                ModeTCP,
 		WsPort:              9000,
 		WsPath:              "/",
+		TLSMinVersion:       TLS12,
 		MaxConn:             12000,
 		MaxPackageSize:      4096,
 		WorkerPoolSize:      10,
@@ -225,6 +243,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("zconf: WsAllowedOrigins: bad pattern %q: %w", o, err))
 		}
 	}
+	errs = append(errs, c.validateTLS()...)
 	intIn("MaxConn", c.MaxConn, 1, 10_000_000)
 	intIn("MaxPackageSize", c.MaxPackageSize, 1, 64<<20)
 	intIn("WorkerPoolSize", c.WorkerPoolSize, 0, 4096)

@@ -20,6 +20,7 @@ func TestDefaultValues(t *testing.T) {
 		Mode:                zconf.ModeTCP,
 		WsPort:              9000,
 		WsPath:              "/",
+		TLSMinVersion:       "1.2",
 		MaxConn:             12000,
 		MaxPackageSize:      4096,
 		WorkerPoolSize:      10,
@@ -71,6 +72,7 @@ var allKeys = []string{
 	"MaxWorkerTaskLen", "MaxMsgChanLen", "IOReadBuffSize", "Framing",
 	"BlockingPoolSize", "WriteTimeout", "FlushDelay", "ShutdownTimeout", "MsgRateLimit", "MsgRateBurst", "MsgRatePolicy",
 	"ConnRatePerIP", "ConnRateExempt", "ServerPingMsgID", "ServerPingInterval", "AdminAddr", "LogLevel", "LogFormat",
+	"TLSCertFile", "TLSKeyFile", "TLSMinVersion",
 }
 
 func TestValidateRejectsEachBadValue(t *testing.T) {
@@ -141,6 +143,14 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 			[]string{`LogFormat = "xml"`, `must be one of ["text" "json"]`}},
 		{"Name empty", "Name", func(c *zconf.Config) { c.Name = "" },
 			[]string{`Name = ""`, "must not be empty"}},
+		{"TLS certificate without key", "TLSKeyFile", func(c *zconf.Config) { c.TLSCertFile = "cert.pem" },
+			[]string{`TLSKeyFile = ""`, `must be set when TLSCertFile is ("cert.pem")`}},
+		{"TLS key without certificate", "TLSCertFile", func(c *zconf.Config) { c.TLSKeyFile = "key.pem" },
+			[]string{`TLSCertFile = ""`, `must be set when TLSKeyFile is ("key.pem")`}},
+		{"TLSMinVersion 1.1", "TLSMinVersion", func(c *zconf.Config) { c.TLSMinVersion = "1.1" },
+			[]string{`TLSMinVersion = "1.1"`, `must be one of ["1.2" "1.3"]`}},
+		{"TLSMinVersion empty", "TLSMinVersion", func(c *zconf.Config) { c.TLSMinVersion = "" },
+			[]string{`TLSMinVersion = ""`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,6 +215,9 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 		{"LogLevel error", func(c *zconf.Config) { c.LogLevel = "error" }},
 		{"LogFormat json", func(c *zconf.Config) { c.LogFormat = "json" }},
 		{"Host and Version empty", func(c *zconf.Config) { c.Host, c.Version = "", "" }},
+		// Validate reads no files: NewTLSConfig does, when the server starts.
+		{"TLS files both set, not read", func(c *zconf.Config) { c.TLSCertFile, c.TLSKeyFile = "/nonexistent/c", "/nonexistent/k" }},
+		{"TLSMinVersion 1.3", func(c *zconf.Config) { c.TLSMinVersion = zconf.TLS13 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

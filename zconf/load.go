@@ -47,6 +47,10 @@ type Source struct {
 // aliases maps other names for a key (lower case) to the key itself.
 var aliases = map[string]string{
 	"maxpacketsize": "MaxPackageSize",
+	// Zinx serves TLS on its TCP and WebSocket listeners when both are
+	// set, as zinxgame does with TLSCertFile and TLSKeyFile.
+	"certfile":       "TLSCertFile",
+	"privatekeyfile": "TLSKeyFile",
 }
 
 // zinxOnly lists keys of Zinx's zinx.json that zinxgame does not use (yet),
@@ -54,8 +58,6 @@ var aliases = map[string]string{
 // loads unchanged, while a typo is still an error.
 var zinxOnly = map[string]string{
 	"heartbeatmax":            "heartbeat timeout in seconds (use HeartbeatTimeout, a duration)",
-	"certfile":                "TLS certificate",
-	"privatekeyfile":          "TLS private key",
 	"logdir":                  "log directory (zinxgame logs to stderr)",
 	"logfile":                 "log file (zinxgame logs to stderr)",
 	"logisolationlevel":       "log level (use LogLevel)",

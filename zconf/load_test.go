@@ -119,15 +119,15 @@ func TestLoadZinxFile(t *testing.T) {
 		t.Fatalf("Load() = %+v\nwant     %+v", got, want)
 	}
 	logged := buf.String()
-	for _, key := range []string{"CertFile", "LogDir", "HeartbeatMax"} {
+	for _, key := range []string{"LogDir", "HeartbeatMax"} {
 		if !strings.Contains(logged, "key="+key) {
 			t.Errorf("log lacks a warning for Zinx-only key %s:\n%s", key, logged)
 		}
 	}
-	if n := strings.Count(logged, "level=WARN"); n != 3 {
-		t.Errorf("got %d warnings, want 3 (one per Zinx-only key):\n%s", n, logged)
+	if n := strings.Count(logged, "level=WARN"); n != 2 {
+		t.Errorf("got %d warnings, want 2 (one per Zinx-only key):\n%s", n, logged)
 	}
-	for _, key := range []string{"TCPPort", "MaxPacketSize", "Name"} {
+	for _, key := range []string{"TCPPort", "MaxPacketSize", "Name", "CertFile"} {
 		if strings.Contains(logged, "key="+key) {
 			t.Errorf("log warns about used key %s:\n%s", key, logged)
 		}
@@ -136,7 +136,7 @@ func TestLoadZinxFile(t *testing.T) {
 
 func TestLoadEveryZinxOnlyKeyWarns(t *testing.T) {
 	keys := []string{
-		"HeartbeatMax", "CertFile", "PrivateKeyFile", "LogDir",
+		"HeartbeatMax", "LogDir",
 		"LogFile", "LogIsolationLevel", "LogSaveDays", "LogFileSize", "LogCons",
 		"WorkerMode", "RouterSlicesMode", "PrometheusMetricsEnable",
 		"PrometheusServer", "PrometheusListen",

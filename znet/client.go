@@ -22,8 +22,9 @@ type Client struct {
 	stopped  chan struct{}
 }
 
-// NewClient validates cfg and returns a client using it. Host and TcpPort
-// are not used; MaxConn bounds the connections it may hold at once.
+// NewClient validates cfg and returns a client using it. Host, TcpPort and
+// the TLS files are not used (DialTLS takes the client's own tls.Config);
+// MaxConn bounds the connections it may hold at once.
 func NewClient(cfg zconf.Config, opts ...Option) (*Client, error) {
 	e, err := newEngine(cfg, opts)
 	if err != nil {

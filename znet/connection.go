@@ -22,7 +22,9 @@ import (
 // and the client's dialled ones share it, and any transport that provides a
 // net.Conn rides the same reader, executor and writer.
 //
-// Lifecycle: the reader goroutine calls OnConnStart, reads frames and
+// Lifecycle: the reader goroutine completes the TLS handshake if the
+// transport has one (a failed handshake closes the connection before any
+// hook runs), calls OnConnStart, reads frames and
 // submits them to the executor until the peer closes, an error occurs or
 // Stop is called. It then waits until every received message and Async
 // completion has run, closes the send queue, waits for the writer to flush
@@ -55,6 +57,7 @@ type Connection struct {
 	fullOnce  sync.Once
 	unknownID bool // an unknown message ID was logged; only the executor touches it
 	peerDone  bool // the reader saw the peer finish (EOF or error); only the reader touches it
+	hooked    bool // OnConnStart ran, so OnConnStop must; only the reader touches it
 
 	lim         *rate.Limiter // MsgRateLimit; nil when off
 	rateNoticed bool          // the client was told it is limited; only the reader touches it
@@ -313,6 +316,11 @@ func (w *rawWrite) write(fd uintptr) bool {
 
 func (c *Connection) readLoop() {
 	defer c.teardown()
+	if err := c.handshake(); err != nil {
+		c.handshakeFailed(err)
+		return
+	}
+	c.hooked = true
 	c.eng.callHook(c, c.eng.onStart.Load(), "OnConnStart")
 	fr := newFrameReader(c.eng.pack, c.conn, c.eng.cfg.IOReadBuffSize)
 	var msgID uint32
@@ -486,7 +494,9 @@ func (c *Connection) teardown() {
 		c.linger()
 	}
 	_ = c.conn.Close()
-	c.eng.callHook(c, c.eng.onStop.Load(), "OnConnStop")
+	if c.hooked {
+		c.eng.callHook(c, c.eng.onStop.Load(), "OnConnStop")
+	}
 	c.eng.connClosed(c)
 	close(c.done)
 }

@@ -108,11 +108,13 @@ func (e *engine) Use(mws ...Middleware) { e.mux.use(mws...) }
 func (e *engine) SetNotFound(h func(ziface.IRequest)) { e.mux.setNotFound(h) }
 
 // SetOnConnStart sets the hook run once per connection before its first
-// message is handled.
+// message is handled. Over TLS it runs after the handshake (the
+// connection's GetConnection is a *tls.Conn whose ConnectionState is
+// complete); a client whose handshake fails gets neither hook.
 func (e *engine) SetOnConnStart(hook func(ziface.IConnection)) { e.onStart.Store(&hook) }
 
-// SetOnConnStop sets the hook run once per connection after its last
-// message was handled and its socket closed.
+// SetOnConnStop sets the hook run once per connection whose OnConnStart
+// ran, after its last message was handled and its socket closed.
 func (e *engine) SetOnConnStop(hook func(ziface.IConnection)) { e.onStop.Store(&hook) }
 
 // GetConnMgr returns the connection manager.

@@ -2,6 +2,7 @@ package znet
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -16,11 +17,16 @@ import (
 	"github.com/zinxgame/zinxgame/ziface"
 )
 
-// Server is a TCP game server. Create it with NewServer, register routers
-// and hooks, then call Serve (blocking), Start (background) or
-// ServeListener. Every method is safe for concurrent use.
+// Server is a game server over TCP and WebSocket, with TLS when the config
+// names a certificate. Create it with NewServer, register routers and
+// hooks, then call Serve (blocking), Start (background) or ServeListener.
+// Every method is safe for concurrent use.
 type Server struct {
 	*engine
+
+	// tlsTCP and tlsWS serve the configured certificate on the TCP and
+	// WebSocket listeners that Start and Serve open; nil without TLS.
+	tlsTCP, tlsWS *tls.Config
 
 	mu          sync.Mutex
 	listeners   map[net.Listener]struct{}
@@ -51,15 +57,29 @@ var _ ziface.IServer = (*Server)(nil)
 // why; past it, refused connections are closed without a notice.
 const maxRefusalsInFlight = 1024
 
-// NewServer validates cfg and returns a server using it. The worker pool
-// and the keep-alive sweeper start here; Shutdown or Stop releases them.
+// NewServer validates cfg and returns a server using it. With TLS, the
+// certificate and key are read here, so a bad file is NewServer's error.
+// The worker pool and the keep-alive sweeper start here; Shutdown or Stop
+// releases them.
 func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
+	// Validate before reading files, so every bad value is reported
+	// together; read them before the engine starts its workers, so a bad
+	// file leaves nothing running.
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tlsTCP, tlsWS, err := serverTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
 	e, err := newEngine(cfg, opts)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
 		engine:    e,
+		tlsTCP:    tlsTCP,
+		tlsWS:     tlsWS,
 		listeners: make(map[net.Listener]struct{}),
 		finished:  make(chan struct{}),
 		sweepQuit: make(chan struct{}),
@@ -75,19 +95,24 @@ func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// listen binds Host:port; what names the transport in the error.
-func (s *Server) listen(port int, what string) (net.Listener, error) {
+// listen binds Host:port, serving TLS with config unless it is nil; what
+// names the transport in the error.
+func (s *Server) listen(port int, what string, config *tls.Config) (net.Listener, error) {
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(port))
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("znet: listen for %s on %s: %w", what, addr, err)
 	}
+	if config != nil {
+		l = tls.NewListener(l, config) // handshakes later, never in Accept
+	}
 	return l, nil
 }
 
 // Start listens on the configured ports (Mode: TCP on TcpPort, WebSocket
-// on WsPort, or both) and serves in the background. It returns once the
-// listeners are bound, so Addr is valid afterwards.
+// on WsPort, or both) and serves in the background, over TLS and WSS when
+// TLSCertFile and TLSKeyFile are set. It returns once the listeners are
+// bound, so Addr is valid afterwards.
 func (s *Server) Start() error {
 	serves, err := s.listenAll()
 	if err != nil {
@@ -138,12 +163,12 @@ func (s *Server) listenAll() ([]func() error, error) {
 	var tcp, ws net.Listener
 	var err error
 	if s.cfg.ServesTCP() {
-		if tcp, err = s.listen(s.cfg.TcpPort, "TCP"); err != nil {
+		if tcp, err = s.listen(s.cfg.TcpPort, "TCP", s.tlsTCP); err != nil {
 			return nil, err
 		}
 	}
 	if s.cfg.ServesWebSocket() {
-		if ws, err = s.listen(s.cfg.WsPort, "WebSocket"); err != nil {
+		if ws, err = s.listen(s.cfg.WsPort, "WebSocket", s.tlsWS); err != nil {
 			if tcp != nil {
 				_ = tcp.Close()
 			}
@@ -169,6 +194,7 @@ func (s *Server) listenAll() ([]func() error, error) {
 		}
 		serves = append(serves, func() error { return s.serveWebSocket(ws) })
 	}
+	s.logTLS()
 	return serves, nil
 }
 
@@ -190,6 +216,10 @@ func (s *Server) ListenAndServe() error { return s.Serve() }
 // ServeListener serves TCP connections from l until the server shuts down,
 // then returns ErrServerClosed once the shutdown has completed. l is closed
 // on return.
+//
+// l is served as it is: to serve TLS, wrap it with tls.NewListener (the
+// configured certificate comes from Config.NewTLSConfig). Start and Serve
+// wrap the listeners they open themselves.
 func (s *Server) ServeListener(l net.Listener) error {
 	if err := s.track(l, false); err != nil {
 		return err

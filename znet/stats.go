@@ -6,15 +6,16 @@ import "sync/atomic"
 // counters are left to the metrics layer so the hot path stays free of
 // shared atomics.
 type stats struct {
-	accepted          atomic.Uint64
-	refused           atomic.Uint64 // MaxConn
-	refusedIP         atomic.Uint64 // ConnRatePerIP
-	rateLimited       atomic.Uint64 // messages over MsgRateLimit
-	unknownMsgs       atomic.Uint64
-	decodeErrors      atomic.Uint64
-	panics            atomic.Uint64
-	sendQueueFull     atomic.Uint64
-	heartbeatTimeouts atomic.Uint64
+	accepted           atomic.Uint64
+	refused            atomic.Uint64 // MaxConn
+	refusedIP          atomic.Uint64 // ConnRatePerIP
+	rateLimited        atomic.Uint64 // messages over MsgRateLimit
+	unknownMsgs        atomic.Uint64
+	decodeErrors       atomic.Uint64
+	panics             atomic.Uint64
+	sendQueueFull      atomic.Uint64
+	heartbeatTimeouts  atomic.Uint64
+	tlsHandshakeErrors atomic.Uint64
 }
 
 // Stats is a snapshot of a server's or client's counters.
@@ -40,6 +41,11 @@ type Stats struct {
 	// HeartbeatTimeouts counts connections closed for going silent or for
 	// sending no whole message in time.
 	HeartbeatTimeouts uint64
+	// TLSHandshakeErrors counts TLS connections closed because their
+	// handshake failed or timed out (a plain-TCP client on the TLS port,
+	// a certificate the client refused, a scanner). WSS handshakes are
+	// net/http's and are only logged.
+	TLSHandshakeErrors uint64
 	// ReadyMailboxes is the number of connections waiting for a worker.
 	ReadyMailboxes int
 }
@@ -47,16 +53,17 @@ type Stats struct {
 // Stats returns a snapshot of the counters.
 func (e *engine) Stats() Stats {
 	s := Stats{
-		ConnsActive:       e.mgr.Len(),
-		ConnsAccepted:     e.stats.accepted.Load(),
-		ConnsRefused:      e.stats.refused.Load(),
-		ConnsRefusedIP:    e.stats.refusedIP.Load(),
-		RateLimited:       e.stats.rateLimited.Load(),
-		UnknownMsgs:       e.stats.unknownMsgs.Load(),
-		DecodeErrors:      e.stats.decodeErrors.Load(),
-		Panics:            e.stats.panics.Load(),
-		SendQueueFull:     e.stats.sendQueueFull.Load(),
-		HeartbeatTimeouts: e.stats.heartbeatTimeouts.Load(),
+		ConnsActive:        e.mgr.Len(),
+		ConnsAccepted:      e.stats.accepted.Load(),
+		ConnsRefused:       e.stats.refused.Load(),
+		ConnsRefusedIP:     e.stats.refusedIP.Load(),
+		RateLimited:        e.stats.rateLimited.Load(),
+		UnknownMsgs:        e.stats.unknownMsgs.Load(),
+		DecodeErrors:       e.stats.decodeErrors.Load(),
+		Panics:             e.stats.panics.Load(),
+		SendQueueFull:      e.stats.sendQueueFull.Load(),
+		HeartbeatTimeouts:  e.stats.heartbeatTimeouts.Load(),
+		TLSHandshakeErrors: e.stats.tlsHandshakeErrors.Load(),
 	}
 	if e.sched != nil {
 		s.ReadyMailboxes = e.sched.depth()

@@ -2,9 +2,11 @@ package znet
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"path"
@@ -102,6 +104,11 @@ func (e *engine) wrapWebSocket(ws *websocket.Conn) net.Conn {
 // ServeWebSocket serves WebSocket clients on l at the configured WsPath
 // until the server shuts down, then returns ErrServerClosed once the
 // shutdown has completed.
+//
+// l is served as it is: to serve WSS, wrap it with tls.NewListener, with
+// NextProtos left empty or set to "http/1.1" (WebSocket upgrades need
+// HTTP/1.1, not h2). Start and Serve wrap the listeners they open
+// themselves.
 func (s *Server) ServeWebSocket(l net.Listener) error {
 	if err := s.track(l, true); err != nil {
 		return err
@@ -136,7 +143,13 @@ func (s *Server) serveWebSocket(l net.Listener) error {
 		}
 		s.admit(s.wrapWebSocket(ws))
 	})
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	hs := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second, // also bounds a WSS handshake
+		// net/http's own errors ("TLS handshake error from ...", a client
+		// that sent garbage) join the server's log instead of stderr.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelInfo),
+	}
 	s.mu.Lock()
 	s.httpServers = append(s.httpServers, hs)
 	s.mu.Unlock()
@@ -148,10 +161,17 @@ func (s *Server) serveWebSocket(l net.Listener) error {
 	return s.served(l, err)
 }
 
-// DialWebSocket connects to a server's WebSocket endpoint (ws://host:port/path)
-// and starts the connection.
+// DialWebSocket connects to a server's WebSocket endpoint
+// (ws://host:port/path, or wss:// trusting the system's roots) and starts
+// the connection. DialWebSocketTLS takes a TLS config.
 func (cl *Client) DialWebSocket(ctx context.Context, url string) (*Connection, error) {
-	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	return cl.dialWebSocket(ctx, url, nil)
+}
+
+// dialWebSocket dials url; config is used for wss:// (nil: the defaults).
+func (cl *Client) dialWebSocket(ctx context.Context, url string, config *tls.Config) (*Connection, error) {
+	// The timeout covers the TLS handshake too.
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, TLSClientConfig: config}
 	ws, _, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("znet: dial %s: %w", url, err)

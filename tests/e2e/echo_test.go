@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zinxgame/zinxgame/internal/testcert"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
@@ -202,5 +203,40 @@ func TestBadConfigRefused(t *testing.T) {
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "TcpPortt") {
 		t.Fatalf("bad config: err %v, output:\n%s", err, out)
+	}
+}
+
+// TestEchoServerTLS runs the echo server with a certificate generated here,
+// as the README's TLS paragraph does with openssl: the client trusting it
+// gets echoes, a plain client is closed, a missing key file stops the server.
+func TestEchoServerTLS(t *testing.T) {
+	cert := testcert.New(t)
+	p := startEcho(t, "-cert", cert.CertFile, "-key", cert.KeyFile)
+	client := filepath.Join(binDir, "client")
+	out, err := exec.Command(client, "-addr", p.addr, "-n", "3", "-ca", cert.CertFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("TLS client: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "echo msg_id=1"); n != 3 {
+		t.Fatalf("TLS client printed %d echoes:\n%s", n, out)
+	}
+	out, err = exec.Command(client, "-addr", p.addr, "-n", "1").CombinedOutput()
+	if err == nil || strings.Contains(string(out), "echo msg_id=1") {
+		t.Fatalf("a plain client got an echo from the TLS port: %v\n%s", err, out)
+	}
+	p.stop(t)
+	if !strings.Contains(p.logs(), "TLS handshake failed") {
+		t.Fatalf("no log line for the plain client:\n%s", p.logs())
+	}
+
+	missing := filepath.Join(t.TempDir(), "key.pem")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // should it serve after all
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "server"), "-cert", cert.CertFile, "-key", missing, "-port", "0")
+	cmd.Env = append(os.Environ(), "ZINX_HOST=127.0.0.1")
+	out, err = cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || !strings.Contains(string(out), missing) {
+		t.Fatalf("missing key file: err %v, output:\n%s", err, out)
 	}
 }

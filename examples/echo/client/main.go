@@ -1,9 +1,12 @@
 // Command client talks to the echo server: it sends -n messages and prints
-// each echo with its round-trip time.
+// each echo with its round-trip time. -tls or -ca dials TLS.
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -27,6 +30,8 @@ func run() error {
 	msgID := flag.Uint("id", 1, "message ID")
 	text := flag.String("text", "hello zinxgame", "payload")
 	framing := flag.String("framing", zconf.FramingLE, "frame layout: le or be")
+	useTLS := flag.Bool("tls", false, "dial TLS, trusting the system's roots")
+	caFile := flag.String("ca", "", "dial TLS, trusting the PEM certificates in this file (a self-signed server's cert.pem)")
 	flag.Parse()
 
 	cfg := zconf.Default()
@@ -45,8 +50,17 @@ func run() error {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, err := cl.Dial(ctx, *addr)
-	if err != nil {
+	var conn *znet.Connection
+	if *useTLS || *caFile != "" {
+		tc, err := tlsConfig(*caFile)
+		if err != nil {
+			return err
+		}
+		conn, err = cl.DialTLS(ctx, *addr, tc)
+		if err != nil {
+			return err
+		}
+	} else if conn, err = cl.Dial(ctx, *addr); err != nil {
 		return err
 	}
 	for i := range *n {
@@ -64,4 +78,21 @@ func run() error {
 		}
 	}
 	return nil
+}
+
+// tlsConfig trusts the certificates in caFile, or the system's roots when
+// it is empty.
+func tlsConfig(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("no PEM certificate in " + caFile)
+	}
+	return &tls.Config{RootCAs: pool}, nil
 }

@@ -1,7 +1,8 @@
 // Command server is the echo example: it answers every message with the same
 // message ID and payload. It is the smallest complete zinxgame server:
 // configuration from -c FILE and ZINX_* variables, a route, hooks, and a
-// graceful stop on SIGINT/SIGTERM.
+// graceful stop on SIGINT/SIGTERM. -cert and -key (or TLSCertFile and
+// TLSKeyFile in the config) serve TLS.
 package main
 
 import (
@@ -28,6 +29,8 @@ func run() error {
 	file := flag.String("c", "", "JSON config file (Zinx zinx.json keys accepted)")
 	port := flag.Int("port", -1, "TCP port, overriding the config")
 	workers := flag.Int("workers", -1, "WorkerPoolSize, overriding the config (0 = handle on the reader)")
+	cert := flag.String("cert", "", "TLS certificate (PEM), overriding TLSCertFile; needs -key")
+	key := flag.String("key", "", "TLS private key (PEM), overriding TLSKeyFile; needs -cert")
 	flag.Parse()
 
 	over := map[string]any{}
@@ -36,6 +39,10 @@ func run() error {
 	}
 	if *workers >= 0 {
 		over["WorkerPoolSize"] = *workers
+	}
+	if *cert != "" || *key != "" {
+		// Both or neither: one alone fails validation, naming the other.
+		over["TLSCertFile"], over["TLSKeyFile"] = *cert, *key
 	}
 	cfg, err := zconf.Load(zconf.Source{File: *file, Overrides: over})
 	if err != nil {
