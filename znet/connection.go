@@ -331,7 +331,7 @@ func (c *Connection) readLoop() {
 		msgID, err = c.readQueued(fr)
 	}
 	if err != nil {
-		c.peerDone = !(c.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded))
+		c.peerDone = !(c.stopping.Load() && isTimeout(err))
 		c.logReadError(msgID, err)
 	}
 }
@@ -421,6 +421,14 @@ func (c *Connection) readInline(fr *frameReader, x *inline) (uint32, error) {
 	return 0, nil
 }
 
+// isTimeout reports whether err is a read deadline passing: Stop sets one to
+// end the reader. gorilla/websocket does not wrap os.ErrDeadlineExceeded,
+// but its error still says Timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
 // received counts n frames with payloads of bytes in all.
 func (c *Connection) received(n, bytes int) {
 	c.msgsIn.Add(uint64(n))
@@ -429,7 +437,7 @@ func (c *Connection) received(n, bytes int) {
 
 func (c *Connection) logReadError(msgID uint32, err error) {
 	switch {
-	case c.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded):
+	case c.stopping.Load() && isTimeout(err):
 		c.log.Debug("znet: connection stopped")
 	case errors.Is(err, io.EOF):
 		c.log.Debug("znet: client closed the connection")

@@ -3,6 +3,7 @@ package znet
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,5 +168,33 @@ func TestModeBoth(t *testing.T) {
 	_ = ws.WriteMessage(websocket.BinaryMessage, frame)
 	if f := readWS(t, ws, srv.DataPack()); f[0][1] != "ws" {
 		t.Fatalf("ws echo %v", f)
+	}
+}
+
+// TestWebSocketShutdownNotice: a WebSocket client gets the shutdown notice
+// and a clean close, and the server does not log the stop as a read error.
+func TestWebSocketShutdownNotice(t *testing.T) {
+	cfg := testConfig()
+	ts, url := startWS(t, cfg, func(s *Server) { s.AddRouterFunc(1, echo) })
+	pack := NewDataPack(cfg.Framing, cfg.MaxPackageSize)
+	ws := dialWS(t, url, nil)
+	msg, _ := pack.AppendPack(nil, 1, []byte("hi"))
+	if err := ws.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+		t.Fatal(err)
+	}
+	readWS(t, ws, pack)
+	done := make(chan error, 1)
+	go func() { done <- ts.Shutdown(context.Background()) }()
+	frames := readWS(t, ws, pack)
+	n, err := ParseNotice([]byte(frames[0][1].(string)))
+	if frames[0][0].(uint32) != cfg.NoticeMsgID || err != nil || n.Code != NoticeShutdown {
+		t.Fatalf("got %v (%v); want a shutdown notice", frames, err)
+	}
+	ws.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(ts.logs.String(), "read failed") {
+		t.Fatalf("the stop was logged as a read error:\n%s", ts.logs)
 	}
 }
