@@ -145,6 +145,16 @@ func (c *Connection) stop() bool {
 	return true
 }
 
+// Kick sends the client a "kicked" notice with reason, then closes the
+// connection gracefully (the notice is flushed before the close). The
+// error is the notice's, if it could not be queued; the close happens
+// anyway.
+func (c *Connection) Kick(reason string) error {
+	err := c.SendMsg(c.eng.cfg.NoticeMsgID, Notice{Code: NoticeKicked, Reason: reason}.encode())
+	c.Stop()
+	return err
+}
+
 // hardClose abandons the graceful path: pending work is no longer waited
 // for and the socket closes at once.
 func (c *Connection) hardClose() {

@@ -442,8 +442,7 @@ func (s *Server) Kick(connID uint64, reason string) error {
 	if !ok {
 		return fmt.Errorf("%w: %d", ErrUnknownConn, connID)
 	}
-	err := c.SendMsg(s.cfg.NoticeMsgID, Notice{Code: NoticeKicked, Reason: reason}.encode())
-	c.Stop()
+	err := c.(*Connection).Kick(reason)
 	s.log.Info("znet: connection kicked", "conn_id", connID, "reason", reason)
 	return err
 }

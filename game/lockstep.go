@@ -1,0 +1,581 @@
+package game
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/zinxgame/zinxgame/protocol"
+	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/ziface"
+)
+
+// LockstepConfig configures the lockstep service: room defaults and limits.
+type LockstepConfig struct {
+	// Room defaults, used for every option a RoomCreate leaves at zero.
+	MaxPlayers      int           // seats per room, 1-16
+	TickRate        int           // frames per second, 1-120
+	ReadyTimeout    time.Duration // an open room starts with those present after this
+	MaxDuration     time.Duration // a match ends after this
+	FramesPerPacket int           // frames sent together, 1-10
+	HashInterval    int           // clients report a state hash every N frames
+	// MaxRooms bounds the rooms open or running at once.
+	MaxRooms int
+	// ReconnectGrace is how long a dropped player's seat is kept.
+	ReconnectGrace time.Duration
+	// MaxInputBytes is the largest input accepted.
+	MaxInputBytes int
+	// InputRate is each player's allowed inputs per second (burst: one
+	// second's worth); more are refused with ERROR_RATE_LIMITED.
+	InputRate float64
+	// RoomQueueLen bounds each room's queue of requests between ticks.
+	// When it is full, inputs are dropped (counted, ERROR_BUSY) and other
+	// requests are refused with ERROR_BUSY: a flood never grows memory or
+	// delays the clock.
+	RoomQueueLen int
+	// MaxBatchBytes bounds a catch-up message; keep it under the server's
+	// MaxPackageSize.
+	MaxBatchBytes int
+	// KeptMatches is how many ended matches the in-memory store keeps for
+	// replays.
+	KeptMatches int
+	// Shards is the number of tick goroutines; 0 means GOMAXPROCS.
+	Shards int
+}
+
+// DefaultLockstepConfig returns production defaults: 4 players at 30 Hz.
+func DefaultLockstepConfig() LockstepConfig {
+	return LockstepConfig{
+		MaxPlayers: 4, TickRate: 30, ReadyTimeout: 30 * time.Second, MaxDuration: time.Hour,
+		FramesPerPacket: 1, HashInterval: 30, MaxRooms: 10000, ReconnectGrace: time.Minute,
+		MaxInputBytes: 256, InputRate: 60, RoomQueueLen: 1024, MaxBatchBytes: 4000, KeptMatches: 1000,
+	}
+}
+
+// Validate checks every field's range.
+func (c *LockstepConfig) Validate() error {
+	var errs []error
+	in := func(key string, v, lo, hi int) {
+		if v < lo || v > hi {
+			errs = append(errs, fmt.Errorf("game: Lockstep.%s = %d: must be between %d and %d", key, v, lo, hi))
+		}
+	}
+	dur := func(key string, v, lo, hi time.Duration) {
+		if v < lo || v > hi {
+			errs = append(errs, fmt.Errorf("game: Lockstep.%s = %s: must be between %s and %s", key, v, lo, hi))
+		}
+	}
+	in("MaxPlayers", c.MaxPlayers, 1, 16)
+	in("TickRate", c.TickRate, 1, 120)
+	dur("ReadyTimeout", c.ReadyTimeout, 0, 24*time.Hour)
+	dur("MaxDuration", c.MaxDuration, time.Second, 7*24*time.Hour)
+	in("FramesPerPacket", c.FramesPerPacket, 1, 10)
+	in("HashInterval", c.HashInterval, 1, 100000)
+	in("MaxRooms", c.MaxRooms, 1, 10_000_000)
+	dur("ReconnectGrace", c.ReconnectGrace, 0, 24*time.Hour)
+	in("MaxInputBytes", c.MaxInputBytes, 1, 64<<10)
+	if !(c.InputRate > 0 && c.InputRate <= 10000) {
+		errs = append(errs, fmt.Errorf("game: Lockstep.InputRate = %v: must be above 0 and at most 10000", c.InputRate))
+	}
+	in("RoomQueueLen", c.RoomQueueLen, 16, 1<<20)
+	in("MaxBatchBytes", c.MaxBatchBytes, 256, 64<<20)
+	in("KeptMatches", c.KeptMatches, 1, 1_000_000)
+	in("Shards", c.Shards, 0, 1024)
+	if c.MaxInputBytes+64 > c.MaxBatchBytes {
+		errs = append(errs, fmt.Errorf("game: Lockstep.MaxBatchBytes = %d: must exceed MaxInputBytes (%d) by 64", c.MaxBatchBytes, c.MaxInputBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// Lockstep is the lockstep (frame-sync) service: players, rooms and their
+// matches. Plug it into a server with Attach; it is a value the server
+// owns, like World.
+//
+// Handlers never touch a room's state: they validate, then enqueue a
+// request on the room's bounded queue. The room's tick, on a scheduler
+// shard, applies the requests in arrival order and assembles the frame, so
+// a room is an actor with one owner and needs no lock of its own.
+type Lockstep struct {
+	cfg   LockstepConfig
+	log   *slog.Logger
+	store FrameStore
+	sched *tickScheduler
+	met   *lockstepMetrics
+
+	metricsReg prometheus.Registerer
+
+	mu       sync.RWMutex
+	rooms    map[uint64]*Room
+	byToken  map[string]*lsPlayer
+	closed   bool
+	nextID   atomic.Uint64 // player, room and match IDs
+	roomSeqs atomic.Uint64
+}
+
+// LockstepOption configures NewLockstep.
+type LockstepOption func(*Lockstep)
+
+// WithFrameStore replaces the in-memory frame store.
+func WithFrameStore(s FrameStore) LockstepOption { return func(l *Lockstep) { l.store = s } }
+
+// NewLockstep validates cfg and starts the tick scheduler.
+func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (*Lockstep, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	l := &Lockstep{cfg: cfg, log: log, rooms: make(map[uint64]*Room), byToken: make(map[string]*lsPlayer)}
+	for _, o := range opts {
+		o(l)
+	}
+	if l.store == nil {
+		l.store = NewMemoryFrameStore(cfg.KeptMatches)
+	}
+	l.met = newLockstepMetrics(l)
+	if l.metricsReg != nil {
+		if err := l.met.register(l.metricsReg, l); err != nil {
+			return nil, fmt.Errorf("game: registering lockstep metrics: %w", err)
+		}
+	}
+	shards := cfg.Shards
+	if shards == 0 {
+		shards = runtime.GOMAXPROCS(0)
+	}
+	l.sched = newTickScheduler(shards)
+	l.nextID.Store(uint64(time.Now().UnixMilli()) << 16) // IDs do not repeat across restarts
+	return l, nil
+}
+
+// Store is the frame store in use (for replays).
+func (l *Lockstep) Store() FrameStore { return l.store }
+
+// Close ends every match (MATCH_END_SHUTDOWN) at its next tick, then stops
+// the scheduler. Call it after the server has stopped taking requests.
+func (l *Lockstep) Close() {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.closed = true
+	rooms := make([]*Room, 0, len(l.rooms))
+	for _, r := range l.rooms {
+		rooms = append(rooms, r)
+	}
+	l.mu.Unlock()
+	for _, r := range rooms {
+		r.shutdown()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for l.Rooms() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	l.sched.stop()
+}
+
+// Rooms is the number of rooms open or running.
+func (l *Lockstep) Rooms() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.rooms)
+}
+
+// lsPlayer is a logged-in identity. Its connection and room change as it
+// reconnects and joins; mu guards them.
+type lsPlayer struct {
+	id    uint64
+	name  string
+	token string
+	lim   *rate.Limiter // inputs; used by the player's connection only
+
+	mu   sync.Mutex
+	conn ziface.IConnection
+	room *Room
+	// limitedAt is when the player was last told it is rate limited, so a
+	// flood gets one error a second, not one per input.
+	limitedAt time.Time
+}
+
+func (p *lsPlayer) current() (ziface.IConnection, *Room) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conn, p.room
+}
+
+const propPlayer = "lockstep.player"
+
+func playerOf(c ziface.IConnection) *lsPlayer {
+	v, ok := c.GetProperty(propPlayer)
+	if !ok {
+		return nil
+	}
+	return v.(*lsPlayer)
+}
+
+// Attach registers the lockstep routers (1000-1018) and the disconnect hook.
+func (l *Lockstep) Attach(m Mux) {
+	routes := map[uint32]func(ziface.IRequest){
+		protocol.MsgLogin: l.handleLogin, protocol.MsgRoomCreate: l.handleCreate,
+		protocol.MsgRoomJoin: l.handleJoin, protocol.MsgRoomLeave: l.handleLeave,
+		protocol.MsgRoomList: l.handleList, protocol.MsgReady: l.handleReady,
+		protocol.MsgInput: l.handleInput, protocol.MsgHashReport: l.handleHash,
+		protocol.MsgReconnect: l.handleReconnect, protocol.MsgMatchResult: l.handleResult,
+	}
+	for id, h := range routes {
+		m.AddRouterFunc(id, h)
+	}
+	m.SetOnConnStart(func(ziface.IConnection) {})
+	m.SetOnConnStop(l.onDisconnect)
+}
+
+// sendError answers a failed request.
+func sendError(c ziface.IConnection, req uint32, code pb.ErrorCode, msg string) {
+	b, _ := proto.Marshal(&pb.Error{Code: code, Message: msg, RequestId: req})
+	_ = c.SendMsg(protocol.MsgError, b)
+}
+
+func send(c ziface.IConnection, id uint32, m proto.Message) {
+	if c == nil {
+		return
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		panic(err) // our own messages always marshal
+	}
+	_ = c.SendMsg(id, b)
+}
+
+// decode unmarshals a request, answering ERROR_BAD_REQUEST when it fails.
+func decode(req ziface.IRequest, m proto.Message) bool {
+	if err := proto.Unmarshal(req.GetData(), m); err != nil {
+		sendError(req.GetConnection(), req.GetMsgID(), pb.ErrorCode_ERROR_BAD_REQUEST, "malformed message")
+		return false
+	}
+	return true
+}
+
+// loggedIn returns the request's player, answering ERROR_NOT_LOGGED_IN.
+func loggedIn(req ziface.IRequest) *lsPlayer {
+	p := playerOf(req.GetConnection())
+	if p == nil {
+		sendError(req.GetConnection(), req.GetMsgID(), pb.ErrorCode_ERROR_NOT_LOGGED_IN, "send Login first")
+	}
+	return p
+}
+
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (l *Lockstep) handleLogin(req ziface.IRequest) {
+	c := req.GetConnection()
+	var m pb.Login
+	if !decode(req, &m) {
+		return
+	}
+	if playerOf(c) != nil {
+		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BAD_REQUEST, "already logged in on this connection")
+		return
+	}
+	l.mu.Lock()
+	var p *lsPlayer
+	if m.Token == "" {
+		p = &lsPlayer{id: l.nextID.Add(1), name: m.Name, token: newToken(),
+			lim: rate.NewLimiter(rate.Limit(l.cfg.InputRate), int(l.cfg.InputRate)+1)}
+		l.byToken[p.token] = p
+	} else {
+		p = l.byToken[m.Token]
+	}
+	l.mu.Unlock()
+	if p == nil {
+		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BAD_TOKEN, "unknown token")
+		return
+	}
+	p.mu.Lock()
+	old := p.conn
+	p.conn = c
+	room := p.room
+	p.mu.Unlock()
+	c.SetProperty(propPlayer, p)
+	if old != nil && old != c {
+		// The same identity twice: the newer connection wins.
+		old.RemoveProperty(propPlayer)
+		kickConn(old, "logged in from another connection")
+		if room != nil {
+			room.enqueue(roomEvent{kind: evDisconnect, p: p, conn: old}, false)
+		}
+	}
+	ack := &pb.LoginAck{PlayerId: p.id, Token: p.token}
+	if room != nil {
+		ack.RoomId = room.id
+	}
+	send(c, protocol.MsgLoginAck, ack)
+}
+
+// kickConn tells a connection why (when its type can), then closes it
+// gracefully.
+func kickConn(c ziface.IConnection, reason string) {
+	if k, ok := c.(interface{ Kick(string) error }); ok {
+		_ = k.Kick(reason)
+		return
+	}
+	c.Stop()
+}
+
+func (l *Lockstep) handleCreate(req ziface.IRequest) {
+	c := req.GetConnection()
+	p := loggedIn(req)
+	var m pb.RoomCreate
+	if p == nil || !decode(req, &m) {
+		return
+	}
+	opts, err := l.roomOptions(m.Options)
+	if err != nil {
+		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BAD_OPTIONS, err.Error())
+		return
+	}
+	p.mu.Lock()
+	if p.room != nil {
+		p.mu.Unlock()
+		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ALREADY_IN_ROOM, "leave your room first")
+		return
+	}
+	l.mu.Lock()
+	if l.closed || len(l.rooms) >= l.cfg.MaxRooms {
+		l.mu.Unlock()
+		p.mu.Unlock()
+		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "no room can be created now")
+		return
+	}
+	r := newRoom(l, l.nextID.Add(1), opts)
+	l.rooms[r.id] = r
+	l.mu.Unlock()
+	p.room = r // reserved; the room confirms with RoomState or refuses
+	p.mu.Unlock()
+	l.met.roomsCreated.Inc()
+	r.enqueue(roomEvent{kind: evJoin, p: p, conn: c, req: req.GetMsgID()}, false)
+	l.sched.add(r, time.Second/time.Duration(opts.TickRate))
+}
+
+func (l *Lockstep) handleJoin(req ziface.IRequest) {
+	c := req.GetConnection()
+	p := loggedIn(req)
+	var m pb.RoomJoin
+	if p == nil || !decode(req, &m) {
+		return
+	}
+	l.mu.RLock()
+	r := l.rooms[m.RoomId]
+	l.mu.RUnlock()
+	if r == nil {
+		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ROOM_NOT_FOUND, fmt.Sprintf("no room %d", m.RoomId))
+		return
+	}
+	p.mu.Lock()
+	if p.room != nil {
+		p.mu.Unlock()
+		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ALREADY_IN_ROOM, "leave your room first")
+		return
+	}
+	p.room = r
+	p.mu.Unlock()
+	if !r.enqueue(roomEvent{kind: evJoin, p: p, conn: c, req: req.GetMsgID()}, true) {
+		r.release(p)
+		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "room busy, try again")
+		return
+	}
+	if roomState(r.status.Load()) == stateEnded {
+		// The room ended and drained for the last time before our join
+		// was queued: nobody will answer it.
+		r.release(p)
+		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ROOM_CLOSED, "the room has closed")
+	}
+}
+
+// inRoom returns the request's player and room, answering
+// ERROR_NOT_IN_ROOM (or ERROR_NO_SEAT for a reconnect).
+func inRoom(req ziface.IRequest, code pb.ErrorCode) (*lsPlayer, *Room) {
+	p := loggedIn(req)
+	if p == nil {
+		return nil, nil
+	}
+	_, r := p.current()
+	if r == nil {
+		sendError(req.GetConnection(), req.GetMsgID(), code, "you are not in a room")
+		return nil, nil
+	}
+	return p, r
+}
+
+func (l *Lockstep) handleLeave(req ziface.IRequest) {
+	if p, r := inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
+		r.enqueueOrBusy(req, roomEvent{kind: evLeave, p: p, conn: req.GetConnection()})
+	}
+}
+
+func (l *Lockstep) handleReady(req ziface.IRequest) {
+	var m pb.Ready
+	if !decode(req, &m) {
+		return
+	}
+	if p, r := inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
+		r.enqueueOrBusy(req, roomEvent{kind: evReady, p: p, conn: req.GetConnection(), flag: m.Ready})
+	}
+}
+
+func (l *Lockstep) handleInput(req ziface.IRequest) {
+	c := req.GetConnection()
+	var m pb.Input
+	if !decode(req, &m) {
+		return
+	}
+	p, r := inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM)
+	if r == nil {
+		return
+	}
+	if len(m.Data) > l.cfg.MaxInputBytes {
+		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_INPUT_TOO_LARGE,
+			fmt.Sprintf("input of %d bytes, at most %d", len(m.Data), l.cfg.MaxInputBytes))
+		return
+	}
+	if !p.lim.Allow() {
+		l.met.inputsDropped.WithLabelValues("rate_limited").Inc()
+		p.mu.Lock()
+		tell := time.Since(p.limitedAt) > time.Second
+		if tell {
+			p.limitedAt = time.Now()
+		}
+		p.mu.Unlock()
+		if tell {
+			sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_RATE_LIMITED,
+				fmt.Sprintf("over %g inputs a second: inputs dropped", l.cfg.InputRate))
+		}
+		return
+	}
+	if !r.enqueue(roomEvent{kind: evInput, p: p, conn: c, data: m.Data, u32: m.Seq}, true) {
+		l.met.inputsDropped.WithLabelValues("queue_full").Inc()
+		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "room busy: input dropped")
+	}
+}
+
+func (l *Lockstep) handleHash(req ziface.IRequest) {
+	var m pb.HashReport
+	if !decode(req, &m) {
+		return
+	}
+	if p, r := inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
+		r.enqueue(roomEvent{kind: evHash, p: p, conn: req.GetConnection(), u32: m.Frame, u64: m.Hash}, true)
+	}
+}
+
+func (l *Lockstep) handleResult(req ziface.IRequest) {
+	var m pb.MatchResult
+	if !decode(req, &m) {
+		return
+	}
+	if p, r := inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
+		r.enqueueOrBusy(req, roomEvent{kind: evResult, p: p, conn: req.GetConnection(), data: m.Result})
+	}
+}
+
+func (l *Lockstep) handleReconnect(req ziface.IRequest) {
+	var m pb.Reconnect
+	if !decode(req, &m) {
+		return
+	}
+	if p, r := inRoom(req, pb.ErrorCode_ERROR_NO_SEAT); r != nil {
+		r.enqueueOrBusy(req, roomEvent{kind: evReconnect, p: p, conn: req.GetConnection(), u32: m.LastFrame})
+	}
+}
+
+func (l *Lockstep) handleList(req ziface.IRequest) {
+	var m pb.RoomList
+	if !decode(req, &m) {
+		return
+	}
+	ack := &pb.RoomListAck{}
+	l.mu.RLock()
+	for _, r := range l.rooms {
+		info := r.info()
+		if m.OpenOnly && info.Status != pb.RoomStatus_ROOM_STATUS_OPEN {
+			continue
+		}
+		ack.Rooms = append(ack.Rooms, info)
+		if len(ack.Rooms) == maxListed {
+			break
+		}
+	}
+	l.mu.RUnlock()
+	send(req.GetConnection(), protocol.MsgRoomListAck, ack)
+}
+
+// maxListed bounds a RoomListAck, so it fits the default MaxPackageSize.
+const maxListed = 64
+
+func (l *Lockstep) onDisconnect(c ziface.IConnection) {
+	p := playerOf(c)
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	if p.conn == c {
+		p.conn = nil
+	}
+	r := p.room
+	p.mu.Unlock()
+	if r != nil {
+		r.enqueue(roomEvent{kind: evDisconnect, p: p, conn: c}, false)
+	}
+}
+
+// removeRoom forgets an ended room.
+func (l *Lockstep) removeRoom(r *Room) {
+	l.mu.Lock()
+	delete(l.rooms, r.id)
+	l.mu.Unlock()
+}
+
+// roomOptions fills o's zero fields with the defaults and checks them.
+func (l *Lockstep) roomOptions(o *pb.RoomOptions) (*pb.RoomOptions, error) {
+	out := &pb.RoomOptions{
+		MaxPlayers: uint32(l.cfg.MaxPlayers), TickRate: uint32(l.cfg.TickRate),
+		ReadyTimeoutMs: uint32(l.cfg.ReadyTimeout.Milliseconds()), MaxDurationS: uint32(l.cfg.MaxDuration.Seconds()),
+		FramesPerPacket: uint32(l.cfg.FramesPerPacket), HashInterval: uint32(l.cfg.HashInterval),
+	}
+	if o != nil {
+		pick := func(dst *uint32, v uint32) {
+			if v != 0 {
+				*dst = v
+			}
+		}
+		pick(&out.MaxPlayers, o.MaxPlayers)
+		pick(&out.TickRate, o.TickRate)
+		pick(&out.ReadyTimeoutMs, o.ReadyTimeoutMs)
+		pick(&out.MaxDurationS, o.MaxDurationS)
+		pick(&out.FramesPerPacket, o.FramesPerPacket)
+		pick(&out.HashInterval, o.HashInterval)
+	}
+	c := l.cfg
+	c.MaxPlayers, c.TickRate = int(out.MaxPlayers), int(out.TickRate)
+	c.ReadyTimeout = time.Duration(out.ReadyTimeoutMs) * time.Millisecond
+	c.MaxDuration = time.Duration(out.MaxDurationS) * time.Second
+	c.FramesPerPacket, c.HashInterval = int(out.FramesPerPacket), int(out.HashInterval)
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

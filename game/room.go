@@ -1,0 +1,631 @@
+package game
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zinxgame/zinxgame/protocol"
+	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/ziface"
+)
+
+type evKind uint8
+
+const (
+	evJoin evKind = iota
+	evLeave
+	evReady
+	evInput
+	evHash
+	evResult
+	evDisconnect
+	evReconnect
+	evShutdown
+)
+
+// roomEvent is a request queued for a room's next tick.
+type roomEvent struct {
+	kind evKind
+	p    *lsPlayer
+	conn ziface.IConnection
+	data []byte
+	u32  uint32 // input seq, hash frame, reconnect last frame
+	u64  uint64 // hash
+	flag bool   // ready
+	req  uint32 // the request's message ID, for error replies
+}
+
+type roomState int32
+
+const (
+	stateOpen    = roomState(pb.RoomStatus_ROOM_STATUS_OPEN)
+	stateRunning = roomState(pb.RoomStatus_ROOM_STATUS_RUNNING)
+	stateEnded   = roomState(pb.RoomStatus_ROOM_STATUS_ENDED)
+)
+
+// seat is one player's place in a room.
+type seat struct {
+	p      *lsPlayer
+	conn   ziface.IConnection // nil while disconnected
+	ready  bool
+	goneAt time.Time // when it disconnected
+}
+
+// Room is a lobby and then a lockstep match. Everything below the queue is
+// owned by the room's tick on its scheduler shard.
+type Room struct {
+	l       *Lockstep
+	id      uint64
+	opts    *pb.RoomOptions
+	created time.Time
+	st      schedState
+
+	events chan roomEvent
+	ctlMu  sync.Mutex
+	ctl    []roomEvent // events that must not be dropped (joins on create, disconnects, shutdown)
+
+	status  atomic.Int32 // roomState, for listing
+	players atomic.Int32 // seats taken, for listing
+
+	// Owned by the tick.
+	state     roomState
+	seats     []*seat
+	matchID   uint64
+	seed      uint64
+	frame     uint32 // the last frame assembled
+	sentUpTo  uint32 // the last frame sent live
+	cur       []byte // inputs of the frame being assembled, wire-encoded
+	pendBuf   []byte // inputs of assembled frames not yet sent
+	pend      []pendFrame
+	bw        batchWriter
+	startedAt time.Time
+	hashes    map[uint32]*hashRound
+	votes     map[uint32][]byte
+}
+
+type pendFrame struct {
+	frame    uint32
+	off, end int
+}
+
+type hashRound struct {
+	vals [16]uint64
+	have uint16
+}
+
+func newRoom(l *Lockstep, id uint64, opts *pb.RoomOptions) *Room {
+	r := &Room{
+		l: l, id: id, opts: opts, created: time.Now(), state: stateOpen,
+		events: make(chan roomEvent, l.cfg.RoomQueueLen),
+		seats:  make([]*seat, opts.MaxPlayers),
+		hashes: make(map[uint32]*hashRound),
+		votes:  make(map[uint32][]byte),
+	}
+	r.status.Store(int32(stateOpen))
+	return r
+}
+
+func (r *Room) sched() *schedState { return &r.st }
+
+// enqueue queues ev for the next tick. With mayDrop, a full queue refuses
+// it (false); without, it is kept on a side list that is never full.
+func (r *Room) enqueue(ev roomEvent, mayDrop bool) bool {
+	if !mayDrop {
+		r.ctlMu.Lock()
+		r.ctl = append(r.ctl, ev)
+		r.ctlMu.Unlock()
+		return true
+	}
+	select {
+	case r.events <- ev:
+		return true
+	default:
+		return false
+	}
+}
+
+// enqueueOrBusy queues a request or answers ERROR_BUSY.
+func (r *Room) enqueueOrBusy(req ziface.IRequest, ev roomEvent) {
+	ev.req = req.GetMsgID()
+	if !r.enqueue(ev, true) {
+		sendError(req.GetConnection(), req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "room busy, try again")
+	}
+}
+
+func (r *Room) shutdown() { r.enqueue(roomEvent{kind: evShutdown}, false) }
+
+// info is the room as listed.
+func (r *Room) info() *pb.RoomInfo {
+	return &pb.RoomInfo{RoomId: r.id, Status: pb.RoomStatus(r.status.Load()), Players: uint32(r.players.Load()), Options: r.opts}
+}
+
+// tick applies the queued requests, then starts the match, or assembles
+// (and sends) a frame. The clock never waits for anyone.
+func (r *Room) tick(due, _ time.Time) bool {
+	start := time.Now()
+	m := r.l.met
+	m.tickLateness.Observe(start.Sub(due).Seconds())
+	r.drain(start)
+	switch r.state {
+	case stateOpen:
+		r.maybeStart(start)
+	case stateRunning:
+		r.step(start)
+	}
+	m.tickDuration.Observe(time.Since(start).Seconds())
+	if r.state == stateEnded {
+		r.l.removeRoom(r)
+		// Requests that raced with the end get their answer now; a join
+		// queued after this sees the ended status itself (handleJoin).
+		r.drain(start)
+		return false
+	}
+	return true
+}
+
+func (r *Room) drain(now time.Time) {
+	r.ctlMu.Lock()
+	ctl := r.ctl
+	r.ctl = nil
+	r.ctlMu.Unlock()
+	for _, ev := range ctl {
+		r.apply(ev, now)
+	}
+	for n := len(r.events); n > 0; n-- {
+		r.apply(<-r.events, now)
+	}
+}
+
+func (r *Room) seatOf(p *lsPlayer) (uint32, *seat) {
+	for i, s := range r.seats {
+		if s != nil && s.p == p {
+			return uint32(i), s
+		}
+	}
+	return 0, nil
+}
+
+func (r *Room) apply(ev roomEvent, now time.Time) {
+	if r.state == stateEnded {
+		if ev.conn != nil && ev.kind != evDisconnect && ev.kind != evHash {
+			sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_CLOSED, "the match has ended")
+		}
+		r.release(ev.p)
+		return
+	}
+	switch ev.kind {
+	case evJoin:
+		r.join(ev)
+	case evLeave:
+		r.leave(ev.p)
+	case evReady:
+		if slot, s := r.seatOf(ev.p); s != nil && r.state == stateOpen {
+			s.ready = ev.flag
+			kind := pb.PlayerEventKind_PLAYER_NOT_READY
+			if ev.flag {
+				kind = pb.PlayerEventKind_PLAYER_READY
+			}
+			r.event(kind, slot, s, nil)
+		} else if s != nil {
+			sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_CLOSED, "the match has started")
+		}
+	case evInput:
+		slot, s := r.seatOf(ev.p)
+		if s == nil || r.state != stateRunning {
+			r.l.met.inputsDropped.WithLabelValues("not_running").Inc()
+			sendError(ev.conn, protocol.MsgInput, pb.ErrorCode_ERROR_MATCH_NOT_RUNNING, "no match is running")
+			return
+		}
+		r.cur = appendSlotInput(r.cur, slot, ev.data, ev.u32)
+	case evHash:
+		if slot, s := r.seatOf(ev.p); s != nil && r.state == stateRunning {
+			r.reportHash(slot, ev.u32, ev.u64)
+		}
+	case evResult:
+		if slot, s := r.seatOf(ev.p); s != nil && r.state == stateRunning {
+			r.votes[slot] = ev.data
+			r.checkResult()
+		} else {
+			sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_MATCH_NOT_RUNNING, "no match is running")
+		}
+	case evDisconnect:
+		r.disconnect(ev.p, ev.conn, now)
+	case evReconnect:
+		r.reconnect(ev, now)
+	case evShutdown:
+		r.end(pb.MatchEndReason_MATCH_END_SHUTDOWN, nil)
+	}
+}
+
+// release clears p's room if it is this one.
+func (r *Room) release(p *lsPlayer) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	if p.room == r {
+		p.room = nil
+	}
+	p.mu.Unlock()
+}
+
+func (r *Room) join(ev roomEvent) {
+	if slot, s := r.seatOf(ev.p); s != nil { // already seated
+		r.sendState(ev.conn, slot)
+		return
+	}
+	if r.state != stateOpen {
+		r.release(ev.p)
+		sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_CLOSED, "the match has started")
+		return
+	}
+	for i, s := range r.seats {
+		if s == nil {
+			s = &seat{p: ev.p, conn: ev.conn}
+			r.seats[i] = s
+			r.players.Add(1)
+			r.sendState(ev.conn, uint32(i))
+			r.event(pb.PlayerEventKind_PLAYER_JOINED, uint32(i), s, ev.conn)
+			return
+		}
+	}
+	r.release(ev.p)
+	sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_FULL, "the room is full")
+}
+
+func (r *Room) leave(p *lsPlayer) {
+	slot, s := r.seatOf(p)
+	if s == nil {
+		return
+	}
+	r.event(pb.PlayerEventKind_PLAYER_LEFT, slot, s, nil) // the leaver hears it too
+	r.vacate(slot)
+}
+
+// vacate frees a seat for good.
+func (r *Room) vacate(slot uint32) {
+	s := r.seats[slot]
+	r.seats[slot] = nil
+	r.players.Add(-1)
+	delete(r.votes, slot)
+	r.release(s.p)
+}
+
+func (r *Room) disconnect(p *lsPlayer, conn ziface.IConnection, now time.Time) {
+	slot, s := r.seatOf(p)
+	if s == nil || s.conn != conn {
+		return // an older connection of a player who came back
+	}
+	if r.state == stateOpen {
+		r.event(pb.PlayerEventKind_PLAYER_LEFT, slot, s, conn)
+		r.vacate(slot)
+		return
+	}
+	s.conn, s.goneAt = nil, now
+	r.event(pb.PlayerEventKind_PLAYER_DISCONNECTED, slot, s, nil)
+}
+
+func (r *Room) reconnect(ev roomEvent, now time.Time) {
+	slot, s := r.seatOf(ev.p)
+	if s == nil {
+		r.release(ev.p)
+		sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_NO_SEAT, "no seat is held for you")
+		return
+	}
+	s.conn, s.goneAt = ev.conn, time.Time{}
+	r.sendState(ev.conn, slot)
+	if r.state != stateRunning {
+		return
+	}
+	send(ev.conn, protocol.MsgMatchStart, r.matchStart(slot))
+	r.catchUp(ev.conn, ev.u32+1, r.sentUpTo)
+	r.event(pb.PlayerEventKind_PLAYER_RECONNECTED, slot, s, ev.conn)
+	r.l.met.reconnections.Inc()
+	r.l.met.catchUp.Observe(time.Since(now).Seconds())
+}
+
+// catchUp sends frames [from, to] from the store in batches of at most
+// MaxBatchBytes; the live frames after to follow with no gap.
+func (r *Room) catchUp(conn ziface.IConnection, from, to uint32) {
+	if from > to {
+		return
+	}
+	type busy struct {
+		frame    uint32
+		off, end int
+	}
+	var buf []byte
+	var list []busy
+	err := r.l.store.ReadFrames(r.matchID, from, to, func(frame uint32, inputs []byte) bool {
+		list = append(list, busy{frame, len(buf), len(buf) + len(inputs)})
+		buf = append(buf, inputs...)
+		return true
+	})
+	if err != nil {
+		r.l.log.Error("game: catch-up read failed", "room", r.id, "match", r.matchID, "err", err)
+		return
+	}
+	var w batchWriter
+	limit := r.l.cfg.MaxBatchBytes - 16 // head of the batch
+	first, i := from, 0
+	for first <= to {
+		// Take busy frames while they fit; the batch ends just before the
+		// first that does not (or at to).
+		j, size := i, 0
+		for j < len(list) && size+list[j].end-list[j].off+8 <= limit {
+			size += list[j].end - list[j].off + 8
+			j++
+		}
+		last := to
+		if j < len(list) {
+			last = list[j].frame - 1
+			if j == i { // one frame alone over the limit cannot happen: inputs are bounded
+				last = list[j].frame
+				j++
+			}
+		}
+		w.begin(first, last-first+1)
+		for _, b := range list[i:j] {
+			w.busy(b.frame, buf[b.off:b.end])
+		}
+		_ = conn.SendMsg(protocol.MsgCatchUp, w.b)
+		r.l.met.bytesSent.Add(float64(len(w.b) + 8))
+		first, i = last+1, j
+	}
+}
+
+func (r *Room) sendState(conn ziface.IConnection, slot uint32) {
+	st := &pb.RoomState{Room: r.info(), YourSlot: slot}
+	st.Room.Status = pb.RoomStatus(r.state)
+	for i, s := range r.seats {
+		if s != nil {
+			st.Slots = append(st.Slots, slotPlayer(uint32(i), s))
+		}
+	}
+	send(conn, protocol.MsgRoomState, st)
+}
+
+func slotPlayer(slot uint32, s *seat) *pb.SlotPlayer {
+	return &pb.SlotPlayer{Slot: slot, PlayerId: s.p.id, Name: s.p.name, Ready: s.ready, Connected: s.conn != nil}
+}
+
+// event tells every connected seat but skip what happened to slot.
+func (r *Room) event(kind pb.PlayerEventKind, slot uint32, s *seat, skip ziface.IConnection) {
+	b := marshal(&pb.PlayerEvent{Kind: kind, Player: slotPlayer(slot, s)})
+	for _, o := range r.seats {
+		if o != nil && o.conn != nil && o.conn != skip {
+			_ = o.conn.SendMsg(protocol.MsgPlayerEvent, b)
+		}
+	}
+}
+
+func (r *Room) maybeStart(now time.Time) {
+	n, ready := 0, 0
+	for _, s := range r.seats {
+		if s != nil {
+			n++
+			if s.ready {
+				ready++
+			}
+		}
+	}
+	timeout := time.Duration(r.opts.ReadyTimeoutMs) * time.Millisecond
+	switch {
+	case n == 0:
+		r.state = stateEnded // everyone left before the start
+		r.status.Store(int32(stateEnded))
+	case n == len(r.seats), ready == n, timeout > 0 && now.Sub(r.created) >= timeout:
+		r.start(now)
+	}
+}
+
+func (r *Room) start(now time.Time) {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	r.matchID = r.l.nextID.Add(1)
+	r.seed = binary.LittleEndian.Uint64(b[:])
+	r.state, r.startedAt = stateRunning, now
+	r.status.Store(int32(stateRunning))
+	for i, s := range r.seats {
+		if s != nil && s.conn != nil {
+			send(s.conn, protocol.MsgMatchStart, r.matchStart(uint32(i)))
+		}
+	}
+	r.l.met.matchesStarted.Inc()
+}
+
+func (r *Room) matchStart(slot uint32) *pb.MatchStart {
+	m := &pb.MatchStart{MatchId: r.matchID, Seed: r.seed, TickRate: r.opts.TickRate, StartFrame: 1,
+		YourSlot: slot, HashInterval: r.opts.HashInterval, FramesPerPacket: r.opts.FramesPerPacket}
+	for i, s := range r.seats {
+		if s != nil {
+			m.Slots = append(m.Slots, slotPlayer(uint32(i), s))
+		}
+	}
+	return m
+}
+
+// step assembles the next frame from the inputs that arrived since the
+// last one, stores it, and sends the packet when it is complete.
+func (r *Room) step(now time.Time) {
+	r.frame++
+	if len(r.cur) > 0 {
+		if err := r.l.store.AppendFrame(r.matchID, r.frame, r.cur); err != nil {
+			r.l.log.Error("game: storing a frame failed", "room", r.id, "match", r.matchID, "frame", r.frame, "err", err)
+		}
+		off := len(r.pendBuf)
+		r.pendBuf = append(r.pendBuf, r.cur...)
+		r.pend = append(r.pend, pendFrame{r.frame, off, len(r.pendBuf)})
+		r.cur = r.cur[:0]
+	}
+	if r.frame-r.sentUpTo >= r.opts.FramesPerPacket {
+		r.flush()
+	}
+	grace := r.l.cfg.ReconnectGrace
+	occupied := 0
+	for i, s := range r.seats {
+		if s == nil {
+			continue
+		}
+		if s.conn == nil && now.Sub(s.goneAt) > grace {
+			r.event(pb.PlayerEventKind_PLAYER_LEFT, uint32(i), s, nil)
+			r.vacate(uint32(i))
+			continue
+		}
+		occupied++
+	}
+	r.expireHashes()
+	switch {
+	case occupied == 0:
+		r.end(pb.MatchEndReason_MATCH_END_EMPTY, nil)
+	case now.Sub(r.startedAt) >= time.Duration(r.opts.MaxDurationS)*time.Second:
+		r.end(pb.MatchEndReason_MATCH_END_MAX_DURATION, nil)
+	}
+}
+
+// flush sends the assembled frames not yet sent, encoded once for all.
+func (r *Room) flush() {
+	if r.frame == r.sentUpTo {
+		return
+	}
+	r.bw.begin(r.sentUpTo+1, r.frame-r.sentUpTo)
+	for _, f := range r.pend {
+		r.bw.busy(f.frame, r.pendBuf[f.off:f.end])
+	}
+	sent := 0
+	for _, s := range r.seats {
+		if s != nil && s.conn != nil {
+			_ = s.conn.SendMsg(protocol.MsgFrames, r.bw.b)
+			sent++
+		}
+	}
+	m := r.l.met
+	m.framesSent.Add(float64(r.frame - r.sentUpTo))
+	m.bytesSent.Add(float64(sent * (len(r.bw.b) + 8)))
+	r.sentUpTo = r.frame
+	r.pend = r.pend[:0]
+	r.pendBuf = r.pendBuf[:0]
+}
+
+// end finishes the match (or an open room) and tells everyone still there.
+func (r *Room) end(reason pb.MatchEndReason, result []byte) {
+	if r.state == stateRunning {
+		r.flush()
+		if err := r.l.store.EndMatch(r.matchID, r.frame); err != nil {
+			r.l.log.Error("game: ending a match in the store failed", "match", r.matchID, "err", err)
+		}
+		b := marshal(&pb.MatchEnd{MatchId: r.matchID, LastFrame: r.frame, Reason: reason, Result: result})
+		for _, s := range r.seats {
+			if s != nil && s.conn != nil {
+				_ = s.conn.SendMsg(protocol.MsgMatchEnd, b)
+			}
+		}
+		r.l.met.matchesEnded.WithLabelValues(reason.String()).Inc()
+	}
+	for i, s := range r.seats {
+		if s != nil {
+			r.vacate(uint32(i))
+		}
+	}
+	r.state = stateEnded
+	r.status.Store(int32(stateEnded))
+}
+
+// reportHash records a state hash; a round is judged when every connected
+// seat has reported, or two intervals later with what came.
+func (r *Room) reportHash(slot, frame uint32, hash uint64) {
+	iv := r.opts.HashInterval
+	if frame == 0 || frame%iv != 0 || frame > r.frame || frame+8*iv < r.frame {
+		return // not a hash frame, from the future, or too old to judge
+	}
+	h := r.hashes[frame]
+	if h == nil {
+		h = &hashRound{}
+		r.hashes[frame] = h
+	}
+	h.vals[slot] = hash
+	h.have |= 1 << slot
+	var want uint16
+	for i, s := range r.seats {
+		if s != nil && s.conn != nil {
+			want |= 1 << i
+		}
+	}
+	if h.have&want == want {
+		r.judge(frame, h)
+		delete(r.hashes, frame)
+	}
+}
+
+func (r *Room) expireHashes() {
+	for frame, h := range r.hashes {
+		if frame+2*r.opts.HashInterval < r.frame {
+			r.judge(frame, h)
+			delete(r.hashes, frame)
+		}
+	}
+}
+
+// judge compares a round's hashes: the most common value is right (ties
+// go to the value of the lowest slot), and every other slot diverged.
+func (r *Room) judge(frame uint32, h *hashRound) {
+	var best uint64
+	bestN := 0
+	for i := range 16 {
+		if h.have&(1<<i) == 0 {
+			continue
+		}
+		n := 0
+		for j := range 16 {
+			if h.have&(1<<j) != 0 && h.vals[j] == h.vals[i] {
+				n++
+			}
+		}
+		if n > bestN {
+			best, bestN = h.vals[i], n
+		}
+	}
+	var slots []uint32
+	for i := range 16 {
+		if h.have&(1<<i) != 0 && h.vals[i] != best {
+			slots = append(slots, uint32(i))
+		}
+	}
+	if len(slots) == 0 {
+		return
+	}
+	r.l.met.desyncs.Inc()
+	r.l.log.Warn("game: desync", "room", r.id, "match", r.matchID, "frame", frame, "slots", slots)
+	b := marshal(&pb.Desync{Frame: frame, Slots: slots})
+	for _, s := range r.seats {
+		if s != nil && s.conn != nil {
+			_ = s.conn.SendMsg(protocol.MsgDesync, b)
+		}
+	}
+}
+
+// checkResult ends the match when more than half of the connected seats
+// reported the same result.
+func (r *Room) checkResult() {
+	connected := 0
+	for _, s := range r.seats {
+		if s != nil && s.conn != nil {
+			connected++
+		}
+	}
+	for _, v := range r.votes {
+		n := 0
+		for _, w := range r.votes {
+			if string(w) == string(v) {
+				n++
+			}
+		}
+		if 2*n > connected {
+			r.end(pb.MatchEndReason_MATCH_END_RESULT, v)
+			return
+		}
+	}
+}
