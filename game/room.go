@@ -281,8 +281,11 @@ func (r *Room) leave(p *lsPlayer) {
 	if s == nil {
 		return
 	}
-	r.event(pb.PlayerEventKind_PLAYER_LEFT, slot, s, nil) // the leaver hears it too
+	// Free the seat before telling anyone: whoever hears of it may act
+	// on it at once (the leaver creating a room of its own, say).
 	r.vacate(slot)
+	r.event(pb.PlayerEventKind_PLAYER_LEFT, slot, s, nil)
+	send(s.conn, protocol.MsgPlayerEvent, &pb.PlayerEvent{Kind: pb.PlayerEventKind_PLAYER_LEFT, Player: slotPlayer(slot, s)})
 }
 
 // vacate frees a seat for good.
@@ -300,8 +303,8 @@ func (r *Room) disconnect(p *lsPlayer, conn ziface.IConnection, now time.Time) {
 		return // an older connection of a player who came back
 	}
 	if r.state == stateOpen {
-		r.event(pb.PlayerEventKind_PLAYER_LEFT, slot, s, conn)
 		r.vacate(slot)
+		r.event(pb.PlayerEventKind_PLAYER_LEFT, slot, s, conn)
 		return
 	}
 	s.conn, s.goneAt = nil, now
@@ -471,8 +474,8 @@ func (r *Room) step(now time.Time) {
 			continue
 		}
 		if s.conn == nil && now.Sub(s.goneAt) > grace {
-			r.event(pb.PlayerEventKind_PLAYER_LEFT, uint32(i), s, nil)
 			r.vacate(uint32(i))
+			r.event(pb.PlayerEventKind_PLAYER_LEFT, uint32(i), s, nil)
 			continue
 		}
 		occupied++
