@@ -60,6 +60,8 @@ type loadRun struct {
 	errs     [numErrKinds]atomic.Uint64
 	errMu    sync.Mutex
 	firstErr string
+	pid      int           // the server process, 0 when unknown
+	late     atomic.Uint64 // rate mode: echoes slower than goalRateP99US
 }
 
 // connOut is what one connection measured inside the window.
@@ -87,6 +89,7 @@ func newLoadRun(ctx context.Context, o *options, m measurement, d *dialer) *load
 // end of the measured window.
 func runLoad(ctx context.Context, o *options, m measurement, run int, d *dialer, pid int) Result {
 	lr := newLoadRun(ctx, o, m, d)
+	lr.pid = pid
 	lr.mStart = o.Ramp + o.Warmup
 	lr.mEnd = lr.mStart + o.Duration
 	lr.hard = lr.base.Add(lr.mEnd + o.grace)
@@ -153,6 +156,7 @@ func runLoad(ctx context.Context, o *options, m measurement, run int, d *dialer,
 	if u.client.ok && u.span > 0 {
 		res.ClientCPU = u.client.cpu.Seconds() / u.span.Seconds()
 	}
+	res.OtherCPU = u.other
 	if u.server.ok && u.span > 0 && msgs > 0 {
 		// The counters cover [mStart, mEnd] exactly; so does msgs.
 		res.ServerCPU = u.server.cpu.Seconds() / u.span.Seconds()
@@ -186,6 +190,7 @@ func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond)
 type windowUsage struct {
 	span           time.Duration
 	server, client usage
+	other          float64 // cores the rest of the machine used
 }
 
 // sampleUsage samples the server process pid and this process at the start
@@ -215,6 +220,7 @@ func (lr *loadRun) sampleUsage(pid int, done <-chan struct{}) <-chan windowUsage
 		if pid > 0 {
 			s0 = procUsage(pid)
 		}
+		m0 := sampleCPU(t0, pid)
 		if !wait(lr.mEnd) {
 			return
 		}
@@ -222,6 +228,7 @@ func (lr *loadRun) sampleUsage(pid int, done <-chan struct{}) <-chan windowUsage
 		if pid > 0 {
 			s1 = procUsage(pid)
 		}
+		w.other = otherCores(m0, sampleCPU(t1, pid))
 		w.span = t1 - t0
 		if c0.ok && c1.ok {
 			w.client = usage{ok: true, cpu: c1.cpu - c0.cpu}
@@ -413,8 +420,9 @@ func (lr *loadRun) progress(target string, run int, phase func(time.Duration) st
 		defer close(finished)
 		t := time.NewTicker(every)
 		defer t.Stop()
-		var prev uint64
+		var prev, prevLate uint64
 		prevAt := time.Duration(0)
+		prevCPU := sampleCPU(0, lr.pid)
 		for {
 			select {
 			case <-done:
@@ -431,8 +439,20 @@ func (lr *loadRun) progress(target string, run int, phase func(time.Duration) st
 			for k := range lr.errs {
 				errs += lr.errs[k].Load()
 			}
-			fmt.Fprintf(lr.o.progress, "%-12s run %d/%d  %6.1fs  %-7s  %9.0f msgs/s  conns %d/%d  errors %d\n",
-				target, run, lr.o.Runs, now.Seconds(), phase((prevAt+now)/2), rate, lr.up.Load(), lr.o.Conns, errs)
+			var extra string
+			if lr.o.Rate > 0 {
+				late := lr.late.Load()
+				extra += fmt.Sprintf("  over %s %d", fmtUS(goalRateP99US), late-prevLate)
+				prevLate = late
+			}
+			if c := sampleCPU(now, lr.pid); c.ok && prevCPU.ok {
+				span := (c.at - prevCPU.at).Seconds()
+				extra += fmt.Sprintf("  cores: server %.2f client %.2f other %.2f",
+					(c.server-prevCPU.server).Seconds()/span, (c.client-prevCPU.client).Seconds()/span, otherCores(prevCPU, c))
+				prevCPU = c
+			}
+			fmt.Fprintf(lr.o.progress, "%-12s run %d/%d  %6.1fs  %-7s  %9.0f msgs/s  conns %d/%d  errors %d%s\n",
+				target, run, lr.o.Runs, now.Seconds(), phase((prevAt+now)/2), rate, lr.up.Load(), lr.o.Conns, errs, extra)
 			prev, prevAt = sum, now
 		}
 	}()

@@ -46,6 +46,7 @@ func runIdle(ctx context.Context, o *options, m measurement, run int, d *dialer,
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	lr := newLoadRun(rctx, o, m, d)
+	lr.pid = srv.pid
 	lr.hard = lr.base.Add(openBy + o.Warmup + o.Duration + o.grace)
 	stopAt := time.AfterFunc(time.Until(lr.hard), cancel)
 	defer stopAt.Stop()

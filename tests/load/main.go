@@ -50,6 +50,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -74,6 +75,7 @@ type options struct {
 	WSURL          string
 	JSONFile       string
 	CPUProfile     string // prefix of the server processes' CPU profiles
+	ClientProfile  string // the load client's CPU profile
 	MemProfile     string // prefix of the server processes' heap profiles (idle mode)
 	MaxPackageSize int
 	Rate           float64 // messages per second per connection; 0: keep Inflight in flight
@@ -178,6 +180,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.WSURL, "ws-url", o.WSURL, "with -transport ws or both: the WebSocket URL of the already running server (ws://127.0.0.1:PORT/PATH)")
 	fs.StringVar(&o.JSONFile, "json", o.JSONFile, "also write the report as JSON to this file")
 	fs.StringVar(&o.CPUProfile, "server-cpuprofile", o.CPUProfile, "write the server processes' CPU profiles to PREFIX-TARGET-runK.pprof")
+	fs.StringVar(&o.ClientProfile, "cpuprofile", o.ClientProfile, "write the load client's CPU profile (all runs) to this file")
 	fs.StringVar(&o.MemProfile, "server-memprofile", o.MemProfile, "-idle: write the server processes' heap profiles, taken with the RSS sample, to PREFIX-TARGET-runK.pprof")
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "send this many messages per second on each connection, on a schedule, instead of keeping -inflight outstanding")
 	fs.IntVar(&o.Sources, "sources", o.Sources, "spread connections over source addresses 127.0.0.1 to 127.0.0.K (each has one ephemeral port range)")
@@ -368,6 +371,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(2)
 	}
+	if o.ClientProfile != "" {
+		f, err := os.Create(o.ClientProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(2)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(2)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var what string
@@ -400,5 +414,8 @@ func main() {
 		code = 1
 	}
 	stop()
+	if o.ClientProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	os.Exit(code)
 }

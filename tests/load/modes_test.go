@@ -125,6 +125,9 @@ func TestRateMode(t *testing.T) {
 		if r.Messages != r.Sent {
 			t.Errorf("%s: %d echoes of %d messages sent in the window", r.label(), r.Messages, r.Sent)
 		}
+		if math.Abs(r.Seconds-o.Duration.Seconds()) > 0.05 {
+			t.Errorf("%s: measured %.3fs, want about %s", r.label(), r.Seconds, o.Duration)
+		}
 		if r.Rate != o.Rate || r.SendLagP99US <= 0 {
 			t.Errorf("%s: rate %v, send lag p99 %v", r.label(), r.Rate, r.SendLagP99US)
 		}

@@ -110,6 +110,16 @@ func (lr *loadRun) rateWriter(nc net.Conn, st *rateState, next, period time.Dura
 		}
 		next += period
 	}
+	// Hold the connection open to the end of the window, which the
+	// throughput and the CPU samples cover.
+	if wait := lr.mEnd - time.Since(lr.base); wait > 0 {
+		t.Reset(wait)
+		select {
+		case <-t.C:
+		case <-st.stop:
+		case <-lr.ctx.Done():
+		}
+	}
 	return connOut{sent: sent, lag: lag}
 }
 
@@ -153,6 +163,9 @@ func (lr *loadRun) rateReader(nc net.Conn, i int, st *rateState) connOut {
 		recvd++
 		st.recvd.Store(recvd)
 		cnt.Add(1)
+		if now-at > goalRateP99US*time.Microsecond {
+			lr.late.Add(1)
+		}
 		if at >= lr.mStart && at < lr.mEnd {
 			h.record(now - at)
 			msgs++

@@ -52,6 +52,10 @@ type Result struct {
 	ServerUSPerMsg     float64 `json:"server_cpu_us_per_msg,omitempty"`
 	ServerReadsPerMsg  float64 `json:"server_reads_per_msg,omitempty"`
 	ServerWritesPerMsg float64 `json:"server_writes_per_msg,omitempty"`
+	// OtherCPU is what the rest of the machine used in the window (busy
+	// time from /proc/stat minus the server's and the client's): on a
+	// shared machine, the competition the figures suffered.
+	OtherCPU float64 `json:"other_cpu_cores,omitempty"`
 
 	// Rate mode: messages per second per connection, messages sent inside
 	// the window (Messages counts their echoes), and the p99 of how late
@@ -249,6 +253,7 @@ func summarizeRuns(rs []Result) Result {
 		ServerUSPerMsg:     pick(func(x Result) float64 { return x.ServerUSPerMsg }),
 		ServerReadsPerMsg:  pick(func(x Result) float64 { return x.ServerReadsPerMsg }),
 		ServerWritesPerMsg: pick(func(x Result) float64 { return x.ServerWritesPerMsg }),
+		OtherCPU:           pick(func(x Result) float64 { return x.OtherCPU }),
 
 		Rate:         rs[0].Rate,
 		Sent:         uint64(pick(func(x Result) float64 { return float64(x.Sent) })),
@@ -406,9 +411,9 @@ func (r *Report) printLoad(b *strings.Builder, many bool) {
 		if many {
 			label = "resources (medians)"
 		}
-		fmt.Fprintf(b, "\n%-20s %10s %12s %14s %14s %12s\n", label, "srv cores", "srv us/msg", "srv reads/msg", "srv writes/msg", "client cores")
+		fmt.Fprintf(b, "\n%-20s %10s %12s %14s %14s %12s %12s\n", label, "srv cores", "srv us/msg", "srv reads/msg", "srv writes/msg", "client cores", "other cores")
 		for _, x := range rows {
-			fmt.Fprintf(b, "%-20s %10.2f %12.3f %14.3f %14.3f %12.2f\n", x.label(), x.ServerCPU, x.ServerUSPerMsg, x.ServerReadsPerMsg, x.ServerWritesPerMsg, x.ClientCPU)
+			fmt.Fprintf(b, "%-20s %10.2f %12.3f %14.3f %14.3f %12.2f %12.2f\n", x.label(), x.ServerCPU, x.ServerUSPerMsg, x.ServerReadsPerMsg, x.ServerWritesPerMsg, x.ClientCPU, x.OtherCPU)
 		}
 	}
 	if r.Mode == modeRate {
