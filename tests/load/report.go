@@ -472,7 +472,7 @@ func (r *Report) printIdle(b *strings.Builder, many bool) {
 			x.label(), conns, x.OpenSeconds, fmtKB(x.ServerRSSBeforeKB), fmtKB(x.ServerRSSAfterKB), fmtKB(x.ServerRSSEndKB),
 			fmt.Sprintf("%.0f B", x.ServerRSSPerConn), x.MsgsPerSec, fmtUS(x.P50US), fmtUS(x.P99US), x.Errors)
 	}
-	fmt.Fprintf(b, "\nper connection, after - before: the server's Go runtime, the client process, the kernel (machine-wide, both ends)\n")
+	fmt.Fprintf(b, "\nper connection, after - before: the server's Go runtime, the client process (fair for the first measurement only:\nlater ones reuse the memory of earlier ones), the kernel's slab (machine-wide, both ends)\n")
 	fmt.Fprintf(b, "%-16s %12s %12s %12s %11s %12s %12s\n", "target", "heap in use", "stacks", "free held", "goroutines", "client RSS", "kernel slab")
 	for _, x := range rows {
 		fmt.Fprintf(b, "%-16s %10.0f B %10.0f B %10.0f B %11.2f %10.0f B %10.0f B\n", x.label(),
