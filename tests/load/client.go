@@ -46,7 +46,7 @@ type counter struct {
 // loadRun is one measurement: N connections against one address.
 type loadRun struct {
 	o      *options
-	addr   string
+	dial   *dialer
 	pack   *znet.DataPack
 	ctx    context.Context
 	base   time.Time     // the run's time origin
@@ -60,36 +60,50 @@ type loadRun struct {
 	errs     [numErrKinds]atomic.Uint64
 	errMu    sync.Mutex
 	firstErr string
+	pid      int           // the server process, 0 when unknown
+	late     atomic.Uint64 // rate mode: echoes slower than goalRateP99US
 }
 
 // connOut is what one connection measured inside the window.
 type connOut struct {
 	hist *histogram
 	msgs uint64
+	sent uint64     // rate mode: messages sent in the window
+	lag  *histogram // rate mode: how late sends were against their schedule
 }
 
-// runLoad runs the load client against addr and returns its measurement.
-// pid, when not 0, is the server's process, whose CPU time and system
-// calls are sampled at the start and end of the measured window.
-func runLoad(ctx context.Context, o *options, target string, run int, addr string, pid int) Result {
-	lr := &loadRun{
+func newLoadRun(ctx context.Context, o *options, m measurement, d *dialer) *loadRun {
+	return &loadRun{
 		o:      o,
-		addr:   addr,
+		dial:   d,
 		pack:   znet.NewDataPack(o.Framing, o.MaxPackageSize),
 		ctx:    ctx,
 		base:   time.Now(),
-		mStart: o.Ramp + o.Warmup,
 		counts: make([]counter, o.Conns),
 	}
+}
+
+// runLoad runs the load client (in-flight or rate mode) against one
+// server and returns its measurement. pid, when not 0, is the server's
+// process, whose CPU time and system calls are sampled at the start and
+// end of the measured window.
+func runLoad(ctx context.Context, o *options, m measurement, run int, d *dialer, pid int) Result {
+	lr := newLoadRun(ctx, o, m, d)
+	lr.pid = pid
+	lr.mStart = o.Ramp + o.Warmup
 	lr.mEnd = lr.mStart + o.Duration
 	lr.hard = lr.base.Add(lr.mEnd + o.grace)
 
 	outs := make([]connOut, o.Conns)
 	var wg sync.WaitGroup
 	for i := range o.Conns {
-		wg.Go(func() { outs[i] = lr.conn(i) })
+		if o.Rate > 0 {
+			wg.Go(func() { outs[i] = lr.rateConn(i) })
+		} else {
+			wg.Go(func() { outs[i] = lr.conn(i) })
+		}
 	}
-	stopProgress := lr.progress(target, run)
+	stopProgress := lr.progress(m.label(), run, lr.phase)
 	allDone := make(chan struct{})
 	usages := lr.sampleUsage(pid, allDone)
 	wg.Wait()
@@ -98,36 +112,51 @@ func runLoad(ctx context.Context, o *options, target string, run int, addr strin
 	stopProgress()
 	u := <-usages
 
-	var total histogram
-	var msgs uint64
+	var total, lag histogram
+	var msgs, sent uint64
 	for _, out := range outs {
 		if out.hist != nil {
 			total.merge(out.hist)
 		}
+		if out.lag != nil {
+			lag.merge(out.lag)
+		}
 		msgs += out.msgs
+		sent += out.sent
 	}
 	window := min(end, lr.mEnd) - lr.mStart
 	res := Result{
-		Target:   target,
-		Run:      run,
-		Addr:     addr,
-		Conns:    o.Conns,
-		ConnsUp:  int(lr.dialed.Load()),
-		Inflight: o.Inflight,
-		Payload:  o.Payload,
-		Messages: msgs,
-		Seconds:  max(window, 0).Seconds(),
-		P50US:    us(total.percentile(0.50)),
-		P90US:    us(total.percentile(0.90)),
-		P99US:    us(total.percentile(0.99)),
-		MaxUS:    us(total.max),
+		Target:    m.Target,
+		Transport: m.Transport,
+		Run:       run,
+		Addr:      d.addr,
+		Conns:     o.Conns,
+		ConnsUp:   int(lr.dialed.Load()),
+		Inflight:  o.Inflight,
+		Payload:   o.Payload,
+		Messages:  msgs,
+		Seconds:   max(window, 0).Seconds(),
+		P50US:     us(total.percentile(0.50)),
+		P90US:     us(total.percentile(0.90)),
+		P99US:     us(total.percentile(0.99)),
+		MaxUS:     us(total.max),
+	}
+	if m.Transport == transportWS {
+		res.Addr = d.url
 	}
 	if res.Seconds > 0 {
 		res.MsgsPerSec = float64(msgs) / res.Seconds
 	}
+	if o.Rate > 0 {
+		res.Inflight = 0
+		res.Rate = o.Rate
+		res.Sent = sent
+		res.SendLagP99US = us(lag.percentile(0.99))
+	}
 	if u.client.ok && u.span > 0 {
 		res.ClientCPU = u.client.cpu.Seconds() / u.span.Seconds()
 	}
+	res.OtherCPU = u.other
 	if u.server.ok && u.span > 0 && msgs > 0 {
 		// The counters cover [mStart, mEnd] exactly; so does msgs.
 		res.ServerCPU = u.server.cpu.Seconds() / u.span.Seconds()
@@ -135,6 +164,12 @@ func runLoad(ctx context.Context, o *options, target string, run int, addr strin
 		res.ServerReadsPerMsg = float64(u.server.reads) / float64(msgs)
 		res.ServerWritesPerMsg = float64(u.server.write) / float64(msgs)
 	}
+	lr.addErrors(&res)
+	return res
+}
+
+// addErrors copies the run's error counts into res.
+func (lr *loadRun) addErrors(res *Result) {
 	for k := range numErrKinds {
 		if n := lr.errs[k].Load(); n > 0 {
 			if res.ErrorKinds == nil {
@@ -144,8 +179,9 @@ func runLoad(ctx context.Context, o *options, target string, run int, addr strin
 			res.Errors += n
 		}
 	}
+	lr.errMu.Lock()
 	res.FirstError = lr.firstErr
-	return res
+	lr.errMu.Unlock()
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
@@ -154,6 +190,7 @@ func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond)
 type windowUsage struct {
 	span           time.Duration
 	server, client usage
+	other          float64 // cores the rest of the machine used
 }
 
 // sampleUsage samples the server process pid and this process at the start
@@ -183,6 +220,7 @@ func (lr *loadRun) sampleUsage(pid int, done <-chan struct{}) <-chan windowUsage
 		if pid > 0 {
 			s0 = procUsage(pid)
 		}
+		m0 := sampleCPU(t0, pid)
 		if !wait(lr.mEnd) {
 			return
 		}
@@ -190,6 +228,7 @@ func (lr *loadRun) sampleUsage(pid int, done <-chan struct{}) <-chan windowUsage
 		if pid > 0 {
 			s1 = procUsage(pid)
 		}
+		w.other = otherCores(m0, sampleCPU(t1, pid))
 		w.span = t1 - t0
 		if c0.ok && c1.ok {
 			w.client = usage{ok: true, cpu: c1.cpu - c0.cpu}
@@ -235,9 +274,10 @@ func fillPayload(p []byte, seq uint64) {
 	}
 }
 
-// conn runs one connection: it keeps Inflight requests outstanding, one
-// goroutine reading echoes and writing the next requests in batches.
-func (lr *loadRun) conn(i int) connOut {
+// open waits for connection i's turn in the ramp and dials it. On success
+// the connection counts as up until the returned close is called; its
+// deadline is the run's hard deadline, and an interrupt unblocks it.
+func (lr *loadRun) open(i int) (nc net.Conn, closeConn func(), ok bool) {
 	o := lr.o
 	if o.Ramp > 0 && o.Conns > 1 {
 		at := lr.base.Add(o.Ramp * time.Duration(i) / time.Duration(o.Conns))
@@ -246,25 +286,36 @@ func (lr *loadRun) conn(i int) connOut {
 		case <-t.C:
 		case <-lr.ctx.Done():
 			t.Stop()
-			return connOut{}
+			return nil, nil, false
 		}
 	}
 	dctx, cancel := context.WithDeadline(lr.ctx, lr.hard)
-	d := net.Dialer{Timeout: dialTimeout}
-	nc, err := d.DialContext(dctx, "tcp", lr.addr)
+	nc, err := lr.dial.dial(dctx, i)
 	cancel()
 	if err != nil {
 		lr.fail(errDial, err)
-		return connOut{}
+		return nil, nil, false
 	}
-	defer nc.Close()
 	lr.dialed.Add(1)
 	lr.up.Add(1)
-	defer lr.up.Add(-1)
 	_ = nc.SetDeadline(lr.hard)
-	// An interrupt unblocks the connection at once.
 	stop := context.AfterFunc(lr.ctx, func() { _ = nc.SetDeadline(time.Now()) })
-	defer stop()
+	return nc, func() {
+		stop()
+		_ = nc.Close()
+		lr.up.Add(-1)
+	}, true
+}
+
+// conn runs one connection: it keeps Inflight requests outstanding, one
+// goroutine reading echoes and writing the next requests in batches.
+func (lr *loadRun) conn(i int) connOut {
+	o := lr.o
+	nc, closeConn, ok := lr.open(i)
+	if !ok {
+		return connOut{}
+	}
+	defer closeConn()
 
 	m := o.Inflight
 	frameLen := znet.HeadLen + o.Payload
@@ -343,9 +394,22 @@ func (lr *loadRun) conn(i int) connOut {
 	}
 }
 
+// phase names the part of the run that time t (from base) is in.
+func (lr *loadRun) phase(t time.Duration) string {
+	switch {
+	case t < lr.o.Ramp:
+		return "ramp"
+	case t < lr.mStart:
+		return "warmup"
+	case t >= lr.mEnd:
+		return "drain"
+	}
+	return "measure"
+}
+
 // progress prints a line every o.progressEvery until the returned function
-// is called.
-func (lr *loadRun) progress(target string, run int) (stop func()) {
+// is called. phase names the part of the run an interval was mostly in.
+func (lr *loadRun) progress(target string, run int, phase func(time.Duration) string) (stop func()) {
 	every := lr.o.progressEvery
 	if every <= 0 || lr.o.progress == nil {
 		return func() {}
@@ -356,8 +420,9 @@ func (lr *loadRun) progress(target string, run int) (stop func()) {
 		defer close(finished)
 		t := time.NewTicker(every)
 		defer t.Stop()
-		var prev uint64
+		var prev, prevLate uint64
 		prevAt := time.Duration(0)
+		prevCPU := sampleCPU(0, lr.pid)
 		for {
 			select {
 			case <-done:
@@ -370,22 +435,24 @@ func (lr *loadRun) progress(target string, run int) (stop func()) {
 				sum += lr.counts[i].n.Load()
 			}
 			rate := float64(sum-prev) / (now - prevAt).Seconds()
-			mid := (prevAt + now) / 2 // name the phase the interval was mostly in
-			phase := "measure"
-			switch {
-			case mid < lr.o.Ramp:
-				phase = "ramp"
-			case mid < lr.mStart:
-				phase = "warmup"
-			case mid >= lr.mEnd:
-				phase = "drain"
-			}
 			var errs uint64
 			for k := range lr.errs {
 				errs += lr.errs[k].Load()
 			}
-			fmt.Fprintf(lr.o.progress, "%-9s run %d/%d  %6.1fs  %-7s  %9.0f msgs/s  conns %d/%d  errors %d\n",
-				target, run, lr.o.Runs, now.Seconds(), phase, rate, lr.up.Load(), lr.o.Conns, errs)
+			var extra string
+			if lr.o.Rate > 0 {
+				late := lr.late.Load()
+				extra += fmt.Sprintf("  over %s %d", fmtUS(goalRateP99US), late-prevLate)
+				prevLate = late
+			}
+			if c := sampleCPU(now, lr.pid); c.ok && prevCPU.ok {
+				span := (c.at - prevCPU.at).Seconds()
+				extra += fmt.Sprintf("  cores: server %.2f client %.2f other %.2f",
+					(c.server-prevCPU.server).Seconds()/span, (c.client-prevCPU.client).Seconds()/span, otherCores(prevCPU, c))
+				prevCPU = c
+			}
+			fmt.Fprintf(lr.o.progress, "%-12s run %d/%d  %6.1fs  %-7s  %9.0f msgs/s  conns %d/%d  errors %d%s\n",
+				target, run, lr.o.Runs, now.Seconds(), phase((prevAt+now)/2), rate, lr.up.Load(), lr.o.Conns, errs, extra)
 			prev, prevAt = sum, now
 		}
 	}()

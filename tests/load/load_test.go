@@ -14,18 +14,27 @@ import (
 	"time"
 )
 
+// The test binary is also the server child process of launchChild, as
+// the load tool is its own.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "-serve" {
+		os.Exit(childMain(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
 // launchInProcess starts the servers as goroutines of the test, through
 // the same startServer the child process uses.
-func launchInProcess(_ context.Context, o *options, target string, _ int) (string, int, func() error, error) {
-	srv, err := startServer(target, o.serverConfig())
+func launchInProcess(_ context.Context, o *options, m measurement, _ int) (*served, error) {
+	srv, err := startServer(m.Target, o.serverConfig(m))
 	if err != nil {
-		return "", 0, nil, err
+		return nil, err
 	}
-	return srv.Addr, 0, func() error {
+	return &served{addr: srv.Addr, wsURL: srv.WSURL, stop: func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return srv.Stop(ctx)
-	}, nil
+	}}, nil
 }
 
 type syncBuffer struct {

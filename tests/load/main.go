@@ -1,7 +1,15 @@
 // Command load is zinxgame's load tool. It opens N connections to an echo
-// server, keeps M requests in flight on each, runs for a bounded time,
-// prints progress every second and then a report: messages per second,
-// p50/p90/p99/max round-trip latency and errors.
+// server, loads them for a bounded time, prints progress every second and
+// then a report: messages per second, p50/p90/p99/max round-trip latency
+// and errors. It has three modes:
+//
+//   - in flight (the default): each connection keeps M requests
+//     outstanding (-inflight), the throughput test;
+//   - rate (-rate R): each connection sends R messages per second on a
+//     schedule whatever the echoes do, the latency test at a given load;
+//   - idle (-idle): each connection only sends a ping (PingMsgID) every
+//     -heartbeat, and the report gives the server process's RSS before any
+//     connection and once all are open, per connection.
 //
 // By default it measures two servers in the same run, each in its own
 // process (the tool re-executes itself with -serve): the zinxgame echo
@@ -10,6 +18,8 @@
 // framework/baseline ratios of messages per second and of p99. The load
 // client is the same code for both. With -runs K the targets alternate K
 // times and the medians are compared, which matters on a shared machine.
+// -transport ws or both loads the framework over WebSocket as well (the
+// baseline is TCP only) and prints the WebSocket/TCP ratios.
 //
 // Client and servers share the machine's cores, so a server that spends
 // more CPU per message also leaves less to the client. The "resources"
@@ -18,9 +28,16 @@
 // sampled from /proc over the measured window, and the client's CPU.
 // -server-cpuprofile PREFIX writes each server process's CPU profile.
 //
+// The tool only sends to loopback addresses. -sources K spreads the
+// connections over source addresses 127.0.0.1 to 127.0.0.K, so more than
+// one ephemeral port range (about 28,000) of connections fits; both
+// processes raise their open-file limit to the hard limit.
+//
 //	go build -o /tmp/load ./tests/load
 //	/tmp/load -conns 100 -inflight 8 -duration 5s -runs 3
-//	/tmp/load -conns 1000 -inflight 4 -duration 5s -runs 3 -json report.json
+//	/tmp/load -conns 100 -inflight 8 -duration 5s -runs 3 -transport both
+//	/tmp/load -target framework -conns 10000 -rate 1 -ramp 5s -duration 60s
+//	/tmp/load -target framework -idle -conns 50000 -sources 4 -ramp 10s -heartbeat 20s
 //	/tmp/load -addr 127.0.0.1:8999 -target framework   # an already running server
 package main
 
@@ -31,12 +48,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
-	"strconv"
-	"strings"
-	"sync"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -52,14 +66,24 @@ type options struct {
 	Warmup         time.Duration
 	Ramp           time.Duration
 	Target         string
+	Transport      string
 	Runs           int
 	Workers        int
 	Framing        string
 	ServerProcs    int
 	Addr           string
+	WSURL          string
 	JSONFile       string
 	CPUProfile     string // prefix of the server processes' CPU profiles
+	ClientProfile  string // the load client's CPU profile
+	MemProfile     string // prefix of the server processes' heap profiles (idle mode)
 	MaxPackageSize int
+	Rate           float64 // messages per second per connection; 0: keep Inflight in flight
+	Sources        int     // source addresses 127.0.0.1 to 127.0.0.Sources
+	Idle           bool
+	Heartbeat      time.Duration // idle mode: ping interval
+	PingPayload    int           // idle mode: bytes per ping
+	ReadBuf        int           // framework IOReadBuffSize
 
 	progress      io.Writer     // progress lines; nil for none
 	progressEvery time.Duration // progress interval
@@ -67,13 +91,40 @@ type options struct {
 	launch        launcher      // starts a server; nil means launchChild
 }
 
-// launcher starts the server for target and returns its address, its
-// process ID (0 when it runs in this process) and a function that stops it.
-type launcher func(ctx context.Context, o *options, target string, run int) (addr string, pid int, stop func() error, err error)
+// launcher starts the server for one measurement.
+type launcher func(ctx context.Context, o *options, m measurement, run int) (*served, error)
+
+// measurement names what one run measures: a server over a transport.
+type measurement struct {
+	Target    string // targetFramework or targetBaseline
+	Transport string // transportTCP or transportWS
+}
+
+// label names m in tables and file names: "framework", "framework-ws".
+func (m measurement) label() string {
+	if m.Transport == transportWS {
+		return m.Target + "-ws"
+	}
+	return m.Target
+}
+
+// Modes.
+const (
+	modeInflight = "inflight"
+	modeRate     = "rate"
+	modeIdle     = "idle"
+)
 
 const (
-	maxDuration = 5 * time.Minute
-	maxLead     = time.Minute // bound of -warmup and of -ramp
+	maxDuration  = 5 * time.Minute
+	maxLead      = time.Minute // bound of -warmup and of -ramp
+	maxConns     = 100_000
+	maxHeartbeat = 30 * time.Second // half the default HeartbeatTimeout
+	maxRate      = 10_000
+	minRate      = 0.2 // a connection must speak within FirstMessageTimeout (10s)
+	// stampLen is what a rate-mode payload carries: sequence number and
+	// send time.
+	stampLen = 16
 )
 
 func defaultOptions() options {
@@ -85,33 +136,58 @@ func defaultOptions() options {
 		Duration:       10 * time.Second,
 		Warmup:         time.Second,
 		Target:         targetBoth,
+		Transport:      transportTCP,
 		Runs:           1,
 		Workers:        def.WorkerPoolSize,
 		Framing:        def.Framing,
 		MaxPackageSize: def.MaxPackageSize,
+		Sources:        1,
+		Heartbeat:      20 * time.Second,
+		PingPayload:    8,
+		ReadBuf:        def.IOReadBuffSize,
 		progress:       os.Stderr,
 		progressEvery:  time.Second,
 		grace:          defaultGrace,
 	}
 }
 
+func (o *options) mode() string {
+	switch {
+	case o.Idle:
+		return modeIdle
+	case o.Rate > 0:
+		return modeRate
+	}
+	return modeInflight
+}
+
 func parseFlags(args []string) (options, error) {
 	o := defaultOptions()
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.IntVar(&o.Conns, "conns", o.Conns, "connections to open")
+	fs.IntVar(&o.Conns, "conns", o.Conns, "connections to open (at most 100000)")
 	fs.IntVar(&o.Inflight, "inflight", o.Inflight, "requests kept in flight on each connection")
 	fs.IntVar(&o.Payload, "payload", o.Payload, "payload bytes per message")
-	fs.DurationVar(&o.Duration, "duration", o.Duration, "measured time per target and run (at most 5m)")
-	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "time under load before measuring, excluded from the stats")
+	fs.DurationVar(&o.Duration, "duration", o.Duration, "measured time per target and run (at most 5m); -idle: how long all connections are held after the RSS sample")
+	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "time under load before measuring, excluded from the stats; -idle: settling time after all connections are open, before the RSS sample")
 	fs.DurationVar(&o.Ramp, "ramp", o.Ramp, "spread the opening of connections over this time (before the warmup)")
 	fs.StringVar(&o.Target, "target", o.Target, "server to measure: framework, baseline or both")
+	fs.StringVar(&o.Transport, "transport", o.Transport, "tcp, ws (WebSocket) or both (alternating); the baseline is TCP only")
 	fs.IntVar(&o.Runs, "runs", o.Runs, "measurements per target; with both targets they alternate, and medians are reported")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "framework WorkerPoolSize (0 = handlers on the reader goroutine)")
 	fs.StringVar(&o.Framing, "framing", o.Framing, "wire framing: le or be")
 	fs.IntVar(&o.ServerProcs, "server-procs", o.ServerProcs, "GOMAXPROCS of the server process (0 = Go's default)")
-	fs.StringVar(&o.Addr, "addr", o.Addr, "load this already running server (HOST:PORT) instead of starting one; -target then only names it")
+	fs.StringVar(&o.Addr, "addr", o.Addr, "load this already running server (loopback HOST:PORT) instead of starting one; -target then only names it")
+	fs.StringVar(&o.WSURL, "ws-url", o.WSURL, "with -transport ws or both: the WebSocket URL of the already running server (ws://127.0.0.1:PORT/PATH)")
 	fs.StringVar(&o.JSONFile, "json", o.JSONFile, "also write the report as JSON to this file")
 	fs.StringVar(&o.CPUProfile, "server-cpuprofile", o.CPUProfile, "write the server processes' CPU profiles to PREFIX-TARGET-runK.pprof")
+	fs.StringVar(&o.ClientProfile, "cpuprofile", o.ClientProfile, "write the load client's CPU profile (all runs) to this file")
+	fs.StringVar(&o.MemProfile, "server-memprofile", o.MemProfile, "-idle: write the server processes' heap profiles, taken with the RSS sample, to PREFIX-TARGET-runK.pprof")
+	fs.Float64Var(&o.Rate, "rate", o.Rate, "send this many messages per second on each connection, on a schedule, instead of keeping -inflight outstanding")
+	fs.IntVar(&o.Sources, "sources", o.Sources, "spread connections over source addresses 127.0.0.1 to 127.0.0.K (each has one ephemeral port range)")
+	fs.BoolVar(&o.Idle, "idle", o.Idle, "idle mode: connections only send a ping every -heartbeat; reports the server's RSS per connection")
+	fs.DurationVar(&o.Heartbeat, "heartbeat", o.Heartbeat, "-idle: ping interval per connection (at most 30s, half the default HeartbeatTimeout)")
+	fs.IntVar(&o.PingPayload, "ping-payload", o.PingPayload, "-idle: payload bytes per ping (the first 8 carry a sequence number)")
+	fs.IntVar(&o.ReadBuf, "read-buf", o.ReadBuf, "framework IOReadBuffSize (per connection read buffer); also the baseline's bufio sizes")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: load [flags]\n\n")
 		fs.PrintDefaults()
@@ -132,7 +208,7 @@ func (o *options) validate() error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
-	check(o.Conns >= 1 && o.Conns <= 100_000, "-conns %d: must be between 1 and 100000", o.Conns)
+	check(o.Conns >= 1 && o.Conns <= maxConns, "-conns %d: must be between 1 and %d", o.Conns, maxConns)
 	check(o.Inflight >= 1 && o.Inflight <= 4096, "-inflight %d: must be between 1 and 4096", o.Inflight)
 	check(o.Payload >= 0 && o.Payload <= o.MaxPackageSize, "-payload %d: must be between 0 and MaxPackageSize %d", o.Payload, o.MaxPackageSize)
 	check(o.Duration > 0 && o.Duration <= maxDuration, "-duration %s: must be above 0 and at most %s", o.Duration, maxDuration)
@@ -140,16 +216,44 @@ func (o *options) validate() error {
 	check(o.Ramp >= 0 && o.Ramp <= maxLead, "-ramp %s: must be between 0 and %s", o.Ramp, maxLead)
 	check(o.Target == targetFramework || o.Target == targetBaseline || o.Target == targetBoth,
 		"-target %q: must be framework, baseline or both", o.Target)
+	check(o.Transport == transportTCP || o.Transport == transportWS || o.Transport == transportBoth,
+		"-transport %q: must be tcp, ws or both", o.Transport)
+	check(o.Transport != transportWS || o.Target != targetBaseline, "-transport ws: the baseline server speaks TCP only")
 	check(o.Runs >= 1 && o.Runs <= 50, "-runs %d: must be between 1 and 50", o.Runs)
 	check(o.Workers >= 0 && o.Workers <= 4096, "-workers %d: must be between 0 and 4096", o.Workers)
 	check(o.Framing == zconf.FramingLE || o.Framing == zconf.FramingBE, "-framing %q: must be le or be", o.Framing)
 	check(o.ServerProcs >= 0, "-server-procs %d: must not be negative", o.ServerProcs)
-	check(o.Addr == "" || o.Target != targetBoth, "-addr: name the server with -target framework or -target baseline")
-	check(o.Addr == "" || o.CPUProfile == "", "-server-cpuprofile: only for servers the tool starts")
+	check(o.Sources >= 1 && o.Sources <= maxSources, "-sources %d: must be between 1 and %d", o.Sources, maxSources)
+	check(o.ReadBuf >= 512 && o.ReadBuf <= 16<<20, "-read-buf %d: must be between 512 and 16 MiB (IOReadBuffSize's range)", o.ReadBuf)
+	check(o.Rate == 0 || (o.Rate >= minRate && o.Rate <= maxRate), "-rate %g: must be 0 (keep -inflight outstanding) or between %g and %d", o.Rate, minRate, maxRate)
+	check(o.Rate == 0 || o.Payload >= stampLen, "-rate: -payload must be at least %d (a sequence number and the send time)", stampLen)
+	check(!o.Idle || o.Rate == 0, "-idle and -rate: choose one")
+	check(!o.Idle || (o.Heartbeat >= 10*time.Millisecond && o.Heartbeat <= maxHeartbeat), "-heartbeat %s: must be between 10ms and %s", o.Heartbeat, maxHeartbeat)
+	check(o.PingPayload >= 0 && o.PingPayload <= o.MaxPackageSize, "-ping-payload %d: must be between 0 and MaxPackageSize %d", o.PingPayload, o.MaxPackageSize)
+	check(o.MemProfile == "" || o.Idle, "-server-memprofile: only with -idle")
+	if o.external() {
+		check(o.Target != targetBoth, "-addr, -ws-url: name the server with -target framework or -target baseline")
+		check(o.CPUProfile == "" && o.MemProfile == "", "-server-cpuprofile, -server-memprofile: only for servers the tool starts")
+		check(o.Transport == transportWS || o.Addr != "", "-ws-url: with -transport tcp or both, give -addr too")
+		check(o.Transport == transportTCP || o.WSURL != "", "-addr with -transport %s: give the WebSocket URL with -ws-url", o.Transport)
+	}
+	if o.Addr != "" {
+		if err := checkLoopback(o.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("-addr: %w", err))
+		}
+	}
+	if o.WSURL != "" {
+		if err := checkLoopbackURL(o.WSURL); err != nil {
+			errs = append(errs, fmt.Errorf("-ws-url: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
-// targets lists the measurements of one round, in order.
+// external reports whether the tool loads a server it did not start.
+func (o *options) external() bool { return o.Addr != "" || o.WSURL != "" }
+
+// targets lists the servers of one round, in order.
 func (o *options) targets() []string {
 	if o.Target == targetBoth {
 		return []string{targetBaseline, targetFramework}
@@ -157,14 +261,41 @@ func (o *options) targets() []string {
 	return []string{o.Target}
 }
 
-func (o *options) serverConfig() serverConfig {
+// measurements lists the measurements of one round, in order: the TCP
+// ones, then the framework over WebSocket.
+func (o *options) measurements() []measurement {
+	var ms []measurement
+	if o.Transport != transportWS {
+		for _, t := range o.targets() {
+			ms = append(ms, measurement{Target: t, Transport: transportTCP})
+		}
+	}
+	if o.Transport != transportTCP && o.Target != targetBaseline {
+		ms = append(ms, measurement{Target: targetFramework, Transport: transportWS})
+	}
+	return ms
+}
+
+func (o *options) serverConfig(m measurement) serverConfig {
 	return serverConfig{
 		Listen:         "127.0.0.1:0",
 		Framing:        o.Framing,
 		MaxPackageSize: o.MaxPackageSize,
 		Workers:        o.Workers,
 		MaxConn:        o.Conns + 128,
+		ReadBuf:        o.ReadBuf,
+		WS:             m.Transport == transportWS,
 	}
+}
+
+// preflight checks what the system allows before any server starts: open
+// files (raising the limit to the hard limit) and ephemeral ports per
+// source address. It returns the open-file limit.
+func (o *options) preflight() (uint64, error) {
+	if err := checkPorts(o.Conns, o.Sources); err != nil {
+		return 0, err
+	}
+	return raiseFDLimit(o.Conns + fdMargin)
 }
 
 // run measures every target o.Runs times, alternating targets, and returns
@@ -177,17 +308,22 @@ func run(ctx context.Context, o options) (*Report, error) {
 	if o.launch == nil {
 		o.launch = launchChild
 	}
+	limit, err := o.preflight()
+	if err != nil {
+		return nil, err
+	}
 	rep := newReport(&o)
+	rep.FDLimit = limit
 	defer func() {
 		rep.Interrupted = ctx.Err() != nil
 		rep.summarize()
 	}()
 	for r := 1; r <= o.Runs; r++ {
-		for _, target := range o.targets() {
+		for _, m := range o.measurements() {
 			if ctx.Err() != nil {
 				return rep, ctx.Err()
 			}
-			res, err := measure(ctx, &o, target, r)
+			res, err := measure(ctx, &o, m, r)
 			if err != nil {
 				return rep, err
 			}
@@ -197,147 +333,30 @@ func run(ctx context.Context, o options) (*Report, error) {
 	return rep, ctx.Err()
 }
 
-// measure runs the load against one target, starting its server first
-// unless -addr names one.
-func measure(ctx context.Context, o *options, target string, r int) (Result, error) {
-	addr, pid := o.Addr, 0
-	if addr == "" {
-		a, p, stop, err := o.launch(ctx, o, target, r)
+// measure runs one measurement, starting its server first unless -addr
+// names one.
+func measure(ctx context.Context, o *options, m measurement, r int) (Result, error) {
+	srv := &served{addr: o.Addr, wsURL: o.WSURL}
+	if !o.external() {
+		s, err := o.launch(ctx, o, m, r)
 		if err != nil {
-			return Result{}, fmt.Errorf("starting the %s server: %w", target, err)
+			return Result{}, fmt.Errorf("starting the %s server: %w", m.label(), err)
 		}
 		defer func() {
-			if err := stop(); err != nil && o.progress != nil {
-				fmt.Fprintf(o.progress, "%s server: %v\n", target, err)
+			if err := s.stop(); err != nil && o.progress != nil {
+				fmt.Fprintf(o.progress, "%s server: %v\n", m.label(), err)
 			}
 		}()
-		addr, pid = a, p
+		srv = s
 	}
-	return runLoad(ctx, o, target, r, addr, pid), nil
-}
-
-// childLife bounds a server process's life: the whole measurement plus
-// margins.
-func (o *options) childLife() time.Duration {
-	return o.Ramp + o.Warmup + o.Duration + o.grace + dialTimeout + 30*time.Second
-}
-
-// launchChild starts the server in a new process: this executable with
-// -serve. The child prints its address on stdout; it is stopped with
-// SIGTERM, killed if it does not exit in time, and also exits on its own
-// when its stdin (a pipe from this process) closes or -max-life passes.
-func launchChild(ctx context.Context, o *options, target string, r int) (string, int, func() error, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", 0, nil, err
+	d := &dialer{transport: m.Transport, addr: srv.addr, url: srv.wsURL, sources: o.Sources}
+	if m.Transport == transportWS && d.url == "" {
+		return Result{}, fmt.Errorf("the %s server has no WebSocket URL", m.label())
 	}
-	sc := o.serverConfig()
-	life := o.childLife()
-	args := []string{
-		"-serve", target,
-		"-listen", sc.Listen,
-		"-framing", sc.Framing,
-		"-max-package", strconv.Itoa(sc.MaxPackageSize),
-		"-workers", strconv.Itoa(sc.Workers),
-		"-max-conn", strconv.Itoa(sc.MaxConn),
-		"-max-life", life.String(),
+	if o.Idle {
+		return runIdle(ctx, o, m, r, d, srv), nil
 	}
-	if o.CPUProfile != "" {
-		args = append(args, "-cpuprofile", fmt.Sprintf("%s-%s-run%d.pprof", o.CPUProfile, target, r))
-	}
-	cctx, cancel := context.WithTimeout(ctx, life+10*time.Second)
-	cmd := exec.CommandContext(cctx, exe, args...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 8 * time.Second // then it is killed
-	if o.ServerProcs > 0 {
-		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(o.ServerProcs))
-	}
-	cmd.Stderr = os.Stderr
-	out := newFirstLine(os.Stderr)
-	cmd.Stdout = out
-	// The child exits when this pipe closes, so it cannot outlive us.
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		cancel()
-		return "", 0, nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		return "", 0, nil, err
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(exited)
-	}()
-	var once sync.Once
-	var stopErr error
-	stop := func() error {
-		once.Do(func() {
-			_ = stdin.Close()
-			cancel() // SIGTERM, then a kill after WaitDelay
-			<-exited
-			if !cmd.ProcessState.Success() {
-				stopErr = fmt.Errorf("server process %d: %v", cmd.Process.Pid, waitErr)
-			}
-		})
-		return stopErr
-	}
-	t := time.NewTimer(10 * time.Second)
-	defer t.Stop()
-	select {
-	case line := <-out.line:
-		addr := strings.TrimSpace(line)
-		if addr == "" {
-			_ = stop()
-			return "", 0, nil, errors.New("server process printed no address")
-		}
-		return addr, cmd.Process.Pid, stop, nil
-	case <-exited:
-		_ = stop()
-		return "", 0, nil, fmt.Errorf("server process exited before printing its address: %v", waitErr)
-	case <-t.C:
-		_ = stop()
-		return "", 0, nil, errors.New("server process did not print its address within 10s")
-	case <-ctx.Done():
-		_ = stop()
-		return "", 0, nil, ctx.Err()
-	}
-}
-
-// firstLine is a writer that hands its first line to a channel and passes
-// anything after it to rest.
-type firstLine struct {
-	mu   sync.Mutex
-	buf  []byte
-	sent bool
-	line chan string
-	rest io.Writer
-}
-
-func newFirstLine(rest io.Writer) *firstLine {
-	return &firstLine{line: make(chan string, 1), rest: rest}
-}
-
-func (f *firstLine) Write(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.sent {
-		return f.rest.Write(p)
-	}
-	f.buf = append(f.buf, p...)
-	i := strings.IndexByte(string(f.buf), '\n')
-	if i < 0 {
-		return len(p), nil
-	}
-	f.sent = true
-	f.line <- string(f.buf[:i])
-	if rest := f.buf[i+1:]; len(rest) > 0 {
-		_, _ = f.rest.Write(rest)
-	}
-	f.buf = nil
-	return len(p), nil
+	return runLoad(ctx, o, m, r, d, srv.pid), nil
 }
 
 func main() {
@@ -352,10 +371,30 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(2)
 	}
+	if o.ClientProfile != "" {
+		f, err := os.Create(o.ClientProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(2)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(2)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(os.Stderr, "load: %d conns x %d in flight, %d-byte payload, %s measured after %s warmup (ramp %s), %d run(s), framing %s, workers %d, client GOMAXPROCS %d\n",
-		o.Conns, o.Inflight, o.Payload, o.Duration, o.Warmup, o.Ramp, o.Runs, o.Framing, o.Workers, runtime.GOMAXPROCS(0))
+	var what string
+	switch o.mode() {
+	case modeIdle:
+		what = fmt.Sprintf("%d idle conns, a %d-byte ping every %s, ramp %s, settle %s, hold %s", o.Conns, o.PingPayload, o.Heartbeat, o.Ramp, o.Warmup, o.Duration)
+	case modeRate:
+		what = fmt.Sprintf("%d conns x %g msgs/s, %d-byte payload, %s measured after %s warmup (ramp %s)", o.Conns, o.Rate, o.Payload, o.Duration, o.Warmup, o.Ramp)
+	default:
+		what = fmt.Sprintf("%d conns x %d in flight, %d-byte payload, %s measured after %s warmup (ramp %s)", o.Conns, o.Inflight, o.Payload, o.Duration, o.Warmup, o.Ramp)
+	}
+	fmt.Fprintf(os.Stderr, "load: %s, transport %s, %d run(s), framing %s, workers %d, read buffer %d, %d source address(es), client GOMAXPROCS %d\n",
+		what, o.Transport, o.Runs, o.Framing, o.Workers, o.ReadBuf, o.Sources, runtime.GOMAXPROCS(0))
 	rep, err := run(ctx, o)
 	code := 0
 	if rep != nil && len(rep.Runs) > 0 {
@@ -375,5 +414,8 @@ func main() {
 		code = 1
 	}
 	stop()
+	if o.ClientProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	os.Exit(code)
 }

@@ -67,3 +67,59 @@ func selfUsage() usage {
 	}
 	return usage{ok: true, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
 }
+
+// machineBusy reads the CPU time all processors of the machine spent busy
+// (not idle or waiting for I/O) since boot, from /proc/stat.
+func machineBusy() (time.Duration, bool) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 8 || string(f[0]) != "cpu" {
+		return 0, false
+	}
+	var busy uint64
+	for i, v := range f[1:] {
+		n, err := strconv.ParseUint(string(v), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		if i != 3 && i != 4 && i < 8 { // user nice system [idle iowait] irq softirq steal
+			busy += n
+		}
+	}
+	return time.Duration(busy) * clockTick, true
+}
+
+// cpuSample is the CPU time of the server process, this process and the
+// whole machine at one moment.
+type cpuSample struct {
+	at                      time.Duration
+	server, client, machine time.Duration
+	ok                      bool // all three known
+}
+
+func sampleCPU(at time.Duration, pid int) cpuSample {
+	s := cpuSample{at: at}
+	c := selfUsage()
+	m, mok := machineBusy()
+	if pid <= 0 || !c.ok || !mok {
+		return s
+	}
+	srv := procUsage(pid)
+	s.server, s.client, s.machine, s.ok = srv.cpu, c.cpu, m, srv.ok
+	return s
+}
+
+// otherCores is the CPU the rest of the machine used between a and b, in
+// cores: busy time minus the server's and the client's. It shows when a
+// shared machine's other work competed with the measurement.
+func otherCores(a, b cpuSample) float64 {
+	if !a.ok || !b.ok || b.at <= a.at {
+		return 0
+	}
+	other := (b.machine - a.machine) - (b.server - a.server) - (b.client - a.client)
+	return max(0, other.Seconds()/(b.at-a.at).Seconds())
+}

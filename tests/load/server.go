@@ -2,19 +2,15 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
-	"runtime/pprof"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/zinxgame/zinxgame/zconf"
@@ -37,13 +33,16 @@ type serverConfig struct {
 	Listen         string // host:port; port 0 picks a free one
 	Framing        string // zconf.FramingLE or zconf.FramingBE
 	MaxPackageSize int
-	Workers        int // framework WorkerPoolSize
-	MaxConn        int // framework MaxConn
+	Workers        int  // framework WorkerPoolSize
+	MaxConn        int  // framework MaxConn
+	ReadBuf        int  // framework IOReadBuffSize; the baseline's bufio sizes (0: 4096)
+	WS             bool // the framework also serves WebSocket, on a port of its own
 }
 
 // echoServer is a running server of either kind.
 type echoServer struct {
-	Addr string
+	Addr  string
+	WSURL string // ws://host:port/path when the server speaks WebSocket
 	// Stop shuts the server down and waits for its connections to end, or
 	// for ctx.
 	Stop func(ctx context.Context) error
@@ -77,6 +76,14 @@ func frameworkConfig(sc serverConfig) (zconf.Config, error) {
 	cfg.MaxPackageSize = sc.MaxPackageSize
 	cfg.WorkerPoolSize = sc.Workers
 	cfg.MaxConn = sc.MaxConn
+	if sc.ReadBuf > 0 {
+		cfg.IOReadBuffSize = sc.ReadBuf
+	}
+	if sc.WS {
+		cfg.Mode = zconf.ModeBoth
+		cfg.WsPort = 0
+		cfg.WsPath = "/"
+	}
 	cfg.LogLevel = "warn"
 	return cfg, cfg.Validate()
 }
@@ -98,7 +105,11 @@ func startFramework(sc serverConfig) (*echoServer, error) {
 	if err := srv.Start(); err != nil {
 		return nil, err
 	}
-	return &echoServer{Addr: srv.Addr().String(), Stop: srv.Shutdown}, nil
+	es := &echoServer{Addr: srv.Addr().String(), Stop: srv.Shutdown}
+	if sc.WS {
+		es.WSURL = "ws://" + srv.WebSocketAddr().String() + cfg.WsPath
+	}
+	return es, nil
 }
 
 // baselineServer is the no-framework reference: the standard library, one
@@ -108,6 +119,7 @@ type baselineServer struct {
 	ln    net.Listener
 	be    bool
 	max   uint32
+	bufSz int
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 	done  bool
@@ -118,6 +130,9 @@ func startBaseline(sc serverConfig) (*echoServer, error) {
 	if sc.Framing != zconf.FramingLE && sc.Framing != zconf.FramingBE {
 		return nil, fmt.Errorf("unknown framing %q", sc.Framing)
 	}
+	if sc.WS {
+		return nil, errors.New("the baseline server speaks TCP only")
+	}
 	ln, err := net.Listen("tcp", sc.Listen)
 	if err != nil {
 		return nil, err
@@ -126,6 +141,7 @@ func startBaseline(sc serverConfig) (*echoServer, error) {
 		ln:    ln,
 		be:    sc.Framing == zconf.FramingBE,
 		max:   uint32(sc.MaxPackageSize),
+		bufSz: cmp.Or(sc.ReadBuf, 4096),
 		conns: make(map[net.Conn]struct{}),
 	}
 	b.wg.Add(1)
@@ -165,8 +181,8 @@ func (b *baselineServer) serve(c net.Conn) {
 		b.mu.Unlock()
 		_ = c.Close()
 	}()
-	br := bufio.NewReaderSize(c, 4096)
-	bw := bufio.NewWriterSize(c, 4096)
+	br := bufio.NewReaderSize(c, b.bufSz)
+	bw := bufio.NewWriterSize(c, b.bufSz)
 	var head [znet.HeadLen]byte
 	var data []byte
 	for {
@@ -218,76 +234,4 @@ func (b *baselineServer) stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// childMain is the server process: `load -serve framework|baseline ...`.
-// It prints the bound address as one line on stdout, then serves until
-// SIGTERM or SIGINT, until its stdin closes (the parent is gone), or until
-// -max-life has passed, whichever comes first.
-func childMain(args []string) int {
-	fs := flag.NewFlagSet("load -serve", flag.ContinueOnError)
-	def := zconf.Default()
-	serve := fs.String("serve", "", "server to run: framework or baseline")
-	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
-	framing := fs.String("framing", def.Framing, "le or be")
-	maxPkg := fs.Int("max-package", def.MaxPackageSize, "MaxPackageSize")
-	workers := fs.Int("workers", def.WorkerPoolSize, "framework WorkerPoolSize")
-	maxConn := fs.Int("max-conn", def.MaxConn, "framework MaxConn")
-	maxLife := fs.Duration("max-life", 10*time.Minute, "exit after this long in any case")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server to this file")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	fail := func(err error) int {
-		fmt.Fprintf(os.Stderr, "load -serve %s: %v\n", *serve, err)
-		return 1
-	}
-	host, _, err := net.SplitHostPort(*listen)
-	if err != nil {
-		return fail(err)
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fail(fmt.Errorf("listen address %q: only loopback addresses are allowed", *listen))
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return fail(err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fail(err)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	srv, err := startServer(*serve, serverConfig{
-		Listen: *listen, Framing: *framing, MaxPackageSize: *maxPkg,
-		Workers: *workers, MaxConn: *maxConn,
-	})
-	if err != nil {
-		return fail(err)
-	}
-	fmt.Println(srv.Addr)
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
-	parentGone := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		close(parentGone)
-	}()
-	life := time.NewTimer(*maxLife)
-	defer life.Stop()
-	select {
-	case <-sig:
-	case <-parentGone:
-	case <-life.C:
-		fmt.Fprintf(os.Stderr, "load -serve %s: -max-life %s reached; exiting\n", *serve, *maxLife)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Stop(ctx); err != nil {
-		return fail(fmt.Errorf("shutdown: %w", err))
-	}
-	return 0
 }
