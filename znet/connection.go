@@ -350,7 +350,9 @@ func (c *Connection) readLoop() {
 // already buffered at once: one queue operation, one wake-up and one flush
 // for the lot. It returns nil once the connection is stopping.
 func (c *Connection) readQueued(fr *frameReader) (uint32, error) {
-	batch := make([]task, 0, maxReadBatch)
+	// The batch starts small and doubles up to maxReadBatch as bursts need:
+	// an idle connection should not hold 64 slots it never fills.
+	batch := make([]task, 0, 4)
 	var bytes int
 	for !c.stopping.Load() {
 		msgID, data, err := fr.next()
@@ -358,6 +360,9 @@ func (c *Connection) readQueued(fr *frameReader) (uint32, error) {
 			if c.lim == nil || !c.limited() {
 				// Fill the slot field by field: copying a whole composite
 				// literal into the heap slice costs a typed memmove per frame.
+				if len(batch) == cap(batch) {
+					batch = append(make([]task, 0, min(2*cap(batch), maxReadBatch)), batch...)
+				}
 				batch = batch[:len(batch)+1]
 				t := &batch[len(batch)-1]
 				t.req.conn, t.req.msgID, t.req.data = c, msgID, data
