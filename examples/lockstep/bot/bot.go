@@ -99,7 +99,8 @@ func newBot(r *runner, idx int, rm *room) *bot {
 // run is the bot's life: take a seat, play until the run ends.
 func (b *bot) run(ctx context.Context) {
 	if err := b.join(ctx); err != nil {
-		if ctx.Err() == nil {
+		// bot-0 failing to connect at all ends the run with its error.
+		if ctx.Err() == nil && (b.idx != 0 || b.gen > 0) {
 			b.r.botFailed("joining a match", err)
 		}
 		return
