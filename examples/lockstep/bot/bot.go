@@ -372,7 +372,7 @@ func (b *bot) input(s *session) error {
 	return err
 }
 
-// reconnect drops the connection, stays offline for a while (up to
+// reconnect drops the connection, stays offline for a while (Offline/2 to
 // Offline), dials a new one, logs in with the token and sends Reconnect
 // with the last frame applied. The handlers check what
 // follows: MatchStart again, catch-up frames from exactly the next frame,
@@ -391,7 +391,7 @@ func (b *bot) reconnect(ctx context.Context) error {
 		return errors.New("the old connection did not close")
 	}
 	if off := b.r.cfg.Offline; off > 0 {
-		t := time.NewTimer(time.Duration(b.rng.Int64N(int64(off))))
+		t := time.NewTimer(off/2 + time.Duration(b.rng.Int64N(int64(off/2)+1)))
 		select {
 		case <-ctx.Done():
 			t.Stop()

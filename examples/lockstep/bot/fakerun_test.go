@@ -40,15 +40,16 @@ func TestRunFake(t *testing.T) {
 // must show in the report and fail the run.
 func TestRunFakeFaults(t *testing.T) {
 	cases := []struct {
-		name   string
-		faults fakeFaults
-		check  func(*Report) bool
+		name      string
+		faults    fakeFaults
+		reconnect bool // the fault needs reconnections
+		check     func(*Report) bool
 	}{
-		{"catch-up a frame late", fakeFaults{catchUpShift: 1}, func(r *Report) bool { return r.Frames.GapFrames > 0 }},
-		{"catch-up a frame early", fakeFaults{catchUpShift: -1}, func(r *Report) bool { return r.Frames.DuplicateFrames > 0 }},
-		{"live frame missing", fakeFaults{skipLiveFrame: true}, func(r *Report) bool { return r.Frames.GapFrames == 1 }},
-		{"inputs dropped", fakeFaults{dropEvery: 5}, func(r *Report) bool { return r.Inputs.Lost > 0 }},
-		{"a seat's state drifts", fakeFaults{corruptSlot1: true}, func(r *Report) bool {
+		{"catch-up a frame late", fakeFaults{catchUpShift: 1}, true, func(r *Report) bool { return r.Frames.GapFrames > 0 }},
+		{"catch-up a frame early", fakeFaults{catchUpShift: -1}, true, func(r *Report) bool { return r.Frames.DuplicateFrames > 0 }},
+		{"live frame missing", fakeFaults{skipLiveFrame: true}, false, func(r *Report) bool { return r.Frames.GapFrames == 1 }},
+		{"inputs dropped", fakeFaults{dropEvery: 5}, false, func(r *Report) bool { return r.Inputs.Lost > 0 }},
+		{"a seat's state drifts", fakeFaults{corruptSlot1: true}, false, func(r *Report) bool {
 			return r.Hashes.LocalMismatches > 0 && r.Hashes.Desyncs > 0
 		}},
 	}
@@ -58,9 +59,13 @@ func TestRunFakeFaults(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, c := range cases {
 		f := startFake(t, c.faults)
+		var prob float64
+		if c.reconnect {
+			prob = 1 // about once a bot in the run; offline 100-200 ms: catch-up is due
+		}
 		wg.Go(func() {
 			reps[i], errs[i] = Run(context.Background(), Config{
-				Addr: f.addr, Bots: 4, Players: 4, InputRate: 20, ReconnectProb: 1, Offline: 100 * time.Millisecond,
+				Addr: f.addr, Bots: 4, Players: 4, InputRate: 20, ReconnectProb: prob, Offline: 200 * time.Millisecond,
 				Duration: 1500 * time.Millisecond, Ramp: 100 * time.Millisecond, Drain: time.Second,
 				Progress: io.Discard, Log: io.Discard,
 			})

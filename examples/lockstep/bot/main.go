@@ -15,11 +15,11 @@
 // simulation (one unit per seat, moved by the inputs and by a wind drawn
 // from game.NewRand(seed)), reporting its FNV-1a state hash every
 // hash_interval frames. With -reconnect-prob a bot drops its connection at
-// random, stays offline up to -offline, and resumes its seat: Login with
-// its token, Reconnect with its last frame, then the catch-up must fill
-// exactly the frames it missed.
-// When -duration is up, each room's bots vote the same result (MatchResult)
-// at a frame a little ahead and wait for MatchEnd.
+// random, stays offline for half of -offline to -offline, and resumes its
+// seat: Login with its token, Reconnect with its last frame, then the
+// catch-up must fill exactly the frames it missed. When -duration is up,
+// each room's bots vote the same result (MatchResult) at a frame a little
+// ahead and wait for MatchEnd.
 //
 // The report gives the rooms and matches, frames received, gaps and
 // duplicates, desyncs (from the server, and the bots' own comparison of
@@ -59,7 +59,7 @@ func cli() int {
 	flag.IntVar(&cfg.Players, "players", 4, "bots per room (RoomOptions.max_players)")
 	flag.Float64Var(&cfg.InputRate, "input-rate", 10, "inputs per second per bot")
 	flag.Float64Var(&cfg.ReconnectProb, "reconnect-prob", 0, "chance per bot per second to drop the connection and reconnect (0-1)")
-	flag.DurationVar(&cfg.Offline, "offline", time.Second, "with -reconnect-prob: a dropped bot stays offline up to this long (uniformly) before reconnecting")
+	flag.DurationVar(&cfg.Offline, "offline", time.Second, "with -reconnect-prob: a dropped bot stays offline between half this and this (uniformly) before reconnecting")
 	flag.DurationVar(&cfg.Duration, "duration", 60*time.Second, "run time, ramp included (at most 10m)")
 	flag.DurationVar(&cfg.Ramp, "ramp", 5*time.Second, "spread the bots' logins over this")
 	flag.UintVar(&tick, "tick-rate", 0, "RoomOptions.tick_rate (0: the server's default)")

@@ -24,7 +24,7 @@ type Config struct {
 	Players       int           // bots per room
 	InputRate     float64       // inputs per second per bot
 	ReconnectProb float64       // chance per bot per second to drop the connection and reconnect
-	Offline       time.Duration // a dropped bot waits up to this long (uniformly) before reconnecting
+	Offline       time.Duration // a dropped bot waits Offline/2 to Offline (uniformly) before reconnecting
 	Duration      time.Duration // the whole run, ramp included
 	Ramp          time.Duration // the bots start spread over this
 	Drain         time.Duration // after Duration: at most this long for the result votes to end the matches
