@@ -484,12 +484,16 @@ func (l *Lockstep) handleHash(req ziface.IRequest) {
 	}
 }
 
+// handleResult records a vote. A vote from a player no longer in a room is
+// ignored, not refused: it lost the race with the votes that ended the
+// match, and MatchEnd has told it the result.
 func (l *Lockstep) handleResult(req ziface.IRequest) {
 	var m pb.MatchResult
-	if !decode(req, &m) {
+	p := loggedIn(req)
+	if p == nil || !decode(req, &m) {
 		return
 	}
-	if p, r := inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
+	if _, r := p.current(); r != nil {
 		r.enqueueOrBusy(req, roomEvent{kind: evResult, p: p, conn: req.GetConnection(), data: m.Result})
 	}
 }

@@ -190,7 +190,9 @@ func (r *Room) seatOf(p *lsPlayer) (uint32, *seat) {
 
 func (r *Room) apply(ev roomEvent, now time.Time) {
 	if r.state == stateEnded {
-		if ev.conn != nil && ev.kind != evDisconnect && ev.kind != evHash {
+		// Late hashes and result votes are normal (the vote that ended the
+		// match raced with the others); anything else gets an answer.
+		if ev.conn != nil && ev.kind != evDisconnect && ev.kind != evHash && ev.kind != evResult {
 			sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_CLOSED, "the match has ended")
 		}
 		r.release(ev.p)

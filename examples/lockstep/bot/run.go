@@ -1,0 +1,468 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/zconf"
+	"github.com/zinxgame/zinxgame/znet"
+)
+
+// Config is one run of the bot swarm.
+type Config struct {
+	Addr          string        // server address; must be loopback (ignored with Serve)
+	Bots          int           // number of bots, a multiple of Players
+	Players       int           // bots per room
+	InputRate     float64       // inputs per second per bot
+	ReconnectProb float64       // chance per bot per second to drop the connection and reconnect
+	Offline       time.Duration // a dropped bot waits Offline/2 to Offline (uniformly) before reconnecting
+	Duration      time.Duration // the whole run, ramp included
+	Ramp          time.Duration // the bots start spread over this
+	Drain         time.Duration // after Duration: at most this long for the result votes to end the matches
+	// Room options sent with RoomCreate; 0 takes the server's default.
+	TickRate        uint32
+	FramesPerPacket uint32
+	HashInterval    uint32
+	Serve           bool      // run the lockstep server in this process
+	ServerPID       int       // external server whose CPU to report; 0 for none
+	Progress        io.Writer // a line a second; nil for none
+	Log             io.Writer // framework warnings; nil to discard
+}
+
+const (
+	maxDuration  = 10 * time.Minute
+	maxBots      = 10000
+	dialTimeout  = 5 * time.Second
+	replyTimeout = 5 * time.Second // for each answer a bot waits for
+	stopTimeout  = 5 * time.Second
+	// quietTime: no reconnection starts this long (plus Offline) before the
+	// end of the run, or a quarter of the run if less, so that each one
+	// finishes before the result vote.
+	quietTime   = 2 * time.Second
+	propSession = "lsbot"
+)
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Players < 1 || c.Players > 16 {
+		bad("-players %d: must be between 1 and 16 (RoomOptions.max_players)", c.Players)
+	}
+	if c.Bots < 1 || c.Bots > maxBots {
+		bad("-bots %d: must be between 1 and %d", c.Bots, maxBots)
+	} else if c.Players >= 1 && c.Bots%c.Players != 0 {
+		bad("-bots %d: must be a multiple of -players %d (every room fills)", c.Bots, c.Players)
+	}
+	if !(c.InputRate >= 0 && c.InputRate <= 120) {
+		bad("-input-rate %v: must be between 0 and 120 per second", c.InputRate)
+	}
+	if !(c.ReconnectProb >= 0 && c.ReconnectProb <= 1) {
+		bad("-reconnect-prob %v: must be between 0 and 1 (per bot per second)", c.ReconnectProb)
+	}
+	if c.Offline < 0 || c.Offline > 10*time.Second {
+		bad("-offline %s: must be between 0 and 10s", c.Offline)
+	}
+	if c.Duration <= 0 || c.Duration > maxDuration {
+		bad("-duration %s: must be above 0 and at most %s", c.Duration, maxDuration)
+	}
+	if c.Ramp < 0 || c.Ramp >= c.Duration {
+		bad("-ramp %s: must be at least 0 and shorter than -duration %s", c.Ramp, c.Duration)
+	}
+	if c.Drain < 0 || c.Drain > 10*time.Second {
+		bad("drain %s: must be between 0 and 10s", c.Drain)
+	}
+	if c.TickRate > 120 || c.FramesPerPacket > 10 {
+		bad("-tick-rate %d, -frames-per-packet %d: at most 120 and 10 (0 = the server's default)", c.TickRate, c.FramesPerPacket)
+	}
+	if c.ServerPID < 0 || (c.Serve && c.ServerPID != 0) {
+		bad("-server-pid %d: must be a process ID, and not given with -serve", c.ServerPID)
+	}
+	if !c.Serve {
+		if err := loopback(c.Addr); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// loopback refuses addresses off this machine: a load tool is not to be
+// pointed at someone else's server.
+func loopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("-addr %q: only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed", addr)
+	}
+	return nil
+}
+
+// Counters, shared by every bot. cRecvLoginAck..cRecvUnknownID count
+// messages received by ID.
+const (
+	cRecvLoginAck = iota
+	cRecvRoomState
+	cRecvRoomListAck
+	cRecvPlayerEvent
+	cRecvMatchStart
+	cRecvFrames // 1012 batches
+	cRecvCatchUp
+	cRecvDesync
+	cRecvMatchEnd
+	cRecvError
+	cRecvNotice
+	cRecvUnknownID
+	cUnmarshalErr // proto.Unmarshal failed
+	cMalformed    // decoded, but not what the protocol says (count 0, offsets out of order, ...)
+	cBadInput     // a relayed input no bot sends (slot out of range, bad length)
+	cFramesApplied
+	cGaps // batches that skipped frames
+	cGapFrames
+	cDups // batches that repeated frames
+	cDupFrames
+	cFramesEarly      // frames on a connection before its MatchStart
+	cCatchUpUnasked   // catch-up batches (1016) with no reconnection under way
+	cStale            // messages from a connection the bot has dropped
+	cInputsSent       // Input messages sent
+	cInputsEchoed     // own inputs seen in a frame
+	cInputsLost       // own inputs never relayed, sent on the connection still in use
+	cInputsLostDrop   // own inputs never relayed, sent on a connection the bot dropped
+	cInputsUnmatched  // own (slot, seq) not waiting: relayed twice, or never sent
+	cInputsExpired    // still unanswered after inflightSize newer inputs
+	cInputsCaughtUp   // own inputs first seen in catch-up: not timed
+	cHashesSent       // HashReport messages sent
+	cLocalMismatch    // a bot's state hash differs from its room's other bots'
+	cResultsSent      // MatchResult votes sent
+	cResultMissed     // the vote's frame was no longer in the hash ring
+	cResultMismatch   // MatchEnd.result differs from the bot's vote
+	cMatchMismatch    // a MatchStart or RoomState that disagrees with the match the bot is in
+	cReconnects       // reconnections begun
+	cReconnectsOK     // ... that got their MatchStart back
+	cReconnectsFailed // ... that did not
+	cLostConns        // connections lost (not dropped by the bot) before the bot's match ended
+	cSendErr
+	cReadyLate // Error answering a Ready sent as the match started: tolerated
+	cEvOverflow
+	nCounters
+	nRecv = cRecvUnknownID + 1
+)
+
+// runner is the state of one run, shared by every bot.
+type runner struct {
+	cfg      Config
+	log      *slog.Logger
+	base     time.Time // the clock behind now
+	deadline time.Time // end of the run
+	cl       *znet.Client
+	addr     string
+	rooms    []*room
+	bots     []*bot
+
+	c                   [nCounters]atomic.Uint64
+	lat, catchUp        hist          // input -> frame; Reconnect -> first live frame
+	loggedIn, inMatch   atomic.Int64  // bots
+	tickRate            atomic.Uint32 // from the first MatchStart
+	stopped             atomic.Bool   // the run's time is up: bytes are no longer counted
+	ending              atomic.Bool   // disconnects from here on are ours
+	firstDial           chan error    // bot 0's dial: is the server there?
+	dialErrs            atomic.Uint64
+	onceNotice, onceErr atomic.Bool
+
+	mu       sync.Mutex // guards the fields below and wg.Add
+	closed   bool
+	wg       sync.WaitGroup
+	errCodes map[pb.ErrorCode]uint64
+	failures map[string]uint64 // bots that gave up, by reason
+	desyncs  []string          // the first few Desync messages, for the report
+	roomList string            // the RoomList check's outcome
+	listOK   bool
+}
+
+func (r *runner) add(c int, n uint64) { r.c[c].Add(n) }
+
+func (r *runner) counters() (c [nCounters]uint64) {
+	for i := range c {
+		c[i] = r.c[i].Load()
+	}
+	return c
+}
+
+// now is the runner's monotonic clock, in nanoseconds.
+func (r *runner) now() int64 { return int64(time.Since(r.base)) }
+
+// spawn runs f on a goroutine that Run waits for.
+func (r *runner) spawn(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		f()
+	}()
+}
+
+func (r *runner) waitSpawned() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.wg.Wait()
+}
+
+// quiet is how close to its end the run starts no reconnection.
+func (r *runner) quiet() time.Duration {
+	return min(quietTime+r.cfg.Offline, r.cfg.Duration/4)
+}
+
+// note prints a line once per kind on the progress writer.
+func (r *runner) note(once *atomic.Bool, format string, args ...any) {
+	if r.cfg.Progress != nil && !r.ending.Load() && once.CompareAndSwap(false, true) {
+		fmt.Fprintf(r.cfg.Progress, format+"\n", args...)
+	}
+}
+
+// botFailed records why a bot gave up (a reason is a short, fixed phrase).
+func (r *runner) botFailed(reason string, err error) {
+	r.mu.Lock()
+	first := len(r.failures) == 0
+	r.failures[reason]++
+	r.mu.Unlock()
+	if first && r.cfg.Progress != nil {
+		fmt.Fprintf(r.cfg.Progress, "a bot gave up (first of possibly more): %s: %v\n", reason, err)
+	}
+}
+
+// Run runs the swarm for cfg.Duration, lets the matches end, and reports.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.DiscardHandler)
+	if cfg.Log != nil {
+		log = slog.New(slog.NewTextHandler(cfg.Log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	r := &runner{
+		cfg: cfg, log: log, base: time.Now(), addr: cfg.Addr, firstDial: make(chan error, 1),
+		errCodes: map[pb.ErrorCode]uint64{}, failures: map[string]uint64{},
+	}
+	cpuPID := cfg.ServerPID
+	var srv *inproc
+	if cfg.Serve {
+		var err error
+		if srv, err = startServer(cfg.Bots, log); err != nil {
+			return nil, err
+		}
+		defer srv.stop()
+		r.addr, cpuPID = srv.addr, os.Getpid()
+	}
+	if cpuPID > 0 {
+		if _, err := procCPU(cpuPID); err != nil {
+			return nil, fmt.Errorf("-server-pid %d: %w", cpuPID, err)
+		}
+	}
+	cl, err := r.newClient()
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	r.cl = cl
+	for i := range cfg.Bots / cfg.Players {
+		r.rooms = append(r.rooms, newRoom(i))
+	}
+	for i := range cfg.Bots {
+		b := newBot(r, i, r.rooms[i/cfg.Players])
+		b.rm.bots = append(b.rm.bots, b)
+		r.bots = append(r.bots, b)
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	r.deadline, _ = runCtx.Deadline()
+	start := r.snap(cpuPID)
+	r.spawn(func() { r.progress(runCtx) })
+	startErr := r.startAll(runCtx)
+	ramped := r.snap(cpuPID)
+	if startErr == nil {
+		<-runCtx.Done()
+	}
+	cancel()
+	r.stopped.Store(true)
+	end := r.snap(cpuPID)
+	if startErr == nil && ctx.Err() == nil {
+		r.vote(ctx)
+	}
+
+	r.ending.Store(true)
+	sctx, scancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer scancel()
+	clientErr := cl.Shutdown(sctx)
+	r.waitSpawned()
+	var serverErr error
+	if srv != nil {
+		serverErr = srv.stop()
+	}
+	if startErr != nil {
+		return nil, startErr
+	}
+	rep := r.report(cpuPID, start, ramped, end, cl.Stats().DecodeErrors)
+	if clientErr != nil {
+		rep.fail("bots did not disconnect within %s: %v", stopTimeout, clientErr)
+	}
+	if serverErr != nil {
+		rep.fail("in-process server shutdown: %v", serverErr)
+	}
+	return rep, nil
+}
+
+func (r *runner) newClient() (*znet.Client, error) {
+	cfg := zconf.Default()
+	cfg.WorkerPoolSize = 0          // handlers run on each connection's reader
+	cfg.MaxConn = 2*r.cfg.Bots + 10 // a reconnecting bot may hold two for a moment
+	cfg.MaxPackageSize = 64 << 10   // catch-up batches may be larger than live ones
+	cfg.HeartbeatTimeout = 0        // a bot may wait quietly for its room to fill
+	cfg.FirstMessageTimeout = 0     // the server speaks only when spoken to
+	cfg.LogLevel = "warn"
+	cl, err := znet.NewClient(cfg, znet.WithLogger(r.log))
+	if err != nil {
+		return nil, fmt.Errorf("bot client: %w", err)
+	}
+	r.routes(cl, cfg.NoticeMsgID)
+	return cl, nil
+}
+
+// startAll starts the bots, spread evenly over the ramp, in room order: a
+// room's creator starts before its joiners. It fails only when the first
+// bot cannot connect: the server is not there.
+func (r *runner) startAll(ctx context.Context) error {
+	interval := r.cfg.Ramp / time.Duration(r.cfg.Bots)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	begin := time.Now()
+	for i, b := range r.bots {
+		t.Reset(time.Until(begin.Add(time.Duration(i) * interval)))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		r.spawn(func() { b.run(ctx) })
+		if i == 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case err := <-r.firstDial:
+				if err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// vote ends the matches: it gives each room the frame to vote the result
+// at (half a second of frames ahead), then waits up to Drain for every
+// started match to end.
+func (r *runner) vote(ctx context.Context) {
+	margin := max(r.tickRate.Load()/2, 5)
+	for _, rm := range r.rooms {
+		rm.setEndFrame(margin)
+	}
+	deadline := time.Now().Add(r.cfg.Drain)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for time.Now().Before(deadline) {
+		done := true
+		for _, rm := range r.rooms {
+			if started, ended := rm.state(); started && !ended {
+				done = false
+				break
+			}
+		}
+		if done {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// progress prints a line a second until the run ends.
+func (r *runner) progress(ctx context.Context) {
+	w := r.cfg.Progress
+	if w == nil {
+		return
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	prev, prevAt, prevBytes := r.counters(), time.Now(), r.matchBytes()
+	for {
+		var now time.Time
+		select {
+		case <-ctx.Done():
+			return
+		case now = <-t.C:
+		}
+		c, bytes := r.counters(), r.matchBytes()
+		dt := now.Sub(prevAt).Seconds()
+		var lat histSnap
+		lat.add(&r.lat)
+		down := 0.0
+		if n := r.inMatch.Load(); n > 0 {
+			down = float64(bytes-prevBytes) / dt / float64(n)
+		}
+		fmt.Fprintf(w, "[%5.1fs] in match %d/%d  frames/s %.0f  inputs/s %.0f  input->frame p99 %s (n=%d)  "+
+			"down %.0f B/s/player  gaps %d dups %d desyncs %d  reconnects %d/%d  errors %d\n",
+			now.Sub(r.base).Seconds(), r.inMatch.Load(), r.cfg.Bots,
+			float64(c[cFramesApplied]-prev[cFramesApplied])/dt, float64(c[cInputsSent]-prev[cInputsSent])/dt,
+			ms(lat.quantile(0.99)), lat.n, down, c[cGapFrames], c[cDupFrames], c[cRecvDesync],
+			c[cReconnectsOK], c[cReconnects], c[cRecvError])
+		prev, prevAt, prevBytes = c, now, bytes
+	}
+}
+
+func (r *runner) matchBytes() (n uint64) {
+	for _, b := range r.bots {
+		n += b.matchBytes.Load()
+	}
+	return n
+}
+
+func recvTotal(c [nCounters]uint64) (n uint64) {
+	for _, v := range c[:nRecv] {
+		n += v
+	}
+	return n
+}
+
+// snapshot is the state at one instant, for rates over a window.
+type snapshot struct {
+	at        time.Time
+	ns        int64 // runner clock
+	c         [nCounters]uint64
+	cpu, self time.Duration
+}
+
+func (r *runner) snap(cpuPID int) snapshot {
+	s := snapshot{at: time.Now(), ns: r.now(), c: r.counters()}
+	s.self, _ = procCPU(os.Getpid())
+	if cpuPID > 0 {
+		s.cpu, _ = procCPU(cpuPID)
+	}
+	return s
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/zconf"
+	"github.com/zinxgame/zinxgame/znet"
+)
+
+// inproc is the lockstep server run in this process with -serve, as
+// examples/lockstep runs it with its defaults.
+type inproc struct {
+	srv      *znet.Server
+	ls       *game.Lockstep
+	addr     string
+	served   chan error
+	stopOnce sync.Once
+	err      error
+}
+
+func startServer(bots int, log *slog.Logger) (*inproc, error) {
+	cfg := zconf.Default()
+	cfg.Host, cfg.TcpPort = "127.0.0.1", 0
+	cfg.MaxConn = max(cfg.MaxConn, 2*bots+100)
+	cfg.LogLevel = "warn"
+	ls, err := game.NewLockstep(game.DefaultLockstepConfig(), log)
+	if err != nil {
+		return nil, fmt.Errorf("-serve: %w", err)
+	}
+	srv, err := znet.NewServer(cfg, znet.WithLogger(log))
+	if err != nil {
+		ls.Close()
+		return nil, fmt.Errorf("-serve: %w", err)
+	}
+	ls.Attach(srv)
+	l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.TcpPort)))
+	if err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		ls.Close()
+		return nil, fmt.Errorf("-serve: %w", err)
+	}
+	s := &inproc{srv: srv, ls: ls, addr: l.Addr().String(), served: make(chan error, 1)}
+	go func() { s.served <- srv.ServeListener(l) }()
+	return s, nil
+}
+
+func (s *inproc) stop() error {
+	s.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		s.err = s.srv.Shutdown(ctx)
+		if err := <-s.served; !errors.Is(err, znet.ErrServerClosed) {
+			s.err = errors.Join(s.err, err)
+		}
+		s.ls.Close()
+	})
+	return s.err
+}
