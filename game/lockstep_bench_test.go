@@ -30,8 +30,7 @@ func runningRoom(tb testing.TB, l *Lockstep) (*Room, []*countConn) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := newRoom(l, l.nextID.Add(1), opts)
-	l.rooms[r.id] = r
+	r := newRoom(l, l.nextID.Add(1), opts) // not registered: the caller ticks it
 	var conns []*countConn
 	for i := range 4 {
 		c := &countConn{}
