@@ -503,7 +503,7 @@ func (r *Room) flush() {
 	sent := 0
 	for _, s := range r.seats {
 		if s != nil && s.conn != nil {
-			_ = s.conn.SendMsg(protocol.MsgFrames, r.bw.b)
+			sendNow(s.conn, protocol.MsgFrames, r.bw.b)
 			sent++
 		}
 	}
@@ -513,6 +513,21 @@ func (r *Room) flush() {
 	r.sentUpTo = r.frame
 	r.pend = r.pend[:0]
 	r.pendBuf = r.pendBuf[:0]
+}
+
+// nowSender is a connection that can write on the caller's goroutine
+// (*znet.Connection): a tick sends one frame to each seat, and starting a
+// writer goroutine per frame would cost more than the write.
+type nowSender interface {
+	SendMsgNow(msgID uint32, data []byte) error
+}
+
+func sendNow(c ziface.IConnection, msgID uint32, data []byte) {
+	if n, ok := c.(nowSender); ok {
+		_ = n.SendMsgNow(msgID, data)
+		return
+	}
+	_ = c.SendMsg(msgID, data)
 }
 
 // end finishes the match (or an open room) and tells everyone still there.

@@ -182,6 +182,21 @@ func (c *Connection) SendMsg(msgID uint32, data []byte) error {
 	return c.queued(c.sendq.push(c.eng.pack, msgID, data))
 }
 
+// SendMsgNow is SendMsg for a goroutine that sends one message to each of
+// many connections, such as a lockstep room's tick: instead of starting a
+// writer goroutine for the message, it writes it on the caller's goroutine
+// when the socket takes it at once (a non-blocking write, TCP only), which
+// saves a goroutine start and a scheduler round trip per message. When
+// the connection's own handlers are mid-batch, a writer is running, or the
+// socket is full, it behaves as SendMsg. It ignores FlushDelay: use it for
+// messages that must leave now.
+func (c *Connection) SendMsgNow(msgID uint32, data []byte) error {
+	if uint64(len(data)) > uint64(c.eng.pack.max) {
+		return fmt.Errorf("%w: %d bytes, max %d", ErrPacketTooLarge, len(data), c.eng.pack.max)
+	}
+	return c.queued(c.sendq.pushNow(c.eng.pack, msgID, data, c.tryWriteFn))
+}
+
 // sendFrame queues a frame packed by the caller, so a broadcast is packed
 // once for all its receivers.
 func (c *Connection) sendFrame(frame []byte) error {

@@ -3,6 +3,7 @@ package znet
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"sync"
 	"testing"
 	"time"
@@ -126,5 +127,76 @@ func TestFlushDelayCoalesces(t *testing.T) {
 	defer mu.Unlock()
 	if len(writes) != 1 || !bytes.Equal(writes[0], want) {
 		t.Fatalf("%d writes (%x); want one write of %x", len(writes), writes, want)
+	}
+}
+
+// TestSendMsgNowKeepsOrder: SendMsgNow mixed with SendMsg, from another
+// goroutine and from a handler mid-batch, delivers every message once, in
+// order, over TCP and WebSocket.
+func TestSendMsgNowKeepsOrder(t *testing.T) {
+	for _, transport := range []string{"tcp", "websocket"} {
+		t.Run(transport, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.MaxMsgChanLen = 4096 // the loop below may outrun the socket
+			conns := make(chan *Connection, 1)
+			setup := func(s *Server) {
+				s.SetOnConnStart(func(c ziface.IConnection) { conns <- c.(*Connection) })
+				s.AddRouterFunc(1, func(req ziface.IRequest) { // mid-batch: both kinds
+					c := req.GetConnection().(*Connection)
+					_ = c.SendMsg(2, []byte{0})
+					_ = c.SendMsgNow(2, []byte{1})
+					_ = c.SendMsg(2, []byte{2})
+				})
+			}
+			cl := newTestClient(t, cfg)
+			got := make(chan []byte, 5000)
+			cl.AddRouterFunc(2, func(req ziface.IRequest) { got <- bytes.Clone(req.GetData()) })
+			var ts *testServer
+			var err error
+			var c *Connection
+			if transport == "tcp" {
+				ts = startServer(t, cfg, setup)
+				c, err = cl.Dial(context.Background(), ts.addr)
+			} else {
+				var url string
+				ts, url = startWS(t, cfg, setup)
+				c, err = cl.DialWebSocket(context.Background(), url)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			server := <-conns
+			const n = 2000
+			for i := range n {
+				b := binary.LittleEndian.AppendUint32(nil, uint32(i))
+				if i%2 == 0 {
+					err = server.SendMsgNow(2, b)
+				} else {
+					err = server.SendMsg(2, b)
+				}
+				if err != nil {
+					t.Fatalf("send %d: %v", i, err)
+				}
+			}
+			for i := range n {
+				select {
+				case b := <-got:
+					if binary.LittleEndian.Uint32(b) != uint32(i) {
+						t.Fatalf("message %d carries %d", i, binary.LittleEndian.Uint32(b))
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatalf("message %d never arrived", i)
+				}
+			}
+			if err := c.SendMsg(1, nil); err != nil {
+				t.Fatal(err)
+			}
+			for want := byte(0); want < 3; want++ {
+				if b := <-got; len(b) != 1 || b[0] != want {
+					t.Fatalf("mid-batch reply %v, want [%d]", b, want)
+				}
+			}
+			_ = ts
+		})
 	}
 }

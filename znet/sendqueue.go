@@ -154,18 +154,44 @@ func (q *sendQueue) endBatch(tryWrite func([]byte) int) {
 	defer q.mu.Unlock()
 	q.deferred.Store(false)
 	q.cancelDelayedLocked()
-	if tryWrite != nil && q.n > 0 && !q.writing {
-		out := q.buf
-		n := tryWrite(out)
-		q.written += uint64(n)
-		q.buf, q.n = reuse(out), 0
-		if n < len(out) {
-			// Rare: the socket buffer is full. Keep the rest, in order.
-			q.buf = append(make([]byte, 0, len(out)-n), out[n:]...)
-			q.n = 1
-		}
-	}
+	q.writeNowLocked(tryWrite)
 	q.kickLocked(true)
+}
+
+// writeNowLocked writes what is queued with tryWrite, without blocking,
+// unless the writer goroutine is running (it owns the socket then). What
+// the socket does not take stays queued, in order.
+func (q *sendQueue) writeNowLocked(tryWrite func([]byte) int) {
+	if tryWrite == nil || q.n == 0 || q.writing {
+		return
+	}
+	out := q.buf
+	n := tryWrite(out)
+	q.written += uint64(n)
+	q.buf, q.n = reuse(out), 0
+	if n < len(out) {
+		// Rare: the socket buffer is full. Keep the rest, in order.
+		q.buf = append(make([]byte, 0, len(out)-n), out[n:]...)
+		q.n = 1
+	}
+}
+
+// pushNow appends one frame and, when no batch of the connection's own is
+// running and no writer is, writes the queue on the caller's goroutine
+// without blocking; leftovers go to the writer goroutine at once.
+func (q *sendQueue) pushNow(pack *DataPack, msgID uint32, data []byte, tryWrite func([]byte) int) error {
+	if err := q.lockRoom(); err != nil {
+		return err
+	}
+	defer q.mu.Unlock()
+	q.buf = pack.appendPacket(q.buf, msgID, data)
+	q.n++
+	q.sent++
+	if !q.deferred.Load() {
+		q.writeNowLocked(tryWrite)
+		q.kickLocked(true)
+	}
+	return nil
 }
 
 // writeLoop is the writer goroutine: it sends what is queued with blocking
