@@ -22,6 +22,8 @@ func (c *countConn) SendMsg(_ uint32, data []byte) error {
 	return nil
 }
 
+func (c *countConn) SendMsgNow(id uint32, data []byte) error { return c.SendMsg(id, data) }
+
 // runningRoom returns a 4-player room whose match has started, ticked by
 // hand (no scheduler).
 func runningRoom(tb testing.TB, l *Lockstep) (*Room, []*countConn) {
