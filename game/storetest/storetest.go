@@ -1,0 +1,175 @@
+// Package storetest is the conformance suite of game's store interfaces:
+// every implementation (in memory, Redis) runs the same table, so they
+// cannot drift apart.
+package storetest
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/zinxgame/zinxgame/game"
+)
+
+// Stores is one implementation under test. Any field may be nil to skip
+// that interface.
+type Stores struct {
+	Players  game.PlayerStore
+	Matches  game.MatchStore
+	Sessions game.SessionStore
+	Frames   game.FrameStore
+	// FlushFrames makes appended frames readable, for stores that buffer
+	// (nil when they are readable at once).
+	FlushFrames func(context.Context) error
+}
+
+// Run runs every test that applies to s.
+func Run(t *testing.T, s Stores) {
+	ctx := context.Background()
+	if s.Players != nil {
+		t.Run("players", func(t *testing.T) { players(t, ctx, s.Players) })
+	}
+	if s.Matches != nil {
+		t.Run("matches", func(t *testing.T) { matches(t, ctx, s.Matches) })
+	}
+	if s.Sessions != nil {
+		t.Run("sessions", func(t *testing.T) { sessions(t, ctx, s.Sessions) })
+	}
+	if s.Frames != nil {
+		t.Run("frames", func(t *testing.T) { frames(t, ctx, s) })
+	}
+}
+
+// sameTime compares times at the millisecond, the stores' resolution.
+func sameTime(a, b time.Time) bool { return a.UnixMilli() == b.UnixMilli() }
+
+func players(t *testing.T, ctx context.Context, st game.PlayerStore) {
+	if _, ok, err := st.LoadPlayer(ctx, 424242); ok || err != nil {
+		t.Fatalf("LoadPlayer of nobody = %v, %v", ok, err)
+	}
+	p := game.PlayerRecord{ID: 7, Name: "ann", Scene: "mmo", X: 160.5, Y: 0, Z: 134.25, V: 1.5, UpdatedAt: time.Now()}
+	if err := st.SavePlayer(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	p.X = 200 // a second save replaces the first
+	if err := st.SavePlayer(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := st.LoadPlayer(ctx, 7)
+	if err != nil || !ok {
+		t.Fatalf("LoadPlayer = %v, %v", ok, err)
+	}
+	if got.Name != p.Name || got.Scene != p.Scene || got.X != 200 || got.Z != p.Z || got.V != p.V || !sameTime(got.UpdatedAt, p.UpdatedAt) {
+		t.Fatalf("LoadPlayer = %+v, want %+v", got, p)
+	}
+}
+
+func matches(t *testing.T, ctx context.Context, st game.MatchStore) {
+	if _, ok, err := st.LoadMatch(ctx, 99); ok || err != nil {
+		t.Fatalf("LoadMatch of nothing = %v, %v", ok, err)
+	}
+	m := game.MatchMeta{MatchID: 11, RoomID: 3, Seed: 1<<63 + 5, TickRate: 30, StartedAt: time.Now(),
+		Players: []game.MatchPlayer{{Slot: 0, PlayerID: 1, Name: "a"}, {Slot: 2, PlayerID: 9, Name: "b"}}}
+	if err := st.SaveMatch(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	m.EndedAt, m.LastFrame, m.EndReason, m.Result = time.Now(), 1800, "MATCH_END_RESULT", []byte{0, 1, 2}
+	if err := st.SaveMatch(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := st.LoadMatch(ctx, 11)
+	if err != nil || !ok {
+		t.Fatalf("LoadMatch = %v, %v", ok, err)
+	}
+	if got.RoomID != m.RoomID || got.Seed != m.Seed || got.TickRate != m.TickRate || got.LastFrame != m.LastFrame ||
+		got.EndReason != m.EndReason || string(got.Result) != string(m.Result) || !reflect.DeepEqual(got.Players, m.Players) ||
+		!sameTime(got.StartedAt, m.StartedAt) || !sameTime(got.EndedAt, m.EndedAt) {
+		t.Fatalf("LoadMatch = %+v, want %+v", got, m)
+	}
+}
+
+func sessions(t *testing.T, ctx context.Context, st game.SessionStore) {
+	s := game.Session{ID: "jti-1", PlayerID: 5, Node: 2, RoomID: 8, LastFrame: 77, ExpiresAt: time.Now().Add(time.Hour)}
+	if err := st.PutSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := st.GetSession(ctx, "jti-1")
+	if err != nil || !ok || got.PlayerID != 5 || got.Node != 2 || got.RoomID != 8 || got.LastFrame != 77 || got.Revoked {
+		t.Fatalf("GetSession = %+v, %v, %v", got, ok, err)
+	}
+	if err := st.RevokeSession(ctx, "jti-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := st.GetSession(ctx, "jti-1"); err != nil || !ok || !got.Revoked {
+		t.Fatalf("after revoke: %+v, %v, %v", got, ok, err)
+	}
+	short := game.Session{ID: "jti-2", PlayerID: 6, ExpiresAt: time.Now().Add(1500 * time.Millisecond)}
+	if err := st.PutSession(ctx, short); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, ok, err := st.GetSession(ctx, "jti-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an expired session is still returned")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, ok, _ := st.GetSession(ctx, "nobody"); ok {
+		t.Fatal("GetSession of nobody found one")
+	}
+}
+
+func frames(t *testing.T, ctx context.Context, s Stores) {
+	st := s.Frames
+	const match = 12345
+	var want []uint32
+	for f := uint32(2); f <= 600; f += 2 {
+		if err := st.AppendFrame(match, f, []byte{byte(f), byte(f >> 8)}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, f)
+	}
+	if err := st.EndMatch(match, 601); err != nil {
+		t.Fatal(err)
+	}
+	if s.FlushFrames != nil {
+		if err := s.FlushFrames(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []uint32
+	err := st.ReadFrames(match, 1, 601, func(f uint32, in []byte) bool {
+		if len(in) != 2 || in[0] != byte(f) || in[1] != byte(f>>8) {
+			t.Fatalf("frame %d inputs %x", f, in)
+		}
+		got = append(got, f)
+		return true
+	})
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("ReadFrames = %d frames (%v), want %d", len(got), err, len(want))
+	}
+	got = got[:0]
+	_ = st.ReadFrames(match, 301, 310, func(f uint32, _ []byte) bool { got = append(got, f); return true })
+	if !reflect.DeepEqual(got, []uint32{302, 304, 306, 308, 310}) {
+		t.Fatalf("ReadFrames 301-310 = %v", got)
+	}
+	n := 0
+	_ = st.ReadFrames(match, 1, 601, func(uint32, []byte) bool { n++; return n < 3 })
+	if n != 3 {
+		t.Fatalf("ReadFrames went on after fn returned false: %d calls", n)
+	}
+}
