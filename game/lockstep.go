@@ -108,11 +108,12 @@ func (c *LockstepConfig) Validate() error {
 // shard, applies the requests in arrival order and assembles the frame, so
 // a room is an actor with one owner and needs no lock of its own.
 type Lockstep struct {
-	cfg   LockstepConfig
-	log   *slog.Logger
-	store FrameStore
-	sched *tickScheduler
-	met   *lockstepMetrics
+	cfg     LockstepConfig
+	log     *slog.Logger
+	store   FrameStore
+	matches MatchStore
+	sched   *tickScheduler
+	met     *lockstepMetrics
 
 	metricsReg prometheus.Registerer
 
@@ -130,6 +131,10 @@ type LockstepOption func(*Lockstep)
 // WithFrameStore replaces the in-memory frame store.
 func WithFrameStore(s FrameStore) LockstepOption { return func(l *Lockstep) { l.store = s } }
 
+// WithMatchStore replaces the in-memory match metadata store. Metadata is
+// saved when a match starts and when it ends; replays read it.
+func WithMatchStore(s MatchStore) LockstepOption { return func(l *Lockstep) { l.matches = s } }
+
 // NewLockstep validates cfg and starts the tick scheduler.
 func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (*Lockstep, error) {
 	if err := cfg.Validate(); err != nil {
@@ -144,6 +149,11 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 	}
 	if l.store == nil {
 		l.store = NewMemoryFrameStore(cfg.KeptMatches)
+	}
+	if l.matches == nil {
+		ms := NewMemoryStore()
+		ms.keepMatches = cfg.KeptMatches
+		l.matches = ms
 	}
 	l.met = newLockstepMetrics(l)
 	if l.metricsReg != nil {
@@ -234,6 +244,7 @@ func (l *Lockstep) Attach(m Mux) {
 		protocol.MsgRoomList: l.handleList, protocol.MsgReady: l.handleReady,
 		protocol.MsgInput: l.handleInput, protocol.MsgHashReport: l.handleHash,
 		protocol.MsgReconnect: l.handleReconnect, protocol.MsgMatchResult: l.handleResult,
+		protocol.MsgReplay: l.handleReplay,
 	}
 	for id, h := range routes {
 		m.AddRouterFunc(id, h)

@@ -73,7 +73,7 @@ func startLockstep(t *testing.T, mutate func(*LockstepConfig)) *lsEnv {
 		v, _ := req.GetConnection().GetProperty("inbox")
 		v.(chan lsMsg) <- lsMsg{req.GetMsgID(), slices.Clone(req.GetData())}
 	}
-	for id := protocol.MsgLogin; id <= protocol.MsgError; id++ {
+	for id := protocol.MsgLogin; id <= protocol.MsgReplayStart; id++ {
 		cl.AddRouterFunc(id, route)
 	}
 	cl.AddRouterFunc(zc.NoticeMsgID, route)
@@ -562,3 +562,76 @@ func waitUntil(t *testing.T, cond func() bool, what string) {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestLockstepReplay: an ended match is replayed to anyone logged in: the
+// same seed and seats, every frame the players got, then MatchEnd.
+func TestLockstepReplay(t *testing.T) {
+	e := startLockstep(t, func(c *LockstepConfig) { c.TickRate = 100 })
+	a, b := e.dial(), e.dial()
+	a.login("")
+	b.login("")
+	st := a.create(&pb.RoomOptions{MaxPlayers: 2})
+	b.join(st.Room.RoomId)
+	ms := a.matchStart()
+	b.matchStart()
+	for i := range 20 {
+		a.send(protocol.MsgInput, &pb.Input{Data: []byte{byte(i)}, Seq: uint32(i + 1)})
+		b.send(protocol.MsgInput, &pb.Input{Data: []byte{byte(100 + i)}, Seq: uint32(i + 1)})
+		time.Sleep(2 * time.Millisecond)
+	}
+	played := a.frames(60)
+	a.send(protocol.MsgMatchResult, &pb.MatchResult{Result: []byte("draw")})
+	b.send(protocol.MsgMatchResult, &pb.MatchResult{Result: []byte("draw")})
+	var end pb.MatchEnd
+	a.expect(protocol.MsgMatchEnd, &end)
+	played = append(played, a.framesUntilEnd()...)
+	if played[len(played)-1].n != end.LastFrame {
+		t.Fatalf("frames up to %d received, match ended at %d", played[len(played)-1].n, end.LastFrame)
+	}
+
+	v := e.dial()
+	v.send(protocol.MsgReplay, &pb.ReplayRequest{MatchId: ms.MatchId})
+	v.expectError(pb.ErrorCode_ERROR_NOT_LOGGED_IN)
+	v.login("")
+	v.send(protocol.MsgReplay, &pb.ReplayRequest{MatchId: 1})
+	v.expectError(pb.ErrorCode_ERROR_MATCH_NOT_FOUND)
+	v.send(protocol.MsgReplay, &pb.ReplayRequest{MatchId: ms.MatchId})
+	var rs pb.ReplayStart
+	v.expect(protocol.MsgReplayStart, &rs)
+	if rs.Seed != ms.Seed || rs.LastFrame != end.LastFrame || len(rs.Slots) != 2 || string(rs.Result) != "draw" ||
+		rs.Reason != pb.MatchEndReason_MATCH_END_RESULT {
+		t.Fatalf("ReplayStart %v; match %v, end %v", &rs, ms, &end)
+	}
+	replayed := v.frames(end.LastFrame)
+	gapless(t, replayed, 1)
+	sameFrames(t, played, replayed)
+	if len(replayed) != len(played) {
+		t.Fatalf("replayed %d frames, played %d", len(replayed), len(played))
+	}
+	var rend pb.MatchEnd
+	v.expect(protocol.MsgMatchEnd, &rend)
+	if rend.MatchId != ms.MatchId || string(rend.Result) != "draw" {
+		t.Fatalf("replay MatchEnd %v", &rend)
+	}
+}
+
+// framesUntilEnd takes the frames that arrived while the test waited for
+// other messages (MatchEnd), in order.
+func (c *lsClient) framesUntilEnd() []frame {
+	c.t.Helper()
+	var out []frame
+	var rest []lsMsg
+	for _, m := range c.backlog {
+		if m.id != protocol.MsgFrames {
+			rest = append(rest, m)
+			continue
+		}
+		var b pb.FrameBatch
+		if err := proto.Unmarshal(m.data, &b); err != nil {
+			c.t.Fatal(err)
+		}
+		out = append(out, expand(&b)...)
+	}
+	c.backlog = rest
+	return out
+}

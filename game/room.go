@@ -1,6 +1,7 @@
 package game
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"sync"
@@ -82,6 +83,7 @@ type Room struct {
 	pend      []pendFrame
 	bw        batchWriter
 	startedAt time.Time
+	log       frameLog // this match's busy frames, for catch-up without a store round trip
 	hashes    map[uint32]*hashRound
 	votes     map[uint32][]byte
 }
@@ -332,29 +334,39 @@ func (r *Room) reconnect(ev roomEvent, now time.Time) {
 	r.l.met.catchUp.Observe(time.Since(now).Seconds())
 }
 
-// catchUp sends frames [from, to] from the store in batches of at most
-// MaxBatchBytes; the live frames after to follow with no gap.
+// catchUp sends frames [from, to] from the room's own log in batches of at
+// most MaxBatchBytes; the live frames after to follow with no gap.
 func (r *Room) catchUp(conn ziface.IConnection, from, to uint32) {
 	if from > to {
 		return
 	}
+	n, _ := sendBatches(conn, r.l.cfg.MaxBatchBytes, from, to, func(fn func(uint32, []byte) bool) error {
+		r.log.read(from, to, fn)
+		return nil
+	})
+	r.l.met.bytesSent.Add(float64(n))
+}
+
+// sendBatches sends frames [from, to], read with read, as catch-up batches
+// of at most maxBytes each; it returns the bytes sent.
+func sendBatches(conn ziface.IConnection, maxBytes int, from, to uint32, read func(func(uint32, []byte) bool) error) (int, error) {
 	type busy struct {
 		frame    uint32
 		off, end int
 	}
 	var buf []byte
 	var list []busy
-	err := r.l.store.ReadFrames(r.matchID, from, to, func(frame uint32, inputs []byte) bool {
+	err := read(func(frame uint32, inputs []byte) bool {
 		list = append(list, busy{frame, len(buf), len(buf) + len(inputs)})
 		buf = append(buf, inputs...)
 		return true
 	})
 	if err != nil {
-		r.l.log.Error("game: catch-up read failed", "room", r.id, "match", r.matchID, "err", err)
-		return
+		return 0, err
 	}
+	sent := 0
 	var w batchWriter
-	limit := r.l.cfg.MaxBatchBytes - 16 // head of the batch
+	limit := maxBytes - 16 // head of the batch
 	first, i := from, 0
 	for first <= to {
 		// Take busy frames while they fit; the batch ends just before the
@@ -376,10 +388,13 @@ func (r *Room) catchUp(conn ziface.IConnection, from, to uint32) {
 		for _, b := range list[i:j] {
 			w.busy(b.frame, buf[b.off:b.end])
 		}
-		_ = conn.SendMsg(protocol.MsgCatchUp, w.b)
-		r.l.met.bytesSent.Add(float64(len(w.b) + 8))
+		if err := conn.SendMsg(protocol.MsgCatchUp, w.b); err != nil {
+			return sent, err
+		}
+		sent += len(w.b) + 8
 		first, i = last+1, j
 	}
+	return sent, nil
 }
 
 func (r *Room) sendState(conn ziface.IConnection, slot uint32) {
@@ -434,6 +449,7 @@ func (r *Room) start(now time.Time) {
 	r.seed = binary.LittleEndian.Uint64(b[:])
 	r.state, r.startedAt = stateRunning, now
 	r.status.Store(int32(stateRunning))
+	r.saveMeta(pb.MatchEndReason_MATCH_END_UNSPECIFIED, nil)
 	for i, s := range r.seats {
 		if s != nil && s.conn != nil {
 			send(s.conn, protocol.MsgMatchStart, r.matchStart(uint32(i)))
@@ -458,6 +474,9 @@ func (r *Room) matchStart(slot uint32) *pb.MatchStart {
 func (r *Room) step(now time.Time) {
 	r.frame++
 	if len(r.cur) > 0 {
+		if err := r.log.append(r.frame, r.cur); err != nil {
+			r.l.log.Error("game: logging a frame failed", "room", r.id, "match", r.matchID, "frame", r.frame, "err", err)
+		}
 		if err := r.l.store.AppendFrame(r.matchID, r.frame, r.cur); err != nil {
 			r.l.log.Error("game: storing a frame failed", "room", r.id, "match", r.matchID, "frame", r.frame, "err", err)
 		}
@@ -515,6 +534,23 @@ func (r *Room) flush() {
 	r.pendBuf = r.pendBuf[:0]
 }
 
+// saveMeta records the match's metadata: at the start (reason
+// UNSPECIFIED) and at the end.
+func (r *Room) saveMeta(reason pb.MatchEndReason, result []byte) {
+	m := MatchMeta{MatchID: r.matchID, RoomID: r.id, Seed: r.seed, TickRate: r.opts.TickRate, StartedAt: r.startedAt}
+	for i, s := range r.seats {
+		if s != nil {
+			m.Players = append(m.Players, MatchPlayer{Slot: uint32(i), PlayerID: s.p.id, Name: s.p.name})
+		}
+	}
+	if reason != pb.MatchEndReason_MATCH_END_UNSPECIFIED {
+		m.EndedAt, m.LastFrame, m.EndReason, m.Result = time.Now(), r.frame, reason.String(), result
+	}
+	if err := r.l.matches.SaveMatch(context.Background(), m); err != nil {
+		r.l.log.Error("game: saving match metadata failed", "match", r.matchID, "err", err)
+	}
+}
+
 // nowSender is a connection that can write on the caller's goroutine
 // (*znet.Connection): a tick sends one frame to each seat, and starting a
 // writer goroutine per frame would cost more than the write.
@@ -537,6 +573,7 @@ func (r *Room) end(reason pb.MatchEndReason, result []byte) {
 		if err := r.l.store.EndMatch(r.matchID, r.frame); err != nil {
 			r.l.log.Error("game: ending a match in the store failed", "match", r.matchID, "err", err)
 		}
+		r.saveMeta(reason, result)
 		b := marshal(&pb.MatchEnd{MatchId: r.matchID, LastFrame: r.frame, Reason: reason, Result: result})
 		for _, s := range r.seats {
 			if s != nil && s.conn != nil {

@@ -93,6 +93,10 @@ type MemoryStore struct {
 	matches  map[uint64]MatchMeta
 	sessions map[string]Session
 	now      func() time.Time
+	// keepMatches bounds the ended matches kept (oldest dropped first); 0
+	// keeps them all.
+	keepMatches int
+	ended       []uint64
 }
 
 // NewMemoryStore returns an empty store.
@@ -124,7 +128,15 @@ func (s *MemoryStore) SaveMatch(_ context.Context, m MatchMeta) error {
 	m.Result = slices.Clone(m.Result)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	old, had := s.matches[m.MatchID]
 	s.matches[m.MatchID] = m
+	if !m.EndedAt.IsZero() && (!had || old.EndedAt.IsZero()) {
+		s.ended = append(s.ended, m.MatchID)
+		for s.keepMatches > 0 && len(s.ended) > s.keepMatches {
+			delete(s.matches, s.ended[0])
+			s.ended = s.ended[1:]
+		}
+	}
 	return nil
 }
 

@@ -35,6 +35,8 @@
 //	1017  server->client   MatchEnd      the match is over: reason, result
 //	1018  client->server   MatchResult   my view of the result
 //	1019  server->client   Error         a request failed: code, message, request ID
+//	1020  client->server   ReplayRequest send me an ended match
+//	1021  server->client   ReplayStart   the match's seed and seats; 1016 batches and MatchEnd follow
 //
 // Kicks and shutdowns arrive as znet notices (zconf NoticeMsgID, JSON).
 //
@@ -86,4 +88,6 @@ const (
 	MsgMatchEnd    uint32 = 1017
 	MsgMatchResult uint32 = 1018
 	MsgError       uint32 = 1019
+	MsgReplay      uint32 = 1020
+	MsgReplayStart uint32 = 1021
 )

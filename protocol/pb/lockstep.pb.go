@@ -212,6 +212,8 @@ const (
 	ErrorCode_ERROR_BAD_OPTIONS       ErrorCode = 12
 	ErrorCode_ERROR_BUSY              ErrorCode = 13 // the room's queue is full; try again
 	ErrorCode_ERROR_NO_SEAT           ErrorCode = 14 // nothing to reconnect to
+	ErrorCode_ERROR_MATCH_NOT_FOUND   ErrorCode = 15 // no ended match with that ID is stored
+	ErrorCode_ERROR_UNAVAILABLE       ErrorCode = 16 // the store failed; try again later
 )
 
 // Enum value maps for ErrorCode.
@@ -232,6 +234,8 @@ var (
 		12: "ERROR_BAD_OPTIONS",
 		13: "ERROR_BUSY",
 		14: "ERROR_NO_SEAT",
+		15: "ERROR_MATCH_NOT_FOUND",
+		16: "ERROR_UNAVAILABLE",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_UNSPECIFIED":       0,
@@ -249,6 +253,8 @@ var (
 		"ERROR_BAD_OPTIONS":       12,
 		"ERROR_BUSY":              13,
 		"ERROR_NO_SEAT":           14,
+		"ERROR_MATCH_NOT_FOUND":   15,
+		"ERROR_UNAVAILABLE":       16,
 	}
 )
 
@@ -1670,6 +1676,153 @@ func (x *Error) GetRequestId() uint32 {
 	return 0
 }
 
+// Client -> server, 1020: send me an ended match.
+type ReplayRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MatchId       uint64                 `protobuf:"varint,1,opt,name=match_id,json=matchId,proto3" json:"match_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayRequest) Reset() {
+	*x = ReplayRequest{}
+	mi := &file_lockstep_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayRequest) ProtoMessage() {}
+
+func (x *ReplayRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lockstep_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayRequest.ProtoReflect.Descriptor instead.
+func (*ReplayRequest) Descriptor() ([]byte, []int) {
+	return file_lockstep_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ReplayRequest) GetMatchId() uint64 {
+	if x != nil {
+		return x.MatchId
+	}
+	return 0
+}
+
+// Server -> client, 1021: the match being replayed; its frames follow as
+// catch-up batches (1016) from frame 1 to last_frame, then MatchEnd (1017).
+type ReplayStart struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MatchId       uint64                 `protobuf:"varint,1,opt,name=match_id,json=matchId,proto3" json:"match_id,omitempty"`
+	Seed          uint64                 `protobuf:"varint,2,opt,name=seed,proto3" json:"seed,omitempty"`
+	TickRate      uint32                 `protobuf:"varint,3,opt,name=tick_rate,json=tickRate,proto3" json:"tick_rate,omitempty"`
+	Slots         []*SlotPlayer          `protobuf:"bytes,4,rep,name=slots,proto3" json:"slots,omitempty"`
+	StartFrame    uint32                 `protobuf:"varint,5,opt,name=start_frame,json=startFrame,proto3" json:"start_frame,omitempty"`
+	LastFrame     uint32                 `protobuf:"varint,6,opt,name=last_frame,json=lastFrame,proto3" json:"last_frame,omitempty"`
+	Reason        MatchEndReason         `protobuf:"varint,7,opt,name=reason,proto3,enum=pb.MatchEndReason" json:"reason,omitempty"`
+	Result        []byte                 `protobuf:"bytes,8,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayStart) Reset() {
+	*x = ReplayStart{}
+	mi := &file_lockstep_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayStart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayStart) ProtoMessage() {}
+
+func (x *ReplayStart) ProtoReflect() protoreflect.Message {
+	mi := &file_lockstep_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayStart.ProtoReflect.Descriptor instead.
+func (*ReplayStart) Descriptor() ([]byte, []int) {
+	return file_lockstep_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ReplayStart) GetMatchId() uint64 {
+	if x != nil {
+		return x.MatchId
+	}
+	return 0
+}
+
+func (x *ReplayStart) GetSeed() uint64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+func (x *ReplayStart) GetTickRate() uint32 {
+	if x != nil {
+		return x.TickRate
+	}
+	return 0
+}
+
+func (x *ReplayStart) GetSlots() []*SlotPlayer {
+	if x != nil {
+		return x.Slots
+	}
+	return nil
+}
+
+func (x *ReplayStart) GetStartFrame() uint32 {
+	if x != nil {
+		return x.StartFrame
+	}
+	return 0
+}
+
+func (x *ReplayStart) GetLastFrame() uint32 {
+	if x != nil {
+		return x.LastFrame
+	}
+	return 0
+}
+
+func (x *ReplayStart) GetReason() MatchEndReason {
+	if x != nil {
+		return x.Reason
+	}
+	return MatchEndReason_MATCH_END_UNSPECIFIED
+}
+
+func (x *ReplayStart) GetResult() []byte {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
 var File_lockstep_proto protoreflect.FileDescriptor
 
 const file_lockstep_proto_rawDesc = "" +
@@ -1772,7 +1925,20 @@ const file_lockstep_proto_rawDesc = "" +
 	"\x04code\x18\x01 \x01(\x0e2\r.pb.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\rR\trequestId*o\n" +
+	"request_id\x18\x03 \x01(\rR\trequestId\"*\n" +
+	"\rReplayRequest\x12\x19\n" +
+	"\bmatch_id\x18\x01 \x01(\x04R\amatchId\"\x83\x02\n" +
+	"\vReplayStart\x12\x19\n" +
+	"\bmatch_id\x18\x01 \x01(\x04R\amatchId\x12\x12\n" +
+	"\x04seed\x18\x02 \x01(\x04R\x04seed\x12\x1b\n" +
+	"\ttick_rate\x18\x03 \x01(\rR\btickRate\x12$\n" +
+	"\x05slots\x18\x04 \x03(\v2\x0e.pb.SlotPlayerR\x05slots\x12\x1f\n" +
+	"\vstart_frame\x18\x05 \x01(\rR\n" +
+	"startFrame\x12\x1d\n" +
+	"\n" +
+	"last_frame\x18\x06 \x01(\rR\tlastFrame\x12*\n" +
+	"\x06reason\x18\a \x01(\x0e2\x12.pb.MatchEndReasonR\x06reason\x12\x16\n" +
+	"\x06result\x18\b \x01(\fR\x06result*o\n" +
 	"\n" +
 	"RoomStatus\x12\x1b\n" +
 	"\x17ROOM_STATUS_UNSPECIFIED\x10\x00\x12\x14\n" +
@@ -1792,7 +1958,7 @@ const file_lockstep_proto_rawDesc = "" +
 	"\x10MATCH_END_RESULT\x10\x01\x12\x13\n" +
 	"\x0fMATCH_END_EMPTY\x10\x02\x12\x1a\n" +
 	"\x16MATCH_END_MAX_DURATION\x10\x03\x12\x16\n" +
-	"\x12MATCH_END_SHUTDOWN\x10\x04*\xe9\x02\n" +
+	"\x12MATCH_END_SHUTDOWN\x10\x04*\x9b\x03\n" +
 	"\tErrorCode\x12\x15\n" +
 	"\x11ERROR_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ERROR_BAD_REQUEST\x10\x01\x12\x17\n" +
@@ -1810,7 +1976,9 @@ const file_lockstep_proto_rawDesc = "" +
 	"\x11ERROR_BAD_OPTIONS\x10\f\x12\x0e\n" +
 	"\n" +
 	"ERROR_BUSY\x10\r\x12\x11\n" +
-	"\rERROR_NO_SEAT\x10\x0eB/Z(github.com/zinxgame/zinxgame/protocol/pb\xaa\x02\x02Pbb\x06proto3"
+	"\rERROR_NO_SEAT\x10\x0e\x12\x19\n" +
+	"\x15ERROR_MATCH_NOT_FOUND\x10\x0f\x12\x15\n" +
+	"\x11ERROR_UNAVAILABLE\x10\x10B/Z(github.com/zinxgame/zinxgame/protocol/pb\xaa\x02\x02Pbb\x06proto3"
 
 var (
 	file_lockstep_proto_rawDescOnce sync.Once
@@ -1825,36 +1993,38 @@ func file_lockstep_proto_rawDescGZIP() []byte {
 }
 
 var file_lockstep_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_lockstep_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_lockstep_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_lockstep_proto_goTypes = []any{
-	(RoomStatus)(0),      // 0: pb.RoomStatus
-	(PlayerEventKind)(0), // 1: pb.PlayerEventKind
-	(MatchEndReason)(0),  // 2: pb.MatchEndReason
-	(ErrorCode)(0),       // 3: pb.ErrorCode
-	(*Login)(nil),        // 4: pb.Login
-	(*LoginAck)(nil),     // 5: pb.LoginAck
-	(*RoomOptions)(nil),  // 6: pb.RoomOptions
-	(*RoomCreate)(nil),   // 7: pb.RoomCreate
-	(*RoomJoin)(nil),     // 8: pb.RoomJoin
-	(*RoomLeave)(nil),    // 9: pb.RoomLeave
-	(*RoomList)(nil),     // 10: pb.RoomList
-	(*RoomInfo)(nil),     // 11: pb.RoomInfo
-	(*RoomListAck)(nil),  // 12: pb.RoomListAck
-	(*Ready)(nil),        // 13: pb.Ready
-	(*RoomState)(nil),    // 14: pb.RoomState
-	(*SlotPlayer)(nil),   // 15: pb.SlotPlayer
-	(*PlayerEvent)(nil),  // 16: pb.PlayerEvent
-	(*MatchStart)(nil),   // 17: pb.MatchStart
-	(*Input)(nil),        // 18: pb.Input
-	(*SlotInput)(nil),    // 19: pb.SlotInput
-	(*FrameInputs)(nil),  // 20: pb.FrameInputs
-	(*FrameBatch)(nil),   // 21: pb.FrameBatch
-	(*HashReport)(nil),   // 22: pb.HashReport
-	(*Desync)(nil),       // 23: pb.Desync
-	(*Reconnect)(nil),    // 24: pb.Reconnect
-	(*MatchEnd)(nil),     // 25: pb.MatchEnd
-	(*MatchResult)(nil),  // 26: pb.MatchResult
-	(*Error)(nil),        // 27: pb.Error
+	(RoomStatus)(0),       // 0: pb.RoomStatus
+	(PlayerEventKind)(0),  // 1: pb.PlayerEventKind
+	(MatchEndReason)(0),   // 2: pb.MatchEndReason
+	(ErrorCode)(0),        // 3: pb.ErrorCode
+	(*Login)(nil),         // 4: pb.Login
+	(*LoginAck)(nil),      // 5: pb.LoginAck
+	(*RoomOptions)(nil),   // 6: pb.RoomOptions
+	(*RoomCreate)(nil),    // 7: pb.RoomCreate
+	(*RoomJoin)(nil),      // 8: pb.RoomJoin
+	(*RoomLeave)(nil),     // 9: pb.RoomLeave
+	(*RoomList)(nil),      // 10: pb.RoomList
+	(*RoomInfo)(nil),      // 11: pb.RoomInfo
+	(*RoomListAck)(nil),   // 12: pb.RoomListAck
+	(*Ready)(nil),         // 13: pb.Ready
+	(*RoomState)(nil),     // 14: pb.RoomState
+	(*SlotPlayer)(nil),    // 15: pb.SlotPlayer
+	(*PlayerEvent)(nil),   // 16: pb.PlayerEvent
+	(*MatchStart)(nil),    // 17: pb.MatchStart
+	(*Input)(nil),         // 18: pb.Input
+	(*SlotInput)(nil),     // 19: pb.SlotInput
+	(*FrameInputs)(nil),   // 20: pb.FrameInputs
+	(*FrameBatch)(nil),    // 21: pb.FrameBatch
+	(*HashReport)(nil),    // 22: pb.HashReport
+	(*Desync)(nil),        // 23: pb.Desync
+	(*Reconnect)(nil),     // 24: pb.Reconnect
+	(*MatchEnd)(nil),      // 25: pb.MatchEnd
+	(*MatchResult)(nil),   // 26: pb.MatchResult
+	(*Error)(nil),         // 27: pb.Error
+	(*ReplayRequest)(nil), // 28: pb.ReplayRequest
+	(*ReplayStart)(nil),   // 29: pb.ReplayStart
 }
 var file_lockstep_proto_depIdxs = []int32{
 	6,  // 0: pb.RoomCreate.options:type_name -> pb.RoomOptions
@@ -1870,11 +2040,13 @@ var file_lockstep_proto_depIdxs = []int32{
 	20, // 10: pb.FrameBatch.busy:type_name -> pb.FrameInputs
 	2,  // 11: pb.MatchEnd.reason:type_name -> pb.MatchEndReason
 	3,  // 12: pb.Error.code:type_name -> pb.ErrorCode
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	15, // 13: pb.ReplayStart.slots:type_name -> pb.SlotPlayer
+	2,  // 14: pb.ReplayStart.reason:type_name -> pb.MatchEndReason
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_lockstep_proto_init() }
@@ -1888,7 +2060,7 @@ func file_lockstep_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lockstep_proto_rawDesc), len(file_lockstep_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
