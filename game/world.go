@@ -74,6 +74,11 @@ type Player struct {
 	PID  int32
 	Conn ziface.IConnection
 	Pos  *pb.Position
+	// Account is the logged-in identity (message 10), 0 for an anonymous
+	// player; its position is saved when it leaves. Guarded by the world's
+	// mutex.
+	Account uint64
+	Name    string
 }
 
 // World is an MMO scene: players on a grid map who see the players in the
@@ -87,6 +92,9 @@ type World struct {
 	cfg WorldConfig
 	log *slog.Logger
 
+	accounts Accounts
+	store    PlayerStore
+
 	mu      sync.Mutex
 	grid    *aoi.Manager
 	players map[int32]*Player
@@ -99,8 +107,19 @@ type World struct {
 // PropertyPID is the connection property holding the player's ID.
 const PropertyPID = "pid"
 
+// WorldOption configures NewWorld.
+type WorldOption func(*World)
+
+// WithPlayerStore saves logged-in players' positions in s (in memory by
+// default).
+func WithPlayerStore(s PlayerStore) WorldOption { return func(w *World) { w.store = s } }
+
+// WithAccounts sets who issues and checks login tokens (in memory by
+// default: tokens die with the process).
+func WithAccounts(a Accounts) WorldOption { return func(w *World) { w.accounts = a } }
+
 // NewWorld returns an empty world.
-func NewWorld(cfg WorldConfig, log *slog.Logger) (*World, error) {
+func NewWorld(cfg WorldConfig, log *slog.Logger, opts ...WorldOption) (*World, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -111,13 +130,23 @@ func NewWorld(cfg WorldConfig, log *slog.Logger) (*World, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &World{
+	w := &World{
 		cfg:     cfg,
 		log:     log,
 		grid:    grid,
 		players: make(map[int32]*Player),
 		rng:     rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-	}, nil
+	}
+	for _, o := range opts {
+		o(w)
+	}
+	if w.store == nil {
+		w.store = NewMemoryStore()
+	}
+	if w.accounts == nil {
+		w.accounts = NewMemoryAccounts()
+	}
+	return w, nil
 }
 
 // Len is the number of players online.
@@ -182,7 +211,6 @@ func (w *World) OnDisconnect(conn ziface.IConnection) {
 		return
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.around, _ = w.grid.AroundEntity(aoi.ID(p.PID), w.around[:0])
 	gone := marshal(&pb.SyncPID{PID: p.PID})
 	for _, id := range w.around {
@@ -190,6 +218,11 @@ func (w *World) OnDisconnect(conn ziface.IConnection) {
 	}
 	_ = w.grid.Remove(aoi.ID(p.PID))
 	delete(w.players, p.PID)
+	rec, logged := w.record(p)
+	w.mu.Unlock()
+	if logged { // outside the lock: a store may take its time
+		w.save(rec)
+	}
 }
 
 // HandleTalk is the router for message 2: world chat to every player online
@@ -237,11 +270,16 @@ func (w *World) HandleMove(req ziface.IRequest) {
 		w.log.Warn("game: move refused: NaN or infinite coordinate", "pid", p.PID)
 		return
 	}
-	pos.X = min(max(pos.X, w.cfg.MinX), w.cfg.MaxX)
-	pos.Z = min(max(pos.Z, w.cfg.MinZ), w.cfg.MaxZ)
-
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.moveLocked(p, &pos)
+}
+
+// moveLocked moves p to pos (clamped onto the map) and sends what the move
+// causes; see HandleMove.
+func (w *World) moveLocked(p *Player, pos *pb.Position) {
+	pos.X = min(max(pos.X, w.cfg.MinX), w.cfg.MaxX)
+	pos.Z = min(max(pos.Z, w.cfg.MinZ), w.cfg.MaxZ)
 	p.Pos = &pb.Position{X: pos.X, Y: pos.Y, Z: pos.Z, V: pos.V}
 	var err error
 	w.entered, w.left, _, err = w.grid.Move(aoi.ID(p.PID), pos.X, pos.Z, w.entered[:0], w.left[:0])
@@ -334,6 +372,7 @@ type Mux interface {
 func (w *World) Attach(m Mux) {
 	m.AddRouterFunc(protocol.MsgTalk, w.HandleTalk)
 	m.AddRouterFunc(protocol.MsgMove, w.HandleMove)
+	m.AddRouterFunc(protocol.MsgMmoLogin, w.HandleLogin)
 	m.SetOnConnStart(w.OnConnect)
 	m.SetOnConnStop(w.OnDisconnect)
 }

@@ -12,6 +12,13 @@
 //	201  server->client   SyncPID      a player left your view or went offline
 //	202  server->client   SyncPlayers  the players around you, sent on login
 //
+// zinxgame's additions (Zinx clients never send 10 and so never see 11 or
+// 12; they play anonymously, as in Zinx):
+//
+//	10   client->server   Login        (lockstep.proto) log in: a new identity, or a token to resume one
+//	11   server->client   LoginAck     (lockstep.proto) your account ID and token; your saved position follows
+//	12   server->client   Error        (lockstep.proto) the login failed (then the connection closes)
+//
 // Lockstep (frame sync, lockstep.proto), IDs 1000-1099:
 //
 //	ID    direction        message       meaning
@@ -56,6 +63,10 @@ const (
 	MsgBroadCast   uint32 = 200
 	MsgLeave       uint32 = 201
 	MsgSyncPlayers uint32 = 202
+
+	MsgMmoLogin    uint32 = 10
+	MsgMmoLoginAck uint32 = 11
+	MsgMmoError    uint32 = 12
 )
 
 // BroadCast types (BroadCast.Tp).

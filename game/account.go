@@ -1,0 +1,146 @@
+package game
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/zinxgame/zinxgame/protocol"
+	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/ziface"
+)
+
+// Accounts issues and checks the tokens players log in with.
+type Accounts interface {
+	// NewAccount creates an identity and returns its ID and token.
+	NewAccount(ctx context.Context, name string) (id uint64, token string, err error)
+	// Verify returns the identity a token stands for. A token that is not
+	// valid (unknown, expired, forged, revoked) gives an error wrapping
+	// ErrBadToken.
+	Verify(ctx context.Context, token string) (id uint64, err error)
+}
+
+// ErrBadToken is wrapped by Accounts.Verify errors for tokens that must be
+// refused.
+var ErrBadToken = errors.New("game: bad token")
+
+// MemoryAccounts keeps tokens in memory: enough for the demos and tests;
+// they die with the process. Signed tokens (game/auth) survive restarts.
+type MemoryAccounts struct {
+	mu     sync.Mutex
+	tokens map[string]uint64
+	next   uint64
+}
+
+// NewMemoryAccounts returns an empty account book.
+func NewMemoryAccounts() *MemoryAccounts {
+	return &MemoryAccounts{tokens: make(map[string]uint64), next: uint64(time.Now().UnixMilli()) << 16}
+}
+
+func (a *MemoryAccounts) NewAccount(_ context.Context, _ string) (uint64, string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.next++
+	t := newToken()
+	a.tokens[t] = a.next
+	return a.next, t, nil
+}
+
+func (a *MemoryAccounts) Verify(_ context.Context, token string) (uint64, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	id, ok := a.tokens[token]
+	if !ok {
+		return 0, fmt.Errorf("%w: unknown token", ErrBadToken)
+	}
+	return id, nil
+}
+
+// HandleLogin is the router for message 10. A new identity, or the one a
+// token stands for, is attached to the player; a returning player is moved
+// to where it was saved, with the appear and leave messages a move causes,
+// and its own new position (200, Tp 2). Account and store calls may block
+// (Redis), so they run off the worker (Async). A refused token gets an
+// Error (12), then the connection closes.
+func (w *World) HandleLogin(req ziface.IRequest) {
+	c := req.GetConnection()
+	p := w.playerOf(c)
+	if p == nil {
+		return
+	}
+	var m pb.Login
+	if err := proto.Unmarshal(req.GetData(), &m); err != nil {
+		w.log.Warn("game: bad Login message", "pid", p.PID, "err", err)
+		return
+	}
+	var (
+		id     uint64
+		token  = m.Token
+		rec    PlayerRecord
+		found  bool
+		failed error
+	)
+	err := c.Async(func(ctx context.Context) {
+		if token == "" {
+			id, token, failed = w.accounts.NewAccount(ctx, m.Name)
+			return
+		}
+		if id, failed = w.accounts.Verify(ctx, token); failed == nil {
+			rec, found, failed = w.store.LoadPlayer(ctx, id)
+		}
+	}, func() {
+		w.finishLogin(c, p, &m, id, token, rec, found, failed)
+	})
+	if err != nil {
+		w.log.Warn("game: login not started", "pid", p.PID, "err", err)
+	}
+}
+
+func (w *World) finishLogin(c ziface.IConnection, p *Player, m *pb.Login, id uint64, token string, rec PlayerRecord, found bool, failed error) {
+	if failed != nil {
+		code := pb.ErrorCode_ERROR_UNAVAILABLE
+		if errors.Is(failed, ErrBadToken) {
+			code = pb.ErrorCode_ERROR_BAD_TOKEN
+		}
+		w.log.Warn("game: login refused", "pid", p.PID, "err", failed)
+		b := marshal(&pb.Error{Code: code, Message: "login refused", RequestId: protocol.MsgMmoLogin})
+		_ = c.SendMsg(protocol.MsgMmoError, b)
+		c.Stop()
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.players[p.PID] != p {
+		return // it left while the login ran
+	}
+	p.Account, p.Name = id, m.Name
+	w.send(p, protocol.MsgMmoLoginAck, &pb.LoginAck{PlayerId: id, Token: token})
+	if found && finite(rec.X) && finite(rec.Y) && finite(rec.Z) && finite(rec.V) && rec.Scene == sceneMMO {
+		w.moveLocked(p, &pb.Position{X: rec.X, Y: rec.Y, Z: rec.Z, V: rec.V})
+		w.send(p, protocol.MsgBroadCast, &pb.BroadCast{PID: p.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: p.Pos}})
+	}
+}
+
+// sceneMMO names the world's scene in player records.
+const sceneMMO = "mmo"
+
+// record is p's saved state; false for an anonymous player. Call it with
+// the world's mutex held.
+func (w *World) record(p *Player) (PlayerRecord, bool) {
+	if p.Account == 0 {
+		return PlayerRecord{}, false
+	}
+	return PlayerRecord{ID: p.Account, Name: p.Name, Scene: sceneMMO, X: p.Pos.X, Y: p.Pos.Y, Z: p.Pos.Z, V: p.Pos.V,
+		UpdatedAt: time.Now()}, true
+}
+
+// save stores a player record, logging a failure.
+func (w *World) save(rec PlayerRecord) {
+	if err := w.store.SavePlayer(context.Background(), rec); err != nil {
+		w.log.Error("game: saving a player failed", "account", rec.ID, "err", err)
+	}
+}
