@@ -23,6 +23,7 @@ func TestRunFake(t *testing.T) {
 		Addr: f.addr, Bots: 12, Players: 4, InputRate: 20, ReconnectProb: 1, Offline: 300 * time.Millisecond,
 		Duration: 2500 * time.Millisecond, Ramp: 200 * time.Millisecond, Drain: 2 * time.Second,
 		Progress: io.Discard, Log: io.Discard,
+		NoReplay: true, // the test double does not keep matches
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +68,7 @@ func TestRunFakeFaults(t *testing.T) {
 			reps[i], errs[i] = Run(context.Background(), Config{
 				Addr: f.addr, Bots: 4, Players: 4, InputRate: 20, ReconnectProb: prob, Offline: 200 * time.Millisecond,
 				Duration: 1500 * time.Millisecond, Ramp: 100 * time.Millisecond, Drain: time.Second,
-				Progress: io.Discard, Log: io.Discard,
+				Progress: io.Discard, Log: io.Discard, NoReplay: true,
 			})
 		})
 	}

@@ -55,6 +55,7 @@ func cli() int {
 	var jsonFile string
 	var tick, fpp, hashInt uint
 	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8999", "lockstep server address (loopback only)")
+	flag.BoolVar(&cfg.NoReplay, "no-replay", false, "skip replaying one ended match at the end (ReplayRequest, re-simulated to the players' voted hash)")
 	flag.IntVar(&cfg.Bots, "bots", 400, "number of bots, a multiple of -players")
 	flag.IntVar(&cfg.Players, "players", 4, "bots per room (RoomOptions.max_players)")
 	flag.Float64Var(&cfg.InputRate, "input-rate", 10, "inputs per second per bot")

@@ -64,6 +64,10 @@ type Report struct {
 	CPU    *CPU `json:"server_cpu,omitempty"`
 	BotCPU *CPU `json:"bot_cpu,omitempty"`
 
+	// Replay is one ended match fetched again and re-simulated; nil when
+	// none ended on a vote (or -replay=false).
+	Replay *Replay `json:"replay,omitempty"`
+
 	Pass     bool     `json:"pass"`
 	Failures []string `json:"failures,omitempty"`
 }
@@ -251,6 +255,9 @@ func (rep *Report) judge() {
 	}
 	if !ro.ListOK {
 		rep.fail("room list check: %s", ro.List)
+	}
+	if rp := rep.Replay; rp != nil && !rp.OK {
+		rep.fail("replay of match %d: hash %s at frame %d, want %s (%s)", rp.MatchID, rp.GotHash, rp.ResultFrame, rp.WantHash, rp.Err)
 	}
 }
 
@@ -465,6 +472,10 @@ func (rep *Report) WriteText(w io.Writer) {
 		if c != nil {
 			p("  %-13s %.2f cores after the ramp, %.2f over the run (%.1f CPU-s); %s", name, c.SteadyCores, c.Cores, c.Seconds, c.Source)
 		}
+	}
+	if rp := rep.Replay; rp != nil {
+		p("  replay        match %d: %d frames in %s, state hash at frame %d %s (players voted %s): %s%s",
+			rp.MatchID, rp.Frames, rp.Took, rp.ResultFrame, rp.GotHash, rp.WantHash, verdict(rp.OK), map[bool]string{true: "", false: " " + rp.Err}[rp.Err == ""])
 	}
 	if rep.CPU == nil {
 		p("  server CPU    not measured (give -server-pid, or use -serve)")

@@ -20,6 +20,7 @@ import (
 // Config is one run of the bot swarm.
 type Config struct {
 	Addr          string        // server address; must be loopback (ignored with Serve)
+	NoReplay      bool          // skip replaying one ended match at the end
 	Bots          int           // number of bots, a multiple of Players
 	Players       int           // bots per room
 	InputRate     float64       // inputs per second per bot
@@ -303,6 +304,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if startErr == nil && ctx.Err() == nil {
 		r.vote(ctx)
 	}
+	var replay *Replay
+	if startErr == nil && ctx.Err() == nil && !r.cfg.NoReplay {
+		replay = r.replayOne(ctx)
+	}
 
 	r.ending.Store(true)
 	sctx, scancel := context.WithTimeout(context.Background(), stopTimeout)
@@ -317,6 +322,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, startErr
 	}
 	rep := r.report(cpuPID, start, ramped, end, cl.Stats().DecodeErrors)
+	if replay != nil {
+		rep.Replay = replay
+		rep.judge()
+	}
 	if clientErr != nil {
 		rep.fail("bots did not disconnect within %s: %v", stopTimeout, clientErr)
 	}

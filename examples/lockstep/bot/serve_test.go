@@ -23,6 +23,9 @@ func TestRunServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRun(t, rep, 12, 3)
+	if rp := rep.Replay; rp == nil || !rp.OK || rp.Frames < rp.ResultFrame {
+		t.Errorf("replay %+v; want a match replayed to its players' hash", rp)
+	}
 	if t.Failed() || testing.Verbose() {
 		rep.WriteText(t.Output())
 	}
