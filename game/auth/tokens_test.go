@@ -396,3 +396,32 @@ func TestRandomSecret(t *testing.T) {
 	_, err = b.Verify(ctx, tok)
 	wantErr(t, "another process's random secret", err, auth.ErrTokenInvalid)
 }
+
+// Issue and Verify run once per login or reconnection.
+func BenchmarkIssue(b *testing.B) {
+	tk, err := auth.NewTokens(auth.Config{Secret: secret}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, err := tk.Issue(1, "s"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	tk, err := auth.NewTokens(auth.Config{Secret: secret}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _, err := tk.Issue(1, "s")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := tk.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
