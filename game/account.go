@@ -102,10 +102,7 @@ func (w *World) HandleLogin(req ziface.IRequest) {
 
 func (w *World) finishLogin(c ziface.IConnection, p *Player, m *pb.Login, id uint64, token string, rec PlayerRecord, found bool, failed error) {
 	if failed != nil {
-		code := pb.ErrorCode_ERROR_UNAVAILABLE
-		if errors.Is(failed, ErrBadToken) {
-			code = pb.ErrorCode_ERROR_BAD_TOKEN
-		}
+		code := badTokenCode(failed)
 		w.log.Warn("game: login refused", "pid", p.PID, "err", failed)
 		b := marshal(&pb.Error{Code: code, Message: "login refused", RequestId: protocol.MsgMmoLogin})
 		_ = c.SendMsg(protocol.MsgMmoError, b)

@@ -1,6 +1,7 @@
 package game
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/zinxgame/zinxgame/game/ids"
 	"github.com/zinxgame/zinxgame/protocol"
 	"github.com/zinxgame/zinxgame/protocol/pb"
 	"github.com/zinxgame/zinxgame/ziface"
@@ -119,9 +121,11 @@ type Lockstep struct {
 
 	mu       sync.RWMutex
 	rooms    map[uint64]*Room
-	byToken  map[string]*lsPlayer
+	byID     map[uint64]*lsPlayer // every identity seen since start
+	accounts Accounts
+	ids      *ids.Generator
+	lastID   atomic.Uint64 // the largest ID issued, for newID's fallback
 	closed   bool
-	nextID   atomic.Uint64 // player, room and match IDs
 	roomSeqs atomic.Uint64
 }
 
@@ -130,6 +134,32 @@ type LockstepOption func(*Lockstep)
 
 // WithFrameStore replaces the in-memory frame store.
 func WithFrameStore(s FrameStore) LockstepOption { return func(l *Lockstep) { l.store = s } }
+
+// WithLockstepAccounts sets who issues and checks login tokens (in memory
+// by default; TokenAccounts for signed tokens that survive restarts).
+func WithLockstepAccounts(a Accounts) LockstepOption { return func(l *Lockstep) { l.accounts = a } }
+
+// WithIDs numbers rooms and matches with g (node 0 by default). Give every
+// node of a deployment its own node ID.
+func WithIDs(g *ids.Generator) LockstepOption { return func(l *Lockstep) { l.ids = g } }
+
+// newID returns a room or match ID. If the generator refuses (the clock
+// stepped back more than it waits for), the largest ID issued plus one
+// keeps IDs unique in this process, with a loud log.
+func (l *Lockstep) newID() uint64 {
+	id, err := l.ids.Next()
+	if err != nil {
+		l.log.Error("game: ID generator refused; numbering from the last ID issued", "err", err)
+		return l.lastID.Add(1)
+	}
+	for {
+		last := l.lastID.Load()
+		next := max(id, last+1)
+		if l.lastID.CompareAndSwap(last, next) {
+			return next
+		}
+	}
+}
 
 // WithMatchStore replaces the in-memory match metadata store. Metadata is
 // saved when a match starts and when it ends; replays read it.
@@ -143,12 +173,22 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 	if log == nil {
 		log = slog.Default()
 	}
-	l := &Lockstep{cfg: cfg, log: log, rooms: make(map[uint64]*Room), byToken: make(map[string]*lsPlayer)}
+	l := &Lockstep{cfg: cfg, log: log, rooms: make(map[uint64]*Room), byID: make(map[uint64]*lsPlayer)}
 	for _, o := range opts {
 		o(l)
 	}
 	if l.store == nil {
 		l.store = NewMemoryFrameStore(cfg.KeptMatches)
+	}
+	if l.ids == nil {
+		g, err := ids.New(0)
+		if err != nil {
+			return nil, err
+		}
+		l.ids = g
+	}
+	if l.accounts == nil {
+		l.accounts = NewMemoryAccounts()
 	}
 	if l.matches == nil {
 		ms := NewMemoryStore()
@@ -166,7 +206,6 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 		shards = runtime.GOMAXPROCS(0)
 	}
 	l.sched = newTickScheduler(shards)
-	l.nextID.Store(uint64(time.Now().UnixMilli()) << 16) // IDs do not repeat across restarts
 	return l, nil
 }
 
@@ -294,6 +333,11 @@ func newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
+// handleLogin creates an identity (no token) or resumes the one a token
+// stands for. Accounts may sit on a remote store, so the check runs off the
+// worker (Async): a client sends its next request after LoginAck. A
+// refused token gets an Error (BAD_TOKEN, TOKEN_EXPIRED or TOKEN_REVOKED)
+// and the connection closes.
 func (l *Lockstep) handleLogin(req ziface.IRequest) {
 	c := req.GetConnection()
 	var m pb.Login
@@ -304,20 +348,42 @@ func (l *Lockstep) handleLogin(req ziface.IRequest) {
 		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BAD_REQUEST, "already logged in on this connection")
 		return
 	}
+	var id uint64
+	token := m.Token
+	var failed error
+	err := c.Async(func(ctx context.Context) {
+		if token == "" {
+			id, token, failed = l.accounts.NewAccount(ctx, m.Name)
+		} else {
+			id, failed = l.accounts.Verify(ctx, token)
+		}
+	}, func() {
+		if failed != nil {
+			l.log.Warn("game: login refused", "conn_id", c.GetConnID(), "err", failed)
+			sendError(c, protocol.MsgLogin, badTokenCode(failed), "login refused")
+			c.Stop()
+			return
+		}
+		l.bind(c, id, m.Name, token)
+	})
+	if err != nil {
+		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "server busy, try again")
+	}
+}
+
+// bind attaches connection c to identity id; the same identity on another
+// connection is kicked from it (the newer connection wins).
+func (l *Lockstep) bind(c ziface.IConnection, id uint64, name, token string) {
+	if playerOf(c) != nil {
+		return // two Logins raced
+	}
 	l.mu.Lock()
-	var p *lsPlayer
-	if m.Token == "" {
-		p = &lsPlayer{id: l.nextID.Add(1), name: m.Name, token: newToken(),
-			lim: rate.NewLimiter(rate.Limit(l.cfg.InputRate), int(l.cfg.InputRate)+1)}
-		l.byToken[p.token] = p
-	} else {
-		p = l.byToken[m.Token]
+	p := l.byID[id]
+	if p == nil {
+		p = &lsPlayer{id: id, name: name, lim: rate.NewLimiter(rate.Limit(l.cfg.InputRate), int(l.cfg.InputRate)+1)}
+		l.byID[id] = p
 	}
 	l.mu.Unlock()
-	if p == nil {
-		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BAD_TOKEN, "unknown token")
-		return
-	}
 	p.mu.Lock()
 	old := p.conn
 	p.conn = c
@@ -325,14 +391,13 @@ func (l *Lockstep) handleLogin(req ziface.IRequest) {
 	p.mu.Unlock()
 	c.SetProperty(propPlayer, p)
 	if old != nil && old != c {
-		// The same identity twice: the newer connection wins.
 		old.RemoveProperty(propPlayer)
 		kickConn(old, "logged in from another connection")
 		if room != nil {
 			room.enqueue(roomEvent{kind: evDisconnect, p: p, conn: old}, false)
 		}
 	}
-	ack := &pb.LoginAck{PlayerId: p.id, Token: p.token}
+	ack := &pb.LoginAck{PlayerId: p.id, Token: token}
 	if room != nil {
 		ack.RoomId = room.id
 	}
@@ -374,7 +439,7 @@ func (l *Lockstep) handleCreate(req ziface.IRequest) {
 		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "no room can be created now")
 		return
 	}
-	r := newRoom(l, l.nextID.Add(1), opts)
+	r := newRoom(l, l.newID(), opts)
 	l.rooms[r.id] = r
 	l.mu.Unlock()
 	p.room = r // reserved; the room confirms with RoomState or refuses

@@ -32,7 +32,7 @@ func runningRoom(tb testing.TB, l *Lockstep) (*Room, []*countConn) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := newRoom(l, l.nextID.Add(1), opts) // not registered: the caller ticks it
+	r := newRoom(l, l.newID(), opts) // not registered: the caller ticks it
 	var conns []*countConn
 	for i := range 4 {
 		c := &countConn{}

@@ -38,7 +38,7 @@ type lsMsg struct {
 	data []byte
 }
 
-func startLockstep(t *testing.T, mutate func(*LockstepConfig)) *lsEnv {
+func startLockstep(t *testing.T, mutate func(*LockstepConfig), opts ...LockstepOption) *lsEnv {
 	t.Helper()
 	cfg := DefaultLockstepConfig()
 	cfg.Shards = 2
@@ -46,7 +46,7 @@ func startLockstep(t *testing.T, mutate func(*LockstepConfig)) *lsEnv {
 		mutate(&cfg)
 	}
 	log := discardLog()
-	ls, err := NewLockstep(cfg, log)
+	ls, err := NewLockstep(cfg, log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -445,7 +445,7 @@ func (r *Room) maybeStart(now time.Time) {
 func (r *Room) start(now time.Time) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	r.matchID = r.l.nextID.Add(1)
+	r.matchID = r.l.newID()
 	r.seed = binary.LittleEndian.Uint64(b[:])
 	r.state, r.startedAt = stateRunning, now
 	r.status.Store(int32(stateRunning))

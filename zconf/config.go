@@ -158,6 +158,10 @@ type Config struct {
 	// player arrives from 127.0.0.1, and local bots and load tools too.
 	ConnRateExempt []string
 
+	// NodeID numbers this server among its peers (0-1023): player, room
+	// and match IDs embed it, so nodes never issue the same ID.
+	NodeID int
+
 	// AdminAddr is the admin HTTP listener (/metrics, /healthz, /readyz),
 	// such as "127.0.0.1:9100"; empty turns it off.
 	AdminAddr string
@@ -258,6 +262,7 @@ func (c Config) Validate() error {
 	durIn("FirstMessageTimeout", c.FirstMessageTimeout, 0, time.Hour)
 	durIn("ShutdownTimeout", c.ShutdownTimeout, 0, time.Hour)
 	durIn("ReconnectAfter", c.ReconnectAfter, 0, 24*time.Hour)
+	intIn("NodeID", c.NodeID, 0, 1023)
 	durIn("ServerPingInterval", c.ServerPingInterval, 0, time.Hour)
 	if c.ServerPingInterval > 0 && (c.ServerPingMsgID == c.PingMsgID || c.ServerPingMsgID == c.NoticeMsgID) {
 		errs = append(errs, fmt.Errorf("zconf: ServerPingMsgID = %d: must differ from PingMsgID (%d) and NoticeMsgID (%d)",

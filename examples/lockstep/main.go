@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/auth"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 )
@@ -47,6 +48,7 @@ func run() error {
 		over["TcpPort"] = *port
 	}
 	ls := game.DefaultLockstepConfig()
+	authCfg := auth.Config{} // the secret from the file or ZINX_AUTH_SECRET
 	cfg, err := zconf.Load(zconf.Source{
 		File:      *file,
 		Overrides: over,
@@ -54,7 +56,7 @@ func run() error {
 		// FlushDelay stays 0: a frame is due at every tick, and holding it
 		// back would add to every player's input latency.
 		Defaults: map[string]any{"Name": "lockstep", "Mode": zconf.ModeBoth},
-		Sections: map[string]any{"Lockstep": &ls},
+		Sections: map[string]any{"Lockstep": &ls, "Auth": &authCfg},
 	})
 	if err != nil {
 		return err
@@ -67,7 +69,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	l, err := game.NewLockstep(ls, cfg.NewLogger(os.Stderr), game.WithLockstepMetrics(reg))
+	log := cfg.NewLogger(os.Stderr)
+	store := game.NewMemoryStore() // sessions and match metadata
+	accounts, ids, err := game.SetupAccounts(authCfg, cfg.NodeID, store, log)
+	if err != nil {
+		return err
+	}
+	l, err := game.NewLockstep(ls, log, game.WithLockstepMetrics(reg), game.WithLockstepAccounts(accounts),
+		game.WithIDs(ids), game.WithMatchStore(store))
 	if err != nil {
 		return err
 	}

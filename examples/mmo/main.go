@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/auth"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 )
@@ -36,13 +37,14 @@ func run() error {
 		over["TcpPort"] = *port
 	}
 	world := game.DefaultWorldConfig()
+	authCfg := auth.Config{} // the secret from the file or ZINX_AUTH_SECRET
 	cfg, err := zconf.Load(zconf.Source{
 		File:      *file,
 		Overrides: over,
 		// The demo serves Zinx's TCP clients and browser clients at once,
 		// and coalesces its broadcasts (see game.FlushDelay).
 		Defaults: map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth, "FlushDelay": game.FlushDelay},
-		Sections: map[string]any{"MMO": &world},
+		Sections: map[string]any{"MMO": &world, "Auth": &authCfg},
 	})
 	if err != nil {
 		return err
@@ -51,7 +53,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	w, err := game.NewWorld(world, cfg.NewLogger(os.Stderr))
+	log := cfg.NewLogger(os.Stderr)
+	store := game.NewMemoryStore() // accounts' sessions and saved positions
+	accounts, _, err := game.SetupAccounts(authCfg, cfg.NodeID, store, log)
+	if err != nil {
+		return err
+	}
+	w, err := game.NewWorld(world, log, game.WithAccounts(accounts), game.WithPlayerStore(store))
 	if err != nil {
 		return err
 	}

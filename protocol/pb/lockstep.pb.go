@@ -200,7 +200,7 @@ const (
 	ErrorCode_ERROR_UNSPECIFIED       ErrorCode = 0
 	ErrorCode_ERROR_BAD_REQUEST       ErrorCode = 1 // the message did not decode or made no sense
 	ErrorCode_ERROR_NOT_LOGGED_IN     ErrorCode = 2
-	ErrorCode_ERROR_BAD_TOKEN         ErrorCode = 3
+	ErrorCode_ERROR_BAD_TOKEN         ErrorCode = 3 // unknown, forged or malformed
 	ErrorCode_ERROR_ROOM_NOT_FOUND    ErrorCode = 4
 	ErrorCode_ERROR_ROOM_FULL         ErrorCode = 5
 	ErrorCode_ERROR_ROOM_CLOSED       ErrorCode = 6 // the match started or ended
@@ -214,6 +214,8 @@ const (
 	ErrorCode_ERROR_NO_SEAT           ErrorCode = 14 // nothing to reconnect to
 	ErrorCode_ERROR_MATCH_NOT_FOUND   ErrorCode = 15 // no ended match with that ID is stored
 	ErrorCode_ERROR_UNAVAILABLE       ErrorCode = 16 // the store failed; try again later
+	ErrorCode_ERROR_TOKEN_EXPIRED     ErrorCode = 17 // log in afresh
+	ErrorCode_ERROR_TOKEN_REVOKED     ErrorCode = 18 // the session was ended (logout, ban)
 )
 
 // Enum value maps for ErrorCode.
@@ -236,6 +238,8 @@ var (
 		14: "ERROR_NO_SEAT",
 		15: "ERROR_MATCH_NOT_FOUND",
 		16: "ERROR_UNAVAILABLE",
+		17: "ERROR_TOKEN_EXPIRED",
+		18: "ERROR_TOKEN_REVOKED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_UNSPECIFIED":       0,
@@ -255,6 +259,8 @@ var (
 		"ERROR_NO_SEAT":           14,
 		"ERROR_MATCH_NOT_FOUND":   15,
 		"ERROR_UNAVAILABLE":       16,
+		"ERROR_TOKEN_EXPIRED":     17,
+		"ERROR_TOKEN_REVOKED":     18,
 	}
 )
 
@@ -1958,7 +1964,7 @@ const file_lockstep_proto_rawDesc = "" +
 	"\x10MATCH_END_RESULT\x10\x01\x12\x13\n" +
 	"\x0fMATCH_END_EMPTY\x10\x02\x12\x1a\n" +
 	"\x16MATCH_END_MAX_DURATION\x10\x03\x12\x16\n" +
-	"\x12MATCH_END_SHUTDOWN\x10\x04*\x9b\x03\n" +
+	"\x12MATCH_END_SHUTDOWN\x10\x04*\xcd\x03\n" +
 	"\tErrorCode\x12\x15\n" +
 	"\x11ERROR_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ERROR_BAD_REQUEST\x10\x01\x12\x17\n" +
@@ -1978,7 +1984,9 @@ const file_lockstep_proto_rawDesc = "" +
 	"ERROR_BUSY\x10\r\x12\x11\n" +
 	"\rERROR_NO_SEAT\x10\x0e\x12\x19\n" +
 	"\x15ERROR_MATCH_NOT_FOUND\x10\x0f\x12\x15\n" +
-	"\x11ERROR_UNAVAILABLE\x10\x10B/Z(github.com/zinxgame/zinxgame/protocol/pb\xaa\x02\x02Pbb\x06proto3"
+	"\x11ERROR_UNAVAILABLE\x10\x10\x12\x17\n" +
+	"\x13ERROR_TOKEN_EXPIRED\x10\x11\x12\x17\n" +
+	"\x13ERROR_TOKEN_REVOKED\x10\x12B/Z(github.com/zinxgame/zinxgame/protocol/pb\xaa\x02\x02Pbb\x06proto3"
 
 var (
 	file_lockstep_proto_rawDescOnce sync.Once
