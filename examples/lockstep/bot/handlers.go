@@ -259,7 +259,7 @@ func (r *runner) onFrames(s *session, id uint32, data []byte) {
 	b.lastFrame.Store(b.fs.last())
 	if id == protocol.MsgFrames && b.catchingUp {
 		b.catchingUp = false
-		r.catchUp.record(time.Duration(at - b.reconnectAt))
+		r.catchUp.Record(time.Duration(at - b.reconnectAt))
 	}
 }
 
@@ -308,7 +308,7 @@ func (b *bot) ownInput(seq, id uint32, at int64) {
 	}
 	r.add(cInputsEchoed, 1)
 	if id == protocol.MsgFrames && p.gen == b.sess.gen {
-		r.lat.record(time.Duration(at - p.at))
+		r.lat.Record(time.Duration(at - p.at))
 	} else {
 		r.add(cInputsCaughtUp, 1)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zinxgame/zinxgame/internal/botkit"
 )
 
 // Targets of the issue: no desync, no gap, p99 input -> frame within one
@@ -172,16 +173,8 @@ type CPU struct {
 	SteadyCores float64 `json:"steady_cores"` // after the ramp
 }
 
-// Millis is a duration that reads as milliseconds in JSON.
-type Millis time.Duration
-
-func (m Millis) MarshalJSON() ([]byte, error) {
-	return []byte(strconv.FormatFloat(float64(m)/1e6, 'f', 3, 64)), nil
-}
-
-func (m Millis) String() string { return ms(time.Duration(m)) }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
+// Millis is a duration that reads as milliseconds.
+type Millis = botkit.Millis
 
 func (rep *Report) fail(format string, args ...any) {
 	rep.Failures = append(rep.Failures, fmt.Sprintf(format, args...))
@@ -214,7 +207,7 @@ func (rep *Report) judge() {
 	case rep.InputRate > 0 && rep.Latency.Count == 0:
 		rep.fail("input -> frame latency: no samples")
 	case time.Duration(rep.Latency.P99) > rep.LatencyTarget():
-		rep.fail("input -> frame p99 %s > %s (one tick + %s)", rep.Latency.P99, ms(rep.LatencyTarget()), ms(targetSlack))
+		rep.fail("input -> frame p99 %s > %s (one tick + %s)", rep.Latency.P99, botkit.Ms(rep.LatencyTarget()), botkit.Ms(targetSlack))
 	}
 	if rep.InputRate <= targetDownRate && rep.Downstream.MeanBps > targetDownBps {
 		rep.fail("downstream %.0f B/s per player > %d B/s", rep.Downstream.MeanBps, targetDownBps)
@@ -415,13 +408,13 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 	return rep
 }
 
-func summary(h *hist) Latency {
-	var s histSnap
-	s.add(h)
+func summary(h *botkit.Hist) Latency {
+	var s botkit.HistSnap
+	s.Add(h)
 	return Latency{
-		Count: s.n,
-		P50:   Millis(s.quantile(0.50)), P90: Millis(s.quantile(0.90)),
-		P99: Millis(s.quantile(0.99)), Max: Millis(time.Duration(s.max) * time.Microsecond),
+		Count: s.Count(),
+		P50:   Millis(s.Quantile(0.50)), P90: Millis(s.Quantile(0.90)),
+		P99: Millis(s.Quantile(0.99)), Max: Millis(s.Max()),
 	}
 }
 
@@ -488,7 +481,7 @@ func (rep *Report) WriteText(w io.Writer) {
 	}
 	p("  targets       desyncs %d == 0: %s; gaps %d == 0: %s; p99 input->frame %s <= %s: %s; downstream %.0f <= %d B/s: %s",
 		h.Desyncs, verdict(h.Desyncs == 0), f.GapFrames, verdict(f.GapFrames == 0),
-		rep.Latency.P99, ms(rep.LatencyTarget()), verdict(rep.TickRate > 0 && time.Duration(rep.Latency.P99) <= rep.LatencyTarget()),
+		rep.Latency.P99, botkit.Ms(rep.LatencyTarget()), verdict(rep.TickRate > 0 && time.Duration(rep.Latency.P99) <= rep.LatencyTarget()),
 		d.MeanBps, targetDownBps, down)
 	if rep.Pass {
 		p("RESULT PASS")
@@ -507,29 +500,4 @@ func (rep *Report) WriteJSON(file string) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil
-}
-
-// procCPU is the user plus system CPU time of a process, from
-// /proc/<pid>/stat (fields 14 and 15, in USER_HZ ticks: 100 a second on
-// Linux, whatever the kernel's HZ).
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces: split after its ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
-	}
-	f := strings.Fields(string(b[i+1:])) // f[0] is field 3
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
-	}
-	utime, err1 := strconv.ParseUint(f[11], 10, 64)
-	stime, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime %q %q", pid, f[11], f[12])
-	}
-	return time.Duration(utime+stime) * (time.Second / 100), nil
 }

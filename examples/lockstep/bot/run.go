@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/zinxgame/zinxgame/internal/botkit"
 	"github.com/zinxgame/zinxgame/protocol/pb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
@@ -88,24 +88,11 @@ func (c *Config) validate() error {
 		bad("-server-pid %d: must be a process ID, and not given with -serve", c.ServerPID)
 	}
 	if !c.Serve {
-		if err := loopback(c.Addr); err != nil {
+		if err := botkit.Loopback(c.Addr); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// loopback refuses addresses off this machine: a load tool is not to be
-// pointed at someone else's server.
-func loopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("-addr %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("-addr %q: only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed", addr)
-	}
-	return nil
 }
 
 // Counters, shared by every bot. cRecvLoginAck..cRecvUnknownID count
@@ -170,7 +157,7 @@ type runner struct {
 	bots     []*bot
 
 	c                   [nCounters]atomic.Uint64
-	lat, catchUp        hist          // input -> frame; Reconnect -> first live frame
+	lat, catchUp        botkit.Hist   // input -> frame; Reconnect -> first live frame
 	loggedIn, inMatch   atomic.Int64  // bots
 	tickRate            atomic.Uint32 // from the first MatchStart
 	stopped             atomic.Bool   // the run's time is up: bytes are no longer counted
@@ -269,7 +256,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.addr, cpuPID = srv.addr, os.Getpid()
 	}
 	if cpuPID > 0 {
-		if _, err := procCPU(cpuPID); err != nil {
+		if _, err := botkit.ProcCPU(cpuPID); err != nil {
 			return nil, fmt.Errorf("-server-pid %d: %w", cpuPID, err)
 		}
 	}
@@ -429,8 +416,8 @@ func (r *runner) progress(ctx context.Context) {
 		}
 		c, bytes := r.counters(), r.matchBytes()
 		dt := now.Sub(prevAt).Seconds()
-		var lat histSnap
-		lat.add(&r.lat)
+		var lat botkit.HistSnap
+		lat.Add(&r.lat)
 		down := 0.0
 		if n := r.inMatch.Load(); n > 0 {
 			down = float64(bytes-prevBytes) / dt / float64(n)
@@ -439,7 +426,7 @@ func (r *runner) progress(ctx context.Context) {
 			"down %.0f B/s/player  gaps %d dups %d desyncs %d  reconnects %d/%d  errors %d\n",
 			now.Sub(r.base).Seconds(), r.inMatch.Load(), r.cfg.Bots,
 			float64(c[cFramesApplied]-prev[cFramesApplied])/dt, float64(c[cInputsSent]-prev[cInputsSent])/dt,
-			ms(lat.quantile(0.99)), lat.n, down, c[cGapFrames], c[cDupFrames], c[cRecvDesync],
+			botkit.Ms(lat.Quantile(0.99)), lat.Count(), down, c[cGapFrames], c[cDupFrames], c[cRecvDesync],
 			c[cReconnectsOK], c[cReconnects], c[cRecvError])
 		prev, prevAt, prevBytes = c, now, bytes
 	}
@@ -469,9 +456,9 @@ type snapshot struct {
 
 func (r *runner) snap(cpuPID int) snapshot {
 	s := snapshot{at: time.Now(), ns: r.now(), c: r.counters()}
-	s.self, _ = procCPU(os.Getpid())
+	s.self, _ = botkit.ProcCPU(os.Getpid())
 	if cpuPID > 0 {
-		s.cpu, _ = procCPU(cpuPID)
+		s.cpu, _ = botkit.ProcCPU(cpuPID)
 	}
 	return s
 }

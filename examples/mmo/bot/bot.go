@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/zinxgame/zinxgame/internal/botkit"
 	"github.com/zinxgame/zinxgame/protocol"
 	"github.com/zinxgame/zinxgame/protocol/pb"
 	"github.com/zinxgame/zinxgame/ziface"
@@ -49,7 +50,7 @@ const (
 // same cache lines.
 type stripe struct {
 	c          [nCounters]atomic.Uint64
-	move, chat hist
+	move, chat botkit.Hist
 	_          [64]byte
 }
 

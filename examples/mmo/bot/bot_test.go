@@ -42,27 +42,3 @@ func TestRunServe(t *testing.T) {
 		rep.WriteText(t.Output())
 	}
 }
-
-func TestHistogram(t *testing.T) {
-	var h hist
-	for v := range 100_000 { // 0 .. 99.999 ms, evenly
-		h.record(time.Duration(v) * time.Microsecond)
-	}
-	var s histSnap
-	s.add(&h)
-	for _, q := range []float64{0.5, 0.9, 0.99} {
-		want := q * 100_000
-		got := float64(s.quantile(q) / time.Microsecond)
-		if got < want-1 || got > want*(1+1.0/histSub) {
-			t.Errorf("quantile(%v) = %vµs, want %vµs within 1/%d", q, got, want, histSub)
-		}
-	}
-	if s.max != 99_999 || s.quantile(1) != 99_999*time.Microsecond {
-		t.Errorf("max %d, quantile(1) %s; want 99999µs", s.max, s.quantile(1))
-	}
-	for i := 1; i < histBuckets; i++ {
-		if bucketOf(bucketHigh(i-1)+1) != i || bucketOf(bucketHigh(i)) != i {
-			t.Fatalf("bucket %d: bounds [%d, %d] do not map back", i, bucketHigh(i-1)+1, bucketHigh(i))
-		}
-	}
-}

@@ -112,7 +112,7 @@ func (r *runner) timeMove(b *bot, pid int32, x, z float32, appear bool) {
 	case appear && at < b.lastMove.Load():
 		b.count(cMoveSkipped)
 	default:
-		b.st.move.record(time.Duration(r.now() - at))
+		b.st.move.Record(time.Duration(r.now() - at))
 	}
 }
 
@@ -130,7 +130,7 @@ func (r *runner) timeChat(b *bot, pid int32, content []byte) {
 		b.count(cChatUnmatched)
 		return
 	}
-	b.st.chat.record(time.Duration(r.now() - at))
+	b.st.chat.Record(time.Duration(r.now() - at))
 }
 
 func (r *runner) onLeave(req ziface.IRequest) {

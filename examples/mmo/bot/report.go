@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zinxgame/zinxgame/internal/botkit"
 )
 
 // Target of the issue: p99 move-broadcast latency at most 50 ms and no
@@ -87,16 +88,8 @@ type CPU struct {
 	SteadyCores float64 `json:"steady_cores"` // after the ramp
 }
 
-// Millis is a duration that reads as milliseconds in JSON.
-type Millis time.Duration
-
-func (m Millis) MarshalJSON() ([]byte, error) {
-	return []byte(strconv.FormatFloat(float64(m)/1e6, 'f', 3, 64)), nil
-}
-
-func (m Millis) String() string { return ms(time.Duration(m)) }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
+// Millis is a duration that reads as milliseconds.
+type Millis = botkit.Millis
 
 func (rep *Report) fail(format string, args ...any) {
 	rep.Failures = append(rep.Failures, fmt.Sprintf(format, args...))
@@ -156,7 +149,7 @@ func (r *runner) report(addr string, cpuPID int, start, ramped, end snapshot, fr
 	}
 	rep.MsgsPerSec, rep.SteadyMsgsPerSec = rate(start, end), rate(ramped, end)
 
-	move, chat := new(histSnap), new(histSnap)
+	move, chat := new(botkit.HistSnap), new(botkit.HistSnap)
 	r.hists(move, chat)
 	rep.Move = summary(move, final[cMoveSkipped], final[cMoveUnmatched])
 	rep.Chat = summary(chat, 0, final[cChatUnmatched])
@@ -190,7 +183,7 @@ func (r *runner) report(addr string, cpuPID int, start, ramped, end snapshot, fr
 	if rep.Move.Count == 0 {
 		rep.fail("move latency: no samples")
 	} else if time.Duration(rep.Move.P99) > targetMoveP99 {
-		rep.fail("move latency p99 %s > %s", rep.Move.P99, ms(targetMoveP99))
+		rep.fail("move latency p99 %s > %s", rep.Move.P99, botkit.Ms(targetMoveP99))
 	}
 	if rep.Dec.Total > 0 {
 		rep.fail("%d decode errors", rep.Dec.Total)
@@ -207,11 +200,11 @@ func (r *runner) report(addr string, cpuPID int, start, ramped, end snapshot, fr
 	return rep
 }
 
-func summary(h *histSnap, skipped, unmatched uint64) Latency {
+func summary(h *botkit.HistSnap, skipped, unmatched uint64) Latency {
 	return Latency{
-		Count: h.n, Skipped: skipped, Unmatched: unmatched,
-		P50: Millis(h.quantile(0.50)), P90: Millis(h.quantile(0.90)),
-		P99: Millis(h.quantile(0.99)), Max: Millis(time.Duration(h.max) * time.Microsecond),
+		Count: h.Count(), Skipped: skipped, Unmatched: unmatched,
+		P50: Millis(h.Quantile(0.50)), P90: Millis(h.Quantile(0.90)),
+		P99: Millis(h.Quantile(0.99)), Max: Millis(h.Max()),
 	}
 }
 
@@ -267,7 +260,7 @@ func (rep *Report) WriteText(w io.Writer) {
 	cpu("bot CPU", rep.BotCPU)
 	verdict := func(ok bool) string { return map[bool]string{true: "PASS", false: "FAIL"}[ok] }
 	p("  target        move p99 %s <= %s: %s; decode errors %d == 0: %s",
-		rep.Move.P99, ms(targetMoveP99), verdict(rep.Move.Count > 0 && time.Duration(rep.Move.P99) <= targetMoveP99),
+		rep.Move.P99, botkit.Ms(targetMoveP99), verdict(rep.Move.Count > 0 && time.Duration(rep.Move.P99) <= targetMoveP99),
 		d.Total, verdict(d.Total == 0))
 	if rep.Pass {
 		p("RESULT PASS")
@@ -283,29 +276,4 @@ func (rep *Report) WriteJSON(file string) error {
 		return err
 	}
 	return os.WriteFile(file, append(b, '\n'), 0o644)
-}
-
-// procCPU is the user plus system CPU time of a process, from
-// /proc/<pid>/stat (fields 14 and 15, in USER_HZ ticks: 100 a second on
-// Linux, whatever the kernel's HZ).
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces: split after its ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
-	}
-	f := strings.Fields(string(b[i+1:])) // f[0] is field 3
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
-	}
-	utime, err1 := strconv.ParseUint(f[11], 10, 64)
-	stime, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime %q %q", pid, f[11], f[12])
-	}
-	return time.Duration(utime+stime) * (time.Second / 100), nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/internal/botkit"
 	"github.com/zinxgame/zinxgame/protocol"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
@@ -68,24 +69,11 @@ func (c *Config) validate() error {
 		bad("-server-pid %d: must be a process ID, and not given with -serve", c.ServerPID)
 	}
 	if !c.Serve {
-		if err := loopback(c.Addr); err != nil {
+		if err := botkit.Loopback(c.Addr); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// loopback refuses addresses off this machine: a load tool is not to be
-// pointed at someone else's server.
-func loopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("-addr %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("-addr %q: only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed", addr)
-	}
-	return nil
 }
 
 // pidIndex maps player IDs to our bots. It is written once per login and
@@ -178,11 +166,11 @@ func (r *runner) counters() (c [nCounters]uint64) {
 	return c
 }
 
-func (r *runner) hists(move, chat *histSnap) {
+func (r *runner) hists(move, chat *botkit.HistSnap) {
 	for i := range r.stripes {
-		move.add(&r.stripes[i].move)
+		move.Add(&r.stripes[i].move)
 		if chat != nil {
-			chat.add(&r.stripes[i].chat)
+			chat.Add(&r.stripes[i].chat)
 		}
 	}
 }
@@ -196,9 +184,9 @@ type snapshot struct {
 
 func (r *runner) snap(cpuPID int) snapshot {
 	s := snapshot{at: time.Now(), c: r.counters()}
-	s.self, _ = procCPU(os.Getpid())
+	s.self, _ = botkit.ProcCPU(os.Getpid())
 	if cpuPID > 0 {
-		s.cpu, _ = procCPU(cpuPID)
+		s.cpu, _ = botkit.ProcCPU(cpuPID)
 	}
 	return s
 }
@@ -224,7 +212,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		addr, cpuPID = srv.addr, os.Getpid()
 	}
 	if cpuPID > 0 {
-		if _, err := procCPU(cpuPID); err != nil {
+		if _, err := botkit.ProcCPU(cpuPID); err != nil {
 			return nil, fmt.Errorf("-server-pid %d: %w", cpuPID, err)
 		}
 	}
@@ -337,7 +325,7 @@ func (r *runner) progress() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	prev, prevAt := r.counters(), time.Now()
-	move := new(histSnap)
+	move := new(botkit.HistSnap)
 	for {
 		var now time.Time
 		select {
@@ -347,12 +335,12 @@ func (r *runner) progress() {
 		}
 		c := r.counters()
 		dt := now.Sub(prevAt).Seconds()
-		*move = histSnap{}
+		*move = botkit.HistSnap{}
 		r.hists(move, nil)
 		fmt.Fprintf(w, "[%5.1fs] online %d/%d  moves/s %.0f  recv/s %.0f  move p99 %s (n=%d)  decode errors %d\n",
 			now.Sub(r.base).Seconds(), r.online.Load(), r.cfg.Bots,
 			float64(c[cMovesSent]-prev[cMovesSent])/dt, float64(recvTotal(c)-recvTotal(prev))/dt,
-			ms(move.quantile(0.99)), move.n, c[cUnmarshalErr]+c[cMalformed]+c[cRecvUnknownID])
+			botkit.Ms(move.Quantile(0.99)), move.Count(), c[cUnmarshalErr]+c[cMalformed]+c[cRecvUnknownID])
 		prev, prevAt = c, now
 	}
 }

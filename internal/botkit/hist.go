@@ -1,4 +1,8 @@
-package main
+// Package botkit holds what the bot swarms (examples/mmo/bot,
+// examples/lockstep/bot) share: a lock-free latency histogram, durations
+// that read as milliseconds in JSON, a process's CPU time from /proc, and
+// the loopback-only address check every load tool makes.
+package botkit
 
 import (
 	"math"
@@ -21,7 +25,9 @@ const (
 	histBuckets = histLinear + (histMaxLen-histSubBits-1)*histSub
 )
 
-type hist struct {
+// Hist is a latency histogram; the zero value is ready. Safe for
+// concurrent Record and Add.
+type Hist struct {
 	counts [histBuckets]atomic.Uint64
 	max    atomic.Uint64
 }
@@ -48,8 +54,8 @@ func bucketHigh(i int) uint64 {
 	return (sub+1)<<e - 1
 }
 
-// record adds one latency.
-func (h *hist) record(d time.Duration) {
+// Record adds one latency.
+func (h *Hist) Record(d time.Duration) {
 	v := uint64(max(d, 0) / time.Microsecond)
 	h.counts[bucketOf(v)].Add(1)
 	for {
@@ -60,13 +66,14 @@ func (h *hist) record(d time.Duration) {
 	}
 }
 
-// histSnap is a plain copy of one or more histograms, merged.
-type histSnap struct {
+// HistSnap is a plain copy of one or more histograms, merged.
+type HistSnap struct {
 	counts [histBuckets]uint64
 	n, max uint64
 }
 
-func (s *histSnap) add(h *hist) {
+// Add merges h into s.
+func (s *HistSnap) Add(h *Hist) {
 	for i := range h.counts {
 		c := h.counts[i].Load()
 		s.counts[i] += c
@@ -75,9 +82,9 @@ func (s *histSnap) add(h *hist) {
 	s.max = max(s.max, h.max.Load())
 }
 
-// quantile returns the value at quantile q (0..1): the upper bound of the
+// Quantile returns the value at quantile q (0..1): the upper bound of the
 // bucket holding the ceil(q*n)-th value, never above the exact maximum.
-func (s *histSnap) quantile(q float64) time.Duration {
+func (s *HistSnap) Quantile(q float64) time.Duration {
 	if s.n == 0 {
 		return 0
 	}
@@ -92,3 +99,9 @@ func (s *histSnap) quantile(q float64) time.Duration {
 	}
 	return time.Duration(s.max) * time.Microsecond
 }
+
+// Count is the number of values merged.
+func (s *HistSnap) Count() uint64 { return s.n }
+
+// Max is the largest value merged.
+func (s *HistSnap) Max() time.Duration { return time.Duration(s.max) * time.Microsecond }
