@@ -501,3 +501,6 @@ func (rep *Report) WriteJSON(file string) error {
 	}
 	return nil
 }
+
+// Passed reports whether the run met every target (botkit.Report).
+func (rep *Report) Passed() bool { return rep.Pass }

@@ -166,9 +166,9 @@ type runner struct {
 	dialErrs            atomic.Uint64
 	onceNotice, onceErr atomic.Bool
 
-	mu       sync.Mutex // guards the fields below and wg.Add
-	closed   bool
-	wg       sync.WaitGroup
+	spawned botkit.Group // goroutines Run waits for
+
+	mu       sync.Mutex // guards the fields below
 	errCodes map[pb.ErrorCode]uint64
 	failures map[string]uint64 // bots that gave up, by reason
 	desyncs  []string          // the first few Desync messages, for the report
@@ -187,27 +187,6 @@ func (r *runner) counters() (c [nCounters]uint64) {
 
 // now is the runner's monotonic clock, in nanoseconds.
 func (r *runner) now() int64 { return int64(time.Since(r.base)) }
-
-// spawn runs f on a goroutine that Run waits for.
-func (r *runner) spawn(f func()) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return
-	}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		f()
-	}()
-}
-
-func (r *runner) waitSpawned() {
-	r.mu.Lock()
-	r.closed = true
-	r.mu.Unlock()
-	r.wg.Wait()
-}
 
 // quiet is how close to its end the run starts no reconnection.
 func (r *runner) quiet() time.Duration {
@@ -279,7 +258,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer cancel()
 	r.deadline, _ = runCtx.Deadline()
 	start := r.snap(cpuPID)
-	r.spawn(func() { r.progress(runCtx) })
+	r.spawned.Go(func() { r.progress(runCtx) })
 	startErr := r.startAll(runCtx)
 	ramped := r.snap(cpuPID)
 	if startErr == nil {
@@ -300,7 +279,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	sctx, scancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer scancel()
 	clientErr := cl.Shutdown(sctx)
-	r.waitSpawned()
+	r.spawned.Wait()
 	var serverErr error
 	if srv != nil {
 		serverErr = srv.stop()
@@ -353,7 +332,7 @@ func (r *runner) startAll(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		r.spawn(func() { b.run(ctx) })
+		r.spawned.Go(func() { b.run(ctx) })
 		if i == 0 {
 			select {
 			case <-ctx.Done():

@@ -87,7 +87,7 @@ func (r *runner) onBroadCast(req ziface.IRequest) {
 			// Our own appear, right after login: where we stand.
 			b.started = true
 			b.x, b.y, b.z = x, y, z
-			r.spawn(func() { b.run(r.ctx) })
+			r.spawned.Go(func() { b.run(r.ctx) })
 		}
 	case protocol.TpAction:
 		b.count(cRecvAction)

@@ -29,9 +29,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"syscall"
 	"time"
+
+	"github.com/zinxgame/zinxgame/internal/botkit"
 )
 
 func main() { os.Exit(cli()) }
@@ -62,36 +63,15 @@ func cli() int {
 		return 2
 	}
 
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bot:", err)
-			return 1
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "bot:", err)
-			return 1
-		}
-		defer pprof.StopCPUProfile()
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	rep, err := Run(ctx, cfg)
+	stopProfile, err := botkit.StartProfile(*cpuProfile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bot:", err)
 		return 1
 	}
-	rep.WriteText(os.Stdout)
-	if jsonFile != "" {
-		if err := rep.WriteJSON(jsonFile); err != nil {
-			fmt.Fprintln(os.Stderr, "bot:", err)
-			return 1
-		}
-	}
-	if !rep.Pass {
-		return 1
-	}
-	return 0
+	defer stopProfile()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := Run(ctx, cfg)
+	return botkit.Finish(rep, err, jsonFile)
 }

@@ -277,3 +277,6 @@ func (rep *Report) WriteJSON(file string) error {
 	}
 	return os.WriteFile(file, append(b, '\n'), 0o644)
 }
+
+// Passed reports whether the run met every target (botkit.Report).
+func (rep *Report) Passed() bool { return rep.Pass }

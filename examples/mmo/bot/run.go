@@ -128,34 +128,11 @@ type runner struct {
 	ending           atomic.Bool // disconnects from here on are ours
 	noticeLogged     atomic.Bool
 
-	mu     sync.Mutex // guards closed and wg.Add
-	closed bool
-	wg     sync.WaitGroup
+	spawned botkit.Group // goroutines Run waits for
 }
 
 // now is the runner's monotonic clock, in nanoseconds.
 func (r *runner) now() int64 { return int64(time.Since(r.base)) }
-
-// spawn runs f on a goroutine that Run waits for.
-func (r *runner) spawn(f func()) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return
-	}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		f()
-	}()
-}
-
-func (r *runner) waitSpawned() {
-	r.mu.Lock()
-	r.closed = true
-	r.mu.Unlock()
-	r.wg.Wait()
-}
 
 func (r *runner) counters() (c [nCounters]uint64) {
 	for i := range r.stripes {
@@ -226,7 +203,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer cancel()
 	r.ctx = runCtx
 	start := r.snap(cpuPID)
-	r.spawn(r.progress)
+	r.spawned.Go(r.progress)
 	dialErr := r.dialAll(runCtx, cl, addr)
 	ramped := r.snap(cpuPID)
 	if dialErr == nil {
@@ -247,7 +224,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	sctx, scancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer scancel()
 	clientErr := cl.Shutdown(sctx)
-	r.waitSpawned()
+	r.spawned.Wait()
 	var serverErr error
 	if srv != nil {
 		serverErr = srv.stop()
