@@ -11,7 +11,7 @@ type lockstepMetrics struct {
 	tickDuration, tickLateness, catchUp   prometheus.Histogram
 	framesSent, bytesSent                 prometheus.Counter
 	roomsCreated, matchesStarted, desyncs prometheus.Counter
-	reconnections                         prometheus.Counter
+	reconnections, storeErrors            prometheus.Counter
 	inputsDropped, matchesEnded           *prometheus.CounterVec
 }
 
@@ -34,6 +34,7 @@ func newLockstepMetrics(l *Lockstep) *lockstepMetrics {
 		matchesStarted: c("matches_started_total", "Matches started."),
 		desyncs:        c("desyncs_total", "Hash rounds in which some slot diverged from the majority."),
 		reconnections:  c("reconnections_total", "Players who took their seat back."),
+		storeErrors:    c("store_errors_total", "Frames the frame store refused (a persistent store down or full)."),
 		inputsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "inputs_dropped_total",
 			Help: "Inputs not put in a frame: rate_limited, queue_full (room busy), not_running (before the start or after the end)."}, []string{"reason"}),
 		matchesEnded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "matches_ended_total",
@@ -53,7 +54,7 @@ func WithLockstepMetrics(reg prometheus.Registerer) LockstepOption {
 func (m *lockstepMetrics) register(reg prometheus.Registerer, l *Lockstep) error {
 	rooms := prometheus.NewDesc("zinxgame_lockstep_rooms", "Rooms by state: open (taking players) or running.", []string{"state"}, nil)
 	cs := []prometheus.Collector{m.tickDuration, m.tickLateness, m.catchUp, m.framesSent, m.bytesSent,
-		m.roomsCreated, m.matchesStarted, m.desyncs, m.reconnections, m.inputsDropped, m.matchesEnded,
+		m.roomsCreated, m.matchesStarted, m.desyncs, m.reconnections, m.storeErrors, m.inputsDropped, m.matchesEnded,
 		roomsCollector{l: l, desc: rooms}}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

@@ -84,6 +84,7 @@ type Room struct {
 	bw        batchWriter
 	startedAt time.Time
 	log       frameLog // this match's busy frames, for catch-up without a store round trip
+	storeErrs int      // frames the store refused
 	hashes    map[uint32]*hashRound
 	votes     map[uint32][]byte
 }
@@ -478,7 +479,14 @@ func (r *Room) step(now time.Time) {
 			r.l.log.Error("game: logging a frame failed", "room", r.id, "match", r.matchID, "frame", r.frame, "err", err)
 		}
 		if err := r.l.store.AppendFrame(r.matchID, r.frame, r.cur); err != nil {
-			r.l.log.Error("game: storing a frame failed", "room", r.id, "match", r.matchID, "frame", r.frame, "err", err)
+			// A store that is down fails every tick: log the first failure
+			// and then one in a thousand; the metric counts them all.
+			r.storeErrs++
+			r.l.met.storeErrors.Inc()
+			if r.storeErrs == 1 || r.storeErrs%1000 == 0 {
+				r.l.log.Error("game: storing a frame failed (the room keeps its own log for catch-up)",
+					"room", r.id, "match", r.matchID, "frame", r.frame, "failures", r.storeErrs, "err", err)
+			}
 		}
 		off := len(r.pendBuf)
 		r.pendBuf = append(r.pendBuf, r.cur...)

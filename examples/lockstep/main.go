@@ -15,15 +15,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/zinxgame/zinxgame/game"
 	"github.com/zinxgame/zinxgame/game/auth"
+	"github.com/zinxgame/zinxgame/game/redisstore"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 )
@@ -48,7 +51,8 @@ func run() error {
 		over["TcpPort"] = *port
 	}
 	ls := game.DefaultLockstepConfig()
-	authCfg := auth.Config{} // the secret from the file or ZINX_AUTH_SECRET
+	authCfg := auth.Config{}   // the secret from the file or ZINX_AUTH_SECRET
+	rc := zconf.DefaultRedis() // empty Addr: everything in memory
 	cfg, err := zconf.Load(zconf.Source{
 		File:      *file,
 		Overrides: over,
@@ -56,7 +60,7 @@ func run() error {
 		// FlushDelay stays 0: a frame is due at every tick, and holding it
 		// back would add to every player's input latency.
 		Defaults: map[string]any{"Name": "lockstep", "Mode": zconf.ModeBoth},
-		Sections: map[string]any{"Lockstep": &ls, "Auth": &authCfg},
+		Sections: map[string]any{"Lockstep": &ls, "Auth": &authCfg, "Redis": &rc},
 	})
 	if err != nil {
 		return err
@@ -70,13 +74,21 @@ func run() error {
 		return err
 	}
 	log := cfg.NewLogger(os.Stderr)
-	store := game.NewMemoryStore() // sessions and match metadata
-	accounts, ids, err := game.SetupAccounts(authCfg, cfg.NodeID, store, log)
+	stores, err := redisstore.Open(context.Background(), rc, log, reg)
 	if err != nil {
 		return err
 	}
-	l, err := game.NewLockstep(ls, log, game.WithLockstepMetrics(reg), game.WithLockstepAccounts(accounts),
-		game.WithIDs(ids), game.WithMatchStore(store))
+	defer closeStores(stores, log)
+	accounts, ids, err := game.SetupAccounts(authCfg, cfg.NodeID, stores.Sessions, log)
+	if err != nil {
+		return err
+	}
+	opts := []game.LockstepOption{game.WithLockstepMetrics(reg), game.WithLockstepAccounts(accounts),
+		game.WithIDs(ids), game.WithMatchStore(stores.Matches)}
+	if stores.Frames != nil {
+		opts = append(opts, game.WithFrameStore(stores.Frames))
+	}
+	l, err := game.NewLockstep(ls, log, opts...)
 	if err != nil {
 		return err
 	}
@@ -95,4 +107,14 @@ func run() error {
 		return nil
 	}
 	return err
+}
+
+// closeStores flushes what is still queued for Redis, bounded: the
+// players' last saves are written before the process exits.
+func closeStores(s redisstore.Stores, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		log.Error("writes left unsaved at exit", "err", err)
+	}
 }

@@ -13,9 +13,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/zinxgame/zinxgame/game"
 	"github.com/zinxgame/zinxgame/game/auth"
+	"github.com/zinxgame/zinxgame/game/redisstore"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 )
@@ -37,14 +39,15 @@ func run() error {
 		over["TcpPort"] = *port
 	}
 	world := game.DefaultWorldConfig()
-	authCfg := auth.Config{} // the secret from the file or ZINX_AUTH_SECRET
+	authCfg := auth.Config{}   // the secret from the file or ZINX_AUTH_SECRET
+	rc := zconf.DefaultRedis() // empty Addr: everything in memory
 	cfg, err := zconf.Load(zconf.Source{
 		File:      *file,
 		Overrides: over,
 		// The demo serves Zinx's TCP clients and browser clients at once,
 		// and coalesces its broadcasts (see game.FlushDelay).
 		Defaults: map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth, "FlushDelay": game.FlushDelay},
-		Sections: map[string]any{"MMO": &world, "Auth": &authCfg},
+		Sections: map[string]any{"MMO": &world, "Auth": &authCfg, "Redis": &rc},
 	})
 	if err != nil {
 		return err
@@ -54,12 +57,15 @@ func run() error {
 		return err
 	}
 	log := cfg.NewLogger(os.Stderr)
-	store := game.NewMemoryStore() // accounts' sessions and saved positions
-	accounts, _, err := game.SetupAccounts(authCfg, cfg.NodeID, store, log)
+	stores, err := redisstore.Open(context.Background(), rc, log, nil)
 	if err != nil {
 		return err
 	}
-	w, err := game.NewWorld(world, log, game.WithAccounts(accounts), game.WithPlayerStore(store))
+	accounts, _, err := game.SetupAccounts(authCfg, cfg.NodeID, stores.Sessions, log)
+	if err != nil {
+		return err
+	}
+	w, err := game.NewWorld(world, log, game.WithAccounts(accounts), game.WithPlayerStore(stores.Players))
 	if err != nil {
 		return err
 	}
@@ -67,5 +73,15 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return srv.Run(ctx)
+	err = srv.Run(ctx) // every player leaves, and logged-in ones are saved
+	// Then what is queued for Redis is written before the process exits.
+	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if cerr := stores.Close(fctx); cerr != nil {
+		log.Error("writes left unsaved at exit", "err", cerr)
+		if err == nil {
+			err = cerr
+		}
+	}
+	return err
 }
