@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zinxgame/zinxgame/game"
 	"github.com/zinxgame/zinxgame/internal/botkit"
 	"github.com/zinxgame/zinxgame/protocol/pb"
 	"github.com/zinxgame/zinxgame/zconf"
@@ -19,8 +20,11 @@ import (
 
 // Config is one run of the bot swarm.
 type Config struct {
-	Addr          string        // server address; must be loopback (ignored with Serve)
-	NoReplay      bool          // skip replaying one ended match at the end
+	Addr     string // server address; must be loopback (ignored with Serve)
+	NoReplay bool   // skip replaying one ended match at the end
+	// ServeOptions configure the in-process server (Serve), such as a
+	// persistent store; tests use it.
+	ServeOptions  []game.LockstepOption
 	Bots          int           // number of bots, a multiple of Players
 	Players       int           // bots per room
 	InputRate     float64       // inputs per second per bot
@@ -228,7 +232,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var srv *inproc
 	if cfg.Serve {
 		var err error
-		if srv, err = startServer(cfg.Bots, log); err != nil {
+		if srv, err = startServer(cfg.Bots, log, cfg.ServeOptions); err != nil {
 			return nil, err
 		}
 		defer srv.stop()

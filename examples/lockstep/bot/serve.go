@@ -25,12 +25,12 @@ type inproc struct {
 	err      error
 }
 
-func startServer(bots int, log *slog.Logger) (*inproc, error) {
+func startServer(bots int, log *slog.Logger, opts []game.LockstepOption) (*inproc, error) {
 	cfg := zconf.Default()
 	cfg.Host, cfg.TcpPort = "127.0.0.1", 0
 	cfg.MaxConn = max(cfg.MaxConn, 2*bots+100)
 	cfg.LogLevel = "warn"
-	ls, err := game.NewLockstep(game.DefaultLockstepConfig(), log)
+	ls, err := game.NewLockstep(game.DefaultLockstepConfig(), log, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("-serve: %w", err)
 	}
