@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	build := exec.Command("go", "build", "-o", dir+"/", "../../examples/echo/server", "../../examples/echo/client")
+	build := exec.Command("go", "build", "-o", dir+"/", "../../examples/echo/server", "../../examples/echo/client", "../../examples/mmo")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the examples:", err)
@@ -61,8 +61,15 @@ func (p *proc) logs() string {
 // waits for it to report its address.
 func startEcho(t *testing.T, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "server"), append(args, "-port", "0")...)
-	cmd.Env = append(os.Environ(), "ZINX_HOST=127.0.0.1", "ZINX_LOGFORMAT=json")
+	return startBinary(t, "server", nil, args...)
+}
+
+// startBinary runs one of the built examples with JSON logs, env added to
+// the environment, on a free loopback port, and waits for its address.
+func startBinary(t *testing.T, name string, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, name), append(args, "-port", "0")...)
+	cmd.Env = append(append(os.Environ(), "ZINX_HOST=127.0.0.1", "ZINX_LOGFORMAT=json"), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
