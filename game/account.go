@@ -16,12 +16,24 @@ import (
 
 // Accounts issues and checks the tokens players log in with.
 type Accounts interface {
-	// NewAccount creates an identity and returns its ID and token.
-	NewAccount(ctx context.Context, name string) (id uint64, token string, err error)
+	// NewAccount creates an identity and returns it with its token.
+	NewAccount(ctx context.Context, name string) (Identity, string, error)
 	// Verify returns the identity a token stands for. A token that is not
 	// valid (unknown, expired, forged, revoked) gives an error wrapping
 	// ErrBadToken.
-	Verify(ctx context.Context, token string) (id uint64, err error)
+	Verify(ctx context.Context, token string) (Identity, error)
+	// UpdateSession records where a player is (room, last frame) in its
+	// session, for reconnection; accounts that keep no sessions ignore it.
+	// It must not block for long: it is called from room ticks.
+	UpdateSession(ctx context.Context, s Session) error
+}
+
+// Identity is who a token stands for.
+type Identity struct {
+	PlayerID uint64
+	// Session is the session behind the token; nil when the accounts keep
+	// none.
+	Session *Session
 }
 
 // ErrBadToken is wrapped by Accounts.Verify errors for tokens that must be
@@ -41,24 +53,27 @@ func NewMemoryAccounts() *MemoryAccounts {
 	return &MemoryAccounts{tokens: make(map[string]uint64), next: uint64(time.Now().UnixMilli()) << 16}
 }
 
-func (a *MemoryAccounts) NewAccount(_ context.Context, _ string) (uint64, string, error) {
+func (a *MemoryAccounts) NewAccount(_ context.Context, _ string) (Identity, string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.next++
 	t := newToken()
 	a.tokens[t] = a.next
-	return a.next, t, nil
+	return Identity{PlayerID: a.next}, t, nil
 }
 
-func (a *MemoryAccounts) Verify(_ context.Context, token string) (uint64, error) {
+func (a *MemoryAccounts) Verify(_ context.Context, token string) (Identity, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	id, ok := a.tokens[token]
 	if !ok {
-		return 0, fmt.Errorf("%w: unknown token", ErrBadToken)
+		return Identity{}, fmt.Errorf("%w: unknown token", ErrBadToken)
 	}
-	return id, nil
+	return Identity{PlayerID: id}, nil
 }
+
+// UpdateSession does nothing: memory accounts keep no sessions.
+func (a *MemoryAccounts) UpdateSession(context.Context, Session) error { return nil }
 
 // HandleLogin is the router for message 10. A new identity, or the one a
 // token stands for, is attached to the player; a returning player is moved
@@ -78,7 +93,7 @@ func (w *World) HandleLogin(req ziface.IRequest) {
 		return
 	}
 	var (
-		id     uint64
+		ident  Identity
 		token  = m.Token
 		rec    PlayerRecord
 		found  bool
@@ -86,14 +101,14 @@ func (w *World) HandleLogin(req ziface.IRequest) {
 	)
 	err := c.Async(func(ctx context.Context) {
 		if token == "" {
-			id, token, failed = w.accounts.NewAccount(ctx, m.Name)
+			ident, token, failed = w.accounts.NewAccount(ctx, m.Name)
 			return
 		}
-		if id, failed = w.accounts.Verify(ctx, token); failed == nil {
-			rec, found, failed = w.store.LoadPlayer(ctx, id)
+		if ident, failed = w.accounts.Verify(ctx, token); failed == nil {
+			rec, found, failed = w.store.LoadPlayer(ctx, ident.PlayerID)
 		}
 	}, func() {
-		w.finishLogin(c, p, &m, id, token, rec, found, failed)
+		w.finishLogin(c, p, &m, ident.PlayerID, token, rec, found, failed)
 	})
 	if err != nil {
 		w.log.Warn("game: login not started", "pid", p.PID, "err", err)

@@ -257,6 +257,24 @@ type lsPlayer struct {
 	// limitedAt is when the player was last told it is rate limited, so a
 	// flood gets one error a second, not one per input.
 	limitedAt time.Time
+	// session is the session behind the player's token, nil when the
+	// accounts keep none; rooms record in it where the player is.
+	session *Session
+}
+
+// track records the player's room and last frame in its session.
+func (l *Lockstep) track(p *lsPlayer, room uint64, lastFrame uint32) {
+	p.mu.Lock()
+	if p.session == nil || (p.session.RoomID == room && p.session.LastFrame == lastFrame) {
+		p.mu.Unlock()
+		return
+	}
+	p.session.RoomID, p.session.LastFrame = room, lastFrame
+	se := *p.session
+	p.mu.Unlock()
+	if err := l.accounts.UpdateSession(context.Background(), se); err != nil {
+		l.log.Warn("game: updating a session failed", "player", p.id, "err", err)
+	}
 }
 
 func (p *lsPlayer) current() (ziface.IConnection, *Room) {
@@ -348,14 +366,14 @@ func (l *Lockstep) handleLogin(req ziface.IRequest) {
 		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BAD_REQUEST, "already logged in on this connection")
 		return
 	}
-	var id uint64
+	var ident Identity
 	token := m.Token
 	var failed error
 	err := c.Async(func(ctx context.Context) {
 		if token == "" {
-			id, token, failed = l.accounts.NewAccount(ctx, m.Name)
+			ident, token, failed = l.accounts.NewAccount(ctx, m.Name)
 		} else {
-			id, failed = l.accounts.Verify(ctx, token)
+			ident, failed = l.accounts.Verify(ctx, token)
 		}
 	}, func() {
 		if failed != nil {
@@ -364,7 +382,7 @@ func (l *Lockstep) handleLogin(req ziface.IRequest) {
 			c.Stop()
 			return
 		}
-		l.bind(c, id, m.Name, token)
+		l.bind(c, ident, m.Name, token)
 	})
 	if err != nil {
 		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "server busy, try again")
@@ -373,10 +391,11 @@ func (l *Lockstep) handleLogin(req ziface.IRequest) {
 
 // bind attaches connection c to identity id; the same identity on another
 // connection is kicked from it (the newer connection wins).
-func (l *Lockstep) bind(c ziface.IConnection, id uint64, name, token string) {
+func (l *Lockstep) bind(c ziface.IConnection, ident Identity, name, token string) {
 	if playerOf(c) != nil {
 		return // two Logins raced
 	}
+	id := ident.PlayerID
 	l.mu.Lock()
 	p := l.byID[id]
 	if p == nil {
@@ -387,6 +406,13 @@ func (l *Lockstep) bind(c ziface.IConnection, id uint64, name, token string) {
 	p.mu.Lock()
 	old := p.conn
 	p.conn = c
+	if ident.Session != nil {
+		se := *ident.Session
+		if p.session != nil { // where it is stays known across logins
+			se.RoomID, se.LastFrame = p.session.RoomID, p.session.LastFrame
+		}
+		p.session = &se
+	}
 	room := p.room
 	p.mu.Unlock()
 	c.SetProperty(propPlayer, p)

@@ -76,3 +76,39 @@ func TestLockstepSignedTokens(t *testing.T) {
 	}
 	refused(ack.Token, pb.ErrorCode_ERROR_TOKEN_REVOKED)
 }
+
+// TestLockstepSessionTracksRoom: a player's session records its room when
+// it sits down, and the last frame it was sent when it drops, so a
+// reconnection (to any node reading the store) knows where to resume.
+func TestLockstepSessionTracksRoom(t *testing.T) {
+	store := NewMemoryStore()
+	accounts, gen, err := SetupAccounts(auth.Config{Secret: strings.Repeat("s", 32)}, 1, store, discardLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startLockstep(t, func(c *LockstepConfig) { c.TickRate = 100 }, WithLockstepAccounts(accounts), WithIDs(gen))
+	a, b := e.dial(), e.dial()
+	ackA := a.login("")
+	b.login("")
+	st := a.create(&pb.RoomOptions{MaxPlayers: 2})
+	b.join(st.Room.RoomId)
+	a.matchStart()
+	id, err := accounts.Verify(context.Background(), ackA.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	se, ok, _ := store.GetSession(context.Background(), id.Session.ID)
+	if !ok || se.RoomID != st.Room.RoomId || se.PlayerID != ackA.PlayerId || se.Node != 1 {
+		t.Fatalf("session after joining: %+v (%v)", se, ok)
+	}
+	got := a.frames(20)
+	a.c.Stop()
+	<-a.c.Done()
+	waitUntil(t, func() bool {
+		se, _, _ = store.GetSession(context.Background(), id.Session.ID)
+		return se.LastFrame >= got[len(got)-1].n
+	}, "the session to record the last frame sent")
+	if se.RoomID != st.Room.RoomId {
+		t.Fatalf("session after dropping: %+v", se)
+	}
+}

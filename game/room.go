@@ -272,6 +272,7 @@ func (r *Room) join(ev roomEvent) {
 			s = &seat{p: ev.p, conn: ev.conn}
 			r.seats[i] = s
 			r.players.Add(1)
+			r.l.track(ev.p, r.id, 0)
 			r.sendState(ev.conn, uint32(i))
 			r.event(pb.PlayerEventKind_PLAYER_JOINED, uint32(i), s, ev.conn)
 			return
@@ -300,6 +301,7 @@ func (r *Room) vacate(slot uint32) {
 	r.players.Add(-1)
 	delete(r.votes, slot)
 	r.release(s.p)
+	r.l.track(s.p, 0, 0)
 }
 
 func (r *Room) disconnect(p *lsPlayer, conn ziface.IConnection, now time.Time) {
@@ -314,6 +316,8 @@ func (r *Room) disconnect(p *lsPlayer, conn ziface.IConnection, now time.Time) {
 	}
 	s.conn, s.goneAt = nil, now
 	r.event(pb.PlayerEventKind_PLAYER_DISCONNECTED, slot, s, nil)
+	// The last frame sent: where a reconnection to any node would resume.
+	r.l.track(p, r.id, r.sentUpTo)
 }
 
 func (r *Room) reconnect(ev roomEvent, now time.Time) {

@@ -33,36 +33,45 @@ func NewTokenAccounts(tokens *auth.Tokens, gen *ids.Generator, sessions SessionS
 
 // NewAccount numbers a new player, opens a session for it and signs a
 // token naming both.
-func (a *TokenAccounts) NewAccount(ctx context.Context, _ string) (uint64, string, error) {
+func (a *TokenAccounts) NewAccount(ctx context.Context, _ string) (Identity, string, error) {
 	id, err := a.ids.Next()
 	if err != nil {
-		return 0, "", fmt.Errorf("game: numbering a new player: %w", err)
+		return Identity{}, "", fmt.Errorf("game: numbering a new player: %w", err)
 	}
 	sid, err := a.ids.Next()
 	if err != nil {
-		return 0, "", fmt.Errorf("game: numbering a session: %w", err)
+		return Identity{}, "", fmt.Errorf("game: numbering a session: %w", err)
 	}
 	session := strconv.FormatUint(sid, 10)
 	token, expires, err := a.tokens.Issue(id, session)
 	if err != nil {
-		return 0, "", err
+		return Identity{}, "", err
 	}
-	if err := a.sessions.PutSession(ctx, Session{ID: session, PlayerID: id, Node: a.node, ExpiresAt: expires}); err != nil {
-		return 0, "", fmt.Errorf("game: saving a session: %w", err)
+	se := Session{ID: session, PlayerID: id, Node: a.node, ExpiresAt: expires}
+	if err := a.sessions.PutSession(ctx, se); err != nil {
+		return Identity{}, "", fmt.Errorf("game: saving a session: %w", err)
 	}
-	return id, token, nil
+	return Identity{PlayerID: id, Session: &se}, token, nil
 }
 
-// Verify checks a token's signature, expiry and session.
-func (a *TokenAccounts) Verify(ctx context.Context, token string) (uint64, error) {
+// UpdateSession writes s (the session store may buffer it, as Redis does).
+func (a *TokenAccounts) UpdateSession(ctx context.Context, s Session) error {
+	return a.sessions.PutSession(ctx, s)
+}
+
+// Verify checks a token's signature, expiry and session. The session
+// returned is rebuilt from the token, held now by this node; its room and
+// last frame are filled in as the player plays (UpdateSession).
+func (a *TokenAccounts) Verify(ctx context.Context, token string) (Identity, error) {
 	c, err := a.tokens.Verify(ctx, token)
 	switch {
 	case err == nil:
-		return c.PlayerID, nil
+		return Identity{PlayerID: c.PlayerID,
+			Session: &Session{ID: c.SessionID, PlayerID: c.PlayerID, Node: a.node, ExpiresAt: c.ExpiresAt}}, nil
 	case errors.Is(err, auth.ErrTokenInvalid), errors.Is(err, auth.ErrTokenExpired), errors.Is(err, auth.ErrTokenRevoked):
-		return 0, fmt.Errorf("%w: %w", ErrBadToken, err)
+		return Identity{}, fmt.Errorf("%w: %w", ErrBadToken, err)
 	default:
-		return 0, err // the session store failed: not the token's fault
+		return Identity{}, err // the session store failed: not the token's fault
 	}
 }
 
