@@ -463,8 +463,8 @@ func TestKick(t *testing.T) {
 		s.SetOnConnStart(func(c ziface.IConnection) { got <- c })
 	})
 	victim := dialRaw(t, ts.addr, cfg)
+	c := <-got // the victim's, before the other connection exists
 	other := dialRaw(t, ts.addr, cfg)
-	c := <-got
 	<-got
 	if ts.Online() != 2 {
 		t.Fatalf("Online = %d", ts.Online())
