@@ -271,8 +271,15 @@ func (w *World) HandleMove(req ziface.IRequest) {
 		return
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.moveLocked(p, &pos)
+	rec, logged := w.record(p)
+	w.mu.Unlock()
+	if logged {
+		// Every move, outside the lock: the Redis store keeps one queued
+		// write per player and sends it with the next flush, so a crash
+		// loses at most the last FlushInterval of movement.
+		w.save(rec)
+	}
 }
 
 // moveLocked moves p to pos (clamped onto the map) and sends what the move
