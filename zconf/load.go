@@ -197,6 +197,9 @@ func Load(src Source) (Config, error) {
 	for name, ptr := range src.Sections {
 		if val, ok := ptr.(interface{ Validate() error }); ok {
 			if err := val.Validate(); err != nil {
+				if strings.HasPrefix(err.Error(), "zconf: "+name+".") {
+					return Config{}, err // zconf's own sections name themselves
+				}
 				return Config{}, fmt.Errorf("zconf: section %s: %w", name, err)
 			}
 		}
