@@ -57,3 +57,31 @@ func Loopback(addr string) error {
 	}
 	return nil
 }
+
+// CPU is a process's CPU time over a run.
+type CPU struct {
+	Source      string  `json:"source"`
+	Seconds     float64 `json:"cpu_seconds"`
+	Cores       float64 `json:"cores"`        // average over the run
+	SteadyCores float64 `json:"steady_cores"` // after the ramp
+}
+
+// CPUOver is the CPU a process used from start to end (used0, used2), and
+// per second after the ramp (from ramped, used1); source says where the
+// figures come from.
+func CPUOver(source string, start, ramped, end time.Time, used0, used1, used2 time.Duration) *CPU {
+	out := &CPU{Source: source, Seconds: (used2 - used0).Seconds()}
+	if dt := end.Sub(start).Seconds(); dt > 0 {
+		out.Cores = (used2 - used0).Seconds() / dt
+	}
+	if dt := end.Sub(ramped).Seconds(); dt > 0.5 {
+		out.SteadyCores = (used2 - used1).Seconds() / dt
+	}
+	return out
+}
+
+// Line is the report line for c, named name ("server CPU").
+func (c *CPU) Line(name string) string {
+	return fmt.Sprintf("  %-13s %.2f cores after the ramp, %.2f over the run (%.1f CPU-s); %s",
+		name, c.SteadyCores, c.Cores, c.Seconds, c.Source)
+}

@@ -166,12 +166,7 @@ type DecodeErrors struct {
 }
 
 // CPU is a process's CPU time over the run.
-type CPU struct {
-	Source      string  `json:"source"`
-	Seconds     float64 `json:"cpu_seconds"`
-	Cores       float64 `json:"cores"`        // average over the run
-	SteadyCores float64 `json:"steady_cores"` // after the ramp
-}
+type CPU = botkit.CPU
 
 // Millis is a duration that reads as milliseconds.
 type Millis = botkit.Millis
@@ -385,14 +380,7 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 	rep.Dec.Total = rep.Dec.Unmarshal + rep.Dec.Malformed + rep.Dec.UnknownIDs + rep.Dec.Framing
 
 	cpu := func(source string, a, b, c time.Duration) *CPU {
-		out := &CPU{Source: source, Seconds: (c - a).Seconds()}
-		if dt := end.at.Sub(start.at).Seconds(); dt > 0 {
-			out.Cores = (c - a).Seconds() / dt
-		}
-		if dt := end.at.Sub(ramped.at).Seconds(); dt > 0.5 {
-			out.SteadyCores = (c - b).Seconds() / dt
-		}
-		return out
+		return botkit.CPUOver(source, start.at, ramped.at, end.at, a, b, c)
 	}
 	switch {
 	case r.cfg.Serve:
@@ -463,7 +451,7 @@ func (rep *Report) WriteText(w io.Writer) {
 		dec.Total, dec.Unmarshal, dec.Malformed, dec.UnknownIDs, dec.Framing)
 	cpu := func(name string, c *CPU) {
 		if c != nil {
-			p("  %-13s %.2f cores after the ramp, %.2f over the run (%.1f CPU-s); %s", name, c.SteadyCores, c.Cores, c.Seconds, c.Source)
+			p("%s", c.Line(name))
 		}
 	}
 	if rp := rep.Replay; rp != nil {

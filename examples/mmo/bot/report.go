@@ -81,12 +81,7 @@ type DecodeErrors struct {
 }
 
 // CPU is a process's CPU time over the run.
-type CPU struct {
-	Source      string  `json:"source"`
-	Seconds     float64 `json:"cpu_seconds"`
-	Cores       float64 `json:"cores"`        // average over the run
-	SteadyCores float64 `json:"steady_cores"` // after the ramp
-}
+type CPU = botkit.CPU
 
 // Millis is a duration that reads as milliseconds.
 type Millis = botkit.Millis
@@ -160,14 +155,7 @@ func (r *runner) report(addr string, cpuPID int, start, ramped, end snapshot, fr
 	rep.Dec.Total = rep.Dec.Unmarshal + rep.Dec.Malformed + rep.Dec.UnknownIDs + rep.Dec.Framing
 
 	cpu := func(source string, a, b, c time.Duration) *CPU {
-		out := &CPU{Source: source, Seconds: (c - a).Seconds()}
-		if dt := end.at.Sub(start.at).Seconds(); dt > 0 {
-			out.Cores = (c - a).Seconds() / dt
-		}
-		if dt := end.at.Sub(ramped.at).Seconds(); dt > 0.5 {
-			out.SteadyCores = (c - b).Seconds() / dt
-		}
-		return out
+		return botkit.CPUOver(source, start.at, ramped.at, end.at, a, b, c)
 	}
 	switch {
 	case r.cfg.Serve:
@@ -250,7 +238,7 @@ func (rep *Report) WriteText(w io.Writer) {
 	p("  decode errors %d (unmarshal %d, malformed %d, unknown IDs %d, bad frames %d)", d.Total, d.Unmarshal, d.Malformed, d.UnknownIDs, d.Framing)
 	cpu := func(name string, c *CPU) {
 		if c != nil {
-			p("  %-13s %.2f cores after the ramp, %.2f over the run (%.1f CPU-s); %s", name, c.SteadyCores, c.Cores, c.Seconds, c.Source)
+			p("%s", c.Line(name))
 		}
 	}
 	if rep.CPU == nil {
