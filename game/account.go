@@ -129,6 +129,11 @@ func (w *World) finishLogin(c ziface.IConnection, p *Player, m *pb.Login, id uin
 	if w.players[p.PID] != p {
 		return // it left while the login ran
 	}
+	if p.Account != 0 {
+		// One identity per connection: a second Login is ignored.
+		w.log.Warn("game: second login on one connection ignored", "pid", p.PID, "account", p.Account)
+		return
+	}
 	p.Account, p.Name = id, m.Name
 	w.send(p, protocol.MsgMmoLoginAck, &pb.LoginAck{PlayerId: id, Token: token})
 	if found && finite(rec.X) && finite(rec.Y) && finite(rec.Z) && finite(rec.V) && rec.Scene == sceneMMO {

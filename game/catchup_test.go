@@ -35,7 +35,7 @@ func TestCatchUpTenMinutes(t *testing.T) {
 				r.events <- roomEvent{kind: evInput, p: s.p, data: input, u32: uint32(i)}
 			}
 		}
-		r.tick(now, now)
+		r.tick(now)
 	}
 	if r.sentUpTo != frames {
 		t.Fatalf("room at frame %d, want %d", r.sentUpTo, frames)

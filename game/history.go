@@ -152,17 +152,6 @@ func (s *MemoryFrameStore) ReadFrames(matchID uint64, from, to uint32, fn func(u
 	return nil
 }
 
-// Bytes is the memory the store's logs take, for reports.
-func (s *MemoryFrameStore) Bytes() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	n := 0
-	for _, l := range s.logs {
-		n += cap(l.buf) + cap(l.index)*16
-	}
-	return n
-}
-
 // Wire encoding of frame batches (see FrameBatch in lockstep.proto).
 
 // appendSlotInput appends one SlotInput as a FrameInputs.inputs element.

@@ -80,7 +80,7 @@ type countTicker struct {
 }
 
 func (c *countTicker) sched() *schedState { return &c.st }
-func (c *countTicker) tick(due, now time.Time) bool {
+func (c *countTicker) tick(time.Time) bool {
 	return c.n.Add(1) < c.stop
 }
 

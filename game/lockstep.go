@@ -47,8 +47,10 @@ type LockstepConfig struct {
 	// requests are refused with ERROR_BUSY: a flood never grows memory or
 	// delays the clock.
 	RoomQueueLen int
-	// MaxBatchBytes bounds a catch-up message; keep it under the server's
-	// MaxPackageSize.
+	// MaxBatchBytes bounds a frame packet and a catch-up message; keep it
+	// under the server's MaxPackageSize. A frame holds at most
+	// (MaxBatchBytes-32)/FramesPerPacket-32 bytes of inputs; inputs that do
+	// not fit are refused with ERROR_BUSY.
 	MaxBatchBytes int
 	// KeptMatches is how many ended matches the in-memory store keeps for
 	// replays.
@@ -95,10 +97,27 @@ func (c *LockstepConfig) Validate() error {
 	in("MaxBatchBytes", c.MaxBatchBytes, 256, 64<<20)
 	in("KeptMatches", c.KeptMatches, 1, 1_000_000)
 	in("Shards", c.Shards, 0, 1024)
-	if c.MaxInputBytes+64 > c.MaxBatchBytes {
-		errs = append(errs, fmt.Errorf("game: Lockstep.MaxBatchBytes = %d: must exceed MaxInputBytes (%d) by 64", c.MaxBatchBytes, c.MaxInputBytes))
+	if c.FramesPerPacket > 0 && c.frameBudget() < c.MaxInputBytes+inputOverhead {
+		errs = append(errs, fmt.Errorf("game: Lockstep.MaxBatchBytes = %d: must hold %d frames (FramesPerPacket) of at least one input of MaxInputBytes (%d) each",
+			c.MaxBatchBytes, c.FramesPerPacket, c.MaxInputBytes))
 	}
 	return errors.Join(errs...)
+}
+
+// A frame's inputs are bounded so that a packet of FramesPerPacket frames
+// always fits in MaxBatchBytes (and so in the server's MaxPackageSize,
+// which MaxBatchBytes must stay under): a flood of large inputs fills a
+// frame, and what does not fit is refused, instead of making a packet the
+// server cannot send. batchHead is a FrameBatch's own fields; inputOverhead
+// bounds what a frame and an input add around the input's bytes.
+const (
+	batchHead     = 32
+	inputOverhead = 32
+)
+
+// frameBudget is the most input bytes (wire-encoded) one frame may hold.
+func (c *LockstepConfig) frameBudget() int {
+	return (c.MaxBatchBytes-batchHead)/c.FramesPerPacket - inputOverhead
 }
 
 // Lockstep is the lockstep (frame-sync) service: players, rooms and their
@@ -208,9 +227,6 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 	l.sched = newTickScheduler(shards)
 	return l, nil
 }
-
-// Store is the frame store in use (for replays).
-func (l *Lockstep) Store() FrameStore { return l.store }
 
 // Close ends every match (MATCH_END_SHUTDOWN) at its next tick, then stops
 // the scheduler. Call it after the server has stopped taking requests.
@@ -452,6 +468,9 @@ func (l *Lockstep) handleCreate(req ziface.IRequest) {
 		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BAD_OPTIONS, err.Error())
 		return
 	}
+	// Both IDs now, before any lock and off the room's tick: the generator
+	// may wait out a clock step, and the clock never waits.
+	id, matchID := l.newID(), l.newID()
 	p.mu.Lock()
 	if p.room != nil {
 		p.mu.Unlock()
@@ -465,7 +484,7 @@ func (l *Lockstep) handleCreate(req ziface.IRequest) {
 		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "no room can be created now")
 		return
 	}
-	r := newRoom(l, l.newID(), opts)
+	r := newRoom(l, id, matchID, opts)
 	l.rooms[r.id] = r
 	l.mu.Unlock()
 	p.room = r // reserved; the room confirms with RoomState or refuses

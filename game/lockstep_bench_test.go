@@ -32,7 +32,7 @@ func runningRoom(tb testing.TB, l *Lockstep) (*Room, []*countConn) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := newRoom(l, l.newID(), opts) // not registered: the caller ticks it
+	r := newRoom(l, l.newID(), l.newID(), opts) // not registered: the caller ticks it
 	var conns []*countConn
 	for i := range 4 {
 		c := &countConn{}
@@ -41,7 +41,7 @@ func runningRoom(tb testing.TB, l *Lockstep) (*Room, []*countConn) {
 		r.enqueue(roomEvent{kind: evJoin, p: p, conn: ziface.IConnection(c)}, false)
 	}
 	now := time.Now()
-	r.tick(now, now)
+	r.tick(now)
 	if r.state != stateRunning {
 		tb.Fatalf("room state %d after 4 joins", r.state)
 	}
@@ -72,7 +72,7 @@ func BenchmarkRoomTick(b *testing.B) {
 				r.events <- roomEvent{kind: evInput, p: p, data: input, u32: uint32(i)}
 			}
 		}
-		r.tick(now, now)
+		r.tick(now)
 		i++
 	}
 	perTick := float64(conns[0].bytes) / float64(i)
@@ -96,7 +96,7 @@ func TestRoomMemory(t *testing.T) {
 		r, _ := runningRoom(t, l)
 		now := time.Now()
 		for range 10 { // warm the frame buffers
-			r.tick(now, now)
+			r.tick(now)
 		}
 		rooms = append(rooms, r)
 	}

@@ -36,7 +36,7 @@ func newLockstepMetrics(l *Lockstep) *lockstepMetrics {
 		reconnections:  c("reconnections_total", "Players who took their seat back."),
 		storeErrors:    c("store_errors_total", "Frames the frame store refused (a persistent store down or full)."),
 		inputsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "inputs_dropped_total",
-			Help: "Inputs not put in a frame: rate_limited, queue_full (room busy), not_running (before the start or after the end)."}, []string{"reason"}),
+			Help: "Inputs not put in a frame: rate_limited, queue_full (room busy), frame_full (the frame holds its most input bytes), not_running (before the start or after the end)."}, []string{"reason"}),
 		matchesEnded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "matches_ended_total",
 			Help: "Matches ended, by reason."}, []string{"reason"}),
 	}

@@ -635,3 +635,45 @@ func (c *lsClient) framesUntilEnd() []frame {
 	c.backlog = rest
 	return out
 }
+
+// TestLockstepFrameFull: a flood of large inputs fills a frame; what does
+// not fit is refused with ERROR_BUSY, and every frame still fits a packet
+// (none is lost: the frames stay gapless for the other player).
+func TestLockstepFrameFull(t *testing.T) {
+	e := startLockstep(t, func(c *LockstepConfig) { c.TickRate = 10; c.InputRate = 1000 })
+	a, b := e.dial(), e.dial()
+	a.login("")
+	b.login("")
+	st := a.create(&pb.RoomOptions{MaxPlayers: 2})
+	b.join(st.Room.RoomId)
+	a.matchStart()
+	b.matchStart()
+	const n = 60 // 60 inputs of 256 bytes in well under a tick: about 4 frames' worth
+	for i := range n {
+		a.send(protocol.MsgInput, &pb.Input{Data: make([]byte, 256), Seq: uint32(i + 1)})
+	}
+	refused := 0
+	for {
+		m := a.next(protocol.MsgError, protocol.MsgFrames)
+		if m.id == protocol.MsgFrames {
+			continue
+		}
+		var er pb.Error
+		_ = proto.Unmarshal(m.data, &er)
+		if er.Code != pb.ErrorCode_ERROR_BUSY {
+			t.Fatalf("error %v %q", er.Code, er.Message)
+		}
+		if refused++; refused == 1 {
+			break
+		}
+	}
+	fs := b.frames(30)
+	gapless(t, fs, 1)
+	got := 0
+	for _, f := range fs {
+		got += len(f.inputs)
+	}
+	if got == 0 || got >= n {
+		t.Fatalf("%d of %d large inputs in frames; want some, not all", got, n)
+	}
+}

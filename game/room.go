@@ -74,11 +74,12 @@ type Room struct {
 	// Owned by the tick.
 	state     roomState
 	seats     []*seat
-	matchID   uint64
+	matchID   uint64 // numbered when the room is created, so the tick never waits for the generator
 	seed      uint64
 	frame     uint32 // the last frame assembled
 	sentUpTo  uint32 // the last frame sent live
 	cur       []byte // inputs of the frame being assembled, wire-encoded
+	budget    int    // the most bytes cur may hold (LockstepConfig.frameBudget)
 	pendBuf   []byte // inputs of assembled frames not yet sent
 	pend      []pendFrame
 	bw        batchWriter
@@ -99,9 +100,12 @@ type hashRound struct {
 	have uint16
 }
 
-func newRoom(l *Lockstep, id uint64, opts *pb.RoomOptions) *Room {
+func newRoom(l *Lockstep, id, matchID uint64, opts *pb.RoomOptions) *Room {
+	cfg := l.cfg
+	cfg.FramesPerPacket = int(opts.FramesPerPacket)
 	r := &Room{
-		l: l, id: id, opts: opts, created: time.Now(), state: stateOpen,
+		l: l, id: id, matchID: matchID, opts: opts, created: time.Now(), state: stateOpen,
+		budget: cfg.frameBudget(),
 		events: make(chan roomEvent, l.cfg.RoomQueueLen),
 		seats:  make([]*seat, opts.MaxPlayers),
 		hashes: make(map[uint32]*hashRound),
@@ -147,7 +151,7 @@ func (r *Room) info() *pb.RoomInfo {
 
 // tick applies the queued requests, then starts the match, or assembles
 // (and sends) a frame. The clock never waits for anyone.
-func (r *Room) tick(due, _ time.Time) bool {
+func (r *Room) tick(due time.Time) bool {
 	start := time.Now()
 	m := r.l.met
 	m.tickLateness.Observe(start.Sub(due).Seconds())
@@ -222,6 +226,11 @@ func (r *Room) apply(ev roomEvent, now time.Time) {
 		if s == nil || r.state != stateRunning {
 			r.l.met.inputsDropped.WithLabelValues("not_running").Inc()
 			sendError(ev.conn, protocol.MsgInput, pb.ErrorCode_ERROR_MATCH_NOT_RUNNING, "no match is running")
+			return
+		}
+		if len(r.cur)+len(ev.data)+inputOverhead > r.budget {
+			r.l.met.inputsDropped.WithLabelValues("frame_full").Inc()
+			sendError(ev.conn, protocol.MsgInput, pb.ErrorCode_ERROR_BUSY, "this frame is full: input dropped")
 			return
 		}
 		r.cur = appendSlotInput(r.cur, slot, ev.data, ev.u32)
@@ -384,7 +393,7 @@ func sendBatches(conn ziface.IConnection, maxBytes int, from, to uint32, read fu
 		last := to
 		if j < len(list) {
 			last = list[j].frame - 1
-			if j == i { // one frame alone over the limit cannot happen: inputs are bounded
+			if j == i { // a frame alone over the limit: frames are bounded below it, but never loop
 				last = list[j].frame
 				j++
 			}
@@ -450,7 +459,6 @@ func (r *Room) maybeStart(now time.Time) {
 func (r *Room) start(now time.Time) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	r.matchID = r.l.newID()
 	r.seed = binary.LittleEndian.Uint64(b[:])
 	r.state, r.startedAt = stateRunning, now
 	r.status.Store(int32(stateRunning))

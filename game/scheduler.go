@@ -27,7 +27,7 @@ type tickScheduler struct {
 // ticker is what a shard runs: a room.
 type ticker interface {
 	// tick runs one tick that was due at due; false removes the ticker.
-	tick(due, now time.Time) bool
+	tick(due time.Time) bool
 	sched() *schedState
 }
 
@@ -124,7 +124,7 @@ func (sh *shard) run(quit <-chan struct{}) {
 			if st.next.After(now) {
 				break
 			}
-			if !t.tick(st.next, now) {
+			if !t.tick(st.next) {
 				heap.Pop(&sh.h)
 				continue
 			}

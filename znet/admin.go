@@ -38,7 +38,7 @@ func (s *Server) SetReady(ready bool) { s.notReady.Store(!ready) }
 func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	if s.gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{ErrorLog: nil}))
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")

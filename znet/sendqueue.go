@@ -87,10 +87,15 @@ func (q *sendQueue) lockRoom() error {
 // appended counts the frame just added and unlocks, starting the writer
 // when nobody else is going to flush the frame.
 func (q *sendQueue) appended() {
-	q.n++
-	q.sent++
+	q.countLocked()
 	q.kickLocked(false)
 	q.mu.Unlock()
+}
+
+// countLocked counts a frame just appended to buf.
+func (q *sendQueue) countLocked() {
+	q.n++
+	q.sent++
 }
 
 // kickLocked starts the writer if bytes wait and no one else will send them:
@@ -110,14 +115,12 @@ func (q *sendQueue) kickLocked(now bool) {
 }
 
 // cancelDelayedLocked stops a writer that is waiting out the flush delay
-// and has not started, so the caller can send its frames now. It reports
-// whether it did; false means no writer, or one that is running.
-func (q *sendQueue) cancelDelayedLocked() bool {
+// and has not started, so the caller can send its frames now. A writer
+// that is already running is left alone.
+func (q *sendQueue) cancelDelayedLocked() {
 	if q.writing && q.timer != nil && q.timer.Stop() {
 		q.writing = false
-		return true
 	}
-	return false
 }
 
 // doneLocked closes done once the queue is closed and everything is out.
@@ -185,9 +188,9 @@ func (q *sendQueue) pushNow(pack *DataPack, msgID uint32, data []byte, tryWrite 
 	}
 	defer q.mu.Unlock()
 	q.buf = pack.appendPacket(q.buf, msgID, data)
-	q.n++
-	q.sent++
+	q.countLocked()
 	if !q.deferred.Load() {
+		q.cancelDelayedLocked() // "now" outranks FlushDelay
 		q.writeNowLocked(tryWrite)
 		q.kickLocked(true)
 	}

@@ -330,15 +330,14 @@ func (s *Server) admit(nc net.Conn) {
 }
 
 // refuse tells a refused client why, then closes it. A flood of refusals
-// is logged once a second, with the number since the last line.
+// is logged once a second, with the total refused so far.
 func (s *Server) refuse(nc net.Conn, n Notice, logMsg string, logArgs ...any) {
-	s.refusals.Add(1)
 	if now := time.Now().UnixMilli(); now-s.refusalLog.Load() >= 1000 {
 		s.refusalLog.Store(now)
 		s.log.Warn(logMsg, append(logArgs, "remote", nc.RemoteAddr().String(),
 			"refused_total", s.stats.refused.Load()+s.stats.refusedIP.Load())...)
 	}
-	if s.refusals.Load() > maxRefusalsInFlight {
+	if s.refusals.Add(1) > maxRefusalsInFlight {
 		s.refusals.Add(-1)
 		_ = nc.Close()
 		return
