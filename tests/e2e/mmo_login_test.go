@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"log/slog"
 	"testing"
 	"time"
 
@@ -9,9 +8,6 @@ import (
 
 	"github.com/zinxgame/zinxgame/protocol"
 	"github.com/zinxgame/zinxgame/protocol/pb"
-	"github.com/zinxgame/zinxgame/zconf"
-	"github.com/zinxgame/zinxgame/ziface"
-	"github.com/zinxgame/zinxgame/znet"
 )
 
 // nextID returns the next message with ID id, skipping others.
@@ -34,20 +30,7 @@ func (m *mmoClient) nextID(id uint32, msg proto.Message) {
 // log in play as in Zinx.
 func TestMMOLoginRestoresPosition(t *testing.T) {
 	world, dial := startMMO(t, false)
-	cfg := zconf.Default()
-	cfg.WorkerPoolSize = 0
-	cl, err := znet.NewClient(cfg, znet.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	inbox := map[uint64]chan frame{}
-	for id := uint64(1); id <= 4; id++ {
-		inbox[id] = make(chan frame, 1000)
-	}
-	cl.SetNotFound(func(req ziface.IRequest) {
-		inbox[req.GetConnection().GetConnID()] <- frame{req.GetMsgID(), req.GetData()}
-	})
+	cl, inbox := mmoClients(t, 4)
 
 	a := joinMMO(t, cl, dial, inbox)
 	a.send(protocol.MsgMmoLogin, &pb.Login{Name: "ann"})

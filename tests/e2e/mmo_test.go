@@ -91,6 +91,27 @@ func startMMO(t *testing.T, websocket bool) (*game.World, func(*znet.Client) (*z
 	}
 }
 
+// mmoClients returns a client for n connections, each of whose messages
+// go to its inbox, by connection ID (1..n, in dial order).
+func mmoClients(t *testing.T, n int) (*znet.Client, map[uint64]chan frame) {
+	t.Helper()
+	cfg := zconf.Default()
+	cfg.WorkerPoolSize = 0
+	cl, err := znet.NewClient(cfg, znet.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	inbox := map[uint64]chan frame{}
+	for id := uint64(1); id <= uint64(n); id++ {
+		inbox[id] = make(chan frame, 1000)
+	}
+	cl.SetNotFound(func(req ziface.IRequest) {
+		inbox[req.GetConnection().GetConnID()] <- frame{req.GetMsgID(), req.GetData()}
+	})
+	return cl, inbox
+}
+
 func joinMMO(t *testing.T, cl *znet.Client, dial func(*znet.Client) (*znet.Connection, error), inbox map[uint64]chan frame) *mmoClient {
 	t.Helper()
 	c, err := dial(cl)
@@ -197,20 +218,7 @@ func TestMMOScenario(t *testing.T) {
 
 func mmoScenario(t *testing.T, websocket bool) {
 	world, dial := startMMO(t, websocket)
-	cfg := zconf.Default()
-	cfg.WorkerPoolSize = 0
-	cl, err := znet.NewClient(cfg, znet.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	inbox := map[uint64]chan frame{}
-	for id := uint64(1); id <= 3; id++ {
-		inbox[id] = make(chan frame, 1000)
-	}
-	cl.SetNotFound(func(req ziface.IRequest) {
-		inbox[req.GetConnection().GetConnID()] <- frame{req.GetMsgID(), req.GetData()}
-	})
+	cl, inbox := mmoClients(t, 3)
 
 	appear := func(pid int32) event { return event{id: protocol.MsgBroadCast, tp: protocol.TpAppear, pid: pid} }
 	moved := func(pid int32) event { return event{id: protocol.MsgBroadCast, tp: protocol.TpMoved, pid: pid} }
