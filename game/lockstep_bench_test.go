@@ -28,24 +28,35 @@ func (c *countConn) SendMsgNow(id uint32, data []byte) error { return c.SendMsg(
 // hand (no scheduler).
 func runningRoom(tb testing.TB, l *Lockstep) (*Room, []*countConn) {
 	tb.Helper()
+	var conns []*countConn
+	var ics []ziface.IConnection
+	for range 4 {
+		c := &countConn{}
+		conns = append(conns, c)
+		ics = append(ics, c)
+	}
+	return startedRoom(tb, l, ics), conns
+}
+
+// startedRoom returns a room whose match has started with a player on each
+// of conns, ticked by hand (no scheduler).
+func startedRoom(tb testing.TB, l *Lockstep, conns []ziface.IConnection) *Room {
+	tb.Helper()
 	opts, err := l.roomOptions(nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	r := newRoom(l, l.newID(), l.newID(), opts) // not registered: the caller ticks it
-	var conns []*countConn
-	for i := range 4 {
-		c := &countConn{}
-		conns = append(conns, c)
+	for i, c := range conns {
 		p := &lsPlayer{id: uint64(i + 1), room: r}
-		r.enqueue(roomEvent{kind: evJoin, p: p, conn: ziface.IConnection(c)}, false)
+		r.enqueue(roomEvent{kind: evJoin, p: p, conn: c}, false)
 	}
 	now := time.Now()
 	r.tick(now)
 	if r.state != stateRunning {
-		tb.Fatalf("room state %d after 4 joins", r.state)
+		tb.Fatalf("room state %d after %d joins", r.state, len(conns))
 	}
-	return r, conns
+	return r
 }
 
 // BenchmarkRoomTick: one 4-player room's tick with 10 inputs a second per

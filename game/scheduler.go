@@ -3,6 +3,7 @@ package game
 import (
 	"container/heap"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,11 +12,15 @@ import (
 // by next tick, sleeps until the earliest is due and runs every room that
 // is. A room's ticks are computed from its start (start + n*period), so
 // they never drift, and starts are spread over the period (golden-ratio
-// phases), so thousands of 30 Hz rooms do not all wake at once. A late
+// phases), so thousands of 30 Hz rooms do not all wake at once. A shard
+// that wakes runs every room due within the next slack along with the one
+// that woke it, so the wakes per second are bounded by the slack, not by
+// the number of rooms. A late
 // shard runs the ticks it owes at once, in order: the clock never skips a
 // frame, and the lateness is measured.
 type tickScheduler struct {
 	shards []*shard
+	slack  time.Duration
 	quit   chan struct{}
 	wg     sync.WaitGroup
 
@@ -41,21 +46,22 @@ type schedState struct {
 }
 
 type shard struct {
+	wakes   atomic.Int64 // timer wakes that ran ticks
 	mu      sync.Mutex
 	pending []ticker
 	wake    chan struct{}
 	h       tickHeap
 }
 
-func newTickScheduler(shards int) *tickScheduler {
-	s := &tickScheduler{quit: make(chan struct{})}
+func newTickScheduler(shards int, slack time.Duration) *tickScheduler {
+	s := &tickScheduler{quit: make(chan struct{}), slack: slack}
 	for range max(shards, 1) {
 		sh := &shard{wake: make(chan struct{}, 1)}
 		s.shards = append(s.shards, sh)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			sh.run(s.quit)
+			sh.run(s.quit, s.slack)
 		}()
 	}
 	return s
@@ -88,7 +94,7 @@ func (s *tickScheduler) stop() {
 	s.wg.Wait()
 }
 
-func (sh *shard) run(quit <-chan struct{}) {
+func (sh *shard) run(quit <-chan struct{}, slack time.Duration) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -117,11 +123,12 @@ func (sh *shard) run(quit <-chan struct{}) {
 				return
 			}
 		}
-		now := time.Now()
+		sh.wakes.Add(1)
+		horizon := time.Now().Add(slack)
 		for len(sh.h) > 0 {
 			t := sh.h[0]
 			st := t.sched()
-			if st.next.After(now) {
+			if st.next.After(horizon) {
 				break
 			}
 			if !t.tick(st.next) {

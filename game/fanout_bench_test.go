@@ -1,0 +1,190 @@
+package game
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zinxgame/zinxgame/zconf"
+	"github.com/zinxgame/zinxgame/ziface"
+	"github.com/zinxgame/zinxgame/znet"
+)
+
+// BenchmarkRoomTickLoopback is BenchmarkRoomTick with the frames sent to
+// four real connections over loopback TCP ("room"), against the floor any
+// server pays for the same frames: one write(2) of a packet of the same
+// size to each of four sockets, and nothing else ("floor"). Run both in one
+// invocation and compare them: the ratio is the framework's overhead over
+// the kernel's own cost, and holds on a noisy machine where the absolute
+// figures do not. Readers in this process drain the sockets on the other
+// cores, as bots would.
+//
+// rooms/core@30Hz is 1 s / (30 × the time per tick): how many 4-player
+// rooms one core could tick at 30 Hz if sending frames were all it did (no
+// inputs read, no scheduling), so an upper bound for the whole server.
+//
+//	go test -run '^$' -bench RoomTickLoopback -count 5 ./game
+func BenchmarkRoomTickLoopback(b *testing.B) {
+	l, err := NewLockstep(DefaultLockstepConfig(), discardLog())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	size := meanFramePacket(b, l)
+
+	b.Run("floor", func(b *testing.B) {
+		fds := drainedSockets(b, 4)
+		packet := make([]byte, size)
+		for b.Loop() {
+			for _, fd := range fds {
+				if n, err := syscall.Write(fd, packet); err != nil || n != len(packet) {
+					b.Fatalf("write: %d bytes, %v", n, err)
+				}
+			}
+		}
+		b.ReportMetric(float64(size), "B/packet")
+		reportRoomsPerCore(b)
+	})
+
+	b.Run("room", func(b *testing.B) {
+		r := startedRoom(b, l, frameworkConns(b, 4))
+		players := make([]*lsPlayer, 0, 4)
+		for _, s := range r.seats {
+			if s != nil {
+				players = append(players, s.p)
+			}
+		}
+		input := []byte{1, 0xff}
+		now := time.Now()
+		i := 0
+		for b.Loop() {
+			if i%3 == 0 {
+				for _, p := range players {
+					r.events <- roomEvent{kind: evInput, p: p, data: input, u32: uint32(i)}
+				}
+			}
+			r.tick(now)
+			i++
+		}
+		for _, s := range r.seats {
+			if s == nil || s.conn == nil {
+				b.Fatal("a player lost its connection during the benchmark")
+			}
+		}
+		reportRoomsPerCore(b)
+	})
+}
+
+func reportRoomsPerCore(b *testing.B) {
+	perTick := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(1/(30*perTick), "rooms/core@30Hz")
+}
+
+// meanFramePacket is the mean size on the wire (header included) of the
+// frame packets BenchmarkRoomTick's room sends, so the floor writes the
+// same bytes.
+func meanFramePacket(tb testing.TB, l *Lockstep) int {
+	r, conns := runningRoom(tb, l)
+	input := []byte{1, 0xff}
+	now := time.Now()
+	c := conns[0]
+	c.msgs, c.bytes = 0, 0
+	for i := range 300 {
+		if i%3 == 0 {
+			for _, s := range r.seats {
+				r.events <- roomEvent{kind: evInput, p: s.p, data: input, u32: uint32(i)}
+			}
+		}
+		r.tick(now)
+	}
+	return c.bytes / c.msgs
+}
+
+// drain reads and discards everything nc receives until it is closed.
+func drain(tb testing.TB, nc net.Conn) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.Copy(io.Discard, nc)
+	}()
+	tb.Cleanup(func() {
+		nc.Close()
+		<-done
+	})
+}
+
+// drainedSockets returns the raw descriptors of n accepted loopback TCP
+// connections whose clients read everything.
+func drainedSockets(tb testing.TB, n int) []int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	var fds []int
+	for range n {
+		cl, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		drain(tb, cl)
+		sc, err := ln.Accept()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { sc.Close() })
+		raw, err := sc.(*net.TCPConn).SyscallConn()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		// The descriptor stays valid while sc is open; the writes bypass
+		// Go's poller as a floor should.
+		if err := raw.Control(func(fd uintptr) { fds = append(fds, int(fd)) }); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return fds
+}
+
+// frameworkConns returns the server side of n connections to a znet
+// server over loopback, whose clients read everything.
+func frameworkConns(tb testing.TB, n int) []ziface.IConnection {
+	zc := zconf.Default()
+	zc.Host, zc.TcpPort = "127.0.0.1", 0
+	srv, err := znet.NewServer(zc, znet.WithLogger(discardLog()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	started := make(chan ziface.IConnection, n)
+	srv.SetOnConnStart(func(c ziface.IConnection) { started <- c })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeListener(ln) }()
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			tb.Errorf("Shutdown: %v", err)
+		}
+		if err := <-served; !errors.Is(err, znet.ErrServerClosed) {
+			tb.Errorf("serving returned %v", err)
+		}
+	})
+	conns := make([]ziface.IConnection, 0, n)
+	for range n {
+		cl, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		drain(tb, cl)
+		conns = append(conns, <-started)
+	}
+	return conns
+}
