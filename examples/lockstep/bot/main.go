@@ -4,7 +4,7 @@
 // players' simulations agree.
 //
 //	go run ./examples/lockstep/bot -serve -bots 40 -duration 20s
-//	go run ./examples/lockstep/bot -addr 127.0.0.1:8999 -server-pid 1234 -json out.json
+//	go run ./examples/lockstep/bot -addr 127.0.0.1:8999 -server-pid 1234 -metrics http://127.0.0.1:9102/metrics -json out.json
 //	go run ./examples/lockstep/bot -addr 127.0.0.1:8999 -reconnect-prob 0.05
 //
 // The bots form rooms of -players: the first bot of each group creates a
@@ -69,6 +69,7 @@ func cli() int {
 	flag.UintVar(&hashInt, "hash-interval", 0, "RoomOptions.hash_interval (0: the server's default)")
 	flag.BoolVar(&cfg.Serve, "serve", false, "run the lockstep server in this process on 127.0.0.1:0 instead of using -addr")
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the external server, to report its CPU time")
+	flag.StringVar(&cfg.MetricsURL, "metrics", "", "the external server's /metrics URL (loopback), to report its tick lateness and GOMAXPROCS against the 2 ms p99 target")
 	flag.StringVar(&jsonFile, "json", "", "also write the report to this file as JSON")
 	cpuProfile := flag.String("cpuprofile", "", "write the bots' own CPU profile to this file")
 	flag.Parse()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -62,8 +63,11 @@ type Report struct {
 	EventOverflow uint64            `json:"event_overflow"`
 	Dec           DecodeErrors      `json:"decode_errors"`
 
-	CPU    *CPU `json:"server_cpu,omitempty"`
-	BotCPU *CPU `json:"bot_cpu,omitempty"`
+	CPU *CPU `json:"server_cpu,omitempty"`
+	// Ticks is from the server's own metrics (-metrics, or -serve).
+	Ticks    *ServerTicks `json:"server_ticks,omitempty"`
+	TicksErr string       `json:"server_ticks_error,omitempty"` // the metrics could not be read
+	BotCPU   *CPU         `json:"bot_cpu,omitempty"`
 
 	// Replay is one ended match fetched again and re-simulated; nil when
 	// none ended on a vote (or -replay=false).
@@ -244,6 +248,12 @@ func (rep *Report) judge() {
 	if !ro.ListOK {
 		rep.fail("room list check: %s", ro.List)
 	}
+	if rep.TicksErr != "" {
+		rep.fail("server metrics: %s", rep.TicksErr)
+	}
+	if st := rep.Ticks; st != nil && !st.Met() {
+		rep.fail("server ticks: %d of %d (%.2f%%) later than %s, over 1%%", st.LateOver, st.Ticks, 100*st.LateShare, botkit.Ms(targetLateness))
+	}
 	if rp := rep.Replay; rp != nil && !rp.OK {
 		rep.fail("replay of match %d: hash %s at frame %d, want %s (%s)", rp.MatchID, rp.GotHash, rp.ResultFrame, rp.WantHash, rp.Err)
 	}
@@ -392,6 +402,15 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 	default:
 		rep.BotCPU = cpu("/proc/self/stat", start.self, ramped.self, end.self)
 	}
+	if r.metrics != nil {
+		var err error
+		if err = errors.Join(ramped.ticksErr, end.ticksErr); err == nil {
+			rep.Ticks, err = serverTicks(r.metricsSrc, ramped.ticks, end.ticks)
+		}
+		if err != nil {
+			rep.TicksErr = err.Error()
+		}
+	}
 	rep.judge()
 	return rep
 }
@@ -462,6 +481,9 @@ func (rep *Report) WriteText(w io.Writer) {
 		p("  server CPU    not measured (give -server-pid, or use -serve)")
 	}
 	cpu("server CPU", rep.CPU)
+	if rep.Ticks != nil {
+		p("%s", rep.Ticks.line())
+	}
 	cpu("bot CPU", rep.BotCPU)
 	down := "not checked (the target is at 10 inputs/s)"
 	if rep.InputRate <= targetDownRate {
@@ -471,6 +493,9 @@ func (rep *Report) WriteText(w io.Writer) {
 		h.Desyncs, verdict(h.Desyncs == 0), f.GapFrames, verdict(f.GapFrames == 0),
 		rep.Latency.P99, botkit.Ms(rep.LatencyTarget()), verdict(rep.TickRate > 0 && time.Duration(rep.Latency.P99) <= rep.LatencyTarget()),
 		d.MeanBps, targetDownBps, down)
+	if st := rep.Ticks; st != nil {
+		p("                p99 tick lateness <= %s (%.3f%% later): %s", botkit.Ms(targetLateness), 100*st.LateShare, verdict(st.Met()))
+	}
 	if rep.Pass {
 		p("RESULT PASS")
 	} else {

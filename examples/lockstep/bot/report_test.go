@@ -59,6 +59,9 @@ func TestJudge(t *testing.T) {
 		{"match ended early", func(r *Report) { r.Rooms.EndedEarly = 1 }, "ended during the run"},
 		{"result differs", func(r *Report) { r.Hashes.ResultMismatch = 1 }, "result votes"},
 		{"room list", func(r *Report) { r.Rooms.ListOK, r.Rooms.List = false, "not listed" }, "not listed"},
+		{"late ticks", func(r *Report) { r.Ticks = &ServerTicks{Ticks: 1000, LateOver: 11, LateShare: 0.011} }, "11 of 1000 (1.10%) later than 2.00ms"},
+		{"no ticks", func(r *Report) { r.Ticks = &ServerTicks{} }, "0 of 0"},
+		{"metrics unread", func(r *Report) { r.TicksErr = "connection refused" }, "server metrics: connection refused"},
 	} {
 		rep := goodReport()
 		c.edit(rep)

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/zinxgame/zinxgame/game"
 	"github.com/zinxgame/zinxgame/internal/botkit"
 	"github.com/zinxgame/zinxgame/protocol/pb"
@@ -37,10 +39,14 @@ type Config struct {
 	TickRate        uint32
 	FramesPerPacket uint32
 	HashInterval    uint32
-	Serve           bool      // run the lockstep server in this process
-	ServerPID       int       // external server whose CPU to report; 0 for none
-	Progress        io.Writer // a line a second; nil for none
-	Log             io.Writer // framework warnings; nil to discard
+	Serve           bool // run the lockstep server in this process
+	ServerPID       int  // external server whose CPU to report; 0 for none
+	// MetricsURL is the external server's Prometheus page (its admin
+	// listener's /metrics, on loopback), read for its tick lateness and
+	// GOMAXPROCS; "" for none. With Serve the in-process server's are read.
+	MetricsURL string
+	Progress   io.Writer // a line a second; nil for none
+	Log        io.Writer // framework warnings; nil to discard
 }
 
 const (
@@ -93,6 +99,13 @@ func (c *Config) validate() error {
 	}
 	if !c.Serve {
 		if err := botkit.Loopback(c.Addr); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.MetricsURL != "" {
+		if c.Serve {
+			bad("-metrics: not with -serve (the in-process server's metrics are read directly)")
+		} else if err := checkMetricsURL(c.MetricsURL); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -159,6 +172,9 @@ type runner struct {
 	addr     string
 	rooms    []*room
 	bots     []*bot
+	// metrics is the server's Prometheus registry or page; nil for none.
+	metrics    prometheus.Gatherer
+	metricsSrc string
 
 	c                   [nCounters]atomic.Uint64
 	lat, catchUp        botkit.Hist   // input -> frame; Reconnect -> first live frame
@@ -229,6 +245,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		errCodes: map[pb.ErrorCode]uint64{}, failures: map[string]uint64{},
 	}
 	cpuPID := cfg.ServerPID
+	if cfg.MetricsURL != "" {
+		r.metrics, r.metricsSrc = urlGatherer(cfg.MetricsURL), cfg.MetricsURL
+	}
 	var srv *inproc
 	if cfg.Serve {
 		var err error
@@ -237,6 +256,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		defer srv.stop()
 		r.addr, cpuPID = srv.addr, os.Getpid()
+		r.metrics, r.metricsSrc = srv.reg, "the in-process server's registry"
+	}
+	if r.metrics != nil {
+		if _, err := readTicks(r.metrics); err != nil {
+			return nil, fmt.Errorf("server metrics: %w", err)
+		}
 	}
 	if cpuPID > 0 {
 		if _, err := botkit.ProcCPU(cpuPID); err != nil {
@@ -435,6 +460,8 @@ type snapshot struct {
 	ns        int64 // runner clock
 	c         [nCounters]uint64
 	cpu, self time.Duration
+	ticks     tickSample // the server's, when its metrics are read
+	ticksErr  error
 }
 
 func (r *runner) snap(cpuPID int) snapshot {
@@ -442,6 +469,9 @@ func (r *runner) snap(cpuPID int) snapshot {
 	s.self, _ = botkit.ProcCPU(os.Getpid())
 	if cpuPID > 0 {
 		s.cpu, _ = botkit.ProcCPU(cpuPID)
+	}
+	if r.metrics != nil {
+		s.ticks, s.ticksErr = readTicks(r.metrics)
 	}
 	return s
 }

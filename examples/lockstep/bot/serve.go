@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/zinxgame/zinxgame/game"
 	"github.com/zinxgame/zinxgame/zconf"
@@ -19,6 +23,7 @@ import (
 type inproc struct {
 	srv      *znet.Server
 	ls       *game.Lockstep
+	reg      *prometheus.Registry // the lockstep metrics and GOMAXPROCS
 	addr     string
 	served   chan error
 	stopOnce sync.Once
@@ -30,6 +35,9 @@ func startServer(bots int, log *slog.Logger, opts []game.LockstepOption) (*inpro
 	cfg.Host, cfg.TcpPort = "127.0.0.1", 0
 	cfg.MaxConn = max(cfg.MaxConn, 2*bots+100)
 	cfg.LogLevel = "warn"
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector())
+	opts = append(slices.Clip(opts), game.WithLockstepMetrics(reg))
 	ls, err := game.NewLockstep(game.DefaultLockstepConfig(), log, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("-serve: %w", err)
@@ -48,7 +56,7 @@ func startServer(bots int, log *slog.Logger, opts []game.LockstepOption) (*inpro
 		ls.Close()
 		return nil, fmt.Errorf("-serve: %w", err)
 	}
-	s := &inproc{srv: srv, ls: ls, addr: l.Addr().String(), served: make(chan error, 1)}
+	s := &inproc{srv: srv, ls: ls, reg: reg, addr: l.Addr().String(), served: make(chan error, 1)}
 	go func() { s.served <- srv.ServeListener(l) }()
 	return s, nil
 }
