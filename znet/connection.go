@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -327,7 +328,7 @@ type rawWrite struct {
 
 func (w *rawWrite) write(fd uintptr) bool {
 	for w.written < len(w.buf) {
-		n, err := syscall.Write(int(fd), w.buf[w.written:])
+		n, err := writeNoBlock(fd, w.buf[w.written:])
 		if err == syscall.EINTR {
 			continue
 		}
@@ -337,6 +338,20 @@ func (w *rawWrite) write(fd uintptr) bool {
 		w.written += n
 	}
 	return true // never wait: what is left goes to the writer goroutine
+}
+
+// writeNoBlock is write(2) on a non-blocking socket without telling the Go
+// scheduler: it cannot block, and a loopback write takes a few
+// microseconds. syscall.Write marks the P as in a syscall, and the runtime's
+// monitor may hand the P to another thread meanwhile; with GOMAXPROCS=1
+// and a write per player per frame, that handoff (a thread wake and a
+// context switch) costs more than the write.
+func writeNoBlock(fd uintptr, b []byte) (int, error) {
+	n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 func (c *Connection) readLoop() {
