@@ -1,0 +1,36 @@
+package game
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/zinxgame/zinxgame/zconf"
+)
+
+// TestLockstepConfigFile keeps conf/lockstep.json's Lockstep section the
+// complete reference: every LockstepConfig field, each at its default.
+func TestLockstepConfigFile(t *testing.T) {
+	b, err := os.ReadFile("../conf/lockstep.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct{ Lockstep map[string]any }
+	if err := json.Unmarshal(b, &file); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[LockstepConfig]()) {
+		if _, ok := file.Lockstep[f.Name]; !ok {
+			t.Errorf("conf/lockstep.json's Lockstep section lacks %s", f.Name)
+		}
+	}
+	got := DefaultLockstepConfig()
+	if _, err := zconf.Load(zconf.Source{File: "../conf/lockstep.json", Logger: discardLog(),
+		Sections: map[string]any{"Lockstep": &got}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := DefaultLockstepConfig(); got != want {
+		t.Fatalf("conf/lockstep.json's Lockstep section loads as\n%+v\nwant the defaults\n%+v", got, want)
+	}
+}
