@@ -11,8 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"unsafe"
 	"time"
+	"unsafe"
 
 	"golang.org/x/time/rate"
 
