@@ -2,7 +2,6 @@ package game
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -50,12 +49,7 @@ func TestCatchUpTenMinutes(t *testing.T) {
 	}
 	conns := make(chan ziface.IConnection, 1)
 	srv.SetOnConnStart(func(c ziface.IConnection) { conns <- c })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.ServeListener(ln) }()
-	defer srv.Shutdown(context.Background())
+	addr := serveLoopback(t, srv)
 	cc := zconf.Default()
 	cc.WorkerPoolSize = 0
 	cl, err := znet.NewClient(cc, znet.WithLogger(discardLog()))
@@ -81,7 +75,7 @@ func TestCatchUpTenMinutes(t *testing.T) {
 			done <- nil
 		}
 	})
-	if _, err := cl.Dial(context.Background(), ln.Addr().String()); err != nil {
+	if _, err := cl.Dial(context.Background(), addr); err != nil {
 		t.Fatal(err)
 	}
 	server := <-conns

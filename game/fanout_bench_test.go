@@ -161,6 +161,24 @@ func frameworkConns(tb testing.TB, n int) []ziface.IConnection {
 	}
 	started := make(chan ziface.IConnection, n)
 	srv.SetOnConnStart(func(c ziface.IConnection) { started <- c })
+	addr := serveLoopback(tb, srv)
+	conns := make([]ziface.IConnection, 0, n)
+	for range n {
+		cl, err := net.Dial("tcp", addr)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		drain(tb, cl)
+		conns = append(conns, <-started)
+	}
+	return conns
+}
+
+// serveLoopback serves srv on a loopback TCP port until the test ends, then
+// shuts it down and checks that serving ended cleanly; it returns the
+// address.
+func serveLoopback(tb testing.TB, srv *znet.Server) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -174,17 +192,8 @@ func frameworkConns(tb testing.TB, n int) []ziface.IConnection {
 			tb.Errorf("Shutdown: %v", err)
 		}
 		if err := <-served; !errors.Is(err, znet.ErrServerClosed) {
-			tb.Errorf("serving returned %v", err)
+			tb.Errorf("ServeListener = %v, want ErrServerClosed", err)
 		}
 	})
-	conns := make([]ziface.IConnection, 0, n)
-	for range n {
-		cl, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		drain(tb, cl)
-		conns = append(conns, <-started)
-	}
-	return conns
+	return ln.Addr().String()
 }

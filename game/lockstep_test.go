@@ -2,9 +2,7 @@ package game
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"net"
 	"slices"
 	"testing"
 	"time"
@@ -57,12 +55,8 @@ func startLockstep(t *testing.T, mutate func(*LockstepConfig), opts ...LockstepO
 		t.Fatal(err)
 	}
 	ls.Attach(srv)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ServeListener(l) }()
+	t.Cleanup(ls.Close)           // last: after the server is down
+	addr := serveLoopback(t, srv) // the client closes first (cleanups run last in, first out)
 	cc := zconf.Default()
 	cc.WorkerPoolSize = 0
 	cl, err := znet.NewClient(cc, znet.WithLogger(log))
@@ -77,19 +71,8 @@ func startLockstep(t *testing.T, mutate func(*LockstepConfig), opts ...LockstepO
 		cl.AddRouterFunc(id, route)
 	}
 	cl.AddRouterFunc(zc.NoticeMsgID, route)
-	t.Cleanup(func() {
-		_ = cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, znet.ErrServerClosed) {
-			t.Errorf("ServeListener = %v", err)
-		}
-		ls.Close()
-	})
-	return &lsEnv{t: t, ls: ls, srv: srv, cl: cl, addr: l.Addr().String()}
+	t.Cleanup(func() { _ = cl.Close() })
+	return &lsEnv{t: t, ls: ls, srv: srv, cl: cl, addr: addr}
 }
 
 // lsClient is one player's connection.
