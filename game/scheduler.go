@@ -14,10 +14,9 @@ import (
 // they never drift, and starts are spread over the period (golden-ratio
 // phases), so thousands of 30 Hz rooms do not all wake at once. A shard
 // that wakes runs every room due within the next slack along with the one
-// that woke it, so the wakes per second are bounded by the slack, not by
-// the number of rooms. A late
-// shard runs the ticks it owes at once, in order: the clock never skips a
-// frame, and the lateness is measured.
+// that woke it, so its wakes per second are bounded by the slack, not by
+// the number of rooms. A late shard runs the ticks it owes at once, in
+// order: the clock never skips a frame, and the lateness is measured.
 type tickScheduler struct {
 	shards []*shard
 	slack  time.Duration
