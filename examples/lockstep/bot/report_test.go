@@ -59,8 +59,8 @@ func TestJudge(t *testing.T) {
 		{"match ended early", func(r *Report) { r.Rooms.EndedEarly = 1 }, "ended during the run"},
 		{"result differs", func(r *Report) { r.Hashes.ResultMismatch = 1 }, "result votes"},
 		{"room list", func(r *Report) { r.Rooms.ListOK, r.Rooms.List = false, "not listed" }, "not listed"},
-		{"late ticks", func(r *Report) { r.Ticks = &ServerTicks{Ticks: 1000, LateOver: 11, LateShare: 0.011} }, "11 of 1000 (1.10%) later than 2.00ms"},
-		{"no ticks", func(r *Report) { r.Ticks = &ServerTicks{} }, "0 of 0"},
+		{"late ticks", func(r *Report) { r.Ticks = &ServerTicks{Ticks: 1000, LateOver: 11, LateShare: 0.011, Judged: true} }, "11 of 1000 (1.10%) later than 2.00ms"},
+		{"no ticks", func(r *Report) { r.Ticks = &ServerTicks{Judged: true} }, "0 of 0"},
 		{"metrics unread", func(r *Report) { r.TicksErr = "connection refused" }, "server metrics: connection refused"},
 	} {
 		rep := goodReport()
@@ -69,6 +69,14 @@ func TestJudge(t *testing.T) {
 		if rep.Pass || !strings.Contains(strings.Join(rep.Failures, "; "), c.want) {
 			t.Errorf("%s: pass %v, failures %q; want one with %q", c.name, rep.Pass, rep.Failures, c.want)
 		}
+	}
+
+	// Late ticks of an in-process server (-serve) are reported, not judged.
+	rep = goodReport()
+	rep.Ticks = &ServerTicks{Ticks: 1000, LateOver: 500, LateShare: 0.5}
+	rep.judge()
+	if !rep.Pass {
+		t.Errorf("-serve's late ticks failed the run: %q", rep.Failures)
 	}
 
 	// Exactly at the targets passes; the bandwidth target holds at up to 10

@@ -23,6 +23,11 @@ func TestRunServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRun(t, rep, 12, 3)
+	// The in-process server's own tick histogram is read (lateness is not
+	// judged here: a loaded test machine says little about it).
+	if st := rep.Ticks; rep.TicksErr != "" || st == nil || st.Ticks == 0 || st.GOMAXPROCS < 1 {
+		t.Errorf("server ticks %+v, error %q; want the ticks after the ramp counted", st, rep.TicksErr)
+	}
 	if rp := rep.Replay; rp == nil || !rp.OK || rp.Frames < rp.ResultFrame {
 		t.Errorf("replay %+v; want a match replayed to its players' hash", rp)
 	}

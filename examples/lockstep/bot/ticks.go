@@ -37,6 +37,9 @@ type ServerTicks struct {
 	// p99, in ms; -1 if beyond the last bucket.
 	P99AtMost  float64 `json:"p99_at_most_ms"`
 	GOMAXPROCS int     `json:"gomaxprocs"` // the server's; 0 if it does not export it
+	// Judged: the target counts. Not with -serve, where the bots share
+	// the server's process and take its CPU.
+	Judged bool `json:"judged"`
 }
 
 // tickSample is the tick lateness histogram at one moment.
