@@ -52,22 +52,10 @@ func BenchmarkRoomTickLoopback(b *testing.B) {
 
 	b.Run("room", func(b *testing.B) {
 		r := startedRoom(b, l, frameworkConns(b, 4))
-		players := make([]*lsPlayer, 0, 4)
-		for _, s := range r.seats {
-			if s != nil {
-				players = append(players, s.p)
-			}
-		}
-		input := []byte{1, 0xff}
 		now := time.Now()
 		i := 0
 		for b.Loop() {
-			if i%3 == 0 {
-				for _, p := range players {
-					r.events <- roomEvent{kind: evInput, p: p, data: input, u32: uint32(i)}
-				}
-			}
-			r.tick(now)
+			tickWithInputs(r, i, now)
 			i++
 		}
 		for _, s := range r.seats {
@@ -89,17 +77,11 @@ func reportRoomsPerCore(b *testing.B) {
 // same bytes.
 func meanFramePacket(tb testing.TB, l *Lockstep) int {
 	r, conns := runningRoom(tb, l)
-	input := []byte{1, 0xff}
 	now := time.Now()
 	c := conns[0]
 	c.msgs, c.bytes = 0, 0
 	for i := range 300 {
-		if i%3 == 0 {
-			for _, s := range r.seats {
-				r.events <- roomEvent{kind: evInput, p: s.p, data: input, u32: uint32(i)}
-			}
-		}
-		r.tick(now)
+		tickWithInputs(r, i, now)
 	}
 	return c.bytes / c.msgs
 }
