@@ -90,8 +90,28 @@ type Config struct {
 	// which pushes back on that client only.
 	MaxWorkerTaskLen int
 	// MaxMsgChanLen bounds each connection's queue of packets waiting to be
-	// written. A client that lets it fill is disconnected.
+	// written. A client that lets it fill is disconnected. Frames held back
+	// only by FlushDelay, never offered to the socket yet, do not count
+	// here (MaxSendQueueBytes bounds them): the delay is the server's
+	// choice, not the client's slowness.
 	MaxMsgChanLen int
+	// MaxSendQueueBytes bounds the bytes each connection's send queue holds
+	// (queued and being written), besides MaxMsgChanLen's frames; a client
+	// that lets it fill is disconnected. The socket's own kernel buffer
+	// (up to a few MiB) absorbs a slow moment first, so this only has to
+	// hold what arrives while the kernel buffer is also full. 0 means the
+	// default, 1 MiB, or four of the largest frames (4 × (MaxPackageSize +
+	// 8)) if that is more; negative turns the byte bound off (frames only).
+	// SendQueueLimit resolves it.
+	MaxSendQueueBytes int
+	// MaxQueuedBytes caps the bytes held for all clients together: every
+	// send queue, and the received messages waiting for a handler. Over
+	// it, the connections holding the most are closed (stats
+	// OverBudgetCuts) until the total is back under 15/16 of it, so a
+	// crowd of clients that do not read cannot take the server's memory.
+	// 0 means the default, 64 MiB; negative turns it off. QueuedBytesLimit
+	// resolves it.
+	MaxQueuedBytes int64
 	// IOReadBuffSize is the read buffer per connection, in bytes.
 	IOReadBuffSize int
 	// Framing selects the wire layout: "le" (Zinx's original) or "be".
@@ -253,6 +273,13 @@ func (c Config) Validate() error {
 	intIn("WorkerPoolSize", c.WorkerPoolSize, 0, 4096)
 	intIn("MaxWorkerTaskLen", c.MaxWorkerTaskLen, 1, 1<<20)
 	intIn("MaxMsgChanLen", c.MaxMsgChanLen, 1, 1<<20)
+	if c.MaxSendQueueBytes > 0 {
+		intIn("MaxSendQueueBytes", c.MaxSendQueueBytes, c.MaxPackageSize+8, 1<<30)
+	}
+	if c.MaxQueuedBytes > 0 && (c.MaxQueuedBytes < 64<<10 || c.MaxQueuedBytes > 1<<40) {
+		errs = append(errs, fmt.Errorf("zconf: MaxQueuedBytes = %d: must be 0 (the default), negative (off) or between %d and %d",
+			c.MaxQueuedBytes, 64<<10, int64(1)<<40))
+	}
 	intIn("IOReadBuffSize", c.IOReadBuffSize, 512, 16<<20)
 	oneOf("Framing", c.Framing, FramingLE, FramingBE)
 	intIn("BlockingPoolSize", c.BlockingPoolSize, 1, 100_000)

@@ -69,7 +69,7 @@ func TestFramingConstants(t *testing.T) {
 // allKeys are the key names Validate may report.
 var allKeys = []string{
 	"Name", "TcpPort", "MaxConn", "MaxPackageSize", "WorkerPoolSize",
-	"MaxWorkerTaskLen", "MaxMsgChanLen", "IOReadBuffSize", "Framing",
+	"MaxWorkerTaskLen", "MaxMsgChanLen", "MaxSendQueueBytes", "MaxQueuedBytes", "IOReadBuffSize", "Framing",
 	"BlockingPoolSize", "WriteTimeout", "FlushDelay", "ShutdownTimeout", "MsgRateLimit", "MsgRateBurst", "MsgRatePolicy",
 	"ConnRatePerIP", "ConnRateExempt", "ServerPingMsgID", "ServerPingInterval", "AdminAddr", "LogLevel", "LogFormat",
 	"TLSCertFile", "TLSKeyFile", "TLSMinVersion",
@@ -102,6 +102,10 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 			[]string{"MaxWorkerTaskLen = 0", "between 1 and 1048576"}},
 		{"MaxMsgChanLen zero", "MaxMsgChanLen", func(c *zconf.Config) { c.MaxMsgChanLen = 0 },
 			[]string{"MaxMsgChanLen = 0", "between 1 and 1048576"}},
+		{"MaxSendQueueBytes under one frame", "MaxSendQueueBytes", func(c *zconf.Config) { c.MaxSendQueueBytes = 4000 },
+			[]string{"MaxSendQueueBytes = 4000", "between 4104 and 1073741824"}},
+		{"MaxQueuedBytes tiny", "MaxQueuedBytes", func(c *zconf.Config) { c.MaxQueuedBytes = 1000 },
+			[]string{"MaxQueuedBytes = 1000", "negative (off) or between 65536 and 1099511627776"}},
 		{"IOReadBuffSize too small", "IOReadBuffSize", func(c *zconf.Config) { c.IOReadBuffSize = 100 },
 			[]string{"IOReadBuffSize = 100", "between 512 and 16777216"}},
 		{"IOReadBuffSize too big", "IOReadBuffSize", func(c *zconf.Config) { c.IOReadBuffSize = 16<<20 + 1 },
@@ -352,5 +356,27 @@ func TestNewLoggerJSONLevelField(t *testing.T) {
 	}
 	if !bytes.HasSuffix(buf.Bytes(), []byte("\n")) {
 		t.Errorf("JSON record %q is not newline-terminated", buf.String())
+	}
+}
+
+func TestMemoryBoundsZeroMeansDefault(t *testing.T) {
+	c := zconf.Default()
+	if got := c.SendQueueLimit(); got != 1<<20 {
+		t.Errorf("SendQueueLimit() = %d, want 1 MiB", got)
+	}
+	if got := c.QueuedBytesLimit(); got != 64<<20 {
+		t.Errorf("QueuedBytesLimit() = %d, want 64 MiB", got)
+	}
+	c.MaxPackageSize = 1 << 20 // four of the largest frames outgrow 1 MiB
+	if got := c.SendQueueLimit(); got != 4*(1<<20+8) {
+		t.Errorf("SendQueueLimit() with 1 MiB packets = %d, want four frames", got)
+	}
+	c.MaxSendQueueBytes, c.MaxQueuedBytes = -1, -1
+	if c.SendQueueLimit() != 0 || c.QueuedBytesLimit() != 0 {
+		t.Errorf("negative: limits %d, %d, want 0 (off)", c.SendQueueLimit(), c.QueuedBytesLimit())
+	}
+	c.MaxSendQueueBytes, c.MaxQueuedBytes = 5<<20, 1<<30
+	if c.SendQueueLimit() != 5<<20 || c.QueuedBytesLimit() != 1<<30 {
+		t.Errorf("set: limits %d, %d, want the values", c.SendQueueLimit(), c.QueuedBytesLimit())
 	}
 }
