@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/zinxgame/zinxgame/protocol"
 	"github.com/zinxgame/zinxgame/protocol/pb"
 	"github.com/zinxgame/zinxgame/ziface"
+	"github.com/zinxgame/zinxgame/znet"
 )
 
 // Accounts issues and checks the tokens players log in with.
@@ -89,7 +91,7 @@ func (w *World) HandleLogin(req ziface.IRequest) {
 	}
 	var m pb.Login
 	if err := proto.Unmarshal(req.GetData(), &m); err != nil {
-		w.log.Warn("game: bad Login message", "pid", p.PID, "err", err)
+		znet.LogLimited(c, w.log, "bad_login", slog.LevelWarn, "game: bad Login message", "pid", p.PID, "err", err)
 		return
 	}
 	var (
@@ -131,7 +133,7 @@ func (w *World) finishLogin(c ziface.IConnection, p *Player, m *pb.Login, id uin
 	}
 	if p.Account != 0 {
 		// One identity per connection: a second Login is ignored.
-		w.log.Warn("game: second login on one connection ignored", "pid", p.PID, "account", p.Account)
+		znet.LogLimited(c, w.log, "second_login", slog.LevelWarn, "game: second login on one connection ignored", "pid", p.PID, "account", p.Account)
 		return
 	}
 	p.Account, p.Name = id, m.Name

@@ -234,12 +234,12 @@ func (w *World) HandleTalk(req ziface.IRequest) {
 	}
 	var talk pb.Talk
 	if err := proto.Unmarshal(req.GetData(), &talk); err != nil {
-		w.log.Warn("game: bad Talk message", "pid", p.PID, "err", err)
+		znet.LogLimited(p.Conn, w.log, "bad_talk", slog.LevelWarn, "game: bad Talk message", "pid", p.PID, "err", err)
 		return
 	}
 	n := utf8.RuneCountInString(talk.Content)
 	if n == 0 || n > w.cfg.MaxChatLen || !utf8.ValidString(talk.Content) {
-		w.log.Warn("game: chat refused: empty, too long or not UTF-8", "pid", p.PID, "chars", n, "max", w.cfg.MaxChatLen)
+		znet.LogLimited(p.Conn, w.log, "chat_refused", slog.LevelWarn, "game: chat refused: empty, too long or not UTF-8", "pid", p.PID, "chars", n, "max", w.cfg.MaxChatLen)
 		return
 	}
 	msg := marshal(&pb.BroadCast{PID: p.PID, Tp: protocol.TpChat, Data: &pb.BroadCast_Content{Content: talk.Content}})
@@ -263,11 +263,11 @@ func (w *World) HandleMove(req ziface.IRequest) {
 	}
 	var pos pb.Position
 	if err := proto.Unmarshal(req.GetData(), &pos); err != nil {
-		w.log.Warn("game: bad Position message", "pid", p.PID, "err", err)
+		znet.LogLimited(p.Conn, w.log, "bad_move", slog.LevelWarn, "game: bad Position message", "pid", p.PID, "err", err)
 		return
 	}
 	if !finite(pos.X) || !finite(pos.Y) || !finite(pos.Z) || !finite(pos.V) {
-		w.log.Warn("game: move refused: NaN or infinite coordinate", "pid", p.PID)
+		znet.LogLimited(p.Conn, w.log, "move_refused", slog.LevelWarn, "game: move refused: NaN or infinite coordinate", "pid", p.PID)
 		return
 	}
 	w.mu.Lock()

@@ -3,7 +3,6 @@ package znet
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"sync"
 )
 
@@ -43,7 +42,7 @@ func (c *Connection) Async(work func(ctx context.Context), then func()) error {
 		defer func() {
 			if r := recover(); r != nil {
 				c.eng.stats.panics.Add(1)
-				c.log.Error("znet: Async work panicked", "panic", r, "stack", string(debug.Stack()))
+				c.logPanic("Async work", 0, r)
 			}
 		}()
 		work(c.ctx)

@@ -50,15 +50,14 @@ type Connection struct {
 	// tryWriteFn is c.tryWrite, bound once so passing it does not allocate.
 	tryWriteFn func([]byte) int
 
-	started   atomic.Bool
-	stopping  atomic.Bool
-	hardOnce  sync.Once
-	hard      chan struct{} // closed by hardClose: stop waiting for anything
-	done      chan struct{} // closed after OnConnStop returned
-	fullOnce  sync.Once
-	unknownID bool // an unknown message ID was logged; only the executor touches it
-	peerDone  bool // the reader saw the peer finish (EOF or error); only the reader touches it
-	hooked    bool // OnConnStart ran, so OnConnStop must; only the reader touches it
+	started  atomic.Bool
+	stopping atomic.Bool
+	hardOnce sync.Once
+	hard     chan struct{} // closed by hardClose: stop waiting for anything
+	done     chan struct{} // closed after OnConnStop returned
+	fullOnce sync.Once
+	peerDone bool // the reader saw the peer finish (EOF or error); only the reader touches it
+	hooked   bool // OnConnStart ran, so OnConnStop must; only the reader touches it
 
 	lim         *rate.Limiter // MsgRateLimit; nil when off
 	rateNoticed bool          // the client was told it is limited; only the reader touches it
@@ -81,6 +80,8 @@ type Connection struct {
 	drained chan struct{}
 
 	async asyncQueue
+
+	logs connLogs // LogLimited's throttle (logthrottle.go)
 
 	propMu sync.RWMutex
 	props  map[string]any
@@ -208,7 +209,7 @@ func (c *Connection) queued(err error) error {
 	if errors.Is(err, ErrSendQueueFull) {
 		c.fullOnce.Do(func() {
 			c.eng.stats.sendQueueFull.Add(1)
-			c.log.Warn("znet: send queue full, client is not reading; closing",
+			c.eng.logs.Log(c.log, "send_queue_full", slog.LevelWarn, "znet: send queue full, client is not reading; closing",
 				"max_msg_chan_len", c.eng.cfg.MaxMsgChanLen)
 		})
 		c.Stop()
@@ -480,6 +481,8 @@ func (c *Connection) received(n, bytes int) {
 	c.bytesIn.Add(uint64(bytes + n*HeadLen))
 }
 
+// logReadError logs why reading ended. Each connection logs it once, and
+// the server-wide throttle bounds what a crowd of them logs.
 func (c *Connection) logReadError(msgID uint32, err error) {
 	switch {
 	case c.stopping.Load() && isTimeout(err):
@@ -488,12 +491,12 @@ func (c *Connection) logReadError(msgID uint32, err error) {
 		c.log.Debug("znet: client closed the connection")
 	case errors.Is(err, ErrPacketTooLarge):
 		c.eng.stats.decodeErrors.Add(1)
-		c.log.Warn("znet: frame over MaxPackageSize; closing", "msg_id", msgID, "err", err)
+		c.eng.logs.Log(c.log, "frame_too_large", slog.LevelWarn, "znet: frame over MaxPackageSize; closing", "msg_id", msgID, "err", err)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		c.eng.stats.decodeErrors.Add(1)
-		c.log.Warn("znet: connection closed in the middle of a frame", "msg_id", msgID)
+		c.eng.logs.Log(c.log, "frame_cut_short", slog.LevelWarn, "znet: connection closed in the middle of a frame", "msg_id", msgID)
 	default:
-		c.log.Info("znet: read failed; closing", "err", err)
+		c.eng.logs.Log(c.log, "read_failed", slog.LevelInfo, "znet: read failed; closing", "err", err)
 	}
 }
 
@@ -513,7 +516,7 @@ func (c *Connection) blockingWrite(b []byte) error {
 	_, err := c.conn.Write(b)
 	if err != nil {
 		if !c.isHard() {
-			c.log.Info("znet: write failed; closing", "err", err)
+			c.eng.logs.Log(c.log, "write_failed", slog.LevelInfo, "znet: write failed; closing", "err", err)
 		}
 		c.Stop()
 	}
@@ -550,6 +553,7 @@ func (c *Connection) teardown() {
 	if c.hooked {
 		c.eng.callHook(c, c.eng.onStop.Load(), "OnConnStop")
 	}
+	c.flushLogs()
 	c.eng.connClosed(c)
 	close(c.done)
 }

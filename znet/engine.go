@@ -29,6 +29,8 @@ type engine struct {
 	mgr   *ConnManager
 	sched *scheduler // nil when WorkerPoolSize = 0
 	stats stats
+	// logs throttles the log lines clients cause, server-wide (logthrottle.go).
+	logs LogThrottle
 
 	onStart atomic.Pointer[func(ziface.IConnection)]
 	onStop  atomic.Pointer[func(ziface.IConnection)]
@@ -163,10 +165,7 @@ func (e *engine) dispatch(c *Connection, req *request) {
 	h := e.mux.lookup(req.msgID)
 	if h == nil {
 		e.stats.unknownMsgs.Add(1)
-		if !c.unknownID {
-			c.unknownID = true
-			c.log.Warn("znet: no route for message ID; dropped (logged once per connection)", "msg_id", req.msgID)
-		}
+		c.LogLimited("unknown_msg_id", slog.LevelWarn, "znet: no route for message ID; dropped", "msg_id", req.msgID)
 		return
 	}
 	if m := e.metrics; m != nil {
@@ -211,7 +210,9 @@ func (e *engine) control(c *Connection, req *request) bool {
 func (e *engine) recoverPanic(c *Connection, msgID uint32, what string) {
 	if r := recover(); r != nil {
 		e.stats.panics.Add(1)
-		c.log.Error("znet: "+what+" panicked", "msg_id", msgID, "panic", r, "stack", string(debug.Stack()))
+		// A client may trigger a panic per message: throttle, and take
+		// the stack only for lines that are written.
+		c.logPanic(what, msgID, r)
 	}
 }
 

@@ -2,6 +2,7 @@ package znet
 
 import (
 	"encoding/binary"
+	"log/slog"
 	"time"
 )
 
@@ -80,7 +81,7 @@ func (e *engine) sweep(t time.Time) {
 			_ = c.SendMsg(e.cfg.NoticeMsgID, Notice{Code: NoticeTimeout, Reason: reason}.encode())
 			if c.stop() {
 				e.stats.heartbeatTimeouts.Add(1)
-				c.log.Warn(why, "timeout", limit)
+				e.logs.Log(c.log, "timeout", slog.LevelWarn, why, "timeout", limit)
 			}
 		}
 	})

@@ -51,7 +51,7 @@ func (c *Connection) limited() bool {
 			reason = fmt.Sprintf("over %g messages per second: disconnected", c.eng.cfg.MsgRateLimit)
 		}
 		_ = c.SendMsg(c.eng.cfg.NoticeMsgID, Notice{Code: NoticeRateLimited, Reason: reason}.encode())
-		c.log.Warn("znet: message rate limit exceeded", "limit", c.eng.cfg.MsgRateLimit,
+		c.eng.logs.Log(c.log, "rate_limited", slog.LevelWarn, "znet: message rate limit exceeded", "limit", c.eng.cfg.MsgRateLimit,
 			"burst", c.lim.Burst(), "policy", c.eng.cfg.MsgRatePolicy)
 	}
 	if disconnect {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -42,8 +43,7 @@ type Server struct {
 	notReady     atomic.Bool
 	adminServers []*http.Server
 	adminAddr    net.Addr
-	adminDone    bool         // the shutdown completed: no more admin listeners
-	refusalLog   atomic.Int64 // Unix ms of the last refusal logged
+	adminDone    bool // the shutdown completed: no more admin listeners
 
 	sweepQuit  chan struct{} // ends the keep-alive sweeper
 	beginOnce  sync.Once
@@ -87,6 +87,7 @@ func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
 	e.answerPings = true
 	e.isReady = s.Ready
 	s.ipLim = newIPLimiter(&e.cfg, e.log)
+	e.logs.Burst, e.logs.Window = serverLogBurst, serverLogWindow
 	var also func(time.Time)
 	if s.ipLim != nil {
 		also = s.ipLim.sweep
@@ -330,13 +331,10 @@ func (s *Server) admit(nc net.Conn) {
 }
 
 // refuse tells a refused client why, then closes it. A flood of refusals
-// is logged once a second, with the total refused so far.
+// is logged through the server's log throttle, with the total refused.
 func (s *Server) refuse(nc net.Conn, n Notice, logMsg string, logArgs ...any) {
-	if now := time.Now().UnixMilli(); now-s.refusalLog.Load() >= 1000 {
-		s.refusalLog.Store(now)
-		s.log.Warn(logMsg, append(logArgs, "remote", nc.RemoteAddr().String(),
-			"refused_total", s.stats.refused.Load()+s.stats.refusedIP.Load())...)
-	}
+	s.logs.Log(s.log, n.Code, slog.LevelWarn, logMsg, append(logArgs, "remote", nc.RemoteAddr().String(),
+		"refused_total", s.stats.refused.Load()+s.stats.refusedIP.Load())...)
 	if s.refusals.Add(1) > maxRefusalsInFlight {
 		s.refusals.Add(-1)
 		_ = nc.Close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -97,10 +98,10 @@ func (c *Connection) handshakeFailed(err error) {
 		c.log.Debug("znet: client closed the connection during the TLS handshake")
 	case errors.Is(err, context.DeadlineExceeded):
 		c.eng.stats.tlsHandshakeErrors.Add(1)
-		c.log.Info("znet: TLS handshake timed out; closing", "timeout", tlsHandshakeTimeout)
+		c.eng.logs.Log(c.log, "tls_timeout", slog.LevelInfo, "znet: TLS handshake timed out; closing", "timeout", tlsHandshakeTimeout)
 	default:
 		c.eng.stats.tlsHandshakeErrors.Add(1)
-		c.log.Info("znet: TLS handshake failed; closing", "err", err)
+		c.eng.logs.Log(c.log, "tls_failed", slog.LevelInfo, "znet: TLS handshake failed; closing", "err", err)
 	}
 }
 

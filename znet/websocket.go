@@ -138,7 +138,7 @@ func (s *Server) serveWebSocket(l net.Listener) error {
 	mux.HandleFunc(s.cfg.WsPath, func(w http.ResponseWriter, r *http.Request) {
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
-			s.log.Info("znet: WebSocket upgrade refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
+			s.logs.Log(s.log, "ws_upgrade", slog.LevelInfo, "znet: WebSocket upgrade refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
 			return
 		}
 		s.admit(s.wrapWebSocket(ws))
@@ -148,7 +148,7 @@ func (s *Server) serveWebSocket(l net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second, // also bounds a WSS handshake
 		// net/http's own errors ("TLS handshake error from ...", a client
 		// that sent garbage) join the server's log instead of stderr.
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelInfo),
+		ErrorLog: slog.NewLogLogger(throttledHandler{s.log.Handler(), &s.logs, "net_http"}, slog.LevelInfo),
 	}
 	s.mu.Lock()
 	s.httpServers = append(s.httpServers, hs)

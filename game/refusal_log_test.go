@@ -1,0 +1,87 @@
+package game
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/zinxgame/zinxgame/protocol"
+	"github.com/zinxgame/zinxgame/zconf"
+	"github.com/zinxgame/zinxgame/znet"
+)
+
+// TestRefusedChatsLogAFewLines: a player sending 100,000 malformed chats
+// and moves makes the world log a few lines, each cause's suppressed count
+// reported; it once logged one line per message.
+func TestRefusedChatsLogAFewLines(t *testing.T) {
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil))
+	cfg := zconf.Default()
+	cfg.Host, cfg.TcpPort = "127.0.0.1", 0
+	srv, err := znet.NewServer(cfg, znet.WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWorld(DefaultWorldConfig(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Attach(srv)
+	c, err := net.Dial("tcp", serveLoopback(t, srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go func() { _, _ = io.Copy(io.Discard, c) }()
+	waitUntil(t, func() bool { return w.Len() == 1 }, "the player to join")
+
+	pack := znet.NewDataPack(cfg.Framing, cfg.MaxPackageSize)
+	const n = 100_000
+	var flood []byte
+	for i := range n {
+		id := protocol.MsgTalk
+		if i%2 == 1 {
+			id = protocol.MsgMove
+		}
+		flood, _ = pack.AppendPack(flood, id, []byte{0xff}) // not protobuf
+	}
+	if _, err := c.Write(flood); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	text := func() string { mu.Lock(); defer mu.Unlock(); return buf.String() }
+	waitUntil(t, func() bool { return w.Len() == 0 }, "the player to leave") // its messages have all run
+	got := text()
+	talks, moves := strings.Count(got, "bad Talk message"), strings.Count(got, "bad Position message")
+	if lines := strings.Count(got, "\n"); lines > 30 || talks > 5 || moves > 5 {
+		t.Fatalf("%d log lines (%d bad talks, %d bad moves) for %d bad messages; want a few", lines, talks, moves, n)
+	}
+	waitUntil(t, func() bool { return strings.Contains(text(), "were suppressed") }, "the suppressed lines to be reported")
+	got = text()
+	for _, want := range []string{
+		fmt.Sprintf("suppressed.bad_talk=%d", n/2-talks),
+		fmt.Sprintf("suppressed.bad_move=%d", n/2-moves),
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// lockedWriter serializes writes to w, for a log read while it is written.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
