@@ -5,23 +5,23 @@ package zconf
 // hand or loaded from an older file, and the send queue's default follows
 // MaxPackageSize.
 const (
-	// DefaultMaxSendQueueBytes is MaxSendQueueBytes' default for
-	// packets of up to 256 KiB. A client that reads is seldom more than a
-	// few KiB behind: the heaviest legitimate burst measured, an MMO
-	// player arriving in a crowd (a 202 list per 100 players and an
-	// appear per player), is tens of KiB. The kernel's socket buffer
-	// takes the first MiBs of a slow moment, so a client that is a
-	// further MiB behind is not reading.
-	DefaultMaxSendQueueBytes = 1 << 20
-	// DefaultMaxQueuedBytes is MaxQueuedBytes' default: 64 full send
-	// queues, or the in-flight data of thousands of reading players (an
-	// echo load of 1,000 connections with 8 requests of 64 bytes in
-	// flight holds under 1 MiB).
-	DefaultMaxQueuedBytes int64 = 64 << 20
+	// DefaultMaxSendQueueBytes is MaxSendQueueBytes' default (four of the
+	// largest frames, if packets near 1 MiB make that more). The largest legitimate burst is a lockstep player
+	// reconnecting to a long match: its catch-up is queued at once, about
+	// 2 MB for an hour of four players sending ten inputs a second, and a
+	// slow link drains it slowly. It is also what MaxMsgChanLen's 1,024
+	// frames of Zinx's default 4 KiB packets allowed before.
+	DefaultMaxSendQueueBytes = 4 << 20
+	// DefaultMaxQueuedBytes is MaxQueuedBytes' default. Reading players
+	// hold little (an echo load of 1,000 connections with 8 requests of
+	// 64 bytes in flight holds under 1 MiB), but a pause of the server
+	// lets every queue grow at once, and MaxConn's 12,000 players at
+	// 10 KiB each must not be cut for it.
+	DefaultMaxQueuedBytes int64 = 256 << 20
 )
 
 // SendQueueLimit is the byte bound of each connection's send queue that
-// MaxSendQueueBytes means: its value, the default for 0 (1 MiB, or four
+// MaxSendQueueBytes means: its value, the default for 0 (4 MiB, or four
 // of the largest frames if that is more), or 0 when it is off (negative).
 func (c Config) SendQueueLimit() int {
 	switch {

@@ -97,20 +97,21 @@ type Config struct {
 	MaxMsgChanLen int
 	// MaxSendQueueBytes bounds the bytes each connection's send queue holds
 	// (queued and being written), besides MaxMsgChanLen's frames; a client
-	// that lets it fill is disconnected. The socket's own kernel buffer
-	// (up to a few MiB) absorbs a slow moment first, so this only has to
-	// hold what arrives while the kernel buffer is also full. 0 means the
-	// default, 1 MiB, or four of the largest frames (4 × (MaxPackageSize +
-	// 8)) if that is more; negative turns the byte bound off (frames only).
-	// SendQueueLimit resolves it.
+	// that lets it fill is disconnected at once, and what was queued for
+	// it is dropped. While half of it is held, no more of that client's
+	// requests are read. 0 means the default, 4 MiB, or four of the
+	// largest frames (4 × (MaxPackageSize + 8)) if that is more; negative
+	// turns the byte bound off (frames only). SendQueueLimit resolves it.
 	MaxSendQueueBytes int
-	// MaxQueuedBytes caps the bytes held for all clients together: every
-	// send queue, and the received messages waiting for a handler. Over
-	// it, the connections holding the most are closed (stats
-	// OverBudgetCuts) until the total is back under 15/16 of it, so a
-	// crowd of clients that do not read cannot take the server's memory.
-	// 0 means the default, 64 MiB; negative turns it off. QueuedBytesLimit
-	// resolves it.
+	// MaxQueuedBytes caps the memory held for all clients together: every
+	// send queue, and the received messages waiting for a handler. The Go
+	// heap grows to 1 + GOGC/100 times its live data before it collects,
+	// so the bytes themselves are capped at MaxQueuedBytes / (1 +
+	// GOGC/100): half of it at the default GOGC. Over that, the
+	// connections holding the most are closed (stats OverBudgetCuts)
+	// until the rest hold under 15/16 of it, so a crowd of clients that
+	// do not read cannot take the server's memory. 0 means the default,
+	// 256 MiB; negative turns it off. QueuedBytesLimit resolves it.
 	MaxQueuedBytes int64
 	// IOReadBuffSize is the read buffer per connection, in bytes.
 	IOReadBuffSize int

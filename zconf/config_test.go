@@ -361,15 +361,15 @@ func TestNewLoggerJSONLevelField(t *testing.T) {
 
 func TestMemoryBoundsZeroMeansDefault(t *testing.T) {
 	c := zconf.Default()
-	if got := c.SendQueueLimit(); got != 1<<20 {
-		t.Errorf("SendQueueLimit() = %d, want 1 MiB", got)
+	if got := c.SendQueueLimit(); got != 4<<20 {
+		t.Errorf("SendQueueLimit() = %d, want 4 MiB", got)
 	}
-	if got := c.QueuedBytesLimit(); got != 64<<20 {
-		t.Errorf("QueuedBytesLimit() = %d, want 64 MiB", got)
+	if got := c.QueuedBytesLimit(); got != 256<<20 {
+		t.Errorf("QueuedBytesLimit() = %d, want 256 MiB", got)
 	}
-	c.MaxPackageSize = 1 << 20 // four of the largest frames outgrow 1 MiB
-	if got := c.SendQueueLimit(); got != 4*(1<<20+8) {
-		t.Errorf("SendQueueLimit() with 1 MiB packets = %d, want four frames", got)
+	c.MaxPackageSize = 4 << 20 // four of the largest frames outgrow 4 MiB
+	if got := c.SendQueueLimit(); got != 4*(4<<20+8) {
+		t.Errorf("SendQueueLimit() with 4 MiB packets = %d, want four frames", got)
 	}
 	c.MaxSendQueueBytes, c.MaxQueuedBytes = -1, -1
 	if c.SendQueueLimit() != 0 || c.QueuedBytesLimit() != 0 {

@@ -81,7 +81,8 @@ type Connection struct {
 
 	async asyncQueue
 
-	logs connLogs // LogLimited's throttle (logthrottle.go)
+	acct connBudget // what it holds, for MaxQueuedBytes (budget.go)
+	logs connLogs   // LogLimited's throttle (logthrottle.go)
 
 	propMu sync.RWMutex
 	props  map[string]any
@@ -103,6 +104,7 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 		drained: make(chan struct{}),
 	}
 	c.sendq = newSendQueue(eng.cfg.MaxMsgChanLen, eng.cfg.FlushDelay, c.blockingWrite)
+	c.sendq.maxBytes, c.sendq.pack, c.sendq.acct = eng.cfg.SendQueueLimit(), eng.pack, c.hold
 	c.openedAt = eng.clock.Load()
 	c.lastPing = c.openedAt
 	c.lim = newMsgLimiter(&eng.cfg)
@@ -119,6 +121,7 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 			c.raw = raw
 			c.rw.fn = c.rw.write // bound once: a closure per write would allocate
 			c.tryWriteFn = c.tryWrite
+			c.sendq.tryWrite = c.tryWriteFn
 		}
 	}
 	return c
@@ -208,11 +211,14 @@ func (c *Connection) sendFrame(frame []byte) error {
 func (c *Connection) queued(err error) error {
 	if errors.Is(err, ErrSendQueueFull) {
 		c.fullOnce.Do(func() {
+			// What is queued would not be read in time: drop it now.
+			if !c.cutNow(Notice{Code: NoticeTooSlow, Reason: "the connection stopped reading what the server sent"}) {
+				return // the budget cut it first
+			}
 			c.eng.stats.sendQueueFull.Add(1)
 			c.eng.logs.Log(c.log, "send_queue_full", slog.LevelWarn, "znet: send queue full, client is not reading; closing",
-				"max_msg_chan_len", c.eng.cfg.MaxMsgChanLen)
+				"max_msg_chan_len", c.eng.cfg.MaxMsgChanLen, "max_send_queue_bytes", c.sendq.maxBytes, "err", err)
 		})
-		c.Stop()
 	}
 	return err
 }
@@ -269,11 +275,18 @@ func (c *Connection) runBatch(ts []task) {
 	if len(ts) > 8 {
 		since = time.Now()
 	}
+	held := 0 // the received messages' bytes, held since the reader read them
 	for i := range ts {
+		if ts[i].req.conn != nil {
+			held += HeadLen + len(ts[i].req.data)
+		}
 		c.eng.runTask(c, &ts[i])
 		since = c.flushIfSlow(i, since)
 	}
 	c.flushBatch()
+	if held > 0 {
+		c.hold(-held)
+	}
 	c.release(len(ts))
 }
 
@@ -406,14 +419,20 @@ func (c *Connection) readQueued(fr *frameReader) (uint32, error) {
 		if len(batch) > 0 {
 			c.touch()
 			c.received(len(batch), bytes)
+			// Held from now, while submit waits for mailbox space too,
+			// until runBatch has run them.
+			held := bytes + len(batch)*HeadLen
 			bytes = 0
+			c.holdRead(held)
 			c.refs.Add(int64(len(batch)))
 			if !c.exec.submit(batch, c.hard) {
+				c.hold(-held)
 				c.release(len(batch))
 				return 0, nil
 			}
 			clear(batch)
 			batch = batch[:0]
+			c.waitSendRoom()
 		}
 		if err != nil {
 			return msgID, err
@@ -463,6 +482,7 @@ func (c *Connection) readInline(fr *frameReader, x *inline) (uint32, error) {
 		if err != nil {
 			return msgID, err
 		}
+		c.waitSendRoom()
 	}
 	return 0, nil
 }
@@ -485,7 +505,7 @@ func (c *Connection) received(n, bytes int) {
 // the server-wide throttle bounds what a crowd of them logs.
 func (c *Connection) logReadError(msgID uint32, err error) {
 	switch {
-	case c.stopping.Load() && isTimeout(err):
+	case c.stopping.Load() && (isTimeout(err) || errors.Is(err, net.ErrClosed)):
 		c.log.Debug("znet: connection stopped")
 	case errors.Is(err, io.EOF):
 		c.log.Debug("znet: client closed the connection")
@@ -515,7 +535,7 @@ func (c *Connection) blockingWrite(b []byte) error {
 	}
 	_, err := c.conn.Write(b)
 	if err != nil {
-		if !c.isHard() {
+		if !c.isHard() && !c.acct.cut.Load() {
 			c.eng.logs.Log(c.log, "write_failed", slog.LevelInfo, "znet: write failed; closing", "err", err)
 		}
 		c.Stop()

@@ -82,6 +82,14 @@ func (p *DataPack) decodeHead(head []byte) (msgID, dataLen uint32, err error) {
 	return msgID, dataLen, nil
 }
 
+// payloadLen reads the payload length from a frame head we packed.
+func (p *DataPack) payloadLen(head []byte) uint32 {
+	if p.be {
+		return binary.BigEndian.Uint32(head[4:])
+	}
+	return binary.LittleEndian.Uint32(head)
+}
+
 // Decode parses the first frame in buf, for transports that deliver whole
 // buffers (several frames may follow each other). It returns the frame's
 // message ID and payload (a sub-slice of buf) and the bytes consumed; n == 0

@@ -29,6 +29,8 @@ type engine struct {
 	mgr   *ConnManager
 	sched *scheduler // nil when WorkerPoolSize = 0
 	stats stats
+	// budget is MaxQueuedBytes (budget.go); nil on clients and when off.
+	budget *budget
 	// logs throttles the log lines clients cause, server-wide (logthrottle.go).
 	logs LogThrottle
 

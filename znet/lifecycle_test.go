@@ -392,6 +392,7 @@ func TestSlowReaderGetsEverythingInOrder(t *testing.T) {
 		cfg.WorkerPoolSize = workers
 		cfg.MaxPackageSize = 32 << 10
 		cfg.MaxMsgChanLen = 512
+		cfg.MaxSendQueueBytes = 16 << 20 // the handler queues 9 MB in one call
 		const n = 300
 		ts := startServer(t, cfg, func(s *Server) {
 			s.AddRouterFunc(1, func(req ziface.IRequest) {

@@ -90,7 +90,8 @@ func (m *metrics) observeHandler(msgID uint32, d time.Duration) {
 
 type engineDescs struct {
 	conns, accepted, refused, msgsIn, msgsOut, bytesIn, bytesOut, queue,
-	overflows, decodeErrs, rateLimited, heartbeats, unknown, panics, ready *prometheus.Desc
+	overflows, decodeErrs, rateLimited, heartbeats, unknown, panics, ready,
+	queuedBytes, overBudget *prometheus.Desc
 }
 
 func newEngineDescs(l prometheus.Labels) engineDescs {
@@ -106,13 +107,15 @@ func newEngineDescs(l prometheus.Labels) engineDescs {
 		bytesIn:     d("bytes_received_total", "Bytes of whole frames received and handled."),
 		bytesOut:    d("bytes_sent_total", "Bytes written to clients."),
 		queue:       d("worker_queue_depth", "Connections with messages waiting for a worker."),
-		overflows:   d("send_queue_overflows_total", "Connections closed because their send queue (MaxMsgChanLen) filled."),
+		overflows:   d("send_queue_overflows_total", "Connections closed because their send queue (MaxMsgChanLen, MaxSendQueueBytes) filled."),
 		decodeErrs:  d("decode_errors_total", "Connections closed for a bad frame."),
 		rateLimited: d("rate_limited_messages_total", "Messages over a connection's MsgRateLimit."),
 		heartbeats:  d("heartbeat_timeouts_total", "Connections closed for silence (HeartbeatTimeout, FirstMessageTimeout)."),
 		unknown:     d("unknown_messages_total", "Messages with no route."),
 		panics:      d("panics_total", "Panics recovered in handlers, hooks and Async work."),
 		ready:       d("ready", "1 when the server takes new players (the /readyz answer), else 0."),
+		queuedBytes: d("queued_bytes", "Bytes held for clients (send queues, received messages waiting for a handler), counted against MaxQueuedBytes."),
+		overBudget:  d("over_budget_closes_total", "Connections closed because the server held MaxQueuedBytes for its clients and they held the most."),
 	}
 }
 
@@ -125,7 +128,8 @@ type engineCollector struct {
 func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.descs
 	for _, x := range []*prometheus.Desc{d.conns, d.accepted, d.refused, d.msgsIn, d.msgsOut, d.bytesIn,
-		d.bytesOut, d.queue, d.overflows, d.decodeErrs, d.rateLimited, d.heartbeats, d.unknown, d.panics, d.ready} {
+		d.bytesOut, d.queue, d.overflows, d.decodeErrs, d.rateLimited, d.heartbeats, d.unknown, d.panics, d.ready,
+		d.queuedBytes, d.overBudget} {
 		ch <- x
 	}
 }
@@ -155,6 +159,8 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.heartbeats, st.HeartbeatTimeouts)
 	counter(d.unknown, st.UnknownMsgs)
 	counter(d.panics, st.Panics)
+	gauge(d.queuedBytes, float64(st.QueuedBytes))
+	counter(d.overBudget, st.OverBudgetCuts)
 	ready := 0.0
 	if e.isReady != nil && e.isReady() {
 		ready = 1

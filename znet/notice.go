@@ -16,6 +16,13 @@ const (
 	// NoticeTimeout: the connection was silent for HeartbeatTimeout, or
 	// sent no whole message within FirstMessageTimeout.
 	NoticeTimeout = "timeout"
+	// NoticeOverloaded: the server ran short of memory for its clients
+	// (MaxQueuedBytes) and closed the connections holding the most.
+	NoticeOverloaded = "overloaded"
+	// NoticeTooSlow: the client let its send queue fill (MaxMsgChanLen,
+	// MaxSendQueueBytes). It is offered without waiting: a client that
+	// does not read seldom gets it.
+	NoticeTooSlow = "too_slow"
 )
 
 // Notice is the payload of a server notice: a machine-readable code and a

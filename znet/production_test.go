@@ -213,6 +213,7 @@ func TestShutdownWithBusyClients(t *testing.T) {
 func TestShutdownIgnoringClient(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxPackageSize = 64 << 10
+	cfg.MaxSendQueueBytes = 16 << 20 // hold all 12 MB: the queue bound is not what this tests
 	cfg.WriteTimeout = time.Minute
 	filled := make(chan struct{})
 	ts := startServer(t, cfg, func(s *Server) {

@@ -1,6 +1,7 @@
 package znet
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -16,9 +17,11 @@ import (
 // common case the replies leave without waking another goroutine. Whatever
 // that cannot write at once (a full socket buffer, a transport without
 // non-blocking writes, frames queued from other goroutines) goes to a
-// writer goroutine that blocks on the socket with WriteTimeout. The writer runs only while there is such work and exits when
-// it is done, so an idle connection costs no goroutine for writing. A batch
-// never writes while the writer runs, so bytes leave in queue order.
+// writer goroutine that blocks on the socket with WriteTimeout. The writer
+// runs only while there is such work and exits when it is done, so an idle
+// connection costs no goroutine for writing. Every write happens under the
+// lock except the writer's blocking one, and nobody else writes while that
+// is in progress, so bytes leave in queue order.
 //
 // With a flush delay (zconf FlushDelay), the writer starts that long after
 // the first frame that needs it, from a timer reused for the connection's
@@ -26,12 +29,38 @@ import (
 // that ends while the timer is pending takes its frames over and writes at
 // once, and so does close: the delay never holds back a reply or a
 // shutdown.
+//
+// Two bounds hold: maxBytes on every byte the queue holds (queued and being
+// written), and max on the frames waiting behind bytes the socket has not
+// taken yet (a write in progress, or what a non-blocking write left). Frames
+// never offered to the socket (held by the flush delay, queued by a batch
+// that has not ended, or waiting for the writer to start) count toward the
+// bytes only: holding them is the server's choice, and in a fan-out storm
+// counting them cut the clients that read fastest. What the queue holds is
+// reported through acct at the points where it settles (a push from
+// outside a batch, the end of a batch, the end of a write), so the server-
+// wide budget sees it without an atomic per frame.
 type sendQueue struct {
-	mu         sync.Mutex
-	buf        []byte
-	spare      []byte
-	n          int
-	max        int
+	mu       sync.Mutex
+	buf      []byte
+	spare    []byte
+	n        int // frames in buf
+	max      int
+	maxBytes int       // bound on len(buf) + inflight; 0: none
+	inflight int       // bytes the writer goroutine is writing now
+	inflCap  int       // the capacity of the buffer they are in
+	stalled  bool      // buf holds bytes a non-blocking write could not send
+	held     int       // memory last reported through acct
+	acct     func(int) // reports changes of the bytes held; nil: none
+	pack     *DataPack // reads frame lengths after a partial write; nil without tryWrite
+	// tryWrite is the connection's non-blocking write (nil without one),
+	// for a push from outside a batch that finds flushAt() bytes queued.
+	tryWrite func([]byte) int
+	// backlog is set while the queue holds half of maxBytes or more, until
+	// it is down to a quarter; room then gets a token. The reader does
+	// not read more requests from a client that lets its replies pile up.
+	backlog    atomic.Bool
+	room       chan struct{}
 	closed     bool
 	writing    bool        // the writer goroutine is running
 	deferred   atomic.Bool // a batch is running and will flush when it ends
@@ -46,13 +75,14 @@ type sendQueue struct {
 }
 
 func newSendQueue(max int, delay time.Duration, write func([]byte) error) *sendQueue {
-	return &sendQueue{max: max, delay: delay, write: write, done: make(chan struct{})}
+	return &sendQueue{max: max, delay: delay, write: write, done: make(chan struct{}), room: make(chan struct{}, 1)}
 }
 
 // push appends one frame. It fails with ErrConnClosed once the queue is
-// closed and with ErrSendQueueFull when max frames are already waiting.
+// closed and with ErrSendQueueFull when the frame does not fit (see
+// lockRoom).
 func (q *sendQueue) push(pack *DataPack, msgID uint32, data []byte) error {
-	if err := q.lockRoom(); err != nil {
+	if err := q.lockRoom(HeadLen + len(data)); err != nil {
 		return err
 	}
 	q.buf = pack.appendPacket(q.buf, msgID, data)
@@ -62,7 +92,7 @@ func (q *sendQueue) push(pack *DataPack, msgID uint32, data []byte) error {
 
 // pushRaw appends an already packed frame (a broadcast packed once).
 func (q *sendQueue) pushRaw(frame []byte) error {
-	if err := q.lockRoom(); err != nil {
+	if err := q.lockRoom(len(frame)); err != nil {
 		return err
 	}
 	q.buf = append(q.buf, frame...)
@@ -70,26 +100,98 @@ func (q *sendQueue) pushRaw(frame []byte) error {
 	return nil
 }
 
-// lockRoom locks q when there is room for one more frame.
-func (q *sendQueue) lockRoom() error {
+// lockRoom locks q when there is room for one more frame of size bytes:
+// within maxBytes, and within max frames if the socket is behind.
+func (q *sendQueue) lockRoom(size int) error {
 	q.mu.Lock()
 	switch {
 	case q.closed:
 		q.mu.Unlock()
 		return ErrConnClosed
-	case q.n >= q.max:
+	case q.maxBytes > 0 && len(q.buf)+q.inflight+size > q.maxBytes:
 		q.mu.Unlock()
-		return ErrSendQueueFull
+		return errFullBytes
+	case q.n >= q.max && (q.inflight > 0 || q.stalled):
+		q.mu.Unlock()
+		return errFullFrames
 	}
 	return nil
 }
 
+// The two ways a send queue fills, each an ErrSendQueueFull; allocated
+// once, so refusing costs nothing.
+var (
+	errFullBytes  = fmt.Errorf("%w: MaxSendQueueBytes reached", ErrSendQueueFull)
+	errFullFrames = fmt.Errorf("%w: MaxMsgChanLen frames wait behind the socket", ErrSendQueueFull)
+)
+
+// flushAtMost is how many bytes a push from outside a batch lets wait for the
+// flush delay or for the writer goroutine to be scheduled: past it, the
+// pusher writes them itself, without blocking. In a fan-out storm on busy
+// cores, the writers of the fastest readers wait their turn like any
+// goroutine while the broadcaster queues on; without this their queues
+// filled and they were cut, while the flooder's own copies, written at the
+// end of each of its batches, went straight to its socket's buffer.
+const flushAtMost = 64 << 10
+
+// flushAt is q's flushAtMost: a quarter of its byte bound at most.
+func (q *sendQueue) flushAt() int {
+	if q.maxBytes > 0 {
+		return min(flushAtMost, q.maxBytes/4)
+	}
+	return flushAtMost
+}
+
 // appended counts the frame just added and unlocks, starting the writer
-// when nobody else is going to flush the frame.
+// when nobody else is going to flush the frame. A batch in progress
+// settles the count when it ends.
 func (q *sendQueue) appended() {
 	q.countLocked()
-	q.kickLocked(false)
+	if q.deferred.Load() {
+		q.mu.Unlock()
+		return
+	}
+	if len(q.buf) >= q.flushAt() && q.inflight == 0 && !q.stalled {
+		q.cancelDelayedLocked()
+		q.writeNowLocked(q.tryWrite)
+		q.kickLocked(true)
+	} else {
+		q.kickLocked(false)
+	}
+	q.settleLocked()
 	q.mu.Unlock()
+}
+
+// settleLocked updates backlog and reports the change in memory held since
+// the last report. The budget is told the capacity of the buffers that
+// hold bytes, which is what they cost; an empty buffer kept for reuse is
+// not counted, or every idle connection would count against it.
+func (q *sendQueue) settleLocked() {
+	now := len(q.buf) + q.inflight
+	if q.maxBytes > 0 {
+		switch {
+		case now >= q.maxBytes/2 && !q.backlog.Load():
+			q.backlog.Store(true)
+		case now <= q.maxBytes/4 && q.backlog.Load():
+			q.backlog.Store(false)
+			select {
+			case q.room <- struct{}{}:
+			default:
+			}
+		}
+	}
+	if q.acct == nil {
+		return
+	}
+	now = q.inflCap
+	if len(q.buf) > 0 {
+		now += cap(q.buf)
+	}
+	if now != q.held {
+		d := now - q.held
+		q.held = now
+		q.acct(d)
+	}
 }
 
 // countLocked counts a frame just appended to buf.
@@ -139,9 +241,11 @@ func (q *sendQueue) startBatch() {
 }
 
 // reuse keeps a written buffer for the next batch of frames, unless a
-// burst made it large.
+// burst made it large: kept buffers are not counted against the budget,
+// and at 1 MiB each (the bound once) the connections that had one burst
+// held memory the budget could not see.
 func reuse(b []byte) []byte {
-	if cap(b) > 1<<20 {
+	if cap(b) > flushAtMost {
 		return nil
 	}
 	return b[:0]
@@ -159,31 +263,53 @@ func (q *sendQueue) endBatch(tryWrite func([]byte) int) {
 	q.cancelDelayedLocked()
 	q.writeNowLocked(tryWrite)
 	q.kickLocked(true)
+	q.settleLocked()
 }
 
 // writeNowLocked writes what is queued with tryWrite, without blocking,
-// unless the writer goroutine is running (it owns the socket then). What
-// the socket does not take stays queued, in order.
+// unless the writer goroutine is writing (it owns the socket then). A
+// writer that was started but has not taken the queue yet is no obstacle:
+// it takes the lock before it writes, and finds what is left. What the
+// socket does not take stays queued, in order.
 func (q *sendQueue) writeNowLocked(tryWrite func([]byte) int) {
-	if tryWrite == nil || q.n == 0 || q.writing {
+	if tryWrite == nil || q.n == 0 || q.inflight > 0 {
 		return
 	}
-	out := q.buf
+	out, frames := q.buf, q.n
 	n := tryWrite(out)
 	q.written += uint64(n)
 	q.buf, q.n = reuse(out), 0
 	if n < len(out) {
-		// Rare: the socket buffer is full. Keep the rest, in order.
+		// Rare: the socket buffer is full. Keep the rest, in order, and
+		// count it like any queued bytes: by its bytes, and by the frames
+		// it still holds (the one cut short included).
 		q.buf = append(make([]byte, 0, len(out)-n), out[n:]...)
-		q.n = 1
+		q.n = q.framesLeft(out, frames, n)
+		q.stalled = true
 	}
+}
+
+// framesLeft counts the frames of buf (frames in all, starting at a frame
+// boundary) that a write of its first written bytes did not complete.
+func (q *sendQueue) framesLeft(buf []byte, frames, written int) int {
+	if q.pack == nil {
+		return frames
+	}
+	whole := 0
+	for off := 0; off+HeadLen <= written; whole++ {
+		off += HeadLen + int(q.pack.payloadLen(buf[off:off+HeadLen]))
+		if off > written {
+			break
+		}
+	}
+	return frames - whole
 }
 
 // pushNow appends one frame and, when no batch of the connection's own is
 // running and no writer is, writes the queue on the caller's goroutine
 // without blocking; leftovers go to the writer goroutine at once.
 func (q *sendQueue) pushNow(pack *DataPack, msgID uint32, data []byte, tryWrite func([]byte) int) error {
-	if err := q.lockRoom(); err != nil {
+	if err := q.lockRoom(HeadLen + len(data)); err != nil {
 		return err
 	}
 	defer q.mu.Unlock()
@@ -193,6 +319,7 @@ func (q *sendQueue) pushNow(pack *DataPack, msgID uint32, data []byte, tryWrite 
 		q.cancelDelayedLocked() // "now" outranks FlushDelay
 		q.writeNowLocked(tryWrite)
 		q.kickLocked(true)
+		q.settleLocked()
 	}
 	return nil
 }
@@ -209,9 +336,11 @@ func (q *sendQueue) writeLoop() {
 	for q.n > 0 && !q.deferred.Load() {
 		out := q.buf
 		q.buf, q.spare, q.n = q.spare, nil, 0
+		q.inflight, q.inflCap, q.stalled = len(out), cap(out), false
 		q.mu.Unlock()
 		err := q.write(out)
 		q.mu.Lock()
+		q.inflight, q.inflCap = 0, 0
 		if q.spare == nil {
 			q.spare = reuse(out)
 		}
@@ -220,6 +349,7 @@ func (q *sendQueue) writeLoop() {
 			break
 		}
 		q.written += uint64(len(out))
+		q.settleLocked()
 	}
 	q.writing = false
 	q.doneLocked()
@@ -241,7 +371,25 @@ func (q *sendQueue) close() {
 // discardLocked drops queued frames after a write failed.
 func (q *sendQueue) discardLocked() {
 	q.closed = true
-	q.buf, q.n = nil, 0
+	q.buf, q.n, q.stalled = nil, 0, false
+	q.settleLocked()
+}
+
+// abandon drops what is queued and refuses further frames, for a
+// connection closed at once (the server-wide budget). When no write is in
+// progress and tryWrite is given, it first offers last, a notice, to the
+// socket without blocking; whatever the socket does not take is lost with
+// the connection. The bytes a write in progress holds are released when
+// that write fails, which closing the socket makes it do at once.
+func (q *sendQueue) abandon(last []byte, tryWrite func([]byte) int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.cancelDelayedLocked()
+	q.discardLocked()
+	if tryWrite != nil && !q.writing && len(last) > 0 {
+		q.written += uint64(tryWrite(last))
+	}
+	q.doneLocked()
 }
 
 // counts returns the frames queued and the bytes written so far.

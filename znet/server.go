@@ -88,6 +88,7 @@ func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
 	e.isReady = s.Ready
 	s.ipLim = newIPLimiter(&e.cfg, e.log)
 	e.logs.Burst, e.logs.Window = serverLogBurst, serverLogWindow
+	e.budget = newBudget(&e.cfg, e.mgr, e.log, &e.logs)
 	var also func(time.Time)
 	if s.ipLim != nil {
 		also = s.ipLim.sweep

@@ -36,8 +36,19 @@ type Stats struct {
 	DecodeErrors uint64
 	// Panics counts recovered panics in handlers, hooks and Async work.
 	Panics uint64
-	// SendQueueFull counts connections closed because they stopped reading.
+	// SendQueueFull counts connections closed because they stopped reading:
+	// their send queue reached MaxMsgChanLen or MaxSendQueueBytes.
 	SendQueueFull uint64
+	// OverBudgetCuts counts connections closed because the server held
+	// MaxQueuedBytes for its clients and they held the most.
+	OverBudgetCuts uint64
+	// QueuedBytes is what the server holds for its clients now (send
+	// queues and received messages waiting for a handler), as counted
+	// against MaxQueuedBytes: exact to within 4 KiB per connection holding
+	// any. QueuedBytesPeak is the most it has held, and QueuedBytesLimit
+	// what it may hold (MaxQueuedBytes / (1 + GOGC/100)). All are 0 on a
+	// client, or with MaxQueuedBytes off.
+	QueuedBytes, QueuedBytesPeak, QueuedBytesLimit int64
 	// HeartbeatTimeouts counts connections closed for going silent or for
 	// sending no whole message in time.
 	HeartbeatTimeouts uint64
@@ -64,7 +75,9 @@ func (e *engine) Stats() Stats {
 		SendQueueFull:      e.stats.sendQueueFull.Load(),
 		HeartbeatTimeouts:  e.stats.heartbeatTimeouts.Load(),
 		TLSHandshakeErrors: e.stats.tlsHandshakeErrors.Load(),
+		OverBudgetCuts:     e.budget.overBudgetCuts(),
 	}
+	s.QueuedBytes, s.QueuedBytesPeak, s.QueuedBytesLimit = e.budget.queuedBytes()
 	if e.sched != nil {
 		s.ReadyMailboxes = e.sched.depth()
 	}

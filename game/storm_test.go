@@ -1,0 +1,116 @@
+package game
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/zinxgame/zinxgame/protocol"
+	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/zconf"
+	"github.com/zinxgame/zinxgame/znet"
+)
+
+// TestChatStormCutsTheFlooderNotTheReaders is the MMO demo's chat flood:
+// one player sends world chat as fast as it can and never reads, a few
+// players never read, and the rest read everything at once. Every chat is
+// copied to every player, so every send queue fills at the flood's rate,
+// the flooder's own too. The queues that fill are the ones nobody drains:
+// the flooder and the non-readers are cut, and every reader stays. (Send
+// queues once bounded frames only, counted the flooder's own leftover
+// bytes as one frame and counted frames held back by FlushDelay as if the
+// client had refused them, so the readers were cut and the flooder
+// stayed.)
+func TestChatStormCutsTheFlooderNotTheReaders(t *testing.T) {
+	const readers, slow = 20, 3
+	cfg := zconf.Default()
+	cfg.Host, cfg.TcpPort = "127.0.0.1", 0
+	cfg.FlushDelay = FlushDelay // as examples/mmo
+	cfg.FirstMessageTimeout = 0 // the readers only read; under -race the storm may outlast it
+	logs := &strings.Builder{}
+	var mu sync.Mutex
+	srv, err := znet.NewServer(cfg, znet.WithLogger(slog.New(slog.NewTextHandler(lockedWriter{&mu, logs}, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWorld(DefaultWorldConfig(), discardLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Attach(srv)
+	addr := serveLoopback(t, srv)
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+
+	var cut atomic.Int32 // readers whose connection ended
+	for range readers {
+		c := dial()
+		go func() {
+			_, _ = io.Copy(io.Discard, c)
+			cut.Add(1)
+		}()
+	}
+	var idle []net.Conn
+	for range slow {
+		idle = append(idle, dial())
+	}
+	flooder := dial()
+	waitUntil(t, func() bool { return w.Len() == readers+slow+1 }, "every player to join")
+
+	pack := znet.NewDataPack(cfg.Framing, cfg.MaxPackageSize)
+	talk, err := proto.Marshal(&pb.Talk{Content: strings.Repeat("spam ", 40)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var burst []byte
+	for len(burst) < 64<<10 {
+		burst, _ = pack.AppendPack(burst, protocol.MsgTalk, talk)
+	}
+	// Flood until the server cuts the flooder (its writes fail) or the
+	// bound passes; either way every non-reader must be gone then.
+	deadline := time.Now().Add(20 * time.Second)
+	_ = flooder.SetWriteDeadline(deadline)
+	for {
+		if _, err := flooder.Write(burst); err != nil {
+			t.Logf("the flooder's write failed: %v", err)
+			break
+		}
+	}
+	waitUntil(t, func() bool { return w.Len() <= readers }, "the flooder and the non-readers to be cut")
+	time.Sleep(100 * time.Millisecond) // let a reader that was cut see its EOF
+	if n := cut.Load(); n > 0 {
+		mu.Lock()
+		log := logs.String()
+		mu.Unlock()
+		t.Fatalf("%d of %d readers were cut; stats %+v; log:\n%s", n, readers, srv.Stats(), log)
+	}
+	if n := w.Len(); n != readers {
+		t.Fatalf("%d players left, want the %d readers; stats %+v", n, readers, srv.Stats())
+	}
+	for i, c := range append(idle, flooder) {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.Copy(io.Discard, c); err != nil && isTimeout(err) {
+			t.Errorf("non-reader %d: still open after the storm", i)
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
