@@ -59,7 +59,10 @@ func run() error {
 		// Native clients over TCP and browser clients over WebSocket at once.
 		// FlushDelay stays 0: a frame is due at every tick, and holding it
 		// back would add to every player's input latency.
-		Defaults: map[string]any{"Name": "lockstep", "Mode": zconf.ModeBoth},
+		// Inputs come at most once a tick (30 Hz) and the room limits them
+		// too (InputRate); twice that, with a second of burst, is a flood.
+		Defaults: map[string]any{"Name": "lockstep", "Mode": zconf.ModeBoth,
+			"MsgRateLimit": 60.0, "MsgRateBurst": 120, "MsgRatePolicy": zconf.RateDisconnect},
 		Sections: map[string]any{"Lockstep": &ls, "Auth": &authCfg, "Redis": &rc},
 	})
 	if err != nil {

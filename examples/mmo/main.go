@@ -45,8 +45,12 @@ func run() error {
 		File:      *file,
 		Overrides: over,
 		// The demo serves Zinx's TCP clients and browser clients at once,
-		// and coalesces its broadcasts (see game.FlushDelay).
-		Defaults: map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth, "FlushDelay": game.FlushDelay},
+		// and coalesces its broadcasts (see game.FlushDelay). A player
+		// sends a move or a chat a few times a second; one that keeps up
+		// more than 30 a second past a burst of 60 is flooding, and every
+		// player in view would pay for it, so it is cut, config file or not.
+		Defaults: map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth, "FlushDelay": game.FlushDelay,
+			"MsgRateLimit": 30.0, "MsgRateBurst": 60, "MsgRatePolicy": zconf.RateDisconnect},
 		Sections: map[string]any{"MMO": &world, "Auth": &authCfg, "Redis": &rc},
 	})
 	if err != nil {
