@@ -12,11 +12,14 @@ const (
 	// slow link drains it slowly. It is also what MaxMsgChanLen's 1,024
 	// frames of Zinx's default 4 KiB packets allowed before.
 	DefaultMaxSendQueueBytes = 4 << 20
-	// DefaultMaxQueuedBytes is MaxQueuedBytes' default. Reading players
-	// hold little (an echo load of 1,000 connections with 8 requests of
-	// 64 bytes in flight holds under 1 MiB), but a pause of the server
-	// lets every queue grow at once, and MaxConn's 12,000 players at
-	// 10 KiB each must not be cut for it.
+	// DefaultMaxQueuedBytes is MaxQueuedBytes' default: 64 MiB of bytes
+	// held at the default GOGC. Reading players hold little (an echo load
+	// of 1,000 connections with 8 requests of 64 bytes in flight holds
+	// under 1 MiB; an MMO player's 20 ms of coalesced broadcasts, about
+	// 1 KiB), so MaxConn's 12,000 players can each fall 5 KiB behind at
+	// once, or 16 reconnecting players each take a full 4 MiB catch-up,
+	// before anyone is cut; and under the non-reading attack the server's
+	// RSS rises by about this much (tests/nonread).
 	DefaultMaxQueuedBytes int64 = 256 << 20
 )
 

@@ -103,15 +103,17 @@ type Config struct {
 	// largest frames (4 × (MaxPackageSize + 8)) if that is more; negative
 	// turns the byte bound off (frames only). SendQueueLimit resolves it.
 	MaxSendQueueBytes int
-	// MaxQueuedBytes caps the memory held for all clients together: every
-	// send queue, and the received messages waiting for a handler. The Go
-	// heap grows to 1 + GOGC/100 times its live data before it collects,
-	// so the bytes themselves are capped at MaxQueuedBytes / (1 +
-	// GOGC/100): half of it at the default GOGC. Over that, the
-	// connections holding the most are closed (stats OverBudgetCuts)
-	// until the rest hold under 15/16 of it, so a crowd of clients that
-	// do not read cannot take the server's memory. 0 means the default,
-	// 256 MiB; negative turns it off. QueuedBytesLimit resolves it.
+	// MaxQueuedBytes caps the memory (RSS) the server spends on what it
+	// holds for all clients together: every send queue, and the received
+	// messages waiting for a handler. A Go heap takes several times its
+	// live data (the collector's 1 + GOGC/100, and more under an attack's
+	// allocation rate), so the bytes themselves are capped at a quarter of
+	// it at the default GOGC (znet's heldLimit; Stats.QueuedBytesLimit).
+	// Over that, the connections holding the most are closed (stats
+	// OverBudgetCuts) until the rest hold under 15/16 of it, so a crowd of
+	// clients that do not read cannot take the server's memory. 0 means
+	// the default, 256 MiB; negative turns it off. QueuedBytesLimit
+	// resolves it.
 	MaxQueuedBytes int64
 	// IOReadBuffSize is the read buffer per connection, in bytes.
 	IOReadBuffSize int

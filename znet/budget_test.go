@@ -13,7 +13,7 @@ import (
 // TestNonReadingCrowdStaysWithinBudget: 50 clients send 4 KiB requests to
 // an echo handler and never read. Each stays within its own bounds (a
 // send queue of 1 MiB), but together they would hold 50 MiB; the server
-// holds no more than its budget allows (MaxQueuedBytes 8 MiB: 4 MiB of
+// holds no more than its budget allows (MaxQueuedBytes 8 MiB: 2 MiB of
 // bytes at GOGC 100) and cuts them, the biggest first. (Nothing bounded
 // the sum once: 50 of them took the server to 920 MiB.)
 func TestNonReadingCrowdStaysWithinBudget(t *testing.T) {
@@ -63,12 +63,13 @@ func TestNonReadingCrowdStaysWithinBudget(t *testing.T) {
 }
 
 // TestBudgetCutsTheBiggestNotTheLastToPush: three clients that do not read
-// hold 55%, 15% and then 40% of the budget; the third takes the server
+// hold 55%, 15% and then 45% of the budget; the third takes the server
 // over, and the first, which holds the most, is cut, not the third.
 func TestBudgetCutsTheBiggestNotTheLastToPush(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxPackageSize = 64 << 10
-	cfg.MaxQueuedBytes = 8 << 20
+	cfg.MaxQueuedBytes = 32 << 20 // 8 MiB of bytes at GOGC 100
+	cfg.MaxSendQueueBytes = 16 << 20
 	limit := heldLimit(cfg.MaxQueuedBytes, gcPercent())
 	conns := make(chan *Connection, 3)
 	ts := startServer(t, cfg, func(s *Server) {
@@ -89,7 +90,7 @@ func TestBudgetCutsTheBiggestNotTheLastToPush(t *testing.T) {
 	})
 	var cs []*Connection
 	held := int64(0)
-	for _, share := range []float64{0.55, 0.15, 0.40} {
+	for _, share := range []float64{0.55, 0.15, 0.45} {
 		c := dialRaw(t, ts.addr, cfg)
 		_ = c.nc.(*net.TCPConn).SetReadBuffer(16 << 10)
 		cs = append(cs, <-conns)
@@ -109,5 +110,21 @@ func TestBudgetCutsTheBiggestNotTheLastToPush(t *testing.T) {
 	}
 	if s := ts.Stats(); s.OverBudgetCuts != 1 {
 		t.Errorf("%d cuts over budget, want 1 (the biggest brings the rest under)", s.OverBudgetCuts)
+	}
+}
+
+func TestHeldLimitFollowsGOGC(t *testing.T) {
+	for _, tt := range []struct {
+		gogc uint64
+		want int64
+	}{
+		{100, 64 << 20}, // a quarter: the heap's 2x, and 2x again under churn
+		{50, 256 << 20 / 3},
+		{300, 32 << 20},
+		{^uint64(0), 256 << 20}, // GOGC=off: a memory limit governs
+	} {
+		if got := heldLimit(256<<20, tt.gogc); got != tt.want {
+			t.Errorf("heldLimit(256 MiB, GOGC %d) = %d, want %d", tt.gogc, got, tt.want)
+		}
 	}
 }

@@ -46,7 +46,8 @@ type Stats struct {
 	// queues and received messages waiting for a handler), as counted
 	// against MaxQueuedBytes: exact to within 4 KiB per connection holding
 	// any. QueuedBytesPeak is the most it has held, and QueuedBytesLimit
-	// what it may hold (MaxQueuedBytes / (1 + GOGC/100)). All are 0 on a
+	// what it may hold (a quarter of MaxQueuedBytes at GOGC 100; see
+	// zconf's MaxQueuedBytes). All are 0 on a
 	// client, or with MaxQueuedBytes off.
 	QueuedBytes, QueuedBytesPeak, QueuedBytesLimit int64
 	// HeartbeatTimeouts counts connections closed for going silent or for
