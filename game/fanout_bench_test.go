@@ -166,7 +166,7 @@ func serveLoopback(tb testing.TB, srv *znet.Server) string {
 		tb.Fatal(err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.ServeListener(ln) }()
+	go func() { served <- srv.Serve(ln) }()
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -174,7 +174,7 @@ func serveLoopback(tb testing.TB, srv *znet.Server) string {
 			tb.Errorf("Shutdown: %v", err)
 		}
 		if err := <-served; !errors.Is(err, znet.ErrServerClosed) {
-			tb.Errorf("ServeListener = %v, want ErrServerClosed", err)
+			tb.Errorf("Serve = %v, want ErrServerClosed", err)
 		}
 	})
 	return ln.Addr().String()

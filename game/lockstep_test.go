@@ -54,7 +54,9 @@ func startLockstep(t *testing.T, mutate func(*LockstepConfig), opts ...LockstepO
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls.Attach(srv)
+	if err := srv.Mount("lockstep", ls); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(ls.Close)           // last: after the server is down
 	addr := serveLoopback(t, srv) // the client closes first (cleanups run last in, first out)
 	cc := zconf.Default()

@@ -57,6 +57,7 @@ type Connection struct {
 	done      chan struct{} // closed after OnConnStop returned
 	fullOnce  sync.Once
 	unknownID bool // an unknown message ID was logged; only the executor touches it
+	aborted   bool // the request being handled called Abort; only the executor touches it
 	peerDone  bool // the reader saw the peer finish (EOF or error); only the reader touches it
 	hooked    bool // OnConnStart ran, so OnConnStop must; only the reader touches it
 
@@ -168,6 +169,20 @@ func (c *Connection) hardClose() {
 
 // Done is closed once the connection has fully closed and OnConnStop has run.
 func (c *Connection) Done() <-chan struct{} { return c.done }
+
+// Server is the server that accepted the connection, so a handler can
+// reach it (Kick, Broadcast, Online, ...); nil for a client's connection.
+func (c *Connection) Server() *Server { return c.eng.srv }
+
+// ServerOf is the server a connection belongs to: what a handler given an
+// ziface.IConnection (or req.GetConnection()) uses to reach its server.
+// It is nil for a client's connection or another implementation.
+func ServerOf(c ziface.IConnection) *Server {
+	if zc, ok := c.(*Connection); ok {
+		return zc.Server()
+	}
+	return nil
+}
 
 func (c *Connection) Context() context.Context { return c.ctx }
 func (c *Connection) GetConnection() net.Conn  { return c.conn }
@@ -361,7 +376,7 @@ func (c *Connection) readLoop() {
 		return
 	}
 	c.hooked = true
-	c.eng.callHook(c, c.eng.onStart.Load(), "OnConnStart")
+	c.eng.onStart.run(c.eng, c, "OnConnect", false)
 	fr := newFrameReader(c.eng.pack, c.conn, c.eng.cfg.IOReadBuffSize)
 	var msgID uint32
 	var err error
@@ -548,7 +563,7 @@ func (c *Connection) teardown() {
 	}
 	_ = c.conn.Close()
 	if c.hooked {
-		c.eng.callHook(c, c.eng.onStop.Load(), "OnConnStop")
+		c.eng.onStop.run(c.eng, c, "OnDisconnect", true)
 	}
 	c.eng.connClosed(c)
 	close(c.done)

@@ -88,7 +88,7 @@ type testServer struct {
 // the test.
 func startServer(t *testing.T, cfg zconf.Config, setup func(*Server)) *testServer {
 	t.Helper()
-	return startServing(t, cfg, setup, (*Server).ServeListener)
+	return startServing(t, cfg, setup, (*Server).Serve)
 }
 
 // startServing serves with serve (TCP or WebSocket) on a loopback port.

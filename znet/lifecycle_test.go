@@ -30,7 +30,7 @@ func TestShutdownDrains(t *testing.T) {
 	})
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	served := make(chan error, 1)
-	go func() { served <- srv.ServeListener(l) }()
+	go func() { served <- srv.Serve(l) }()
 
 	const n = 40
 	c := dialRaw(t, l.Addr().String(), cfg)
@@ -64,15 +64,15 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	c.expectClosed()
 	if err := <-served; !errors.Is(err, ErrServerClosed) {
-		t.Fatalf("ServeListener = %v, want ErrServerClosed", err)
+		t.Fatalf("Serve = %v, want ErrServerClosed", err)
 	}
 	if stops.Load() != 1 {
 		t.Fatalf("OnConnStop ran %d times", stops.Load())
 	}
 	// After shutdown nothing new is served.
 	l2, _ := net.Listen("tcp", "127.0.0.1:0")
-	if err := srv.ServeListener(l2); !errors.Is(err, ErrServerClosed) {
-		t.Fatalf("ServeListener after Shutdown = %v", err)
+	if err := srv.Serve(l2); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve after Shutdown = %v", err)
 	}
 }
 
@@ -92,7 +92,7 @@ func TestShutdownHardOnDeadline(t *testing.T) {
 	})
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	served := make(chan error, 1)
-	go func() { served <- srv.ServeListener(l) }()
+	go func() { served <- srv.Serve(l) }()
 	c := dialRaw(t, l.Addr().String(), cfg)
 	c.send(1, nil)
 	<-entered
@@ -107,7 +107,7 @@ func TestShutdownHardOnDeadline(t *testing.T) {
 	}
 	c.expectClosed()
 	if err := <-served; !errors.Is(err, ErrServerClosed) {
-		t.Fatalf("ServeListener = %v", err)
+		t.Fatalf("Serve = %v", err)
 	}
 	close(release)
 	// Let the background shutdown finish so goleak sees nothing left.
@@ -139,7 +139,7 @@ func TestStopShutdownFromEverywhere(t *testing.T) {
 		})
 		l, _ := net.Listen("tcp", "127.0.0.1:0")
 		served := make(chan error, 1)
-		go func() { served <- srv.ServeListener(l) }()
+		go func() { served <- srv.Serve(l) }()
 		var wg sync.WaitGroup
 		for range 10 {
 			wg.Add(1)
@@ -169,7 +169,7 @@ func TestStopShutdownFromEverywhere(t *testing.T) {
 		}
 		wg.Wait()
 		if err := <-served; !errors.Is(err, ErrServerClosed) {
-			t.Fatalf("round %d: ServeListener = %v", round, err)
+			t.Fatalf("round %d: Serve = %v", round, err)
 		}
 	}
 }

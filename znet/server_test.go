@@ -66,21 +66,6 @@ func (r *recRouter) Handle(req ziface.IRequest) {
 }
 func (r *recRouter) PostHandle(ziface.IRequest) { r.rec("post") }
 
-func TestDuplicateRoutePanics(t *testing.T) {
-	srv, err := NewServer(testConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown(context.Background())
-	srv.AddRouterFunc(1, echo)
-	defer func() {
-		if recover() == nil {
-			t.Fatal("registering message ID 1 twice did not panic")
-		}
-	}()
-	srv.AddRouterFunc(1, echo)
-}
-
 func TestNewServerRejectsBadConfig(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxConn = 0

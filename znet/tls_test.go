@@ -192,9 +192,9 @@ func TestWSSRefusesHTTP2(t *testing.T) {
 	}
 }
 
-// TestServeListenerTLS: users who bring a listener wrap it themselves, with
+// TestServeTLS: users who bring a listener wrap it themselves, with
 // the configured certificate from Config.NewTLSConfig.
-func TestServeListenerTLS(t *testing.T) {
+func TestServeTLS(t *testing.T) {
 	cert := testcert.New(t)
 	cfg := testConfig()
 	cfg.TLSCertFile, cfg.TLSKeyFile = cert.CertFile, cert.KeyFile
@@ -203,7 +203,7 @@ func TestServeListenerTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := startServing(t, cfg, func(s *Server) { s.AddRouterFunc(1, echo) }, func(s *Server, l net.Listener) error {
-		return s.ServeListener(tls.NewListener(l, tc))
+		return s.Serve(tls.NewListener(l, tc))
 	})
 	cl, got := echoClient(t)
 	c, err := cl.DialTLS(context.Background(), ts.addr, cert.ClientConfig())

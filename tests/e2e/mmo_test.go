@@ -58,7 +58,9 @@ func startMMO(t *testing.T, websocket bool) (*game.World, func(*znet.Client) (*z
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Attach(srv)
+	if err := srv.Mount("mmo", w); err != nil {
+		t.Fatal(err)
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +70,7 @@ func startMMO(t *testing.T, websocket bool) (*game.World, func(*znet.Client) (*z
 		t.Fatal(err)
 	}
 	served := make(chan error, 2)
-	go func() { served <- srv.ServeListener(l) }()
+	go func() { served <- srv.Serve(l) }()
 	go func() { served <- srv.ServeWebSocket(wl) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

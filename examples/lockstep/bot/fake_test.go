@@ -122,7 +122,7 @@ func startFake(t *testing.T, faults fakeFaults) *fakeServer {
 		t.Fatal(err)
 	}
 	f.addr = l.Addr().String()
-	go func() { f.served <- srv.ServeListener(l) }()
+	go func() { f.served <- srv.Serve(l) }()
 	f.wg.Add(1)
 	go f.ticker()
 	t.Cleanup(func() {

@@ -47,7 +47,10 @@ func startServer(bots int, log *slog.Logger, opts []game.LockstepOption) (*inpro
 		ls.Close()
 		return nil, fmt.Errorf("-serve: %w", err)
 	}
-	ls.Attach(srv)
+	if err := srv.Mount("lockstep", ls); err != nil {
+		ls.Close()
+		return nil, fmt.Errorf("-serve: %w", err)
+	}
 	l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.TcpPort)))
 	if err != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
@@ -57,7 +60,7 @@ func startServer(bots int, log *slog.Logger, opts []game.LockstepOption) (*inpro
 		return nil, fmt.Errorf("-serve: %w", err)
 	}
 	s := &inproc{srv: srv, ls: ls, reg: reg, addr: l.Addr().String(), served: make(chan error, 1)}
-	go func() { s.served <- srv.ServeListener(l) }()
+	go func() { s.served <- srv.Serve(l) }()
 	return s, nil
 }
 

@@ -352,13 +352,15 @@ func startServer(bots int, log *slog.Logger) (*inproc, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.Attach(srv)
+	if err := srv.Mount("mmo", w); err != nil {
+		return nil, err
+	}
 	l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.TcpPort)))
 	if err != nil {
 		return nil, err
 	}
 	s := &inproc{srv: srv, addr: l.Addr().String(), served: make(chan error, 1)}
-	go func() { s.served <- srv.ServeListener(l) }()
+	go func() { s.served <- srv.Serve(l) }()
 	return s, nil
 }
 
