@@ -398,4 +398,3 @@ func (s *Server) Kick(connID uint64, reason string) error {
 
 // Online is the number of connected clients.
 func (s *Server) Online() int { return s.mgr.Len() }
-
