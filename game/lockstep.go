@@ -214,6 +214,9 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.MsgIDBase == 0 {
+		cfg.MsgIDBase = protocol.MsgLogin
+	}
 	l := &Lockstep{cfg: cfg, log: log, rooms: make(map[uint64]*Room), byID: make(map[uint64]*lsPlayer)}
 	for _, o := range opts {
 		o(l)
