@@ -134,7 +134,7 @@ func TestEchoServerEndToEnd(t *testing.T) {
 		t.Fatalf("ZINX_HOST did not override the file: serving on %s", p.addr)
 	}
 	cfg := zconf.Default()
-	cfg.WorkerPoolSize = 0
+	cfg.WorkerPoolSize = zconf.Off
 	cl, err := znet.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
