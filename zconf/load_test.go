@@ -628,7 +628,7 @@ func TestLoadApplicationDefaults(t *testing.T) {
 }
 
 // TestEchoConfigListsEveryKey keeps conf/echo.json the complete reference
-// the README promises: every Config field, each at its default except Name.
+// docs/configuration.md promises: every Config field, each at its default except Name.
 func TestEchoConfigListsEveryKey(t *testing.T) {
 	b, err := os.ReadFile("../conf/echo.json")
 	if err != nil {
