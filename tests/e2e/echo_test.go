@@ -214,7 +214,7 @@ func TestBadConfigRefused(t *testing.T) {
 }
 
 // TestEchoServerTLS runs the echo server with a certificate generated here,
-// as the README's TLS paragraph does with openssl: the client trusting it
+// as docs/operations.md's TLS section does with openssl: the client trusting it
 // gets echoes, a plain client is closed, a missing key file stops the server.
 func TestEchoServerTLS(t *testing.T) {
 	cert := testcert.New(t)
