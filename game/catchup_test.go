@@ -42,7 +42,7 @@ func TestCatchUpTenMinutes(t *testing.T) {
 
 	// A real connection for the returning player.
 	zc := zconf.Default()
-	zc.Host, zc.TcpPort = "127.0.0.1", 0
+	zc.Host, zc.TcpPort = "127.0.0.1", zconf.FreePort
 	srv, err := znet.NewServer(zc, znet.WithLogger(discardLog()))
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestCatchUpTenMinutes(t *testing.T) {
 	srv.SetOnConnStart(func(c ziface.IConnection) { conns <- c })
 	addr := serveLoopback(t, srv)
 	cc := zconf.Default()
-	cc.WorkerPoolSize = 0
+	cc.WorkerPoolSize = zconf.Off
 	cl, err := znet.NewClient(cc, znet.WithLogger(discardLog()))
 	if err != nil {
 		t.Fatal(err)

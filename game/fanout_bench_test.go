@@ -136,7 +136,7 @@ func drainedSockets(tb testing.TB, n int) []int {
 // server over loopback, whose clients read everything.
 func frameworkConns(tb testing.TB, n int) []ziface.IConnection {
 	zc := zconf.Default()
-	zc.Host, zc.TcpPort = "127.0.0.1", 0
+	zc.Host, zc.TcpPort = "127.0.0.1", zconf.FreePort
 	srv, err := znet.NewServer(zc, znet.WithLogger(discardLog()))
 	if err != nil {
 		tb.Fatal(err)

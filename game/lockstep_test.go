@@ -49,7 +49,7 @@ func startLockstep(t *testing.T, mutate func(*LockstepConfig), opts ...LockstepO
 		t.Fatal(err)
 	}
 	zc := zconf.Default()
-	zc.Host, zc.TcpPort, zc.WorkerPoolSize = "127.0.0.1", 0, 4
+	zc.Host, zc.TcpPort, zc.WorkerPoolSize = "127.0.0.1", zconf.FreePort, 4
 	srv, err := znet.NewServer(zc, znet.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func startLockstep(t *testing.T, mutate func(*LockstepConfig), opts ...LockstepO
 	t.Cleanup(ls.Close)           // last: after the server is down
 	addr := serveLoopback(t, srv) // the client closes first (cleanups run last in, first out)
 	cc := zconf.Default()
-	cc.WorkerPoolSize = 0
+	cc.WorkerPoolSize = zconf.Off
 	cl, err := znet.NewClient(cc, znet.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)

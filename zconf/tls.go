@@ -42,6 +42,7 @@ func (c Config) validateTLS() []error {
 // with the configured certificate: tls.NewListener(l, tlsConfig), then
 // Server.Serve.
 func (c Config) NewTLSConfig() (*tls.Config, error) {
+	c = c.WithDefaults() // an empty TLSMinVersion is "1.2"
 	if err := errors.Join(c.validateTLS()...); err != nil {
 		return nil, err
 	}

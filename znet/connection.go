@@ -436,7 +436,7 @@ func (c *Connection) readQueued(fr *frameReader) (uint32, error) {
 	return 0, nil
 }
 
-// readInline handles frames on the reader goroutine (WorkerPoolSize = 0):
+// readInline handles frames on the reader goroutine (WorkerPoolSize = zconf.Off):
 // it blocks for a frame, then, holding the executor lock, handles it and
 // every frame already buffered, and flushes the replies once. The request
 // is one reused struct: no queue, no copying.

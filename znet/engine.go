@@ -28,7 +28,7 @@ type engine struct {
 	pack  *DataPack
 	mux   mux
 	mgr   *ConnManager
-	sched *scheduler // nil when WorkerPoolSize = 0
+	sched *scheduler // nil when WorkerPoolSize = zconf.Off
 	stats stats
 
 	onStart, onStop hookList
@@ -72,6 +72,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 func newEngine(cfg zconf.Config, opts []Option) (*engine, error) {
+	cfg = cfg.WithDefaults() // a zero field means its default
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -184,7 +185,7 @@ func (e *engine) runTask(c *Connection, t *task) {
 }
 
 func (e *engine) dispatch(c *Connection, req *request) {
-	if id := req.msgID; id != 0 && (id == e.cfg.PingMsgID || id == e.cfg.ServerPingMsgID) && e.control(c, req) {
+	if id := req.msgID; id != zconf.MsgIDOff && (id == e.cfg.PingMsgID || id == e.cfg.ServerPingMsgID) && e.control(c, req) {
 		return
 	}
 	defer e.recoverPanic(c, req.msgID, "handler")

@@ -69,7 +69,7 @@ func waitFor(t *testing.T, cond func() bool, format string, args ...any) {
 func testConfig() zconf.Config {
 	cfg := zconf.Default()
 	cfg.Host = "127.0.0.1"
-	cfg.TcpPort = 0
+	cfg.TcpPort = zconf.FreePort
 	cfg.WorkerPoolSize = 4
 	cfg.MaxConn = 256
 	cfg.ShutdownTimeout = 5 * time.Second

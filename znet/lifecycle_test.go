@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 )
 
@@ -264,7 +265,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestHandlerPanicRecovered(t *testing.T) {
-	for _, workers := range []int{4, 0} {
+	for _, workers := range []int{4, zconf.Off} {
 		cfg := testConfig()
 		cfg.WorkerPoolSize = workers
 		ts := startServer(t, cfg, func(s *Server) {
@@ -290,7 +291,7 @@ func TestHandlerPanicRecovered(t *testing.T) {
 // results in call order, serialized with the connection's handlers, and
 // OnConnStop waits for the last of them.
 func TestAsyncOrdered(t *testing.T) {
-	for _, workers := range []int{4, 0} {
+	for _, workers := range []int{4, zconf.Off} {
 		cfg := testConfig()
 		cfg.WorkerPoolSize = workers
 		var inThen, overlap, afterStop atomic.Int32
@@ -387,7 +388,7 @@ func TestSlowClientDisconnected(t *testing.T) {
 // batch cannot write goes to the writer goroutine; a client that reads
 // slowly still gets every frame, in order.
 func TestSlowReaderGetsEverythingInOrder(t *testing.T) {
-	for _, workers := range []int{4, 0} {
+	for _, workers := range []int{4, zconf.Off} {
 		cfg := testConfig()
 		cfg.WorkerPoolSize = workers
 		cfg.MaxPackageSize = 32 << 10
@@ -490,7 +491,7 @@ func TestKick(t *testing.T) {
 // TestSlowBatchFlushesEarly: when a batch of handlers is slow, replies of
 // the first ones leave before the whole batch has run.
 func TestSlowBatchFlushesEarly(t *testing.T) {
-	for _, workers := range []int{4, 0} {
+	for _, workers := range []int{4, zconf.Off} {
 		cfg := testConfig()
 		cfg.WorkerPoolSize = workers
 		ts := startServer(t, cfg, func(s *Server) {

@@ -70,6 +70,7 @@ const maxRefusalsInFlight = 1024
 // The worker pool and the keep-alive sweeper start here; Shutdown or Stop
 // releases them.
 func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
+	cfg = cfg.WithDefaults() // a zero field means its default
 	// Validate before reading files, so every bad value is reported
 	// together; read them before the engine starts its workers, so a bad
 	// file leaves nothing running.
@@ -108,6 +109,7 @@ func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
 // listen binds Host:port, serving TLS with config unless it is nil; what
 // names the transport in the error.
 func (s *Server) listen(port int, what string, config *tls.Config) (net.Listener, error) {
+	port = max(port, 0) // FreePort: the system picks
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(port))
 	l, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -186,7 +186,7 @@ func (s *Server) shutdown(ctx context.Context) {
 	s.noticeAll(Notice{
 		Code:         NoticeShutdown,
 		Reason:       "the server is shutting down",
-		RetryAfterMs: s.cfg.ReconnectAfter.Milliseconds(),
+		RetryAfterMs: max(s.cfg.ReconnectAfter.Milliseconds(), 0), // negative: no hint
 	})
 	s.mgr.ClearConn()
 	drained := make(chan struct{})
@@ -206,7 +206,7 @@ func (s *Server) shutdown(ctx context.Context) {
 	}
 	s.refusing.Wait()
 	close(s.sweepQuit)
-	timeout := s.cfg.ShutdownTimeout
+	timeout := max(s.cfg.ShutdownTimeout, 0)
 	if d, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, max(time.Until(d), 0))
 	} else if ctx.Err() != nil {

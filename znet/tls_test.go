@@ -39,7 +39,7 @@ func startTLS(t *testing.T, mutate func(*zconf.Config)) *tlsServer {
 	ts := &tlsServer{cert: testcert.New(t), logs: &logBuffer{}}
 	cfg := testConfig()
 	cfg.Mode = zconf.ModeBoth
-	cfg.WsPort = 0
+	cfg.WsPort = zconf.FreePort
 	cfg.WsPath = "/game"
 	cfg.TLSCertFile, cfg.TLSKeyFile = ts.cert.CertFile, ts.cert.KeyFile
 	if mutate != nil {

@@ -141,7 +141,7 @@ func TestWebSocketOrigins(t *testing.T) {
 func TestModeBoth(t *testing.T) {
 	cfg := testConfig()
 	cfg.Mode = zconf.ModeBoth
-	cfg.WsPort = 0
+	cfg.WsPort = zconf.FreePort
 	srv, err := NewServer(cfg, WithLogger(discardLogger()))
 	if err != nil {
 		t.Fatal(err)

@@ -98,7 +98,7 @@ func startMMO(t *testing.T, websocket bool) (*game.World, func(*znet.Client) (*z
 func mmoClients(t *testing.T, n int) (*znet.Client, map[uint64]chan frame) {
 	t.Helper()
 	cfg := zconf.Default()
-	cfg.WorkerPoolSize = 0
+	cfg.WorkerPoolSize = zconf.Off
 	cl, err := znet.NewClient(cfg, znet.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)

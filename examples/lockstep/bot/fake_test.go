@@ -75,7 +75,7 @@ type fakeRoom struct {
 func startFake(t *testing.T, faults fakeFaults) *fakeServer {
 	t.Helper()
 	cfg := zconf.Default()
-	cfg.Host, cfg.TcpPort, cfg.LogLevel = "127.0.0.1", 0, "error"
+	cfg.Host, cfg.TcpPort, cfg.LogLevel = "127.0.0.1", zconf.FreePort, "error"
 	srv, err := znet.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
