@@ -143,8 +143,8 @@ func (c *LockstepConfig) frameBudget() int {
 }
 
 // Lockstep is the lockstep (frame-sync) service: players, rooms and their
-// matches. Plug it into a server with Attach; it is a value the server
-// owns, like World.
+// matches. Mount it on a server (srv.Mount("lockstep", l)); it is a value
+// the server owns, like World.
 //
 // Handlers never touch a room's state: they validate, then enqueue a
 // request on the room's bounded queue. The room's tick, on a scheduler

@@ -89,8 +89,9 @@ type Player struct {
 }
 
 // World is an MMO scene: players on a grid map who see the players in the
-// grids around them. It is a value the server owns; wire it up with
-// OnConnect, OnDisconnect, HandleTalk and HandleMove (see examples/mmo).
+// grids around them. It is a value the server owns; mount it with
+// srv.Mount("mmo", w) (see examples/mmo), or wire OnConnect, OnDisconnect,
+// HandleTalk and HandleMove by hand.
 //
 // One mutex orders every change and the messages it causes, so two players
 // moving at once never see a half-applied move. Sends only queue bytes
