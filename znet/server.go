@@ -311,22 +311,14 @@ func (s *Server) acceptLoop(l net.Listener) error {
 // connections too fast (ConnRatePerIP) or the server is full (MaxConn).
 func (s *Server) admit(nc net.Conn) {
 	if s.ipLim != nil && !s.ipLim.allow(nc.RemoteAddr(), time.Now()) {
-		s.stats.refusedIP.Add(1)
-		s.refuse(nc, Notice{
-			Code:   NoticeRateLimited,
-			Reason: fmt.Sprintf("too many new connections from your address (at most %d a minute)", s.cfg.ConnRatePerIP),
-		}, "znet: connection refused: ConnRatePerIP reached", "per_minute", s.cfg.ConnRatePerIP)
+		s.refuseWith(nc, s.refusedRate())
 		return
 	}
 	if _, ok := s.open(nc); ok {
 		s.stats.accepted.Add(1)
 		return
 	}
-	s.stats.refused.Add(1)
-	s.refuse(nc, Notice{
-		Code:   NoticeServerFull,
-		Reason: fmt.Sprintf("server is full (%d connections)", s.cfg.MaxConn),
-	}, "znet: connection refused: MaxConn reached", "max_conn", s.cfg.MaxConn)
+	s.refuseWith(nc, s.refusedFull())
 }
 
 // refuse tells a refused client why, then closes it. A flood of refusals
