@@ -105,6 +105,7 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 	c.openedAt = eng.clock.Load()
 	c.lastPing = c.openedAt
 	c.lim = newMsgLimiter(&eng.cfg)
+	bindTransport(c, nc)
 	c.refs.Store(1)
 	if eng.sched != nil {
 		c.exec = newMailbox(eng.sched, c, eng.cfg.MaxWorkerTaskLen)

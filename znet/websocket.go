@@ -35,6 +35,10 @@ type wsConn struct {
 	// remote is the client's address from X-Forwarded-For, set before
 	// the connection starts; nil: the socket's.
 	remote net.Addr
+	// owner is the connection carried, whose message limiter the control
+	// frames draw on (wscontrol.go); set before it starts, nil for a
+	// refused client.
+	owner *Connection
 }
 
 var _ net.Conn = (*wsConn)(nil)
@@ -106,7 +110,10 @@ func (e *engine) wsMessageLimit() int64 {
 
 func (e *engine) wrapWebSocket(ws *websocket.Conn) net.Conn {
 	ws.SetReadLimit(e.wsMessageLimit())
-	return &wsConn{ws: ws}
+	w := &wsConn{ws: ws}
+	ws.SetPingHandler(w.onPing)
+	ws.SetPongHandler(w.onPong)
+	return w
 }
 
 // ServeWebSocket serves WebSocket clients on l at the configured WsPath
