@@ -103,6 +103,9 @@ func (s *Server) listen(port int, what string, config *tls.Config) (net.Listener
 	if err != nil {
 		return nil, fmt.Errorf("znet: listen for %s on %s: %w", what, addr, err)
 	}
+	if what == "TCP" {
+		return s.tcpListener(l, config), nil // PROXY headers come before TLS
+	}
 	if config != nil {
 		l = tls.NewListener(l, config) // handshakes later, never in Accept
 	}
@@ -219,8 +222,11 @@ func (s *Server) ListenAndServe() error { return s.Serve() }
 //
 // l is served as it is: to serve TLS, wrap it with tls.NewListener (the
 // configured certificate comes from Config.NewTLSConfig). Start and Serve
-// wrap the listeners they open themselves.
+// wrap the listeners they open themselves. With ProxyProtocol on, the PROXY
+// header is read from l's connections, so l must not be a TLS listener
+// (Start and Serve read it before the TLS handshake).
 func (s *Server) ServeListener(l net.Listener) error {
+	l = s.tcpListener(l, nil) // reads PROXY headers when ProxyProtocol is on
 	if err := s.track(l, false); err != nil {
 		return err
 	}
