@@ -161,8 +161,11 @@ type Config struct {
 	// clients get a rate_limited notice before the close.
 	ConnRatePerIP int
 	// ConnRateExempt lists the networks (CIDR) the per-IP limit does not
-	// apply to. The default exempts loopback: behind a local proxy every
-	// player arrives from 127.0.0.1, and local bots and load tools too.
+	// apply to, matched against the client's real address when a trusted
+	// proxy names it (TrustedProxies). The default exempts loopback: local
+	// bots and load tools, and a local proxy that does not name clients
+	// (with TrustedProxies set, such a proxy should, and loopback can be
+	// limited too).
 	ConnRateExempt []string
 
 	// TrustedProxies lists the networks (CIDR) of the load balancers and
