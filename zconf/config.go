@@ -27,6 +27,13 @@ const (
 	RateDisconnect = "disconnect"
 )
 
+// PROXY protocol modes (ProxyProtocol).
+const (
+	ProxyOff      = "off"
+	ProxyOptional = "optional"
+	ProxyRequired = "required"
+)
+
 // Framing names a wire layout. Both have an 8-byte head.
 const (
 	// FramingLE is Zinx's original layout: [DataLen uint32 LE][MsgID uint32 LE][Data].
@@ -189,11 +196,40 @@ type Config struct {
 	// rate_limited notice before the close.
 	ConnRatePerIP int
 	// ConnRateExempt lists the networks (CIDR) the per-IP limit does not
-	// apply to. Nil means loopback (127.0.0.0/8 and ::1/128): behind a
-	// local proxy every player arrives from 127.0.0.1, and local bots and
-	// load tools too. An empty list that is not nil ([] in a file, an
-	// empty ZINX_CONNRATEEXEMPT) exempts nothing.
+	// apply to, matched against the client's real address when a trusted
+	// proxy names it (TrustedProxies). Nil means loopback (127.0.0.0/8 and
+	// ::1/128): local bots and load tools, and a local proxy that does not
+	// name clients (with TrustedProxies set, such a proxy should, and
+	// loopback can be limited too). An empty list that is not nil ([] in a
+	// file, an empty ZINX_CONNRATEEXEMPT) exempts nothing.
 	ConnRateExempt []string
+
+	// TrustedProxies lists the networks (CIDR) of the load balancers and
+	// proxies in front of the server. Only a peer inside one may say who the
+	// client really is: with a PROXY protocol header on TCP (ProxyProtocol)
+	// or an X-Forwarded-For header on the WebSocket upgrade. The real
+	// address then stands for the client everywhere: RemoteAddr, logs and
+	// ConnRatePerIP (and ConnRateExempt applies to it). Empty, the default,
+	// trusts nobody: X-Forwarded-For is ignored and ProxyProtocol must be
+	// off.
+	TrustedProxies []string
+	// ProxyProtocol reads a PROXY protocol header (v1 or v2, as sent by
+	// HAProxy, AWS NLB, nginx stream) on the TCP listener: "off" (the
+	// default; "" means off) reads none; "optional" reads one from peers in
+	// TrustedProxies when they send it, serves other peers directly and
+	// closes a peer outside TrustedProxies that sends one; "required"
+	// serves only peers in TrustedProxies that send one (a LOCAL header,
+	// the proxy's own health check, keeps the proxy's address) and closes
+	// every other connection. ListenAndServe reads the header before any
+	// TLS handshake; Serve(l) reads it from l's connections, so l must
+	// not be a TLS listener then.
+	ProxyProtocol string
+	// HandshakeTimeout bounds what comes before a connection is a session:
+	// on the WebSocket port, the whole HTTP exchange from accept to the
+	// upgrade (TLS handshake, request, response), so HTTP that never
+	// upgrades is closed; on the TCP port, reading the PROXY header and
+	// the TLS handshake. 0 means the default, 10s; it cannot be turned off.
+	HandshakeTimeout time.Duration
 
 	// NodeID numbers this server among its peers (0-1023): player, room
 	// and match IDs embed it, so nodes never issue the same ID. 0 is the
@@ -244,6 +280,8 @@ func Default() Config {
 		MsgRatePolicy:       RateDrop,
 		ConnRatePerIP:       20,
 		ConnRateExempt:      []string{"127.0.0.0/8", "::1/128"},
+		ProxyProtocol:       ProxyOff,
+		HandshakeTimeout:    DefaultHandshakeTimeout,
 		LogLevel:            "info",
 		LogFormat:           "text",
 	}
@@ -331,6 +369,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("zconf: ConnRateExempt: bad network %q (want CIDR such as 10.0.0.0/8): %w", n, err))
 		}
 	}
+	errs = append(errs, c.validateProxies()...)
+	durIn("HandshakeTimeout", c.HandshakeTimeout, 0, 10*time.Minute)
 	if c.AdminAddr != "" {
 		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
 			errs = append(errs, fmt.Errorf("zconf: AdminAddr = %q: want host:port: %w", c.AdminAddr, err))
@@ -339,6 +379,36 @@ func (c Config) Validate() error {
 	oneOf("LogLevel", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf("LogFormat", c.LogFormat, "text", "json")
 	return errors.Join(errs...)
+}
+
+// DefaultHandshakeTimeout is HandshakeTimeout's default.
+const DefaultHandshakeTimeout = 10 * time.Second
+
+// Handshake is HandshakeTimeout, with 0 meaning its default.
+func (c Config) Handshake() time.Duration {
+	if c.HandshakeTimeout <= 0 {
+		return DefaultHandshakeTimeout
+	}
+	return c.HandshakeTimeout
+}
+
+func (c Config) validateProxies() []error {
+	var errs []error
+	for _, n := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			errs = append(errs, fmt.Errorf("zconf: TrustedProxies: bad network %q (want CIDR such as 10.0.0.0/8): %w", n, err))
+		}
+	}
+	switch c.ProxyProtocol {
+	case "", ProxyOff:
+	case ProxyOptional, ProxyRequired:
+		if len(c.TrustedProxies) == 0 {
+			errs = append(errs, fmt.Errorf("zconf: ProxyProtocol = %q: needs TrustedProxies, the networks allowed to send the header", c.ProxyProtocol))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("zconf: ProxyProtocol = %q: must be one of %q", c.ProxyProtocol, []string{ProxyOff, ProxyOptional, ProxyRequired}))
+	}
+	return errs
 }
 
 // ServesTCP reports whether Mode includes the TCP listener (an empty Mode

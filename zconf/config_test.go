@@ -40,6 +40,8 @@ func TestDefaultValues(t *testing.T) {
 		MsgRatePolicy:       zconf.RateDrop,
 		ConnRatePerIP:       20,
 		ConnRateExempt:      []string{"127.0.0.0/8", "::1/128"},
+		ProxyProtocol:       zconf.ProxyOff,
+		HandshakeTimeout:    10 * time.Second,
 		LogLevel:            "info",
 		LogFormat:           "text",
 	}
@@ -66,7 +68,7 @@ var allKeys = []string{
 	"MaxWorkerTaskLen", "MaxMsgChanLen", "IOReadBuffSize", "Framing",
 	"BlockingPoolSize", "WriteTimeout", "FlushDelay", "ShutdownTimeout", "MsgRateLimit", "MsgRateBurst", "MsgRatePolicy",
 	"ConnRatePerIP", "ConnRateExempt", "ServerPingMsgID", "ServerPingInterval", "AdminAddr", "LogLevel", "LogFormat",
-	"TLSCertFile", "TLSKeyFile", "TLSMinVersion",
+	"TLSCertFile", "TLSKeyFile", "TLSMinVersion", "TrustedProxies", "ProxyProtocol", "HandshakeTimeout",
 }
 
 func TestValidateRejectsEachBadValue(t *testing.T) {
@@ -120,6 +122,16 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 			[]string{"ConnRatePerIP = -2", "between 1 and 1000000, or -1 to turn it off"}},
 		{"ConnRateExempt not CIDR", "ConnRateExempt", func(c *zconf.Config) { c.ConnRateExempt = []string{"10.0.0.1"} },
 			[]string{`ConnRateExempt: bad network "10.0.0.1"`}},
+		{"TrustedProxies not CIDR", "TrustedProxies", func(c *zconf.Config) { c.TrustedProxies = []string{"10.0.0.1"} },
+			[]string{`TrustedProxies: bad network "10.0.0.1"`}},
+		{"ProxyProtocol unknown", "ProxyProtocol", func(c *zconf.Config) { c.ProxyProtocol = "on" },
+			[]string{`ProxyProtocol = "on"`, `["off" "optional" "required"]`}},
+		{"ProxyProtocol without TrustedProxies", "ProxyProtocol", func(c *zconf.Config) { c.ProxyProtocol = zconf.ProxyRequired },
+			[]string{`ProxyProtocol = "required"`, "needs TrustedProxies"}},
+		{"HandshakeTimeout negative", "HandshakeTimeout", func(c *zconf.Config) { c.HandshakeTimeout = -time.Second },
+			[]string{"HandshakeTimeout = -1s", "between 0s and 10m0s"}},
+		{"HandshakeTimeout too long", "HandshakeTimeout", func(c *zconf.Config) { c.HandshakeTimeout = time.Hour },
+			[]string{"HandshakeTimeout = 1h0m0s", "between 0s and 10m0s"}},
 		{"ServerPingMsgID clashes", "ServerPingMsgID", func(c *zconf.Config) {
 			c.ServerPingInterval, c.ServerPingMsgID = time.Second, c.PingMsgID
 		}, []string{"ServerPingMsgID = 65534", "must differ"}},
@@ -225,6 +237,11 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 		// Validate reads no files: NewTLSConfig does, when the server starts.
 		{"TLS files both set, not read", func(c *zconf.Config) { c.TLSCertFile, c.TLSKeyFile = "/nonexistent/c", "/nonexistent/k" }},
 		{"TLSMinVersion 1.3", func(c *zconf.Config) { c.TLSMinVersion = zconf.TLS13 }},
+		{"ProxyProtocol empty (off)", func(c *zconf.Config) { c.ProxyProtocol = "" }},
+		{"ProxyProtocol optional with a trusted network", func(c *zconf.Config) {
+			c.ProxyProtocol, c.TrustedProxies = zconf.ProxyOptional, []string{"10.0.0.0/8", "fd00::/8"}
+		}},
+		{"HandshakeTimeout 0 (default)", func(c *zconf.Config) { c.HandshakeTimeout = 0 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -106,6 +106,7 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 	c.openedAt = eng.clock.Load()
 	c.lastPing = c.openedAt
 	c.lim = newMsgLimiter(&eng.cfg)
+	bindTransport(c, nc)
 	c.refs.Store(1)
 	if eng.sched != nil {
 		c.exec = newMailbox(eng.sched, c, eng.cfg.MaxWorkerTaskLen)
@@ -114,7 +115,7 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 	}
 	// Only plain TCP: a TLS or WebSocket conn wraps its own framing around
 	// the bytes, so raw writes to its socket would corrupt the stream.
-	if tc, ok := nc.(*net.TCPConn); ok {
+	if tc, ok := plainTCP(nc); ok {
 		if raw, err := tc.SyscallConn(); err == nil {
 			c.raw = raw
 			c.rw.fn = c.rw.write // bound once: a closure per write would allocate

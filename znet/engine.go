@@ -251,11 +251,18 @@ func (e *engine) open(nc net.Conn) (*Connection, bool) {
 	if !e.mgr.reserve() {
 		return nil, false
 	}
+	return e.openReserved(nc), true
+}
+
+// openReserved is open for a connection whose MaxConn slot is already
+// taken (an upgraded WebSocket's, taken when its HTTP connection was
+// accepted); the connection releases it when it closes.
+func (e *engine) openReserved(nc net.Conn) *Connection {
 	c := newConnection(e, nc, e.nextID.Add(1))
 	e.conns.Add(1)
 	e.mgr.Add(c)
 	c.Start()
-	return c, true
+	return c
 }
 
 func (e *engine) connClosed(c *Connection) {

@@ -115,6 +115,9 @@ func (s *Server) listen(port int, what string, config *tls.Config) (net.Listener
 	if err != nil {
 		return nil, fmt.Errorf("znet: listen for %s on %s: %w", what, addr, err)
 	}
+	if what == "TCP" {
+		return s.tcpListener(l, config), nil // PROXY headers come before TLS
+	}
 	if config != nil {
 		l = tls.NewListener(l, config) // handshakes later, never in Accept
 	}
@@ -232,12 +235,15 @@ func (s *Server) Run(ctx context.Context) error {
 //
 // l is served as it is: to serve TLS, wrap it with tls.NewListener (the
 // configured certificate comes from Config.NewTLSConfig). ListenAndServe
-// wraps the listeners it opens itself.
+// wraps the listeners it opens itself. With ProxyProtocol on, the PROXY
+// header is read from l's connections, so l must not be a TLS listener
+// (ListenAndServe reads it before the TLS handshake).
 func (s *Server) Serve(l net.Listener) error {
 	if err := s.registrationErr(); err != nil {
 		_ = l.Close()
 		return err
 	}
+	l = s.tcpListener(l, nil) // reads PROXY headers when ProxyProtocol is on
 	if err := s.track(l, false); err != nil {
 		return err
 	}
@@ -328,22 +334,14 @@ func (s *Server) acceptLoop(l net.Listener) error {
 // connections too fast (ConnRatePerIP) or the server is full (MaxConn).
 func (s *Server) admit(nc net.Conn) {
 	if s.ipLim != nil && !s.ipLim.allow(nc.RemoteAddr(), time.Now()) {
-		s.stats.refusedIP.Add(1)
-		s.refuse(nc, Notice{
-			Code:   NoticeRateLimited,
-			Reason: fmt.Sprintf("too many new connections from your address (at most %d a minute)", s.cfg.ConnRatePerIP),
-		}, "znet: connection refused: ConnRatePerIP reached", "per_minute", s.cfg.ConnRatePerIP)
+		s.refuseWith(nc, s.refusedRate())
 		return
 	}
 	if _, ok := s.open(nc); ok {
 		s.stats.accepted.Add(1)
 		return
 	}
-	s.stats.refused.Add(1)
-	s.refuse(nc, Notice{
-		Code:   NoticeServerFull,
-		Reason: fmt.Sprintf("server is full (%d connections)", s.cfg.MaxConn),
-	}, "znet: connection refused: MaxConn reached", "max_conn", s.cfg.MaxConn)
+	s.refuseWith(nc, s.refusedFull())
 }
 
 // refuse tells a refused client why, then closes it. A flood of refusals

@@ -369,3 +369,15 @@ func TestNewServerTLSFiles(t *testing.T) {
 		t.Fatalf("NewServer with the files swapped: %v", err)
 	}
 }
+
+// TestTLSHandshakeTimeout: HandshakeTimeout bounds a stalled TLS handshake
+// on the TCP port, with FirstMessageTimeout off.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	ts := startTLS(t, func(c *zconf.Config) {
+		c.FirstMessageTimeout, c.HandshakeTimeout = 0, 300*time.Millisecond
+	})
+	slow := dialRaw(t, ts.addr, testConfig())
+	slow.write([]byte{0x16, 0x03, 0x01, 0x00, 0x80, 0x01}) // half a ClientHello
+	expectServerClose(t, slow.nc)
+	ts.logs.waitLog(t, "TLS handshake timed out", "timeout=300ms")
+}
