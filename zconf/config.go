@@ -52,6 +52,7 @@ type Config struct {
 	// Host is the address to listen on; empty or 0.0.0.0 means every interface.
 	Host string
 	// TcpPort is the TCP port; 0 picks a free one.
+	//lint:ignore ST1003 Zinx's name: Zinx configs and code spell it TcpPort
 	TcpPort int
 	// Mode chooses the transports: "tcp", "websocket" or "both" ("" also
 	// means both, as in Zinx).

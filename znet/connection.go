@@ -10,7 +10,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -41,8 +40,10 @@ type Connection struct {
 
 	exec  executor
 	sendq *sendQueue
-	raw   syscall.RawConn // for non-blocking writes; nil when the transport has none
-	rw    rawWrite        // tryWrite's state, used under the send queue's lock
+	// rw is the non-blocking write path (rawwrite_*.go); rw.raw is nil when
+	// the transport or the platform has none. tryWrite uses it under the
+	// send queue's lock.
+	rw rawWrite
 	// deadlineAt is when the writer next refreshes its write deadline; only
 	// the writer goroutine (one at a time) touches it.
 	deadlineAt time.Time
@@ -296,7 +297,7 @@ func (c *Connection) flushIfSlow(i int, since time.Time) time.Time {
 // flushBatch ends a batch started with sendq.startBatch: it writes what the
 // batch queued, or leaves it to the writer goroutine.
 func (c *Connection) flushBatch() {
-	if c.raw != nil {
+	if c.rw.raw != nil {
 		c.sendq.endBatch(c.tryWriteFn)
 	} else {
 		c.sendq.endBatch(nil)

@@ -18,7 +18,7 @@ import (
 // It runs once, in newConnection, before the connection is shared.
 func (c *Connection) bindRawWrite(tc *net.TCPConn) {
 	if raw, err := tc.SyscallConn(); err == nil {
-		c.raw = raw
+		c.rw.raw = raw
 		c.rw.fn = c.rw.write // bound once: a closure per write would allocate
 		c.tryWriteFn = c.tryWrite
 	}
@@ -29,14 +29,16 @@ func (c *Connection) bindRawWrite(tc *net.TCPConn) {
 // reports any error.
 func (c *Connection) tryWrite(b []byte) int {
 	c.rw.buf, c.rw.written = b, 0
-	_ = c.raw.Write(c.rw.fn)
+	_ = c.rw.raw.Write(c.rw.fn)
 	n := c.rw.written
 	c.rw.buf = nil
 	return n
 }
 
-// rawWrite is the callback of a non-blocking write through RawConn.
+// rawWrite is a connection's non-blocking write path: the socket and the
+// callback that writes through it.
 type rawWrite struct {
+	raw     syscall.RawConn // nil: no raw path (TLS, WebSocket)
 	buf     []byte
 	written int
 	fn      func(fd uintptr) bool
