@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,7 +40,7 @@ func BenchmarkRoomTickLoopback(b *testing.B) {
 		packet := make([]byte, size)
 		for b.Loop() {
 			for _, fd := range fds {
-				if n, err := syscall.Write(fd, packet); err != nil || n != len(packet) {
+				if n, err := writeFD(fd, packet); err != nil || n != len(packet) {
 					b.Fatalf("write: %d bytes, %v", n, err)
 				}
 			}
@@ -97,39 +96,6 @@ func drain(tb testing.TB, nc net.Conn) {
 		nc.Close()
 		<-done
 	})
-}
-
-// drainedSockets returns the raw descriptors of n accepted loopback TCP
-// connections whose clients read everything.
-func drainedSockets(tb testing.TB, n int) []int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	var fds []int
-	for range n {
-		cl, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		drain(tb, cl)
-		sc, err := ln.Accept()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { sc.Close() })
-		raw, err := sc.(*net.TCPConn).SyscallConn()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		// The descriptor stays valid while sc is open; the writes bypass
-		// Go's poller as a floor should.
-		if err := raw.Control(func(fd uintptr) { fds = append(fds, int(fd)) }); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	return fds
 }
 
 // frameworkConns returns the server side of n connections to a znet

@@ -167,7 +167,6 @@ type Lockstep struct {
 	ids      *ids.Generator
 	lastID   atomic.Uint64 // the largest ID issued, for newID's fallback
 	closed   bool
-	roomSeqs atomic.Uint64
 }
 
 // LockstepOption configures NewLockstep.
@@ -308,10 +307,9 @@ func (l *Lockstep) Rooms() int {
 // lsPlayer is a logged-in identity. Its connection and room change as it
 // reconnects and joins; mu guards them.
 type lsPlayer struct {
-	id    uint64
-	name  string
-	token string
-	lim   *rate.Limiter // inputs; used by the player's connection only
+	id   uint64
+	name string
+	lim  *rate.Limiter // inputs; used by the player's connection only
 
 	mu   sync.Mutex
 	conn ziface.IConnection

@@ -67,6 +67,7 @@ type Config struct {
 	// TcpPort is the TCP port. 0 means 8999; FreePort (-1) lets the system
 	// pick a free one (Load maps a 0 given explicitly to FreePort, as Zinx
 	// listened on port 0).
+	//lint:ignore ST1003 Zinx's name: Zinx configs and code spell it TcpPort
 	TcpPort int
 	// Mode chooses the transports: "tcp", "websocket" or "both". Empty
 	// means "tcp". In Zinx an empty Mode serves both, so Load maps a Mode

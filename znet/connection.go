@@ -10,9 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/time/rate"
 
@@ -42,8 +40,10 @@ type Connection struct {
 
 	exec  executor
 	sendq *sendQueue
-	raw   syscall.RawConn // for non-blocking writes; nil when the transport has none
-	rw    rawWrite        // tryWrite's state, used under the send queue's lock
+	// rw is the non-blocking write path (rawwrite_*.go); rw.raw is nil when
+	// the transport or the platform has none. tryWrite uses it under the
+	// send queue's lock.
+	rw rawWrite
 	// deadlineAt is when the writer next refreshes its write deadline; only
 	// the writer goroutine (one at a time) touches it.
 	deadlineAt time.Time
@@ -116,11 +116,7 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 	// Only plain TCP: a TLS or WebSocket conn wraps its own framing around
 	// the bytes, so raw writes to its socket would corrupt the stream.
 	if tc, ok := plainTCP(nc); ok {
-		if raw, err := tc.SyscallConn(); err == nil {
-			c.raw = raw
-			c.rw.fn = c.rw.write // bound once: a closure per write would allocate
-			c.tryWriteFn = c.tryWrite
-		}
+		c.bindRawWrite(tc) // rawwrite_*.go: a no-op where there is no raw path
 	}
 	return c
 }
@@ -317,57 +313,11 @@ func (c *Connection) flushIfSlow(i int, since time.Time) time.Time {
 // flushBatch ends a batch started with sendq.startBatch: it writes what the
 // batch queued, or leaves it to the writer goroutine.
 func (c *Connection) flushBatch() {
-	if c.raw != nil {
+	if c.rw.raw != nil {
 		c.sendq.endBatch(c.tryWriteFn)
 	} else {
 		c.sendq.endBatch(nil)
 	}
-}
-
-// tryWrite writes as much of b as the socket takes without blocking and
-// returns how much that was. The writer goroutine sends the rest, and
-// reports any error.
-func (c *Connection) tryWrite(b []byte) int {
-	c.rw.buf, c.rw.written = b, 0
-	_ = c.raw.Write(c.rw.fn)
-	n := c.rw.written
-	c.rw.buf = nil
-	return n
-}
-
-// rawWrite is the callback of a non-blocking write through RawConn.
-type rawWrite struct {
-	buf     []byte
-	written int
-	fn      func(fd uintptr) bool
-}
-
-func (w *rawWrite) write(fd uintptr) bool {
-	for w.written < len(w.buf) {
-		n, err := writeNoBlock(fd, w.buf[w.written:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil || n <= 0 {
-			break
-		}
-		w.written += n
-	}
-	return true // never wait: what is left goes to the writer goroutine
-}
-
-// writeNoBlock is write(2) on a non-blocking socket without telling the Go
-// scheduler: it cannot block, and a loopback write takes a few
-// microseconds. syscall.Write marks the P as in a syscall, and the runtime's
-// monitor may hand the P to another thread meanwhile; with GOMAXPROCS=1
-// and a write per player per frame, that handoff (a thread wake and a
-// context switch) costs more than the write.
-func writeNoBlock(fd uintptr, b []byte) (int, error) {
-	n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
 }
 
 func (c *Connection) readLoop() {

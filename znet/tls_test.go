@@ -156,7 +156,7 @@ func TestTLSEcho(t *testing.T) {
 	}
 	// TLS frames its own records: the server must write through tls.Conn,
 	// never raw to the socket underneath.
-	if sc := serverConn(t, ts.Server); sc.raw != nil {
+	if sc := serverConn(t, ts.Server); sc.rw.raw != nil {
 		t.Fatal("a TLS connection has a raw socket for non-blocking writes")
 	}
 	c.Stop()
