@@ -650,6 +650,7 @@ func TestEchoConfigListsEveryKey(t *testing.T) {
 	want := zconf.Default()
 	want.Name = "echo"
 	want.WsAllowedOrigins = []string{} // the file's [], which means any origin, as nil does
+	want.TrustedProxies = []string{}   // the file's [], which trusts nobody, as nil does
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("conf/echo.json loads as\n%+v\nwant the defaults\n%+v", got, want)
 	}

@@ -162,7 +162,7 @@ func TestWebSocketMaxConnCountsUpgradedOnce(t *testing.T) {
 // when accepted, upgraded or not.
 func TestWebSocketPerIPLimitAtAccept(t *testing.T) {
 	cfg := testConfig()
-	cfg.ConnRatePerIP, cfg.ConnRateExempt = 2, nil
+	cfg.ConnRatePerIP, cfg.ConnRateExempt = 2, []string{} // limit loopback too (nil means exempt it)
 	ts, url := startWS(t, cfg, nil)
 	dialIdle(t, ts.addr)
 	dialIdle(t, ts.addr)

@@ -105,7 +105,7 @@ func expectEcho(t *testing.T, c *rawConn) {
 // limit: two clients behind one proxy have separate buckets.
 func TestProxyProtocolSetsRemoteAddr(t *testing.T) {
 	cfg := proxyConfig(zconf.ProxyRequired, "127.0.0.0/8")
-	cfg.ConnRatePerIP, cfg.ConnRateExempt = 1, nil
+	cfg.ConnRatePerIP, cfg.ConnRateExempt = 1, []string{} // limit loopback too (nil means exempt it)
 	var remote func() string
 	ts := startServer(t, cfg, func(s *Server) { s.AddRouterFunc(1, echo); remote = recordRemotes(t, s) })
 

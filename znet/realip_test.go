@@ -18,7 +18,7 @@ func xff(v ...string) http.Header { return http.Header{"X-Forwarded-For": v} }
 func TestWebSocketForwardedForFromTrustedProxy(t *testing.T) {
 	cfg := testConfig()
 	cfg.TrustedProxies = []string{"127.0.0.0/8"}
-	cfg.ConnRatePerIP, cfg.ConnRateExempt = 1, nil
+	cfg.ConnRatePerIP, cfg.ConnRateExempt = 1, []string{} // limit loopback too (nil means exempt it)
 	var remote func() string
 	ts, url := startWS(t, cfg, func(s *Server) { s.AddRouterFunc(1, echo); remote = recordRemotes(t, s) })
 	for _, tc := range []struct {
@@ -53,7 +53,7 @@ func TestWebSocketForwardedForFromTrustedProxy(t *testing.T) {
 func TestWebSocketForwardedForUntrustedIgnored(t *testing.T) {
 	cfg := testConfig()
 	cfg.TrustedProxies = []string{"10.0.0.0/8"}
-	cfg.ConnRatePerIP, cfg.ConnRateExempt = 1, nil
+	cfg.ConnRatePerIP, cfg.ConnRateExempt = 1, []string{} // limit loopback too (nil means exempt it)
 	var remote func() string
 	_, url := startWS(t, cfg, func(s *Server) { s.AddRouterFunc(1, echo); remote = recordRemotes(t, s) })
 	echoWS(t, url, cfg, xff("203.0.113.7"))
