@@ -32,15 +32,15 @@ func bindTransport(c *Connection, nc net.Conn) {
 }
 
 // onPing answers a ping within the message rate limit.
-func (w *wsConn) onPing(data string) error {
-	c := w.owner
-	if c == nil {
+func (c *wsConn) onPing(data string) error {
+	owner := c.owner
+	if owner == nil {
 		return nil // a refused client, being told why: no pongs
 	}
-	if c.lim != nil && c.limited() {
+	if owner.lim != nil && owner.limited() {
 		return nil // dropped; with "disconnect", limited has stopped c
 	}
-	err := w.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(controlWriteWait))
+	err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(controlWriteWait))
 	var ne net.Error
 	if errors.Is(err, websocket.ErrCloseSent) || errors.As(err, &ne) && ne.Timeout() {
 		return nil // closing, or a peer that does not read: the writer will see it
@@ -50,9 +50,9 @@ func (w *wsConn) onPing(data string) error {
 
 // onPong takes a token for a pong: the server sends no WebSocket pings
 // (keep-alive is ServerPingMsgID), so a pong is unsolicited traffic.
-func (w *wsConn) onPong(string) error {
-	if c := w.owner; c != nil && c.lim != nil {
-		c.limited()
+func (c *wsConn) onPong(string) error {
+	if owner := c.owner; owner != nil && owner.lim != nil {
+		owner.limited()
 	}
 	return nil
 }
