@@ -307,9 +307,11 @@ func (p *Peer) ExpectClosed() (frames int) {
 		if errors.As(err, &ne) && ne.Timeout() {
 			p.t.Fatalf("znettest: %s: still open after %v, want it closed by the server (%d messages meanwhile, the last %s)",
 				p.name, p.timeout(), frames, last)
+			return frames
 		}
 		if errors.Is(err, net.ErrClosed) {
 			p.t.Fatalf("znettest: %s: ExpectClosed after the peer itself was closed", p.name)
+			return frames
 		}
 		p.Close()
 		return frames

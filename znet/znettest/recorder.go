@@ -82,7 +82,7 @@ func WithRemoteAddr(addr net.Addr) RecorderOption { return func(r *Recorder) { r
 // default); 0 or less keeps none, for tests that only count.
 func WithKeep(n int) RecorderOption { return func(r *Recorder) { r.keep = max(n, 0) } }
 
-// NewRecorder returns a started-looking, open connection.
+// NewRecorder returns an open connection that has sent nothing.
 func NewRecorder(opts ...RecorderOption) *Recorder {
 	def := zconf.Default()
 	r := &Recorder{

@@ -168,7 +168,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // Close shuts the server down gracefully, bounded by the config's
-// ShutdownTimeout plus 5 s, waits until every serve loop has returned, and
+// ShutdownTimeout plus 5 s, waits (5 s at most) until every serve loop
+// has returned, and
 // fails the test (Errorf) when the shutdown returned an error (unless
 // Shutdown handed it to the caller) or a serve loop returned anything but
 // znet.ErrServerClosed. It is called when the test ends; a test calls it
@@ -191,13 +192,17 @@ func (s *Server) Close() {
 		if s.shutdownErr != nil && !s.handedOver {
 			s.t.Errorf("znettest: server shutdown: %v (%d connections still open)", s.shutdownErr, s.Server.Online())
 		}
+		// Serving returns once the shutdown has completed, even a hard one;
+		// the wait has a bound of its own, as ctx may be spent.
+		timeout := time.NewTimer(5 * time.Second)
+		defer timeout.Stop()
 		for range s.loops {
 			select {
 			case err := <-s.served:
 				if !errors.Is(err, znet.ErrServerClosed) {
 					s.t.Errorf("znettest: serving returned %v, want znet.ErrServerClosed", err)
 				}
-			case <-ctx.Done():
+			case <-timeout.C:
 				s.t.Errorf("znettest: serving did not return after the shutdown")
 				return
 			}
