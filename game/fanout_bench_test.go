@@ -1,8 +1,6 @@
 package game
 
 import (
-	"context"
-	"errors"
 	"io"
 	"net"
 	"testing"
@@ -11,6 +9,7 @@ import (
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
+	"github.com/zinxgame/zinxgame/znet/znettest"
 )
 
 // BenchmarkRoomTickLoopback is BenchmarkRoomTick with the frames sent to
@@ -101,18 +100,13 @@ func drain(tb testing.TB, nc net.Conn) {
 // frameworkConns returns the server side of n connections to a znet
 // server over loopback, whose clients read everything.
 func frameworkConns(tb testing.TB, n int) []ziface.IConnection {
-	zc := zconf.Default()
-	zc.Host, zc.TcpPort = "127.0.0.1", zconf.FreePort
-	srv, err := znet.NewServer(zc, znet.WithLogger(discardLog()))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	started := make(chan ziface.IConnection, n)
-	srv.SetOnConnStart(func(c ziface.IConnection) { started <- c })
-	addr := serveLoopback(tb, srv)
+	ts := znettest.NewServer(tb, zconf.Default(), func(srv *znet.Server) {
+		srv.SetOnConnStart(func(c ziface.IConnection) { started <- c })
+	})
 	conns := make([]ziface.IConnection, 0, n)
 	for range n {
-		cl, err := net.Dial("tcp", addr)
+		cl, err := net.Dial("tcp", ts.Addr)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -120,28 +114,4 @@ func frameworkConns(tb testing.TB, n int) []ziface.IConnection {
 		conns = append(conns, <-started)
 	}
 	return conns
-}
-
-// serveLoopback serves srv on a loopback TCP port until the test ends, then
-// shuts it down and checks that serving ended cleanly; it returns the
-// address.
-func serveLoopback(tb testing.TB, srv *znet.Server) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			tb.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, znet.ErrServerClosed) {
-			tb.Errorf("Serve = %v, want ErrServerClosed", err)
-		}
-	})
-	return ln.Addr().String()
 }

@@ -87,6 +87,10 @@ func TestModulesShareOneServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
+	type frame struct {
+		id   uint32
+		data []byte
+	}
 	in := make(chan frame, 1024)
 	cl.SetNotFound(func(req ziface.IRequest) { in <- frame{req.GetMsgID(), slices.Clone(req.GetData())} })
 	conn, err := cl.Dial(ctx, srv.Addr().String())
