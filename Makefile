@@ -1,4 +1,4 @@
-# Shortcuts; the README gives the plain go commands they run.
+# Shortcuts; the README and docs/performance.md give the plain go commands they run.
 .PHONY: run test bench fuzz load ci
 
 run:   ## the echo demo server on :8999

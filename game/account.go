@@ -121,8 +121,8 @@ func (w *World) finishLogin(c ziface.IConnection, p *Player, m *pb.Login, id uin
 	if failed != nil {
 		code := badTokenCode(failed)
 		w.log.Warn("game: login refused", "pid", p.PID, "err", failed)
-		b := marshal(&pb.Error{Code: code, Message: "login refused", RequestId: protocol.MsgMmoLogin})
-		_ = c.SendMsg(protocol.MsgMmoError, b)
+		b := marshal(&pb.Error{Code: code, Message: "login refused", RequestId: w.id(protocol.MsgMmoLogin)})
+		_ = c.SendMsg(w.id(protocol.MsgMmoError), b)
 		c.Stop()
 		return
 	}
@@ -137,10 +137,10 @@ func (w *World) finishLogin(c ziface.IConnection, p *Player, m *pb.Login, id uin
 		return
 	}
 	p.Account, p.Name = id, m.Name
-	w.send(p, protocol.MsgMmoLoginAck, &pb.LoginAck{PlayerId: id, Token: token})
+	w.send(p, w.id(protocol.MsgMmoLoginAck), &pb.LoginAck{PlayerId: id, Token: token})
 	if found && finite(rec.X) && finite(rec.Y) && finite(rec.Z) && finite(rec.V) && rec.Scene == sceneMMO {
 		w.moveLocked(p, &pb.Position{X: rec.X, Y: rec.Y, Z: rec.Z, V: rec.V})
-		w.send(p, protocol.MsgBroadCast, &pb.BroadCast{PID: p.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: p.Pos}})
+		w.send(p, w.id(protocol.MsgBroadCast), &pb.BroadCast{PID: p.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: p.Pos}})
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
+	"github.com/zinxgame/zinxgame/znet/znettest"
 )
 
 // TestCatchUpTenMinutes: a player reconnecting to a 10-minute match (18,000
@@ -41,17 +42,12 @@ func TestCatchUpTenMinutes(t *testing.T) {
 	}
 
 	// A real connection for the returning player.
-	zc := zconf.Default()
-	zc.Host, zc.TcpPort = "127.0.0.1", 0
-	srv, err := znet.NewServer(zc, znet.WithLogger(discardLog()))
-	if err != nil {
-		t.Fatal(err)
-	}
 	conns := make(chan ziface.IConnection, 1)
-	srv.SetOnConnStart(func(c ziface.IConnection) { conns <- c })
-	addr := serveLoopback(t, srv)
+	ts := znettest.NewServer(t, zconf.Default(), func(srv *znet.Server) {
+		srv.SetOnConnStart(func(c ziface.IConnection) { conns <- c })
+	})
 	cc := zconf.Default()
-	cc.WorkerPoolSize = 0
+	cc.WorkerPoolSize = zconf.Off
 	cl, err := znet.NewClient(cc, znet.WithLogger(discardLog()))
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +71,7 @@ func TestCatchUpTenMinutes(t *testing.T) {
 			done <- nil
 		}
 	})
-	if _, err := cl.Dial(context.Background(), addr); err != nil {
+	if _, err := cl.Dial(context.Background(), ts.Addr); err != nil {
 		t.Fatal(err)
 	}
 	server := <-conns

@@ -1,17 +1,15 @@
 package game
 
 import (
-	"context"
-	"errors"
 	"io"
 	"net"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
+	"github.com/zinxgame/zinxgame/znet/znettest"
 )
 
 // BenchmarkRoomTickLoopback is BenchmarkRoomTick with the frames sent to
@@ -41,7 +39,7 @@ func BenchmarkRoomTickLoopback(b *testing.B) {
 		packet := make([]byte, size)
 		for b.Loop() {
 			for _, fd := range fds {
-				if n, err := syscall.Write(fd, packet); err != nil || n != len(packet) {
+				if n, err := writeFD(fd, packet); err != nil || n != len(packet) {
 					b.Fatalf("write: %d bytes, %v", n, err)
 				}
 			}
@@ -99,54 +97,16 @@ func drain(tb testing.TB, nc net.Conn) {
 	})
 }
 
-// drainedSockets returns the raw descriptors of n accepted loopback TCP
-// connections whose clients read everything.
-func drainedSockets(tb testing.TB, n int) []int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	var fds []int
-	for range n {
-		cl, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		drain(tb, cl)
-		sc, err := ln.Accept()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { sc.Close() })
-		raw, err := sc.(*net.TCPConn).SyscallConn()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		// The descriptor stays valid while sc is open; the writes bypass
-		// Go's poller as a floor should.
-		if err := raw.Control(func(fd uintptr) { fds = append(fds, int(fd)) }); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	return fds
-}
-
 // frameworkConns returns the server side of n connections to a znet
 // server over loopback, whose clients read everything.
 func frameworkConns(tb testing.TB, n int) []ziface.IConnection {
-	zc := zconf.Default()
-	zc.Host, zc.TcpPort = "127.0.0.1", 0
-	srv, err := znet.NewServer(zc, znet.WithLogger(discardLog()))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	started := make(chan ziface.IConnection, n)
-	srv.SetOnConnStart(func(c ziface.IConnection) { started <- c })
-	addr := serveLoopback(tb, srv)
+	ts := znettest.NewServer(tb, zconf.Default(), func(srv *znet.Server) {
+		srv.SetOnConnStart(func(c ziface.IConnection) { started <- c })
+	})
 	conns := make([]ziface.IConnection, 0, n)
 	for range n {
-		cl, err := net.Dial("tcp", addr)
+		cl, err := net.Dial("tcp", ts.Addr)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -154,28 +114,4 @@ func frameworkConns(tb testing.TB, n int) []ziface.IConnection {
 		conns = append(conns, <-started)
 	}
 	return conns
-}
-
-// serveLoopback serves srv on a loopback TCP port until the test ends, then
-// shuts it down and checks that serving ended cleanly; it returns the
-// address.
-func serveLoopback(tb testing.TB, srv *znet.Server) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ServeListener(ln) }()
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			tb.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, znet.ErrServerClosed) {
-			tb.Errorf("ServeListener = %v, want ErrServerClosed", err)
-		}
-	})
-	return ln.Addr().String()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/zinxgame/zinxgame/protocol"
 	"github.com/zinxgame/zinxgame/protocol/pb"
 	"github.com/zinxgame/zinxgame/ziface"
+	"github.com/zinxgame/zinxgame/znet"
 )
 
 // LockstepConfig configures the lockstep service: room defaults and limits.
@@ -57,6 +58,11 @@ type LockstepConfig struct {
 	KeptMatches int
 	// Shards is the number of tick goroutines; 0 means GOMAXPROCS.
 	Shards int
+	// MsgIDBase is the first message ID of the lockstep protocol: its IDs
+	// are MsgIDBase+0 (Login) to MsgIDBase+21 (ReplayStart), in
+	// protocol.MsgLogin's order. 0 means 1000, the protocol's own IDs;
+	// move it when another module of the server uses 1000-1021.
+	MsgIDBase uint32
 	// TickSlack lets a shard that wakes for one room also run the rooms
 	// due within this much time, a little early, instead of sleeping and
 	// waking again for each. Room phases are spread over the tick period,
@@ -76,7 +82,7 @@ func DefaultLockstepConfig() LockstepConfig {
 		MaxPlayers: 4, TickRate: 30, ReadyTimeout: 30 * time.Second, MaxDuration: time.Hour,
 		FramesPerPacket: 1, HashInterval: 30, MaxRooms: 10000, ReconnectGrace: time.Minute,
 		MaxInputBytes: 256, InputRate: 60, RoomQueueLen: 128, MaxBatchBytes: 4000, KeptMatches: 1000,
-		TickSlack: time.Millisecond,
+		TickSlack: time.Millisecond, MsgIDBase: protocol.MsgLogin,
 	}
 }
 
@@ -110,6 +116,9 @@ func (c *LockstepConfig) Validate() error {
 	in("KeptMatches", c.KeptMatches, 1, 1_000_000)
 	in("Shards", c.Shards, 0, 1024)
 	dur("TickSlack", c.TickSlack, 0, 10*time.Millisecond)
+	if c.MsgIDBase > 1<<31 {
+		errs = append(errs, fmt.Errorf("game: Lockstep.MsgIDBase = %d: must be at most %d", c.MsgIDBase, uint32(1<<31)))
+	}
 	if c.FramesPerPacket > 0 && c.frameBudget() < c.MaxInputBytes+inputOverhead {
 		errs = append(errs, fmt.Errorf("game: Lockstep.MaxBatchBytes = %d: must hold %d frames (FramesPerPacket) of at least one input of MaxInputBytes (%d) each",
 			c.MaxBatchBytes, c.FramesPerPacket, c.MaxInputBytes))
@@ -134,8 +143,8 @@ func (c *LockstepConfig) frameBudget() int {
 }
 
 // Lockstep is the lockstep (frame-sync) service: players, rooms and their
-// matches. Plug it into a server with Attach; it is a value the server
-// owns, like World.
+// matches. Mount it on a server (srv.Mount("lockstep", l)); it is a value
+// the server owns, like World.
 //
 // Handlers never touch a room's state: they validate, then enqueue a
 // request on the room's bounded queue. The room's tick, on a scheduler
@@ -158,7 +167,6 @@ type Lockstep struct {
 	ids      *ids.Generator
 	lastID   atomic.Uint64 // the largest ID issued, for newID's fallback
 	closed   bool
-	roomSeqs atomic.Uint64
 }
 
 // LockstepOption configures NewLockstep.
@@ -205,6 +213,9 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.MsgIDBase == 0 {
+		cfg.MsgIDBase = protocol.MsgLogin
+	}
 	l := &Lockstep{cfg: cfg, log: log, rooms: make(map[uint64]*Room), byID: make(map[uint64]*lsPlayer)}
 	for _, o := range opts {
 		o(l)
@@ -241,13 +252,16 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 	return l, nil
 }
 
-// Close ends every match (MATCH_END_SHUTDOWN) at its next tick, then stops
-// the scheduler. Call it after the server has stopped taking requests.
-func (l *Lockstep) Close() {
+// Shutdown ends every match (MATCH_END_SHUTDOWN) at its next tick, waits
+// until every room has closed or ctx ends, then stops the scheduler. It
+// reports the rooms that had not closed by then. Mounted, it runs as the
+// server's shutdown work, before the connections drain, so the players
+// hear MatchEnd. Later calls do nothing. Safe for concurrent use.
+func (l *Lockstep) Shutdown(ctx context.Context) error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		return
+		return nil
 	}
 	l.closed = true
 	rooms := make([]*Room, 0, len(l.rooms))
@@ -258,11 +272,29 @@ func (l *Lockstep) Close() {
 	for _, r := range rooms {
 		r.shutdown()
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for l.Rooms() > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for l.Rooms() > 0 && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
 	}
 	l.sched.stop()
+	if n := l.Rooms(); n > 0 {
+		return fmt.Errorf("game: %d lockstep rooms had not ended their matches when the shutdown ended: %w", n, ctx.Err())
+	}
+	return nil
+}
+
+// Close is Shutdown bounded by two seconds, for a Lockstep that is not
+// mounted on a server.
+func (l *Lockstep) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := l.Shutdown(ctx); err != nil {
+		l.log.Warn("game: lockstep close", "err", err)
+	}
 }
 
 // Rooms is the number of rooms open or running.
@@ -275,10 +307,9 @@ func (l *Lockstep) Rooms() int {
 // lsPlayer is a logged-in identity. Its connection and room change as it
 // reconnects and joins; mu guards them.
 type lsPlayer struct {
-	id    uint64
-	name  string
-	token string
-	lim   *rate.Limiter // inputs; used by the player's connection only
+	id   uint64
+	name string
+	lim  *rate.Limiter // inputs; used by the player's connection only
 
 	mu   sync.Mutex
 	conn ziface.IConnection
@@ -322,27 +353,43 @@ func playerOf(c ziface.IConnection) *lsPlayer {
 	return v.(*lsPlayer)
 }
 
-// Attach registers the lockstep routers (1000-1018) and the disconnect hook.
-func (l *Lockstep) Attach(m Mux) {
-	routes := map[uint32]func(ziface.IRequest){
-		protocol.MsgLogin: l.handleLogin, protocol.MsgRoomCreate: l.handleCreate,
-		protocol.MsgRoomJoin: l.handleJoin, protocol.MsgRoomLeave: l.handleLeave,
-		protocol.MsgRoomList: l.handleList, protocol.MsgReady: l.handleReady,
-		protocol.MsgInput: l.handleInput, protocol.MsgHashReport: l.handleHash,
-		protocol.MsgReconnect: l.handleReconnect, protocol.MsgMatchResult: l.handleResult,
-		protocol.MsgReplay: l.handleReplay,
+// Mount mounts the lockstep service on a server, with
+// srv.Mount("lockstep", l): its routes (MsgIDBase to MsgIDBase+21), its
+// disconnect hook (a dropped player's seat is held for ReconnectGrace),
+// and its shutdown work, which ends every match (MATCH_END_SHUTDOWN) while
+// the players are still connected, then stops the tick scheduler.
+func (l *Lockstep) Mount(m *znet.Mount) error {
+	routes := []struct {
+		id uint32
+		h  func(ziface.IRequest)
+	}{
+		{protocol.MsgLogin, l.handleLogin}, {protocol.MsgRoomCreate, l.handleCreate},
+		{protocol.MsgRoomJoin, l.handleJoin}, {protocol.MsgRoomLeave, l.handleLeave},
+		{protocol.MsgRoomList, l.handleList}, {protocol.MsgReady, l.handleReady},
+		{protocol.MsgInput, l.handleInput}, {protocol.MsgHashReport, l.handleHash},
+		{protocol.MsgReconnect, l.handleReconnect}, {protocol.MsgMatchResult, l.handleResult},
+		{protocol.MsgReplay, l.handleReplay},
 	}
-	for id, h := range routes {
-		m.AddRouterFunc(id, h)
+	for _, r := range routes {
+		if err := m.Handle(l.id(r.id), r.h); err != nil {
+			return err
+		}
 	}
-	m.SetOnConnStart(func(ziface.IConnection) {})
-	m.SetOnConnStop(l.onDisconnect)
+	m.OnDisconnect(l.onDisconnect)
+	m.OnShutdown(l.Shutdown)
+	return nil
+}
+
+// id is the wire ID of a lockstep message: protocol's ID moved to
+// MsgIDBase.
+func (l *Lockstep) id(protocolID uint32) uint32 {
+	return protocolID - protocol.MsgLogin + l.cfg.MsgIDBase
 }
 
 // sendError answers a failed request.
-func sendError(c ziface.IConnection, req uint32, code pb.ErrorCode, msg string) {
+func (l *Lockstep) sendError(c ziface.IConnection, req uint32, code pb.ErrorCode, msg string) {
 	b, _ := proto.Marshal(&pb.Error{Code: code, Message: msg, RequestId: req})
-	_ = c.SendMsg(protocol.MsgError, b)
+	_ = c.SendMsg(l.id(protocol.MsgError), b)
 }
 
 func send(c ziface.IConnection, id uint32, m proto.Message) {
@@ -357,19 +404,19 @@ func send(c ziface.IConnection, id uint32, m proto.Message) {
 }
 
 // decode unmarshals a request, answering ERROR_BAD_REQUEST when it fails.
-func decode(req ziface.IRequest, m proto.Message) bool {
+func (l *Lockstep) decode(req ziface.IRequest, m proto.Message) bool {
 	if err := proto.Unmarshal(req.GetData(), m); err != nil {
-		sendError(req.GetConnection(), req.GetMsgID(), pb.ErrorCode_ERROR_BAD_REQUEST, "malformed message")
+		l.sendError(req.GetConnection(), req.GetMsgID(), pb.ErrorCode_ERROR_BAD_REQUEST, "malformed message")
 		return false
 	}
 	return true
 }
 
 // loggedIn returns the request's player, answering ERROR_NOT_LOGGED_IN.
-func loggedIn(req ziface.IRequest) *lsPlayer {
+func (l *Lockstep) loggedIn(req ziface.IRequest) *lsPlayer {
 	p := playerOf(req.GetConnection())
 	if p == nil {
-		sendError(req.GetConnection(), req.GetMsgID(), pb.ErrorCode_ERROR_NOT_LOGGED_IN, "send Login first")
+		l.sendError(req.GetConnection(), req.GetMsgID(), pb.ErrorCode_ERROR_NOT_LOGGED_IN, "send Login first")
 	}
 	return p
 }
@@ -388,11 +435,11 @@ func newToken() string {
 func (l *Lockstep) handleLogin(req ziface.IRequest) {
 	c := req.GetConnection()
 	var m pb.Login
-	if !decode(req, &m) {
+	if !l.decode(req, &m) {
 		return
 	}
 	if playerOf(c) != nil {
-		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BAD_REQUEST, "already logged in on this connection")
+		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BAD_REQUEST, "already logged in on this connection")
 		return
 	}
 	var ident Identity
@@ -407,14 +454,14 @@ func (l *Lockstep) handleLogin(req ziface.IRequest) {
 	}, func() {
 		if failed != nil {
 			l.log.Warn("game: login refused", "conn_id", c.GetConnID(), "err", failed)
-			sendError(c, protocol.MsgLogin, badTokenCode(failed), "login refused")
+			l.sendError(c, l.id(protocol.MsgLogin), badTokenCode(failed), "login refused")
 			c.Stop()
 			return
 		}
 		l.bind(c, ident, m.Name, token)
 	})
 	if err != nil {
-		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "server busy, try again")
+		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "server busy, try again")
 	}
 }
 
@@ -456,7 +503,7 @@ func (l *Lockstep) bind(c ziface.IConnection, ident Identity, name, token string
 	if room != nil {
 		ack.RoomId = room.id
 	}
-	send(c, protocol.MsgLoginAck, ack)
+	send(c, l.id(protocol.MsgLoginAck), ack)
 }
 
 // kickConn tells a connection why (when its type can), then closes it
@@ -471,14 +518,14 @@ func kickConn(c ziface.IConnection, reason string) {
 
 func (l *Lockstep) handleCreate(req ziface.IRequest) {
 	c := req.GetConnection()
-	p := loggedIn(req)
+	p := l.loggedIn(req)
 	var m pb.RoomCreate
-	if p == nil || !decode(req, &m) {
+	if p == nil || !l.decode(req, &m) {
 		return
 	}
 	opts, err := l.roomOptions(m.Options)
 	if err != nil {
-		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BAD_OPTIONS, err.Error())
+		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BAD_OPTIONS, err.Error())
 		return
 	}
 	// Both IDs now, before any lock and off the room's tick: the generator
@@ -487,14 +534,14 @@ func (l *Lockstep) handleCreate(req ziface.IRequest) {
 	p.mu.Lock()
 	if p.room != nil {
 		p.mu.Unlock()
-		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ALREADY_IN_ROOM, "leave your room first")
+		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ALREADY_IN_ROOM, "leave your room first")
 		return
 	}
 	l.mu.Lock()
 	if l.closed || len(l.rooms) >= l.cfg.MaxRooms {
 		l.mu.Unlock()
 		p.mu.Unlock()
-		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "no room can be created now")
+		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "no room can be created now")
 		return
 	}
 	r := newRoom(l, id, matchID, opts)
@@ -509,66 +556,66 @@ func (l *Lockstep) handleCreate(req ziface.IRequest) {
 
 func (l *Lockstep) handleJoin(req ziface.IRequest) {
 	c := req.GetConnection()
-	p := loggedIn(req)
+	p := l.loggedIn(req)
 	var m pb.RoomJoin
-	if p == nil || !decode(req, &m) {
+	if p == nil || !l.decode(req, &m) {
 		return
 	}
 	l.mu.RLock()
 	r := l.rooms[m.RoomId]
 	l.mu.RUnlock()
 	if r == nil {
-		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ROOM_NOT_FOUND, fmt.Sprintf("no room %d", m.RoomId))
+		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ROOM_NOT_FOUND, fmt.Sprintf("no room %d", m.RoomId))
 		return
 	}
 	p.mu.Lock()
 	if p.room != nil {
 		p.mu.Unlock()
-		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ALREADY_IN_ROOM, "leave your room first")
+		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ALREADY_IN_ROOM, "leave your room first")
 		return
 	}
 	p.room = r
 	p.mu.Unlock()
 	if !r.enqueue(roomEvent{kind: evJoin, p: p, conn: c, req: req.GetMsgID()}, true) {
 		r.release(p)
-		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "room busy, try again")
+		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "room busy, try again")
 		return
 	}
 	if roomState(r.status.Load()) == stateEnded {
 		// The room ended and drained for the last time before our join
 		// was queued: nobody will answer it.
 		r.release(p)
-		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ROOM_CLOSED, "the room has closed")
+		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ROOM_CLOSED, "the room has closed")
 	}
 }
 
 // inRoom returns the request's player and room, answering
 // ERROR_NOT_IN_ROOM (or ERROR_NO_SEAT for a reconnect).
-func inRoom(req ziface.IRequest, code pb.ErrorCode) (*lsPlayer, *Room) {
-	p := loggedIn(req)
+func (l *Lockstep) inRoom(req ziface.IRequest, code pb.ErrorCode) (*lsPlayer, *Room) {
+	p := l.loggedIn(req)
 	if p == nil {
 		return nil, nil
 	}
 	_, r := p.current()
 	if r == nil {
-		sendError(req.GetConnection(), req.GetMsgID(), code, "you are not in a room")
+		l.sendError(req.GetConnection(), req.GetMsgID(), code, "you are not in a room")
 		return nil, nil
 	}
 	return p, r
 }
 
 func (l *Lockstep) handleLeave(req ziface.IRequest) {
-	if p, r := inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
+	if p, r := l.inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
 		r.enqueueOrBusy(req, roomEvent{kind: evLeave, p: p, conn: req.GetConnection()})
 	}
 }
 
 func (l *Lockstep) handleReady(req ziface.IRequest) {
 	var m pb.Ready
-	if !decode(req, &m) {
+	if !l.decode(req, &m) {
 		return
 	}
-	if p, r := inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
+	if p, r := l.inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
 		r.enqueueOrBusy(req, roomEvent{kind: evReady, p: p, conn: req.GetConnection(), flag: m.Ready})
 	}
 }
@@ -576,15 +623,15 @@ func (l *Lockstep) handleReady(req ziface.IRequest) {
 func (l *Lockstep) handleInput(req ziface.IRequest) {
 	c := req.GetConnection()
 	var m pb.Input
-	if !decode(req, &m) {
+	if !l.decode(req, &m) {
 		return
 	}
-	p, r := inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM)
+	p, r := l.inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM)
 	if r == nil {
 		return
 	}
 	if len(m.Data) > l.cfg.MaxInputBytes {
-		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_INPUT_TOO_LARGE,
+		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_INPUT_TOO_LARGE,
 			fmt.Sprintf("input of %d bytes, at most %d", len(m.Data), l.cfg.MaxInputBytes))
 		return
 	}
@@ -597,23 +644,23 @@ func (l *Lockstep) handleInput(req ziface.IRequest) {
 		}
 		p.mu.Unlock()
 		if tell {
-			sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_RATE_LIMITED,
+			l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_RATE_LIMITED,
 				fmt.Sprintf("over %g inputs a second: inputs dropped", l.cfg.InputRate))
 		}
 		return
 	}
 	if !r.enqueue(roomEvent{kind: evInput, p: p, conn: c, data: m.Data, u32: m.Seq}, true) {
 		l.met.inputsDropped.WithLabelValues("queue_full").Inc()
-		sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "room busy: input dropped")
+		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "room busy: input dropped")
 	}
 }
 
 func (l *Lockstep) handleHash(req ziface.IRequest) {
 	var m pb.HashReport
-	if !decode(req, &m) {
+	if !l.decode(req, &m) {
 		return
 	}
-	if p, r := inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
+	if p, r := l.inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
 		r.enqueue(roomEvent{kind: evHash, p: p, conn: req.GetConnection(), u32: m.Frame, u64: m.Hash}, true)
 	}
 }
@@ -623,8 +670,8 @@ func (l *Lockstep) handleHash(req ziface.IRequest) {
 // match, and MatchEnd has told it the result.
 func (l *Lockstep) handleResult(req ziface.IRequest) {
 	var m pb.MatchResult
-	p := loggedIn(req)
-	if p == nil || !decode(req, &m) {
+	p := l.loggedIn(req)
+	if p == nil || !l.decode(req, &m) {
 		return
 	}
 	if _, r := p.current(); r != nil {
@@ -634,17 +681,17 @@ func (l *Lockstep) handleResult(req ziface.IRequest) {
 
 func (l *Lockstep) handleReconnect(req ziface.IRequest) {
 	var m pb.Reconnect
-	if !decode(req, &m) {
+	if !l.decode(req, &m) {
 		return
 	}
-	if p, r := inRoom(req, pb.ErrorCode_ERROR_NO_SEAT); r != nil {
+	if p, r := l.inRoom(req, pb.ErrorCode_ERROR_NO_SEAT); r != nil {
 		r.enqueueOrBusy(req, roomEvent{kind: evReconnect, p: p, conn: req.GetConnection(), u32: m.LastFrame})
 	}
 }
 
 func (l *Lockstep) handleList(req ziface.IRequest) {
 	var m pb.RoomList
-	if !decode(req, &m) {
+	if !l.decode(req, &m) {
 		return
 	}
 	ack := &pb.RoomListAck{}
@@ -660,7 +707,7 @@ func (l *Lockstep) handleList(req ziface.IRequest) {
 		}
 	}
 	l.mu.RUnlock()
-	send(req.GetConnection(), protocol.MsgRoomListAck, ack)
+	send(req.GetConnection(), l.id(protocol.MsgRoomListAck), ack)
 }
 
 // maxListed bounds a RoomListAck, so it fits the default MaxPackageSize.

@@ -15,6 +15,7 @@ import (
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
+	"github.com/zinxgame/zinxgame/znet/znettest"
 )
 
 func TestMain(m *testing.M) {
@@ -49,16 +50,16 @@ func startLockstep(t *testing.T, mutate func(*LockstepConfig), opts ...LockstepO
 		t.Fatal(err)
 	}
 	zc := zconf.Default()
-	zc.Host, zc.TcpPort, zc.WorkerPoolSize = "127.0.0.1", 0, 4
-	srv, err := znet.NewServer(zc, znet.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls.Attach(srv)
-	t.Cleanup(ls.Close)           // last: after the server is down
-	addr := serveLoopback(t, srv) // the client closes first (cleanups run last in, first out)
+	zc.WorkerPoolSize = 4
+	t.Cleanup(ls.Close) // last: after the server is down (cleanups run last in, first out)
+	ts := znettest.NewServer(t, zc, func(srv *znet.Server) {
+		if err := srv.Mount("lockstep", ls); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The client, made after the server, closes first.
 	cc := zconf.Default()
-	cc.WorkerPoolSize = 0
+	cc.WorkerPoolSize = zconf.Off
 	cl, err := znet.NewClient(cc, znet.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +73,7 @@ func startLockstep(t *testing.T, mutate func(*LockstepConfig), opts ...LockstepO
 	}
 	cl.AddRouterFunc(zc.NoticeMsgID, route)
 	t.Cleanup(func() { _ = cl.Close() })
-	return &lsEnv{t: t, ls: ls, srv: srv, cl: cl, addr: addr}
+	return &lsEnv{t: t, ls: ls, srv: ts.Server, cl: cl, addr: ts.Addr}
 }
 
 // lsClient is one player's connection.

@@ -60,11 +60,12 @@ func (r *Rand) Uint32() uint32 {
 	return result
 }
 
-// IntN returns a uniform integer in [0, n); n must be in [1, 2^31).
-// Values below 2^32 mod n are drawn again, so every result is equally
-// likely.
+// IntN returns a uniform integer in [0, n); n must be in [1, 2^31), which
+// on a 32-bit platform is every positive int. Values below 2^32 mod n are
+// drawn again, so every result is equally likely.
 func (r *Rand) IntN(n int) int {
-	if n <= 0 || n >= 1<<31 {
+	// Compared as uint64: the constant 1<<31 does not fit a 32-bit int.
+	if n <= 0 || uint64(n) >= 1<<31 {
 		panic("game: Rand.IntN: n out of range")
 	}
 	m := uint32(n)

@@ -1,6 +1,10 @@
 package game
 
-import "testing"
+import (
+	"math"
+	"strconv"
+	"testing"
+)
 
 // The vectors come from a C program written from the algorithm as Rand's
 // doc states it (Vigna's reference xoshiro128** and splitmix64): Go must
@@ -49,5 +53,49 @@ func TestRandIntNUniformAndInRange(t *testing.T) {
 		if a.IntN(1000) != b.IntN(1000) {
 			t.Fatal("two generators with one seed diverged")
 		}
+	}
+}
+
+// TestRandIntNMatchesReference: IntN follows the doc from the reference
+// outputs (reject below 2^32 mod n, then take the remainder), the same on
+// 32- and 64-bit platforms; n = 2^31-1 is the largest int a 32-bit
+// platform has.
+func TestRandIntNMatchesReference(t *testing.T) {
+	for _, n := range []int{1, 6, 1000, 1<<31 - 1} {
+		m := uint32(n)
+		threshold := (1 << 32) % uint64(m)
+		for _, v := range randVectors {
+			r := NewRand(v.seed)
+			for i, x := range v.want {
+				if uint64(x) < threshold {
+					continue // rejected: the next reference output decides
+				}
+				want := int(x % m)
+				// The reference outputs before this one were all drawn
+				// (accepted or rejected) by the calls before this one.
+				if got := r.IntN(n); got != want {
+					t.Fatalf("seed %#x: IntN(%d) from output %d = %d, want %d", v.seed, n, i, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestRandIntNRange: n outside [1, 2^31) panics.
+func TestRandIntNRange(t *testing.T) {
+	bad := []int{0, -1}
+	if strconv.IntSize == 64 {
+		first := uint64(1) << 31 // a variable: the constant overflows a 32-bit int
+		bad = append(bad, int(first), math.MaxInt)
+	}
+	for _, n := range bad {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("IntN(%d) did not panic", n)
+				}
+			}()
+			NewRand(1).IntN(n)
+		}()
 	}
 }

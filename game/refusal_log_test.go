@@ -13,6 +13,7 @@ import (
 	"github.com/zinxgame/zinxgame/protocol"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
+	"github.com/zinxgame/zinxgame/znet/znettest"
 )
 
 // TestRefusedChatsLogAFewLines: a player sending 100,000 malformed chats
@@ -23,17 +24,16 @@ func TestRefusedChatsLogAFewLines(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil))
 	cfg := zconf.Default()
-	cfg.Host, cfg.TcpPort = "127.0.0.1", 0
-	srv, err := znet.NewServer(cfg, znet.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
 	w, err := NewWorld(DefaultWorldConfig(), log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Attach(srv)
-	c, err := net.Dial("tcp", serveLoopback(t, srv))
+	ts := znettest.NewServer(t, cfg, func(srv *znet.Server) {
+		if err := srv.Mount("mmo", w); err != nil {
+			t.Fatal(err)
+		}
+	}, znettest.WithServerOptions(znet.WithLogger(log))) // one log, counted
+	c, err := net.Dial("tcp", ts.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}

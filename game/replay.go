@@ -17,7 +17,7 @@ import (
 func (l *Lockstep) handleReplay(req ziface.IRequest) {
 	c := req.GetConnection()
 	var m pb.ReplayRequest
-	if loggedIn(req) == nil || !decode(req, &m) {
+	if l.loggedIn(req) == nil || !l.decode(req, &m) {
 		return
 	}
 	var answer func()
@@ -29,7 +29,7 @@ func (l *Lockstep) handleReplay(req ziface.IRequest) {
 		}
 	})
 	if err != nil {
-		sendError(c, protocol.MsgReplay, pb.ErrorCode_ERROR_BUSY, "server busy, try again")
+		l.sendError(c, l.id(protocol.MsgReplay), pb.ErrorCode_ERROR_BUSY, "server busy, try again")
 	}
 }
 
@@ -37,7 +37,7 @@ func (l *Lockstep) handleReplay(req ziface.IRequest) {
 // returned func, on the connection's worker, after everything before it.
 func (l *Lockstep) replay(ctx context.Context, c ziface.IConnection, matchID uint64) func() {
 	fail := func(code pb.ErrorCode, msg string) func() {
-		return func() { sendError(c, protocol.MsgReplay, code, msg) }
+		return func() { l.sendError(c, l.id(protocol.MsgReplay), code, msg) }
 	}
 	meta, ok, err := l.matches.LoadMatch(ctx, matchID)
 	switch {
@@ -52,9 +52,9 @@ func (l *Lockstep) replay(ctx context.Context, c ziface.IConnection, matchID uin
 	for _, p := range meta.Players {
 		start.Slots = append(start.Slots, &pb.SlotPlayer{Slot: p.Slot, PlayerId: p.PlayerID, Name: p.Name})
 	}
-	send(c, protocol.MsgReplayStart, start)
+	send(c, l.id(protocol.MsgReplayStart), start)
 	if meta.LastFrame > 0 {
-		n, err := sendBatches(c, l.cfg.MaxBatchBytes, 1, meta.LastFrame, func(fn func(uint32, []byte) bool) error {
+		n, err := sendBatches(c, l.id(protocol.MsgCatchUp), l.cfg.MaxBatchBytes, 1, meta.LastFrame, func(fn func(uint32, []byte) bool) error {
 			return l.store.ReadFrames(meta.MatchID, 1, meta.LastFrame, fn)
 		})
 		l.met.bytesSent.Add(float64(n))
@@ -63,6 +63,6 @@ func (l *Lockstep) replay(ctx context.Context, c ziface.IConnection, matchID uin
 			return fail(pb.ErrorCode_ERROR_UNAVAILABLE, "the frame store failed")
 		}
 	}
-	send(c, protocol.MsgMatchEnd, &pb.MatchEnd{MatchId: meta.MatchID, LastFrame: meta.LastFrame, Reason: start.Reason, Result: meta.Result})
+	send(c, l.id(protocol.MsgMatchEnd), &pb.MatchEnd{MatchId: meta.MatchID, LastFrame: meta.LastFrame, Reason: start.Reason, Result: meta.Result})
 	return nil
 }

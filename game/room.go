@@ -138,7 +138,7 @@ func (r *Room) enqueue(ev roomEvent, mayDrop bool) bool {
 func (r *Room) enqueueOrBusy(req ziface.IRequest, ev roomEvent) {
 	ev.req = req.GetMsgID()
 	if !r.enqueue(ev, true) {
-		sendError(req.GetConnection(), req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "room busy, try again")
+		r.l.sendError(req.GetConnection(), req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "room busy, try again")
 	}
 }
 
@@ -201,7 +201,7 @@ func (r *Room) apply(ev roomEvent, now time.Time) {
 		// Late hashes and result votes are normal (the vote that ended the
 		// match raced with the others); anything else gets an answer.
 		if ev.conn != nil && ev.kind != evDisconnect && ev.kind != evHash && ev.kind != evResult {
-			sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_CLOSED, "the match has ended")
+			r.l.sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_CLOSED, "the match has ended")
 		}
 		r.release(ev.p)
 		return
@@ -220,18 +220,18 @@ func (r *Room) apply(ev roomEvent, now time.Time) {
 			}
 			r.event(kind, slot, s, nil)
 		} else if s != nil {
-			sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_CLOSED, "the match has started")
+			r.l.sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_CLOSED, "the match has started")
 		}
 	case evInput:
 		slot, s := r.seatOf(ev.p)
 		if s == nil || r.state != stateRunning {
 			r.l.met.inputsDropped.WithLabelValues("not_running").Inc()
-			sendError(ev.conn, protocol.MsgInput, pb.ErrorCode_ERROR_MATCH_NOT_RUNNING, "no match is running")
+			r.l.sendError(ev.conn, r.l.id(protocol.MsgInput), pb.ErrorCode_ERROR_MATCH_NOT_RUNNING, "no match is running")
 			return
 		}
 		if len(r.cur)+len(ev.data)+inputOverhead > r.budget {
 			r.l.met.inputsDropped.WithLabelValues("frame_full").Inc()
-			sendError(ev.conn, protocol.MsgInput, pb.ErrorCode_ERROR_BUSY, "this frame is full: input dropped")
+			r.l.sendError(ev.conn, r.l.id(protocol.MsgInput), pb.ErrorCode_ERROR_BUSY, "this frame is full: input dropped")
 			return
 		}
 		r.cur = appendSlotInput(r.cur, slot, ev.data, ev.u32)
@@ -244,7 +244,7 @@ func (r *Room) apply(ev roomEvent, now time.Time) {
 			r.votes[slot] = ev.data
 			r.checkResult()
 		} else {
-			sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_MATCH_NOT_RUNNING, "no match is running")
+			r.l.sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_MATCH_NOT_RUNNING, "no match is running")
 		}
 	case evDisconnect:
 		r.disconnect(ev.p, ev.conn, now)
@@ -274,7 +274,7 @@ func (r *Room) join(ev roomEvent) {
 	}
 	if r.state != stateOpen {
 		r.release(ev.p)
-		sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_CLOSED, "the match has started")
+		r.l.sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_CLOSED, "the match has started")
 		return
 	}
 	for i, s := range r.seats {
@@ -289,7 +289,7 @@ func (r *Room) join(ev roomEvent) {
 		}
 	}
 	r.release(ev.p)
-	sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_FULL, "the room is full")
+	r.l.sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_FULL, "the room is full")
 }
 
 func (r *Room) leave(p *lsPlayer) {
@@ -301,7 +301,7 @@ func (r *Room) leave(p *lsPlayer) {
 	// on it at once (the leaver creating a room of its own, say).
 	r.vacate(slot)
 	r.event(pb.PlayerEventKind_PLAYER_LEFT, slot, s, nil)
-	send(s.conn, protocol.MsgPlayerEvent, &pb.PlayerEvent{Kind: pb.PlayerEventKind_PLAYER_LEFT, Player: slotPlayer(slot, s)})
+	send(s.conn, r.l.id(protocol.MsgPlayerEvent), &pb.PlayerEvent{Kind: pb.PlayerEventKind_PLAYER_LEFT, Player: slotPlayer(slot, s)})
 }
 
 // vacate frees a seat for good.
@@ -334,7 +334,7 @@ func (r *Room) reconnect(ev roomEvent, now time.Time) {
 	slot, s := r.seatOf(ev.p)
 	if s == nil {
 		r.release(ev.p)
-		sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_NO_SEAT, "no seat is held for you")
+		r.l.sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_NO_SEAT, "no seat is held for you")
 		return
 	}
 	s.conn, s.goneAt = ev.conn, time.Time{}
@@ -342,7 +342,7 @@ func (r *Room) reconnect(ev roomEvent, now time.Time) {
 	if r.state != stateRunning {
 		return
 	}
-	send(ev.conn, protocol.MsgMatchStart, r.matchStart(slot))
+	send(ev.conn, r.l.id(protocol.MsgMatchStart), r.matchStart(slot))
 	r.catchUp(ev.conn, ev.u32+1, r.sentUpTo)
 	r.event(pb.PlayerEventKind_PLAYER_RECONNECTED, slot, s, ev.conn)
 	r.l.met.reconnections.Inc()
@@ -355,7 +355,7 @@ func (r *Room) catchUp(conn ziface.IConnection, from, to uint32) {
 	if from > to {
 		return
 	}
-	n, _ := sendBatches(conn, r.l.cfg.MaxBatchBytes, from, to, func(fn func(uint32, []byte) bool) error {
+	n, _ := sendBatches(conn, r.l.id(protocol.MsgCatchUp), r.l.cfg.MaxBatchBytes, from, to, func(fn func(uint32, []byte) bool) error {
 		r.log.read(from, to, fn)
 		return nil
 	})
@@ -364,7 +364,7 @@ func (r *Room) catchUp(conn ziface.IConnection, from, to uint32) {
 
 // sendBatches sends frames [from, to], read with read, as catch-up batches
 // of at most maxBytes each; it returns the bytes sent.
-func sendBatches(conn ziface.IConnection, maxBytes int, from, to uint32, read func(func(uint32, []byte) bool) error) (int, error) {
+func sendBatches(conn ziface.IConnection, msgID uint32, maxBytes int, from, to uint32, read func(func(uint32, []byte) bool) error) (int, error) {
 	type busy struct {
 		frame    uint32
 		off, end int
@@ -403,7 +403,7 @@ func sendBatches(conn ziface.IConnection, maxBytes int, from, to uint32, read fu
 		for _, b := range list[i:j] {
 			w.busy(b.frame, buf[b.off:b.end])
 		}
-		if err := conn.SendMsg(protocol.MsgCatchUp, w.b); err != nil {
+		if err := conn.SendMsg(msgID, w.b); err != nil {
 			return sent, err
 		}
 		sent += len(w.b) + 8
@@ -420,7 +420,7 @@ func (r *Room) sendState(conn ziface.IConnection, slot uint32) {
 			st.Slots = append(st.Slots, slotPlayer(uint32(i), s))
 		}
 	}
-	send(conn, protocol.MsgRoomState, st)
+	send(conn, r.l.id(protocol.MsgRoomState), st)
 }
 
 func slotPlayer(slot uint32, s *seat) *pb.SlotPlayer {
@@ -432,7 +432,7 @@ func (r *Room) event(kind pb.PlayerEventKind, slot uint32, s *seat, skip ziface.
 	b := marshal(&pb.PlayerEvent{Kind: kind, Player: slotPlayer(slot, s)})
 	for _, o := range r.seats {
 		if o != nil && o.conn != nil && o.conn != skip {
-			_ = o.conn.SendMsg(protocol.MsgPlayerEvent, b)
+			_ = o.conn.SendMsg(r.l.id(protocol.MsgPlayerEvent), b)
 		}
 	}
 }
@@ -466,7 +466,7 @@ func (r *Room) start(now time.Time) {
 	r.saveMeta(pb.MatchEndReason_MATCH_END_UNSPECIFIED, nil)
 	for i, s := range r.seats {
 		if s != nil && s.conn != nil {
-			send(s.conn, protocol.MsgMatchStart, r.matchStart(uint32(i)))
+			send(s.conn, r.l.id(protocol.MsgMatchStart), r.matchStart(uint32(i)))
 		}
 	}
 	r.l.met.matchesStarted.Inc()
@@ -543,7 +543,7 @@ func (r *Room) flush() {
 	sent := 0
 	for _, s := range r.seats {
 		if s != nil && s.conn != nil {
-			sendNow(s.conn, protocol.MsgFrames, r.bw.b)
+			sendNow(s.conn, r.l.id(protocol.MsgFrames), r.bw.b)
 			sent++
 		}
 	}
@@ -598,7 +598,7 @@ func (r *Room) end(reason pb.MatchEndReason, result []byte) {
 		b := marshal(&pb.MatchEnd{MatchId: r.matchID, LastFrame: r.frame, Reason: reason, Result: result})
 		for _, s := range r.seats {
 			if s != nil && s.conn != nil {
-				_ = s.conn.SendMsg(protocol.MsgMatchEnd, b)
+				_ = s.conn.SendMsg(r.l.id(protocol.MsgMatchEnd), b)
 			}
 		}
 		r.l.met.matchesEnded.WithLabelValues(reason.String()).Inc()
@@ -680,7 +680,7 @@ func (r *Room) judge(frame uint32, h *hashRound) {
 	b := marshal(&pb.Desync{Frame: frame, Slots: slots})
 	for _, s := range r.seats {
 		if s != nil && s.conn != nil {
-			_ = s.conn.SendMsg(protocol.MsgDesync, b)
+			_ = s.conn.SendMsg(r.l.id(protocol.MsgDesync), b)
 		}
 	}
 }

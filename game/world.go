@@ -38,6 +38,10 @@ type WorldConfig struct {
 	SpawnX, SpawnZ, SpawnRange float32
 	// MaxChatLen is the longest chat text accepted, in characters.
 	MaxChatLen int
+	// MsgIDBase moves every MMO message ID up by this much (0, the
+	// default, keeps Zinx's IDs 1/2/3/10/11/12/200/201/202, which Zinx's
+	// demo clients need); for a server whose other modules use them.
+	MsgIDBase uint32
 }
 
 // DefaultWorldConfig returns the Zinx MMO demo's map and spawn area.
@@ -58,6 +62,9 @@ func (c *WorldConfig) Validate() error {
 	}
 	if !(c.SpawnRange >= 0) || math.IsInf(float64(c.SpawnRange), 0) {
 		errs = append(errs, fmt.Errorf("game: SpawnRange = %v: must be finite and >= 0", c.SpawnRange))
+	}
+	if c.MsgIDBase > 1<<31 {
+		errs = append(errs, fmt.Errorf("game: MMO.MsgIDBase = %d: must be at most %d", c.MsgIDBase, uint32(1<<31)))
 	}
 	if c.MaxChatLen < 1 || c.MaxChatLen > 65536 {
 		errs = append(errs, fmt.Errorf("game: MaxChatLen = %d: must be between 1 and 65536", c.MaxChatLen))
@@ -82,8 +89,9 @@ type Player struct {
 }
 
 // World is an MMO scene: players on a grid map who see the players in the
-// grids around them. It is a value the server owns; wire it up with
-// OnConnect, OnDisconnect, HandleTalk and HandleMove (see examples/mmo).
+// grids around them. It is a value the server owns; mount it with
+// srv.Mount("mmo", w) (see examples/mmo), or wire OnConnect, OnDisconnect,
+// HandleTalk and HandleMove by hand.
 //
 // One mutex orders every change and the messages it causes, so two players
 // moving at once never see a half-applied move. Sends only queue bytes
@@ -177,23 +185,23 @@ func (w *World) OnConnect(conn ziface.IConnection) {
 		w.log.Error("game: adding a player to the AOI", "pid", p.PID, "err", err)
 	}
 
-	w.send(p, protocol.MsgSyncPID, &pb.SyncPID{PID: p.PID})
+	w.send(p, w.id(protocol.MsgSyncPID), &pb.SyncPID{PID: p.PID})
 	appear := marshal(&pb.BroadCast{PID: p.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: p.Pos}})
-	w.sendRaw(p, protocol.MsgBroadCast, appear)
+	w.sendRaw(p, w.id(protocol.MsgBroadCast), appear)
 
 	w.around, _ = w.grid.AroundEntity(aoi.ID(p.PID), w.around[:0])
 	list := &pb.SyncPlayers{Ps: make([]*pb.Player, 0, min(len(w.around), playersPerSync))}
 	for _, id := range w.around {
 		other := w.players[int32(id)]
 		list.Ps = append(list.Ps, &pb.Player{PID: other.PID, P: other.Pos})
-		w.sendRaw(other, protocol.MsgBroadCast, appear)
+		w.sendRaw(other, w.id(protocol.MsgBroadCast), appear)
 		if len(list.Ps) == playersPerSync {
-			w.send(p, protocol.MsgSyncPlayers, list)
+			w.send(p, w.id(protocol.MsgSyncPlayers), list)
 			list.Ps = list.Ps[:0]
 		}
 	}
 	if len(list.Ps) > 0 || len(w.around) == 0 {
-		w.send(p, protocol.MsgSyncPlayers, list)
+		w.send(p, w.id(protocol.MsgSyncPlayers), list)
 	}
 }
 
@@ -214,7 +222,7 @@ func (w *World) OnDisconnect(conn ziface.IConnection) {
 	w.around, _ = w.grid.AroundEntity(aoi.ID(p.PID), w.around[:0])
 	gone := marshal(&pb.SyncPID{PID: p.PID})
 	for _, id := range w.around {
-		w.sendRaw(w.players[int32(id)], protocol.MsgLeave, gone)
+		w.sendRaw(w.players[int32(id)], w.id(protocol.MsgLeave), gone)
 	}
 	_ = w.grid.Remove(aoi.ID(p.PID))
 	delete(w.players, p.PID)
@@ -246,7 +254,7 @@ func (w *World) HandleTalk(req ziface.IRequest) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, other := range w.players {
-		w.sendRaw(other, protocol.MsgBroadCast, msg)
+		w.sendRaw(other, w.id(protocol.MsgBroadCast), msg)
 	}
 }
 
@@ -297,21 +305,21 @@ func (w *World) moveLocked(p *Player, pos *pb.Position) {
 	appear := marshal(&pb.BroadCast{PID: p.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: p.Pos}})
 	for _, id := range w.entered {
 		other := w.players[int32(id)]
-		w.sendRaw(other, protocol.MsgBroadCast, appear)
-		w.send(p, protocol.MsgBroadCast, &pb.BroadCast{PID: other.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: other.Pos}})
+		w.sendRaw(other, w.id(protocol.MsgBroadCast), appear)
+		w.send(p, w.id(protocol.MsgBroadCast), &pb.BroadCast{PID: other.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: other.Pos}})
 	}
 	if len(w.left) > 0 {
 		gone := marshal(&pb.SyncPID{PID: p.PID})
 		for _, id := range w.left {
-			w.sendRaw(w.players[int32(id)], protocol.MsgLeave, gone)
-			w.send(p, protocol.MsgLeave, &pb.SyncPID{PID: int32(id)})
+			w.sendRaw(w.players[int32(id)], w.id(protocol.MsgLeave), gone)
+			w.send(p, w.id(protocol.MsgLeave), &pb.SyncPID{PID: int32(id)})
 		}
 	}
 	moved := marshal(&pb.BroadCast{PID: p.PID, Tp: protocol.TpMoved, Data: &pb.BroadCast_P{P: p.Pos}})
 	w.around, _ = w.grid.AroundEntity(aoi.ID(p.PID), w.around[:0])
 	for _, id := range w.around {
 		if !contains(w.entered, id) {
-			w.sendRaw(w.players[int32(id)], protocol.MsgBroadCast, moved)
+			w.sendRaw(w.players[int32(id)], w.id(protocol.MsgBroadCast), moved)
 		}
 	}
 }
@@ -367,19 +375,23 @@ func finite(f float32) bool {
 	return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0)
 }
 
-// Mux is what a World plugs into: a znet.Server or znet.Client.
-type Mux interface {
-	AddRouterFunc(msgID uint32, handler func(ziface.IRequest))
-	SetOnConnStart(hook func(ziface.IConnection))
-	SetOnConnStop(hook func(ziface.IConnection))
+// Mount mounts the world on a server, with srv.Mount("mmo", w): its
+// routes (2 chat, 3 move, 10 login, moved by MsgIDBase) and its connect
+// and disconnect hooks (a player enters on connect, and leaves, saved, on
+// disconnect).
+func (w *World) Mount(m *znet.Mount) error {
+	for _, r := range []struct {
+		id uint32
+		h  func(ziface.IRequest)
+	}{{protocol.MsgTalk, w.HandleTalk}, {protocol.MsgMove, w.HandleMove}, {protocol.MsgMmoLogin, w.HandleLogin}} {
+		if err := m.Handle(w.id(r.id), r.h); err != nil {
+			return err
+		}
+	}
+	m.OnConnect(w.OnConnect)
+	m.OnDisconnect(w.OnDisconnect)
+	return nil
 }
 
-// Attach registers the world's routers (2 chat, 3 move) and its connect and
-// disconnect hooks on m.
-func (w *World) Attach(m Mux) {
-	m.AddRouterFunc(protocol.MsgTalk, w.HandleTalk)
-	m.AddRouterFunc(protocol.MsgMove, w.HandleMove)
-	m.AddRouterFunc(protocol.MsgMmoLogin, w.HandleLogin)
-	m.SetOnConnStart(w.OnConnect)
-	m.SetOnConnStop(w.OnDisconnect)
-}
+// id is the wire ID of an MMO message: Zinx's ID moved by MsgIDBase.
+func (w *World) id(protocolID uint32) uint32 { return protocolID + w.cfg.MsgIDBase }

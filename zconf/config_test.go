@@ -26,6 +26,7 @@ func TestDefaultValues(t *testing.T) {
 		WorkerPoolSize:      10,
 		MaxWorkerTaskLen:    1024,
 		MaxMsgChanLen:       1024,
+		MaxQueuedBytes:      256 << 20,
 		IOReadBuffSize:      4096,
 		Framing:             zconf.FramingLE,
 		BlockingPoolSize:    256,
@@ -40,6 +41,8 @@ func TestDefaultValues(t *testing.T) {
 		MsgRatePolicy:       zconf.RateDrop,
 		ConnRatePerIP:       20,
 		ConnRateExempt:      []string{"127.0.0.0/8", "::1/128"},
+		ProxyProtocol:       zconf.ProxyOff,
+		HandshakeTimeout:    10 * time.Second,
 		LogLevel:            "info",
 		LogFormat:           "text",
 	}
@@ -51,12 +54,6 @@ func TestDefaultValues(t *testing.T) {
 func TestDefaultValidates(t *testing.T) {
 	if err := zconf.Default().Validate(); err != nil {
 		t.Fatalf("Default().Validate() = %v, want nil", err)
-	}
-}
-
-func TestZeroConfigIsInvalid(t *testing.T) {
-	if err := (zconf.Config{}).Validate(); err == nil {
-		t.Fatal("zero Config validated; the package documents it as invalid")
 	}
 }
 
@@ -72,7 +69,7 @@ var allKeys = []string{
 	"MaxWorkerTaskLen", "MaxMsgChanLen", "MaxSendQueueBytes", "MaxQueuedBytes", "IOReadBuffSize", "Framing",
 	"BlockingPoolSize", "WriteTimeout", "FlushDelay", "ShutdownTimeout", "MsgRateLimit", "MsgRateBurst", "MsgRatePolicy",
 	"ConnRatePerIP", "ConnRateExempt", "ServerPingMsgID", "ServerPingInterval", "AdminAddr", "LogLevel", "LogFormat",
-	"TLSCertFile", "TLSKeyFile", "TLSMinVersion",
+	"TLSCertFile", "TLSKeyFile", "TLSMinVersion", "TrustedProxies", "ProxyProtocol", "HandshakeTimeout",
 }
 
 func TestValidateRejectsEachBadValue(t *testing.T) {
@@ -83,29 +80,31 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 		want   []string // substrings of the message: key = value, range
 	}{
 		{"TcpPort too big", "TcpPort", func(c *zconf.Config) { c.TcpPort = 70000 },
-			[]string{"TcpPort = 70000", "between 0 and 65535"}},
-		{"TcpPort negative", "TcpPort", func(c *zconf.Config) { c.TcpPort = -1 },
-			[]string{"TcpPort = -1", "between 0 and 65535"}},
-		{"MaxConn zero", "MaxConn", func(c *zconf.Config) { c.MaxConn = 0 },
-			[]string{"MaxConn = 0", "between 1 and 10000000"}},
+			[]string{"TcpPort = 70000", "between 1 and 65535, or -1 for a free port"}},
+		{"TcpPort below -1", "TcpPort", func(c *zconf.Config) { c.TcpPort = -2 },
+			[]string{"TcpPort = -2", "between 1 and 65535, or -1 for a free port"}},
+		{"WsPort below -1", "WsPort", func(c *zconf.Config) { c.WsPort = -2 },
+			[]string{"WsPort = -2", "between 1 and 65535, or -1 for a free port"}},
+		{"MaxConn negative", "MaxConn", func(c *zconf.Config) { c.MaxConn = -1 },
+			[]string{"MaxConn = -1", "between 1 and 10000000"}},
 		{"MaxConn too big", "MaxConn", func(c *zconf.Config) { c.MaxConn = 10_000_001 },
 			[]string{"MaxConn = 10000001", "between 1 and 10000000"}},
-		{"MaxPackageSize zero", "MaxPackageSize", func(c *zconf.Config) { c.MaxPackageSize = 0 },
-			[]string{"MaxPackageSize = 0", "between 1 and 67108864"}},
+		{"MaxPackageSize negative", "MaxPackageSize", func(c *zconf.Config) { c.MaxPackageSize = -1 },
+			[]string{"MaxPackageSize = -1", "between 1 and 67108864"}},
 		{"MaxPackageSize over 64MiB", "MaxPackageSize", func(c *zconf.Config) { c.MaxPackageSize = 64<<20 + 1 },
 			[]string{"MaxPackageSize = 67108865", "between 1 and 67108864"}},
-		{"WorkerPoolSize negative", "WorkerPoolSize", func(c *zconf.Config) { c.WorkerPoolSize = -1 },
-			[]string{"WorkerPoolSize = -1", "between 0 and 4096"}},
+		{"WorkerPoolSize below -1", "WorkerPoolSize", func(c *zconf.Config) { c.WorkerPoolSize = -2 },
+			[]string{"WorkerPoolSize = -2", "between 1 and 4096, or -1 to run handlers on the reader"}},
 		{"WorkerPoolSize too big", "WorkerPoolSize", func(c *zconf.Config) { c.WorkerPoolSize = 4097 },
-			[]string{"WorkerPoolSize = 4097", "between 0 and 4096"}},
-		{"MaxWorkerTaskLen zero", "MaxWorkerTaskLen", func(c *zconf.Config) { c.MaxWorkerTaskLen = 0 },
-			[]string{"MaxWorkerTaskLen = 0", "between 1 and 1048576"}},
-		{"MaxMsgChanLen zero", "MaxMsgChanLen", func(c *zconf.Config) { c.MaxMsgChanLen = 0 },
-			[]string{"MaxMsgChanLen = 0", "between 1 and 1048576"}},
+			[]string{"WorkerPoolSize = 4097", "between 1 and 4096"}},
+		{"MaxWorkerTaskLen negative", "MaxWorkerTaskLen", func(c *zconf.Config) { c.MaxWorkerTaskLen = -1 },
+			[]string{"MaxWorkerTaskLen = -1", "between 1 and 1048576"}},
+		{"MaxMsgChanLen negative", "MaxMsgChanLen", func(c *zconf.Config) { c.MaxMsgChanLen = -1 },
+			[]string{"MaxMsgChanLen = -1", "between 1 and 1048576"}},
 		{"MaxSendQueueBytes under one frame", "MaxSendQueueBytes", func(c *zconf.Config) { c.MaxSendQueueBytes = 4000 },
-			[]string{"MaxSendQueueBytes = 4000", "between 4104 and 1073741824"}},
+			[]string{"MaxSendQueueBytes = 4000", "between 4104 and 1073741824, or negative"}},
 		{"MaxQueuedBytes tiny", "MaxQueuedBytes", func(c *zconf.Config) { c.MaxQueuedBytes = 1000 },
-			[]string{"MaxQueuedBytes = 1000", "negative (off) or between 65536 and 1099511627776"}},
+			[]string{"MaxQueuedBytes = 1000", "between 65536 and 1099511627776, or negative"}},
 		{"IOReadBuffSize too small", "IOReadBuffSize", func(c *zconf.Config) { c.IOReadBuffSize = 100 },
 			[]string{"IOReadBuffSize = 100", "between 512 and 16777216"}},
 		{"IOReadBuffSize too big", "IOReadBuffSize", func(c *zconf.Config) { c.IOReadBuffSize = 16<<20 + 1 },
@@ -114,47 +113,55 @@ func TestValidateRejectsEachBadValue(t *testing.T) {
 			[]string{`Framing = "xx"`, `must be one of ["le" "be"]`}},
 		{"Framing is case-sensitive", "Framing", func(c *zconf.Config) { c.Framing = "LE" },
 			[]string{`Framing = "LE"`, `["le" "be"]`}},
-		{"BlockingPoolSize zero", "BlockingPoolSize", func(c *zconf.Config) { c.BlockingPoolSize = 0 },
-			[]string{"BlockingPoolSize = 0", "between 1 and 100000"}},
-		{"WriteTimeout zero", "WriteTimeout", func(c *zconf.Config) { c.WriteTimeout = 0 },
-			[]string{"WriteTimeout = 0s", "between 1ms and 10m0s"}},
+		{"BlockingPoolSize negative", "BlockingPoolSize", func(c *zconf.Config) { c.BlockingPoolSize = -1 },
+			[]string{"BlockingPoolSize = -1", "between 1 and 100000"}},
+		{"WriteTimeout negative (cannot be turned off)", "WriteTimeout", func(c *zconf.Config) { c.WriteTimeout = -time.Millisecond },
+			[]string{"WriteTimeout = -1ms", "between 1ms and 10m0s"}},
 		{"WriteTimeout too long", "WriteTimeout", func(c *zconf.Config) { c.WriteTimeout = 11 * time.Minute },
 			[]string{"WriteTimeout = 11m0s", "between 1ms and 10m0s"}},
 		{"MsgRateLimit negative", "MsgRateLimit", func(c *zconf.Config) { c.MsgRateLimit = -1 },
 			[]string{"MsgRateLimit = -1", "between 0 and 1000000"}},
 		{"MsgRatePolicy unknown", "MsgRatePolicy", func(c *zconf.Config) { c.MsgRatePolicy = "ignore" },
 			[]string{`MsgRatePolicy = "ignore"`, "drop", "disconnect"}},
-		{"ConnRatePerIP negative", "ConnRatePerIP", func(c *zconf.Config) { c.ConnRatePerIP = -1 },
-			[]string{"ConnRatePerIP = -1", "between 0 and 1000000"}},
+		{"ConnRatePerIP below -1", "ConnRatePerIP", func(c *zconf.Config) { c.ConnRatePerIP = -2 },
+			[]string{"ConnRatePerIP = -2", "between 1 and 1000000, or -1 to turn it off"}},
 		{"ConnRateExempt not CIDR", "ConnRateExempt", func(c *zconf.Config) { c.ConnRateExempt = []string{"10.0.0.1"} },
 			[]string{`ConnRateExempt: bad network "10.0.0.1"`}},
+		{"TrustedProxies not CIDR", "TrustedProxies", func(c *zconf.Config) { c.TrustedProxies = []string{"10.0.0.1"} },
+			[]string{`TrustedProxies: bad network "10.0.0.1"`}},
+		{"ProxyProtocol unknown", "ProxyProtocol", func(c *zconf.Config) { c.ProxyProtocol = "on" },
+			[]string{`ProxyProtocol = "on"`, `["off" "optional" "required"]`}},
+		{"ProxyProtocol without TrustedProxies", "ProxyProtocol", func(c *zconf.Config) { c.ProxyProtocol = zconf.ProxyRequired },
+			[]string{`ProxyProtocol = "required"`, "needs TrustedProxies"}},
+		{"HandshakeTimeout negative", "HandshakeTimeout", func(c *zconf.Config) { c.HandshakeTimeout = -time.Second },
+			[]string{"HandshakeTimeout = -1s", "between 0s and 10m0s"}},
+		{"HandshakeTimeout too long", "HandshakeTimeout", func(c *zconf.Config) { c.HandshakeTimeout = time.Hour },
+			[]string{"HandshakeTimeout = 1h0m0s", "between 0s and 10m0s"}},
 		{"ServerPingMsgID clashes", "ServerPingMsgID", func(c *zconf.Config) {
 			c.ServerPingInterval, c.ServerPingMsgID = time.Second, c.PingMsgID
 		}, []string{"ServerPingMsgID = 65534", "must differ"}},
+		{"ServerPingMsgID is MsgIDOff", "ServerPingMsgID", func(c *zconf.Config) { c.ServerPingMsgID = zconf.MsgIDOff },
+			[]string{"ServerPingMsgID = 4294967295", "reserved"}},
 		{"AdminAddr no port", "AdminAddr", func(c *zconf.Config) { c.AdminAddr = "localhost" },
 			[]string{`AdminAddr = "localhost"`, "host:port"}},
 		{"FlushDelay negative", "FlushDelay", func(c *zconf.Config) { c.FlushDelay = -time.Millisecond },
 			[]string{"FlushDelay = -1ms", "between 0s and 1s"}},
 		{"FlushDelay too long", "FlushDelay", func(c *zconf.Config) { c.FlushDelay = 2 * time.Second },
 			[]string{"FlushDelay = 2s", "between 0s and 1s"}},
-		{"ShutdownTimeout negative", "ShutdownTimeout", func(c *zconf.Config) { c.ShutdownTimeout = -time.Second },
-			[]string{"ShutdownTimeout = -1s", "between 0s and 1h0m0s"}},
 		{"ShutdownTimeout too long", "ShutdownTimeout", func(c *zconf.Config) { c.ShutdownTimeout = time.Hour + 1 },
-			[]string{"ShutdownTimeout = 1h0m0.000000001s", "between 0s and 1h0m0s"}},
+			[]string{"ShutdownTimeout = 1h0m0.000000001s", "at most 1h0m0s (negative turns it off)"}},
+		{"HeartbeatTimeout too long", "HeartbeatTimeout", func(c *zconf.Config) { c.HeartbeatTimeout = 25 * time.Hour },
+			[]string{"HeartbeatTimeout = 25h0m0s", "at most 24h0m0s"}},
 		{"LogLevel unknown", "LogLevel", func(c *zconf.Config) { c.LogLevel = "loud" },
 			[]string{`LogLevel = "loud"`, `must be one of ["debug" "info" "warn" "error"]`}},
 		{"LogFormat unknown", "LogFormat", func(c *zconf.Config) { c.LogFormat = "xml" },
 			[]string{`LogFormat = "xml"`, `must be one of ["text" "json"]`}},
-		{"Name empty", "Name", func(c *zconf.Config) { c.Name = "" },
-			[]string{`Name = ""`, "must not be empty"}},
 		{"TLS certificate without key", "TLSKeyFile", func(c *zconf.Config) { c.TLSCertFile = "cert.pem" },
 			[]string{`TLSKeyFile = ""`, `must be set when TLSCertFile is ("cert.pem")`}},
 		{"TLS key without certificate", "TLSCertFile", func(c *zconf.Config) { c.TLSKeyFile = "key.pem" },
 			[]string{`TLSCertFile = ""`, `must be set when TLSKeyFile is ("key.pem")`}},
 		{"TLSMinVersion 1.1", "TLSMinVersion", func(c *zconf.Config) { c.TLSMinVersion = "1.1" },
 			[]string{`TLSMinVersion = "1.1"`, `must be one of ["1.2" "1.3"]`}},
-		{"TLSMinVersion empty", "TLSMinVersion", func(c *zconf.Config) { c.TLSMinVersion = "" },
-			[]string{`TLSMinVersion = ""`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,13 +200,17 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 		name   string
 		mutate func(*zconf.Config)
 	}{
-		{"TcpPort 0 (free port)", func(c *zconf.Config) { c.TcpPort = 0 }},
+		{"TcpPort 0 (the default)", func(c *zconf.Config) { c.TcpPort = 0 }},
+		{"TcpPort -1 (free port)", func(c *zconf.Config) { c.TcpPort = zconf.FreePort }},
+		{"TcpPort 1", func(c *zconf.Config) { c.TcpPort = 1 }},
 		{"TcpPort 65535", func(c *zconf.Config) { c.TcpPort = 65535 }},
 		{"MaxConn 1", func(c *zconf.Config) { c.MaxConn = 1 }},
 		{"MaxConn 10M", func(c *zconf.Config) { c.MaxConn = 10_000_000 }},
 		{"MaxPackageSize 1", func(c *zconf.Config) { c.MaxPackageSize = 1 }},
 		{"MaxPackageSize 64MiB", func(c *zconf.Config) { c.MaxPackageSize = 64 << 20 }},
-		{"WorkerPoolSize 0", func(c *zconf.Config) { c.WorkerPoolSize = 0 }},
+		{"WorkerPoolSize 0 (the default)", func(c *zconf.Config) { c.WorkerPoolSize = 0 }},
+		{"WorkerPoolSize -1 (no pool)", func(c *zconf.Config) { c.WorkerPoolSize = zconf.Off }},
+		{"WorkerPoolSize 1", func(c *zconf.Config) { c.WorkerPoolSize = 1 }},
 		{"WorkerPoolSize 4096", func(c *zconf.Config) { c.WorkerPoolSize = 4096 }},
 		{"MaxWorkerTaskLen 1", func(c *zconf.Config) { c.MaxWorkerTaskLen = 1 }},
 		{"MaxWorkerTaskLen 1Mi", func(c *zconf.Config) { c.MaxWorkerTaskLen = 1 << 20 }},
@@ -211,9 +222,18 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 		{"WriteTimeout 1ms", func(c *zconf.Config) { c.WriteTimeout = time.Millisecond }},
 		{"WriteTimeout 10m", func(c *zconf.Config) { c.WriteTimeout = 10 * time.Minute }},
 		{"FlushDelay 1s", func(c *zconf.Config) { c.FlushDelay = time.Second }},
-		{"ShutdownTimeout 0", func(c *zconf.Config) { c.ShutdownTimeout = 0 }},
+		{"ShutdownTimeout 0 (the default)", func(c *zconf.Config) { c.ShutdownTimeout = 0 }},
+		{"ShutdownTimeout negative (no wait)", func(c *zconf.Config) { c.ShutdownTimeout = -time.Hour * 1000 }},
 		{"ShutdownTimeout 1h", func(c *zconf.Config) { c.ShutdownTimeout = time.Hour }},
-		{"NoticeMsgID 0", func(c *zconf.Config) { c.NoticeMsgID = 0 }},
+		{"NoticeMsgID 0 (the default)", func(c *zconf.Config) { c.NoticeMsgID = 0 }},
+		{"PingMsgID off", func(c *zconf.Config) { c.PingMsgID = zconf.MsgIDOff }},
+		{"HeartbeatTimeout negative (off)", func(c *zconf.Config) { c.HeartbeatTimeout = zconf.Disabled }},
+		{"FirstMessageTimeout negative (off)", func(c *zconf.Config) { c.FirstMessageTimeout = -time.Second }},
+		{"ReconnectAfter negative (no hint)", func(c *zconf.Config) { c.ReconnectAfter = zconf.Disabled }},
+		{"ServerPingInterval negative (off)", func(c *zconf.Config) { c.ServerPingInterval = zconf.Disabled }},
+		{"ConnRatePerIP -1 (off)", func(c *zconf.Config) { c.ConnRatePerIP = zconf.Off }},
+		{"ConnRateExempt empty (none)", func(c *zconf.Config) { c.ConnRateExempt = []string{} }},
+		{"Name, Mode, TLSMinVersion empty (the defaults)", func(c *zconf.Config) { c.Name, c.Mode, c.TLSMinVersion = "", "", "" }},
 		{"LogLevel debug", func(c *zconf.Config) { c.LogLevel = "debug" }},
 		{"LogLevel warn", func(c *zconf.Config) { c.LogLevel = "warn" }},
 		{"LogLevel error", func(c *zconf.Config) { c.LogLevel = "error" }},
@@ -222,6 +242,11 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 		// Validate reads no files: NewTLSConfig does, when the server starts.
 		{"TLS files both set, not read", func(c *zconf.Config) { c.TLSCertFile, c.TLSKeyFile = "/nonexistent/c", "/nonexistent/k" }},
 		{"TLSMinVersion 1.3", func(c *zconf.Config) { c.TLSMinVersion = zconf.TLS13 }},
+		{"ProxyProtocol empty (off)", func(c *zconf.Config) { c.ProxyProtocol = "" }},
+		{"ProxyProtocol optional with a trusted network", func(c *zconf.Config) {
+			c.ProxyProtocol, c.TrustedProxies = zconf.ProxyOptional, []string{"10.0.0.0/8", "fd00::/8"}
+		}},
+		{"HandshakeTimeout 0 (default)", func(c *zconf.Config) { c.HandshakeTimeout = 0 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -237,22 +262,22 @@ func TestValidateAcceptsBoundaries(t *testing.T) {
 func TestValidateReportsAllBadValuesTogether(t *testing.T) {
 	c := zconf.Default()
 	c.TcpPort = 70000
-	c.MaxConn = 0
+	c.MaxConn = -1
 	c.Framing = "xx"
-	c.WriteTimeout = 0
+	c.WriteTimeout = -1
 	c.LogFormat = "xml"
-	c.Name = ""
+	c.WsPath = "game"
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate() = nil, want errors")
 	}
 	msg := err.Error()
 	want := []string{
-		`Name = ""`,
-		"TcpPort = 70000: must be between 0 and 65535",
-		"MaxConn = 0: must be between 1 and 10000000",
+		"TcpPort = 70000: must be between 1 and 65535",
+		`WsPath = "game"`,
+		"MaxConn = -1: must be between 1 and 10000000",
 		`Framing = "xx"`,
-		"WriteTimeout = 0s: must be between 1ms and 10m0s",
+		"WriteTimeout = -1ns: must be between 1ms and 10m0s",
 		`LogFormat = "xml"`,
 	}
 	for _, w := range want {
@@ -360,6 +385,9 @@ func TestNewLoggerJSONLevelField(t *testing.T) {
 }
 
 func TestMemoryBoundsZeroMeansDefault(t *testing.T) {
+	if got := (zconf.Config{}).QueuedBytesLimit(); got != 256<<20 {
+		t.Errorf("Config{}.QueuedBytesLimit() = %d, want 256 MiB", got)
+	}
 	c := zconf.Default()
 	if got := c.SendQueueLimit(); got != 4<<20 {
 		t.Errorf("SendQueueLimit() = %d, want 4 MiB", got)

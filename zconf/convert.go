@@ -58,12 +58,14 @@ func assign(f reflect.Value, key string, raw any) error {
 		case []string:
 			list = r
 		case string: // from the environment: comma-separated
+			list = []string{} // given, even if empty: not nil, which means the default
 			for _, part := range strings.Split(r, ",") {
 				if part = strings.TrimSpace(part); part != "" {
 					list = append(list, part)
 				}
 			}
 		case []any:
+			list = []string{}
 			for _, e := range r {
 				s, ok := e.(string)
 				if !ok {

@@ -83,7 +83,12 @@ var zinxOnly = map[string]string{
 	"prometheuslisten":        "Prometheus listen address",
 }
 
-// Load builds a Config from src and validates it.
+// Load builds a Config from src and validates it. The Config it returns
+// has its defaults applied (WithDefaults). A 0 given for a key whose 0
+// meant something else in Zinx keeps that meaning: WorkerPoolSize 0 runs
+// handlers on the reader (Off), "HeartbeatTimeout": "0s" turns the check
+// off, TcpPort 0 picks a free port, "Mode": "" serves both, and so on, as
+// each Config field says. Any other 0 means the default.
 func Load(src Source) (Config, error) {
 	log := src.Logger
 	if log == nil {
@@ -187,13 +192,19 @@ func Load(src Source) (Config, error) {
 
 	var errs []error
 	for _, k := range keys {
-		if err := assign(targets[k], k, v.Get(k)); err != nil {
+		if err := assign(targets[k], k, offID(k, v.Get(k))); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
+	// A 0 given for a key keeps the meaning it had in Zinx (see
+	// explicitZero); any other zero means the default, as in a Config.
+	if err := cfg.applyExplicitZeros(); err != nil {
+		return Config{}, err
+	}
+	cfg = cfg.WithDefaults()
 	for name, ptr := range src.Sections {
 		if val, ok := ptr.(interface{ Validate() error }); ok {
 			if err := val.Validate(); err != nil {

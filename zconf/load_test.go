@@ -113,7 +113,7 @@ func TestLoadZinxFile(t *testing.T) {
 		c.MaxWorkerTaskLen = 16
 		c.MaxMsgChanLen = 8
 		c.IOReadBuffSize = 1024
-		c.Mode = "" // Zinx's "both"
+		c.Mode = zconf.ModeBoth // Zinx's "" serves both
 	})
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Load() = %+v\nwant     %+v", got, want)
@@ -176,7 +176,7 @@ func TestLoadKeyCase(t *testing.T) {
 				c.Version = "v9"
 				c.Framing = zconf.FramingBE
 				c.BlockingPoolSize = 3
-				c.ShutdownTimeout = 0
+				c.ShutdownTimeout = zconf.Disabled // "0s": no wait, as before
 				c.NoticeMsgID = 7
 				c.LogFormat = "json"
 			}), ""},
@@ -247,8 +247,11 @@ func TestLoadFileErrors(t *testing.T) {
 		{"negative uint32", `{"NoticeMsgID": -1}`, []string{"NoticeMsgID = -1"}},
 		{"same key twice in other case", `{"TcpPort": 1, "tcpport": 2}`, []string{"given twice"}},
 		{"number overflowing float64", `{"MaxConn": 1e400}`, []string{"MaxConn", "whole number"}},
-		{"invalid value fails validation", `{"MaxConn": 0}`, []string{"MaxConn = 0", "between 1 and 10000000"}},
-		{"invalid alias value fails validation", `{"MaxPacketSize": 0}`, []string{"MaxPackageSize = 0"}},
+		{"invalid value fails validation", `{"MaxConn": -1}`, []string{"MaxConn = -1", "between 1 and 10000000"}},
+		{"invalid alias value fails validation", `{"MaxPacketSize": -1}`, []string{"MaxPackageSize = -1"}},
+		{"NoticeMsgID 0 cannot keep its meaning", `{"NoticeMsgID": 0}`, []string{"NoticeMsgID = 0", "no longer available", "65535"}},
+		{"ServerPingMsgID 0 cannot keep its meaning", `{"ServerPingMsgID": 0}`, []string{"ServerPingMsgID = 0", "65533"}},
+		{"PingMsgID below -1", `{"PingMsgID": -2}`, []string{"PingMsgID = -2"}},
 		{"several invalid values", `{"TcpPort": 70000, "LogLevel": "loud"}`,
 			[]string{"TcpPort = 70000", `LogLevel = "loud"`}},
 		{"framing is case-sensitive", `{"Framing": "LE"}`, []string{`Framing = "LE"`}},
@@ -398,13 +401,12 @@ func TestLoadEnvAndOverrideErrors(t *testing.T) {
 		{"env negative uint", []string{"ZINX_NOTICEMSGID=-1"}, nil, []string{"NoticeMsgID"}},
 		{"env duration without unit", []string{"ZINX_WRITETIMEOUT=5"}, nil, []string{"WriteTimeout"}},
 		{"env alias not a number", []string{"ZINX_MAXPACKETSIZE=big"}, nil, []string{"MaxPackageSize"}},
-		{"env value out of range", []string{"ZINX_TCPPORT=70000"}, nil, []string{"TcpPort = 70000", "between 0 and 65535"}},
-		{"env empty name", []string{"ZINX_NAME="}, nil, []string{`Name = ""`}},
+		{"env value out of range", []string{"ZINX_TCPPORT=70000"}, nil, []string{"TcpPort = 70000", "between 1 and 65535"}},
 		{"env bad log format", []string{"ZINX_LOGFORMAT=xml"}, nil, []string{`LogFormat = "xml"`}},
 		{"override unknown key", nil, map[string]any{"TcpPortt": 1}, []string{`override "TcpPortt"`, "unknown key"}},
 		{"override Zinx-only key", nil, map[string]any{"LogDir": "x"}, []string{`override "LogDir"`, "unknown key"}},
 		{"override wrong type", nil, map[string]any{"MaxConn": []int{1}}, []string{"MaxConn"}},
-		{"override out of range", nil, map[string]any{"maxconn": 0}, []string{"MaxConn = 0"}},
+		{"override out of range", nil, map[string]any{"maxconn": -1}, []string{"MaxConn = -1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -626,7 +628,7 @@ func TestLoadApplicationDefaults(t *testing.T) {
 }
 
 // TestEchoConfigListsEveryKey keeps conf/echo.json the complete reference
-// the README promises: every Config field, each at its default except Name.
+// docs/configuration.md promises: every Config field, each at its default except Name.
 func TestEchoConfigListsEveryKey(t *testing.T) {
 	b, err := os.ReadFile("../conf/echo.json")
 	if err != nil {
@@ -647,6 +649,8 @@ func TestEchoConfigListsEveryKey(t *testing.T) {
 	}
 	want := zconf.Default()
 	want.Name = "echo"
+	want.WsAllowedOrigins = []string{} // the file's [], which means any origin, as nil does
+	want.TrustedProxies = []string{}   // the file's [], which trusts nobody, as nil does
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("conf/echo.json loads as\n%+v\nwant the defaults\n%+v", got, want)
 	}

@@ -8,6 +8,7 @@ import (
 // NewLogger returns a logger with the configured level and format, writing
 // to w, tagged with the server's name.
 func (c Config) NewLogger(w io.Writer) *slog.Logger {
+	c = c.WithDefaults() // Config{} logs as "zinxgame" at info, in text
 	var level slog.Level
 	switch c.LogLevel {
 	case "debug":

@@ -40,8 +40,9 @@ func (c Config) validateTLS() []error {
 //
 // znet.NewServer calls it. Call it yourself to serve a listener you made
 // with the configured certificate: tls.NewListener(l, tlsConfig), then
-// Server.ServeListener.
+// Server.Serve.
 func (c Config) NewTLSConfig() (*tls.Config, error) {
+	c = c.WithDefaults() // an empty TLSMinVersion is "1.2"
 	if err := errors.Join(c.validateTLS()...); err != nil {
 		return nil, err
 	}

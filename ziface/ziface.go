@@ -35,6 +35,10 @@ type IRequest interface {
 	GetConnection() IConnection
 	GetMsgID() uint32
 	GetData() []byte
+	// Abort stops a router's chain, as in Zinx: called from PreHandle, it
+	// keeps Handle and PostHandle from running; from Handle, PostHandle.
+	// Middleware stops a chain by not calling next.
+	Abort()
 }
 
 // IRouter handles one message ID. PreHandle, Handle and PostHandle run in that
@@ -94,8 +98,10 @@ type IConnManager interface {
 	ClearConn()
 }
 
-// IServer is a game server. Configure it with routers and hooks before
-// starting it.
+// IServer is Zinx's server interface, kept so code written against Zinx
+// compiles: znet.ZinxServer implements it. New code uses *znet.Server,
+// whose serving and shutdown follow net/http (Serve(l), ListenAndServe,
+// Shutdown(ctx), Close) and whose hooks and modules add up.
 type IServer interface {
 	// Start listens on the configured address and serves in the
 	// background; it returns once the listener is bound.
@@ -103,21 +109,14 @@ type IServer interface {
 	// Serve listens on the configured address and blocks until the server
 	// is shut down, then returns znet.ErrServerClosed.
 	Serve() error
-	// ServeListener serves connections accepted from l until the server is
-	// shut down, then returns znet.ErrServerClosed.
-	ServeListener(l net.Listener) error
-	// Shutdown stops accepting, lets every connection finish its queued
-	// requests and flush its sends, and waits for OnConnStop to run on all
-	// of them. When ctx ends first, the remaining connections are closed
-	// hard and ctx's error is returned.
-	Shutdown(ctx context.Context) error
-	// Stop starts the same graceful shutdown, bounded by the configured
-	// ShutdownTimeout, and returns at once; Serve returns when it is done.
-	// Unlike Shutdown it is safe to call from a handler or hook.
+	// Stop starts a graceful shutdown, bounded by the configured
+	// ShutdownTimeout, and returns at once. It is safe to call from a
+	// handler or hook.
 	Stop()
 
 	AddRouter(msgID uint32, router IRouter)
-	AddRouterFunc(msgID uint32, handler func(IRequest))
+	// SetOnConnStart and SetOnConnStop set the application's one hook of
+	// each kind; they never replace the hooks modules register.
 	SetOnConnStart(hook func(IConnection))
 	SetOnConnStop(hook func(IConnection))
 	GetConnMgr() IConnManager

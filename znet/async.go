@@ -50,7 +50,7 @@ func (c *Connection) Async(work func(ctx context.Context), then func()) error {
 	if err != nil {
 		// Nothing was started: withdraw the op. Ops behind it may now be
 		// deliverable; deliver them from another goroutine, because with
-		// WorkerPoolSize = 0 delivery runs completions inline and this
+		// WorkerPoolSize = Off delivery runs completions inline and this
 		// goroutine may be the handler holding the connection.
 		c.async.mu.Lock()
 		for i, o := range c.async.ops {

@@ -35,6 +35,9 @@ func NewClient(cfg zconf.Config, opts ...Option) (*Client, error) {
 
 // Dial connects to addr (host:port over TCP) and starts the connection.
 func (cl *Client) Dial(ctx context.Context, addr string) (*Connection, error) {
+	if err := cl.registrationErr(); err != nil {
+		return nil, err
+	}
 	nc, err := cl.dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("znet: dial %s: %w", addr, err)

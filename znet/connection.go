@@ -10,9 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/time/rate"
 
@@ -42,8 +40,10 @@ type Connection struct {
 
 	exec  executor
 	sendq *sendQueue
-	raw   syscall.RawConn // for non-blocking writes; nil when the transport has none
-	rw    rawWrite        // tryWrite's state, used under the send queue's lock
+	// rw is the non-blocking write path (rawwrite_*.go); rw.raw is nil when
+	// the transport or the platform has none. tryWrite uses it under the
+	// send queue's lock.
+	rw rawWrite
 	// deadlineAt is when the writer next refreshes its write deadline; only
 	// the writer goroutine (one at a time) touches it.
 	deadlineAt time.Time
@@ -56,6 +56,7 @@ type Connection struct {
 	hard     chan struct{} // closed by hardClose: stop waiting for anything
 	done     chan struct{} // closed after OnConnStop returned
 	fullOnce sync.Once
+	aborted  bool // the request being handled called Abort; only the executor touches it
 	peerDone bool // the reader saw the peer finish (EOF or error); only the reader touches it
 	hooked   bool // OnConnStart ran, so OnConnStop must; only the reader touches it
 
@@ -108,6 +109,7 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 	c.openedAt = eng.clock.Load()
 	c.lastPing = c.openedAt
 	c.lim = newMsgLimiter(&eng.cfg)
+	bindTransport(c, nc)
 	c.refs.Store(1)
 	if eng.sched != nil {
 		c.exec = newMailbox(eng.sched, c, eng.cfg.MaxWorkerTaskLen)
@@ -116,13 +118,9 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 	}
 	// Only plain TCP: a TLS or WebSocket conn wraps its own framing around
 	// the bytes, so raw writes to its socket would corrupt the stream.
-	if tc, ok := nc.(*net.TCPConn); ok {
-		if raw, err := tc.SyscallConn(); err == nil {
-			c.raw = raw
-			c.rw.fn = c.rw.write // bound once: a closure per write would allocate
-			c.tryWriteFn = c.tryWrite
-			c.sendq.tryWrite = c.tryWriteFn
-		}
+	if tc, ok := plainTCP(nc); ok {
+		c.bindRawWrite(tc) // rawwrite_*.go: a no-op where there is no raw path
+		c.sendq.tryWrite = c.tryWriteFn
 	}
 	return c
 }
@@ -172,6 +170,20 @@ func (c *Connection) hardClose() {
 
 // Done is closed once the connection has fully closed and OnConnStop has run.
 func (c *Connection) Done() <-chan struct{} { return c.done }
+
+// Server is the server that accepted the connection, so a handler can
+// reach it (Kick, Broadcast, Online, ...); nil for a client's connection.
+func (c *Connection) Server() *Server { return c.eng.srv }
+
+// ServerOf is the server a connection belongs to: what a handler given an
+// ziface.IConnection (or req.GetConnection()) uses to reach its server.
+// It is nil for a client's connection or another implementation.
+func ServerOf(c ziface.IConnection) *Server {
+	if zc, ok := c.(*Connection); ok {
+		return zc.Server()
+	}
+	return nil
+}
 
 func (c *Connection) Context() context.Context { return c.ctx }
 func (c *Connection) GetConnection() net.Conn  { return c.conn }
@@ -315,57 +327,11 @@ func (c *Connection) flushIfSlow(i int, since time.Time) time.Time {
 // flushBatch ends a batch started with sendq.startBatch: it writes what the
 // batch queued, or leaves it to the writer goroutine.
 func (c *Connection) flushBatch() {
-	if c.raw != nil {
+	if c.rw.raw != nil {
 		c.sendq.endBatch(c.tryWriteFn)
 	} else {
 		c.sendq.endBatch(nil)
 	}
-}
-
-// tryWrite writes as much of b as the socket takes without blocking and
-// returns how much that was. The writer goroutine sends the rest, and
-// reports any error.
-func (c *Connection) tryWrite(b []byte) int {
-	c.rw.buf, c.rw.written = b, 0
-	_ = c.raw.Write(c.rw.fn)
-	n := c.rw.written
-	c.rw.buf = nil
-	return n
-}
-
-// rawWrite is the callback of a non-blocking write through RawConn.
-type rawWrite struct {
-	buf     []byte
-	written int
-	fn      func(fd uintptr) bool
-}
-
-func (w *rawWrite) write(fd uintptr) bool {
-	for w.written < len(w.buf) {
-		n, err := writeNoBlock(fd, w.buf[w.written:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil || n <= 0 {
-			break
-		}
-		w.written += n
-	}
-	return true // never wait: what is left goes to the writer goroutine
-}
-
-// writeNoBlock is write(2) on a non-blocking socket without telling the Go
-// scheduler: it cannot block, and a loopback write takes a few
-// microseconds. syscall.Write marks the P as in a syscall, and the runtime's
-// monitor may hand the P to another thread meanwhile; with GOMAXPROCS=1
-// and a write per player per frame, that handoff (a thread wake and a
-// context switch) costs more than the write.
-func writeNoBlock(fd uintptr, b []byte) (int, error) {
-	n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
 }
 
 func (c *Connection) readLoop() {
@@ -375,7 +341,7 @@ func (c *Connection) readLoop() {
 		return
 	}
 	c.hooked = true
-	c.eng.callHook(c, c.eng.onStart.Load(), "OnConnStart")
+	c.eng.onStart.run(c.eng, c, "OnConnect", false)
 	fr := newFrameReader(c.eng.pack, c.conn, c.eng.cfg.IOReadBuffSize)
 	var msgID uint32
 	var err error
@@ -441,7 +407,7 @@ func (c *Connection) readQueued(fr *frameReader) (uint32, error) {
 	return 0, nil
 }
 
-// readInline handles frames on the reader goroutine (WorkerPoolSize = 0):
+// readInline handles frames on the reader goroutine (WorkerPoolSize = zconf.Off):
 // it blocks for a frame, then, holding the executor lock, handles it and
 // every frame already buffered, and flushes the replies once. The request
 // is one reused struct: no queue, no copying.
@@ -571,7 +537,7 @@ func (c *Connection) teardown() {
 	}
 	_ = c.conn.Close()
 	if c.hooked {
-		c.eng.callHook(c, c.eng.onStop.Load(), "OnConnStop")
+		c.eng.onStop.run(c.eng, c, "OnDisconnect", true)
 	}
 	c.flushLogs()
 	c.eng.connClosed(c)

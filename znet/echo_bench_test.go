@@ -26,7 +26,7 @@ func BenchmarkEchoLoopback(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	go func() { _ = srv.ServeListener(l) }()
+	go func() { _ = srv.Serve(l) }()
 	defer srv.Stop()
 	const conns, inflight = 4, 8
 	pack := NewDataPack(cfg.Framing, cfg.MaxPackageSize)

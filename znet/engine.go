@@ -2,11 +2,11 @@ package znet
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,15 +27,20 @@ type engine struct {
 	pack  *DataPack
 	mux   mux
 	mgr   *ConnManager
-	sched *scheduler // nil when WorkerPoolSize = 0
+	sched *scheduler // nil when WorkerPoolSize = zconf.Off
 	stats stats
 	// budget is MaxQueuedBytes (budget.go); nil on clients and when off.
 	budget *budget
 	// logs throttles the log lines clients cause, server-wide (logthrottle.go).
 	logs LogThrottle
 
-	onStart atomic.Pointer[func(ziface.IConnection)]
-	onStop  atomic.Pointer[func(ziface.IConnection)]
+	onStart, onStop hookList
+	srv             *Server // the server this engine serves; nil on a Client
+
+	// routeErrs holds the route conflicts of Zinx-style registrations
+	// (AddRouter has no error result); serving and dialling return them.
+	routeMu   sync.Mutex
+	routeErrs []error
 
 	nextID atomic.Uint64
 	// clock is a coarse Unix-ms clock the keep-alive sweeper advances, so
@@ -70,6 +75,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 func newEngine(cfg zconf.Config, opts []Option) (*engine, error) {
+	cfg = cfg.WithDefaults() // a zero field means its default
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -93,36 +99,58 @@ func newEngine(cfg zconf.Config, opts []Option) (*engine, error) {
 	return e, nil
 }
 
-// AddRouter registers a Zinx-style router for msgID. Registering an ID
-// twice panics, as http.ServeMux does for a pattern.
-func (e *engine) AddRouter(msgID uint32, r ziface.IRouter) {
-	e.mux.handle(msgID, RouterHandler(r))
-}
-
-// AddRouterFunc registers a handler function for msgID.
-func (e *engine) AddRouterFunc(msgID uint32, h func(ziface.IRequest)) {
-	e.mux.handle(msgID, h)
+// Handle registers h for msgID. A message ID registered twice is an error
+// (ErrRouteConflict) naming the ID and both owners; the first registration
+// stays. Routes may be added while serving. Safe for concurrent use.
+func (e *engine) Handle(msgID uint32, h HandlerFunc) error {
+	return e.mux.handle(OwnerApp, msgID, h)
 }
 
 // Use appends middleware around every handler, the first added outermost.
+// Safe for concurrent use.
 func (e *engine) Use(mws ...Middleware) { e.mux.use(mws...) }
 
 // SetNotFound sets the handler for message IDs with no route. Without one,
 // such messages are counted, logged once per connection and dropped.
 func (e *engine) SetNotFound(h func(ziface.IRequest)) { e.mux.setNotFound(h) }
 
-// SetOnConnStart sets the hook run once per connection before its first
-// message is handled. Over TLS it runs after the handshake (the
-// connection's GetConnection is a *tls.Conn whose ConnectionState is
-// complete); a client whose handshake fails gets neither hook.
-func (e *engine) SetOnConnStart(hook func(ziface.IConnection)) { e.onStart.Store(&hook) }
+// OnConnect adds a hook run once per connection before its first message
+// is handled, after the hooks added before it. Over TLS it runs after the
+// handshake (the connection's GetConnection is a *tls.Conn whose
+// ConnectionState is complete); a client whose handshake fails gets
+// neither hook. The returned function removes the hook. Safe for
+// concurrent use; a connection already past its connect sees no change.
+func (e *engine) OnConnect(hook func(ziface.IConnection)) (remove func()) {
+	return e.onStart.add(OwnerApp, hook)
+}
 
-// SetOnConnStop sets the hook run once per connection whose OnConnStart
-// ran, after its last message was handled and its socket closed.
-func (e *engine) SetOnConnStop(hook func(ziface.IConnection)) { e.onStop.Store(&hook) }
+// OnDisconnect adds a hook run once per connection whose connect hooks ran,
+// after its last message was handled and its socket closed. Disconnect
+// hooks run in reverse order of registration, so a module that set
+// something up on connect before another tears it down after it. The
+// returned function removes the hook. Safe for concurrent use.
+func (e *engine) OnDisconnect(hook func(ziface.IConnection)) (remove func()) {
+	return e.onStop.add(OwnerApp, hook)
+}
 
-// GetConnMgr returns the connection manager.
-func (e *engine) GetConnMgr() ziface.IConnManager { return e.mgr }
+// routeErr records a Zinx-style registration's error for serving to
+// return, and logs it now.
+func (e *engine) routeErr(err error) {
+	if err == nil {
+		return
+	}
+	e.log.Error("znet: route not registered", "err", err)
+	e.routeMu.Lock()
+	e.routeErrs = append(e.routeErrs, err)
+	e.routeMu.Unlock()
+}
+
+// registrationErr is every registration error recorded so far.
+func (e *engine) registrationErr() error {
+	e.routeMu.Lock()
+	defer e.routeMu.Unlock()
+	return errors.Join(e.routeErrs...)
+}
 
 // DataPack returns the packer in use.
 func (e *engine) DataPack() *DataPack { return e.pack }
@@ -160,10 +188,11 @@ func (e *engine) runTask(c *Connection, t *task) {
 }
 
 func (e *engine) dispatch(c *Connection, req *request) {
-	if id := req.msgID; id != 0 && (id == e.cfg.PingMsgID || id == e.cfg.ServerPingMsgID) && e.control(c, req) {
+	if id := req.msgID; id != zconf.MsgIDOff && (id == e.cfg.PingMsgID || id == e.cfg.ServerPingMsgID) && e.control(c, req) {
 		return
 	}
 	defer e.recoverPanic(c, req.msgID, "handler")
+	c.aborted = false
 	h := e.mux.lookup(req.msgID)
 	if h == nil {
 		e.stats.unknownMsgs.Add(1)
@@ -218,30 +247,24 @@ func (e *engine) recoverPanic(c *Connection, msgID uint32, what string) {
 	}
 }
 
-func (e *engine) callHook(c *Connection, hook *func(ziface.IConnection), name string) {
-	if hook == nil || *hook == nil {
-		return
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			e.stats.panics.Add(1)
-			c.log.Error("znet: "+name+" panicked", "panic", r, "stack", string(debug.Stack()))
-		}
-	}()
-	(*hook)(c)
-}
-
 // open admits a network connection: it takes a MaxConn slot, registers the
 // connection and starts it. ok is false when the server is full.
 func (e *engine) open(nc net.Conn) (*Connection, bool) {
 	if !e.mgr.reserve() {
 		return nil, false
 	}
+	return e.openReserved(nc), true
+}
+
+// openReserved is open for a connection whose MaxConn slot is already
+// taken (an upgraded WebSocket's, taken when its HTTP connection was
+// accepted); the connection releases it when it closes.
+func (e *engine) openReserved(nc net.Conn) *Connection {
 	c := newConnection(e, nc, e.nextID.Add(1))
 	e.conns.Add(1)
 	e.mgr.Add(c)
 	c.Start()
-	return c, true
+	return c
 }
 
 func (e *engine) connClosed(c *Connection) {

@@ -248,7 +248,7 @@ func (m *mailbox) runBatch() bool {
 	return more
 }
 
-// inline runs tasks on the caller's goroutine (WorkerPoolSize = 0): the
+// inline runs tasks on the caller's goroutine (WorkerPoolSize = zconf.Off): the
 // reader runs its messages itself, in order; Async completions take the same
 // lock, so they never overlap a handler.
 type inline struct {

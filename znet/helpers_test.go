@@ -69,7 +69,7 @@ func waitFor(t *testing.T, cond func() bool, format string, args ...any) {
 func testConfig() zconf.Config {
 	cfg := zconf.Default()
 	cfg.Host = "127.0.0.1"
-	cfg.TcpPort = 0
+	cfg.TcpPort = zconf.FreePort
 	cfg.WorkerPoolSize = 4
 	cfg.MaxConn = 256
 	cfg.ShutdownTimeout = 5 * time.Second
@@ -88,7 +88,7 @@ type testServer struct {
 // the test.
 func startServer(t *testing.T, cfg zconf.Config, setup func(*Server)) *testServer {
 	t.Helper()
-	return startServing(t, cfg, setup, (*Server).ServeListener)
+	return startServing(t, cfg, setup, (*Server).Serve)
 }
 
 // startServing serves with serve (TCP or WebSocket) on a loopback port.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 )
 
@@ -30,7 +31,7 @@ func TestShutdownDrains(t *testing.T) {
 	})
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	served := make(chan error, 1)
-	go func() { served <- srv.ServeListener(l) }()
+	go func() { served <- srv.Serve(l) }()
 
 	const n = 40
 	c := dialRaw(t, l.Addr().String(), cfg)
@@ -64,15 +65,15 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	c.expectClosed()
 	if err := <-served; !errors.Is(err, ErrServerClosed) {
-		t.Fatalf("ServeListener = %v, want ErrServerClosed", err)
+		t.Fatalf("Serve = %v, want ErrServerClosed", err)
 	}
 	if stops.Load() != 1 {
 		t.Fatalf("OnConnStop ran %d times", stops.Load())
 	}
 	// After shutdown nothing new is served.
 	l2, _ := net.Listen("tcp", "127.0.0.1:0")
-	if err := srv.ServeListener(l2); !errors.Is(err, ErrServerClosed) {
-		t.Fatalf("ServeListener after Shutdown = %v", err)
+	if err := srv.Serve(l2); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve after Shutdown = %v", err)
 	}
 }
 
@@ -92,7 +93,7 @@ func TestShutdownHardOnDeadline(t *testing.T) {
 	})
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	served := make(chan error, 1)
-	go func() { served <- srv.ServeListener(l) }()
+	go func() { served <- srv.Serve(l) }()
 	c := dialRaw(t, l.Addr().String(), cfg)
 	c.send(1, nil)
 	<-entered
@@ -107,7 +108,7 @@ func TestShutdownHardOnDeadline(t *testing.T) {
 	}
 	c.expectClosed()
 	if err := <-served; !errors.Is(err, ErrServerClosed) {
-		t.Fatalf("ServeListener = %v", err)
+		t.Fatalf("Serve = %v", err)
 	}
 	close(release)
 	// Let the background shutdown finish so goleak sees nothing left.
@@ -139,7 +140,7 @@ func TestStopShutdownFromEverywhere(t *testing.T) {
 		})
 		l, _ := net.Listen("tcp", "127.0.0.1:0")
 		served := make(chan error, 1)
-		go func() { served <- srv.ServeListener(l) }()
+		go func() { served <- srv.Serve(l) }()
 		var wg sync.WaitGroup
 		for range 10 {
 			wg.Add(1)
@@ -169,7 +170,7 @@ func TestStopShutdownFromEverywhere(t *testing.T) {
 		}
 		wg.Wait()
 		if err := <-served; !errors.Is(err, ErrServerClosed) {
-			t.Fatalf("round %d: ServeListener = %v", round, err)
+			t.Fatalf("round %d: Serve = %v", round, err)
 		}
 	}
 }
@@ -264,7 +265,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestHandlerPanicRecovered(t *testing.T) {
-	for _, workers := range []int{4, 0} {
+	for _, workers := range []int{4, zconf.Off} {
 		cfg := testConfig()
 		cfg.WorkerPoolSize = workers
 		ts := startServer(t, cfg, func(s *Server) {
@@ -290,7 +291,7 @@ func TestHandlerPanicRecovered(t *testing.T) {
 // results in call order, serialized with the connection's handlers, and
 // OnConnStop waits for the last of them.
 func TestAsyncOrdered(t *testing.T) {
-	for _, workers := range []int{4, 0} {
+	for _, workers := range []int{4, zconf.Off} {
 		cfg := testConfig()
 		cfg.WorkerPoolSize = workers
 		var inThen, overlap, afterStop atomic.Int32
@@ -387,7 +388,7 @@ func TestSlowClientDisconnected(t *testing.T) {
 // batch cannot write goes to the writer goroutine; a client that reads
 // slowly still gets every frame, in order.
 func TestSlowReaderGetsEverythingInOrder(t *testing.T) {
-	for _, workers := range []int{4, 0} {
+	for _, workers := range []int{4, zconf.Off} {
 		cfg := testConfig()
 		cfg.WorkerPoolSize = workers
 		cfg.MaxPackageSize = 32 << 10
@@ -491,7 +492,7 @@ func TestKick(t *testing.T) {
 // TestSlowBatchFlushesEarly: when a batch of handlers is slow, replies of
 // the first ones leave before the whole batch has run.
 func TestSlowBatchFlushesEarly(t *testing.T) {
-	for _, workers := range []int{4, 0} {
+	for _, workers := range []int{4, zconf.Off} {
 		cfg := testConfig()
 		cfg.WorkerPoolSize = workers
 		ts := startServer(t, cfg, func(s *Server) {

@@ -21,7 +21,7 @@ func (r *rawConn) burst(n int) {
 }
 
 func TestMsgRateLimitDrop(t *testing.T) {
-	for _, workers := range []int{4, 0} {
+	for _, workers := range []int{4, zconf.Off} {
 		cfg := testConfig()
 		cfg.WorkerPoolSize = workers
 		cfg.MsgRateLimit, cfg.MsgRateBurst, cfg.MsgRatePolicy = 20, 5, zconf.RateDrop
@@ -84,7 +84,7 @@ func TestMsgRateLimitDisconnect(t *testing.T) {
 
 func TestConnRatePerIP(t *testing.T) {
 	cfg := testConfig()
-	cfg.ConnRatePerIP, cfg.ConnRateExempt = 3, nil
+	cfg.ConnRatePerIP, cfg.ConnRateExempt = 3, []string{} // nil would mean the loopback default
 	ts := startServer(t, cfg, func(s *Server) { s.AddRouterFunc(1, echo) })
 	for i := range 3 {
 		c := dialRaw(t, ts.addr, cfg)
@@ -118,7 +118,7 @@ func TestConnRatePerIPExemptsLoopbackByDefault(t *testing.T) {
 
 func TestIPLimiterForgetsRefilledAddresses(t *testing.T) {
 	cfg := zconf.Default()
-	cfg.ConnRatePerIP, cfg.ConnRateExempt = 60, nil // one a second
+	cfg.ConnRatePerIP, cfg.ConnRateExempt = 60, []string{} // one a second; none exempt
 	l := newIPLimiter(&cfg, discardLogger())
 	now := time.Now()
 	a := &netTCPAddr{"10.0.0.1"}

@@ -33,3 +33,11 @@ type request struct {
 func (r *request) GetConnection() ziface.IConnection { return r.conn }
 func (r *request) GetMsgID() uint32                  { return r.msgID }
 func (r *request) GetData() []byte                   { return r.data }
+
+// Abort stops the router chain after the current step; see ziface.IRequest.
+// The flag lives on the connection, whose handlers run one at a time: the
+// request itself sits in a queue slot the reader may be copying.
+func (r *request) Abort() { r.conn.aborted = true }
+
+// Aborted reports whether Abort was called during this request.
+func (r *request) Aborted() bool { return r.conn.aborted }

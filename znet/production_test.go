@@ -129,7 +129,7 @@ func TestShutdownWithBusyClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.ServeListener(l) }()
+	go func() { served <- srv.Serve(l) }()
 
 	const n = 100
 	type result struct {
@@ -204,7 +204,7 @@ func TestShutdownWithBusyClients(t *testing.T) {
 		t.Fatalf("OnConnStop ran %d times, want %d", stops.Load(), n)
 	}
 	if err := <-served; !errors.Is(err, ErrServerClosed) {
-		t.Fatalf("ServeListener = %v", err)
+		t.Fatalf("Serve = %v", err)
 	}
 }
 

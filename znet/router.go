@@ -1,6 +1,8 @@
 package znet
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -21,24 +23,53 @@ func (BaseRouter) PreHandle(ziface.IRequest)  {}
 func (BaseRouter) Handle(ziface.IRequest)     {}
 func (BaseRouter) PostHandle(ziface.IRequest) {}
 
-// RouterHandler adapts a Zinx-style router to a HandlerFunc.
+// RouterHandler adapts a Zinx-style router to a HandlerFunc. As in Zinx, a
+// PreHandle (or Handle) that calls the request's Abort stops the rest of
+// the chain: Handle and PostHandle do not run.
 func RouterHandler(r ziface.IRouter) HandlerFunc {
 	return func(req ziface.IRequest) {
 		r.PreHandle(req)
+		if aborted(req) {
+			return
+		}
 		r.Handle(req)
+		if aborted(req) {
+			return
+		}
 		r.PostHandle(req)
 	}
 }
+
+// aborted reports whether a handler called req.Abort.
+func aborted(req ziface.IRequest) bool {
+	a, ok := req.(interface{ Aborted() bool })
+	return ok && a.Aborted()
+}
+
+// ErrRouteConflict is returned when a message ID is registered twice; the
+// error names the ID and both owners.
+var ErrRouteConflict = errors.New("znet: message ID already routed")
+
+// OwnerApp is the owner of routes registered on the server itself
+// (Handle, AddRouter) rather than by a mounted module.
+const OwnerApp = "application"
 
 // mux maps message IDs to handler chains. Lookups are lock-free: every
 // change publishes a new compiled table, so routes and middleware may be
 // added while the server runs.
 type mux struct {
 	mu       sync.Mutex
-	routes   map[uint32]HandlerFunc
+	routes   map[uint32]route
 	mws      []Middleware
 	notFound HandlerFunc
 	table    atomic.Pointer[table]
+}
+
+// route is one registered handler and who registered it, for the
+// conflict error.
+type route struct {
+	h     HandlerFunc
+	owner string
 }
 
 // table is one compiled routing table. IDs below denseIDs, which covers
@@ -51,20 +82,33 @@ type table struct {
 
 const denseIDs = 4096
 
-func (m *mux) handle(msgID uint32, h HandlerFunc) {
+// handle registers h for msgID on behalf of owner. A second registration
+// of an ID is an ErrRouteConflict naming both owners, and changes nothing.
+func (m *mux) handle(owner string, msgID uint32, h HandlerFunc) error {
 	if h == nil {
-		panic("znet: nil handler")
+		return fmt.Errorf("znet: message ID %d (%s): nil handler", msgID, owner)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, dup := m.routes[msgID]; dup {
-		panic("znet: a handler for this message ID is already registered")
+	if prev, dup := m.routes[msgID]; dup {
+		return fmt.Errorf("%w: message ID %d: %s registers it, but %s already has", ErrRouteConflict, msgID, owner, prev.owner)
 	}
 	if m.routes == nil {
-		m.routes = make(map[uint32]HandlerFunc)
+		m.routes = make(map[uint32]route)
 	}
-	m.routes[msgID] = h
+	m.routes[msgID] = route{h: h, owner: owner}
 	m.compile()
+	return nil
+}
+
+// remove unregisters msgID if owner holds it (a module's mount rolled back).
+func (m *mux) remove(owner string, msgID uint32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.routes[msgID]; ok && r.owner == owner {
+		delete(m.routes, msgID)
+		m.compile()
+	}
 }
 
 func (m *mux) use(mws ...Middleware) {
@@ -83,7 +127,8 @@ func (m *mux) setNotFound(h HandlerFunc) {
 
 func (m *mux) compile() {
 	t := &table{handlers: make(map[uint32]HandlerFunc)}
-	for id, h := range m.routes {
+	for id, r := range m.routes {
+		h := r.h
 		if id < denseIDs {
 			if int(id) >= len(t.dense) {
 				t.dense = append(t.dense, make([]HandlerFunc, int(id)+1-len(t.dense))...)

@@ -15,13 +15,15 @@ import (
 	"time"
 
 	"github.com/zinxgame/zinxgame/zconf"
-	"github.com/zinxgame/zinxgame/ziface"
 )
 
 // Server is a game server over TCP and WebSocket, with TLS when the config
-// names a certificate. Create it with NewServer, register routers and
-// hooks, then call Serve (blocking), Start (background) or ServeListener.
-// Every method is safe for concurrent use.
+// names a certificate. Create it with NewServer; register routes (Handle),
+// hooks (OnConnect, OnDisconnect) and modules (Mount); then serve with
+// Run(ctx), ListenAndServe, or Serve(l) on a listener of your own, and
+// stop with Shutdown(ctx) (graceful) or Close (hard), as with net/http.
+// The Zinx names (Start, Stop, AddRouter, SetOnConnStart, ...) live in
+// zinx.go. Every method is safe for concurrent use.
 type Server struct {
 	*engine
 
@@ -49,9 +51,15 @@ type Server struct {
 	beginOnce  sync.Once
 	finishOnce sync.Once
 	finished   chan struct{} // the shutdown has completed, gracefully or not
-}
+	hardOnce   sync.Once
+	hardCh     chan struct{} // closed by hardClose
 
-var _ ziface.IServer = (*Server)(nil)
+	// shutdownWork runs when a shutdown begins, drainedWork once every
+	// connection has closed; both last registered first.
+	shutdownWork, drainedWork workList
+	workErrMu                 sync.Mutex
+	workErr                   error // what the shutdown's work returned
+}
 
 // maxRefusalsInFlight bounds the goroutines spent telling refused clients
 // why; past it, refused connections are closed without a notice.
@@ -62,6 +70,7 @@ const maxRefusalsInFlight = 1024
 // The worker pool and the keep-alive sweeper start here; Shutdown or Stop
 // releases them.
 func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
+	cfg = cfg.WithDefaults() // a zero field means its default
 	// Validate before reading files, so every bad value is reported
 	// together; read them before the engine starts its workers, so a bad
 	// file leaves nothing running.
@@ -82,8 +91,10 @@ func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
 		tlsWS:     tlsWS,
 		listeners: make(map[net.Listener]struct{}),
 		finished:  make(chan struct{}),
+		hardCh:    make(chan struct{}),
 		sweepQuit: make(chan struct{}),
 	}
+	e.srv = s
 	e.answerPings = true
 	e.isReady = s.Ready
 	s.ipLim = newIPLimiter(&e.cfg, e.log)
@@ -100,10 +111,14 @@ func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
 // listen binds Host:port, serving TLS with config unless it is nil; what
 // names the transport in the error.
 func (s *Server) listen(port int, what string, config *tls.Config) (net.Listener, error) {
+	port = max(port, 0) // FreePort: the system picks
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(port))
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("znet: listen for %s on %s: %w", what, addr, err)
+	}
+	if what == "TCP" {
+		return s.tcpListener(l, config), nil // PROXY headers come before TLS
 	}
 	if config != nil {
 		l = tls.NewListener(l, config) // handshakes later, never in Accept
@@ -111,39 +126,15 @@ func (s *Server) listen(port int, what string, config *tls.Config) (net.Listener
 	return l, nil
 }
 
-// Start listens on the configured ports (Mode: TCP on TcpPort, WebSocket
-// on WsPort, or both) and serves in the background, over TLS and WSS when
-// TLSCertFile and TLSKeyFile are set. It returns once the listeners are
-// bound, so Addr is valid afterwards.
-func (s *Server) Start() error {
-	serves, err := s.listenAll()
-	if err != nil {
-		return err
-	}
-	if err := s.startAdmin(); err != nil {
-		s.Stop()
-		return err
-	}
-	for _, serve := range serves {
-		go func() {
-			if err := serve(); err != nil && !errors.Is(err, ErrServerClosed) {
-				s.log.Error("znet: serving stopped", "err", err)
-			}
-		}()
-	}
-	return nil
-}
-
-// Serve listens on the configured ports and serves until the server shuts
+// ListenAndServe listens on the configured ports (Mode: TCP on TcpPort,
+// WebSocket on WsPort, or both, over TLS and WSS when TLSCertFile and
+// TLSKeyFile are set) and on AdminAddr, and serves until the server shuts
 // down; it then returns ErrServerClosed once the shutdown has completed.
-func (s *Server) Serve() error {
+// A route conflict registered through AddRouter is returned before
+// anything is bound.
+func (s *Server) ListenAndServe() error {
 	serves, err := s.listenAll()
 	if err != nil {
-		return err
-	}
-	if err := s.startAdmin(); err != nil {
-		s.Stop()
-		<-s.finished
 		return err
 	}
 	errc := make(chan error, len(serves))
@@ -159,30 +150,42 @@ func (s *Server) Serve() error {
 	return first
 }
 
-// listenAll binds every listener Mode asks for, so a port in use fails
-// before anything is served, and returns their serve loops.
+// listenAll binds every listener Mode asks for and the admin listener, so
+// a port in use fails before anything is served, and returns their serve
+// loops.
 func (s *Server) listenAll() ([]func() error, error) {
+	if err := s.registrationErr(); err != nil {
+		return nil, err
+	}
+	var bound []net.Listener
+	closeAll := func() {
+		for _, l := range bound {
+			_ = l.Close()
+		}
+	}
 	var tcp, ws net.Listener
 	var err error
 	if s.cfg.ServesTCP() {
 		if tcp, err = s.listen(s.cfg.TcpPort, "TCP", s.tlsTCP); err != nil {
 			return nil, err
 		}
+		bound = append(bound, tcp)
 	}
 	if s.cfg.ServesWebSocket() {
 		if ws, err = s.listen(s.cfg.WsPort, "WebSocket", s.tlsWS); err != nil {
-			if tcp != nil {
-				_ = tcp.Close()
-			}
+			closeAll()
 			return nil, err
 		}
+		bound = append(bound, ws)
+	}
+	if err := s.startAdmin(); err != nil {
+		closeAll()
+		return nil, err
 	}
 	var serves []func() error
 	if tcp != nil {
 		if err := s.track(tcp, false); err != nil {
-			if ws != nil {
-				_ = ws.Close()
-			}
+			closeAll()
 			return nil, err
 		}
 		serves = append(serves, func() error { return s.serve(tcp) })
@@ -200,29 +203,49 @@ func (s *Server) listenAll() ([]func() error, error) {
 	return serves, nil
 }
 
-// Run serves like Serve until ctx ends (wire it to SIGINT/SIGTERM with
-// signal.NotifyContext), then shuts down gracefully within ShutdownTimeout.
-// It returns nil after a clean shutdown.
+// Run serves like ListenAndServe until ctx ends (wire it to SIGINT and
+// SIGTERM with signal.NotifyContext), then shuts down gracefully within
+// ShutdownTimeout. It returns nil after a clean shutdown, and otherwise
+// the serving error or what Shutdown returned (the shutdown work's errors
+// included), so a supervisor learns of a failed stop from the exit status.
 func (s *Server) Run(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, s.Stop)
-	defer stop()
-	if err := s.Serve(); !errors.Is(err, ErrServerClosed) {
+	served := make(chan error, 1)
+	go func() { served <- s.ListenAndServe() }()
+	select {
+	case err := <-served:
+		// Serving failed on its own (a port in use, a route conflict) or a
+		// Shutdown from elsewhere completed.
+		if errors.Is(err, ErrServerClosed) {
+			return s.shutdownErr()
+		}
 		return err
+	case <-ctx.Done():
 	}
-	return nil
+	sctx, cancel := s.shutdownContext()
+	defer cancel()
+	err := s.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, ErrServerClosed) {
+		err = errors.Join(serr, err)
+	}
+	return err
 }
 
-// ListenAndServe is Serve, under net/http's name.
-func (s *Server) ListenAndServe() error { return s.Serve() }
-
-// ServeListener serves TCP connections from l until the server shuts down,
-// then returns ErrServerClosed once the shutdown has completed. l is closed
-// on return.
+// Serve serves TCP connections from l until the server shuts down, then
+// returns ErrServerClosed once the shutdown has completed. l is closed on
+// return. Any transport whose listener yields net.Conns (plain TCP, TLS,
+// a Unix socket) rides the same pipeline; WebSocket needs ServeWebSocket.
 //
 // l is served as it is: to serve TLS, wrap it with tls.NewListener (the
-// configured certificate comes from Config.NewTLSConfig). Start and Serve
-// wrap the listeners they open themselves.
-func (s *Server) ServeListener(l net.Listener) error {
+// configured certificate comes from Config.NewTLSConfig). ListenAndServe
+// wraps the listeners it opens itself. With ProxyProtocol on, the PROXY
+// header is read from l's connections, so l must not be a TLS listener
+// (ListenAndServe reads it before the TLS handshake).
+func (s *Server) Serve(l net.Listener) error {
+	if err := s.registrationErr(); err != nil {
+		_ = l.Close()
+		return err
+	}
+	l = s.tcpListener(l, nil) // reads PROXY headers when ProxyProtocol is on
 	if err := s.track(l, false); err != nil {
 		return err
 	}
@@ -313,22 +336,14 @@ func (s *Server) acceptLoop(l net.Listener) error {
 // connections too fast (ConnRatePerIP) or the server is full (MaxConn).
 func (s *Server) admit(nc net.Conn) {
 	if s.ipLim != nil && !s.ipLim.allow(nc.RemoteAddr(), time.Now()) {
-		s.stats.refusedIP.Add(1)
-		s.refuse(nc, Notice{
-			Code:   NoticeRateLimited,
-			Reason: fmt.Sprintf("too many new connections from your address (at most %d a minute)", s.cfg.ConnRatePerIP),
-		}, "znet: connection refused: ConnRatePerIP reached", "per_minute", s.cfg.ConnRatePerIP)
+		s.refuseWith(nc, s.refusedRate())
 		return
 	}
 	if _, ok := s.open(nc); ok {
 		s.stats.accepted.Add(1)
 		return
 	}
-	s.stats.refused.Add(1)
-	s.refuse(nc, Notice{
-		Code:   NoticeServerFull,
-		Reason: fmt.Sprintf("server is full (%d connections)", s.cfg.MaxConn),
-	}, "znet: connection refused: MaxConn reached", "max_conn", s.cfg.MaxConn)
+	s.refuseWith(nc, s.refusedFull())
 }
 
 // refuse tells a refused client why, then closes it. A flood of refusals
@@ -358,71 +373,6 @@ func (s *Server) refuse(nc net.Conn, n Notice, logMsg string, logArgs ...any) {
 	}()
 }
 
-// Shutdown shuts the server down gracefully; see ziface.IServer. It may be
-// called any number of times, from any goroutine; every call waits for the
-// same shutdown. Calling it from a handler waits until ctx ends, because
-// that handler's connection cannot drain while it runs: use Stop there.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.begin()
-	select {
-	case <-s.finished:
-		return nil
-	case <-ctx.Done():
-		s.hardClose()
-		return ctx.Err()
-	}
-}
-
-// Stop starts a graceful shutdown bounded by ShutdownTimeout and returns at
-// once; Serve returns when it completes. Safe to call from handlers and
-// hooks.
-func (s *Server) Stop() {
-	s.begin()
-	go func() {
-		t := time.NewTimer(s.cfg.ShutdownTimeout)
-		defer t.Stop()
-		select {
-		case <-s.finished:
-		case <-t.C:
-			s.log.Warn("znet: graceful shutdown timed out; closing the remaining connections", "timeout", s.cfg.ShutdownTimeout)
-			s.hardClose()
-		}
-	}()
-}
-
-// Done is closed when a shutdown has completed.
-func (s *Server) Done() <-chan struct{} { return s.finished }
-
-func (s *Server) begin() {
-	s.beginOnce.Do(func() {
-		s.mu.Lock()
-		s.shutting.Store(true)
-		for l := range s.listeners {
-			_ = l.Close()
-		}
-		for _, hs := range s.httpServers {
-			_ = hs.Close() // its Serve returns; upgraded connections are ours
-		}
-		s.mu.Unlock()
-		s.log.Info("znet: shutting down", "connections", s.mgr.Len())
-		go func() {
-			s.accepting.Wait()
-			s.noticeAll(Notice{
-				Code:         NoticeShutdown,
-				Reason:       "the server is shutting down",
-				RetryAfterMs: s.cfg.ReconnectAfter.Milliseconds(),
-			})
-			s.mgr.ClearConn()
-			s.conns.Wait()
-			s.refusing.Wait()
-			close(s.sweepQuit)
-			s.stopWorkers(s.cfg.ShutdownTimeout)
-			s.log.Info("znet: shutdown complete")
-			s.finish()
-		}()
-	})
-}
-
 // noticeAll queues a notice on every connection.
 func (s *Server) noticeAll(n Notice) {
 	if _, err := s.Broadcast(s.cfg.NoticeMsgID, n.encode()); err != nil {
@@ -447,20 +397,3 @@ func (s *Server) Kick(connID uint64, reason string) error {
 
 // Online is the number of connected clients.
 func (s *Server) Online() int { return s.mgr.Len() }
-
-// hardClose closes every remaining connection without waiting for its
-// queues, and ends the shutdown.
-func (s *Server) hardClose() {
-	s.mgr.Range(func(c ziface.IConnection) bool {
-		c.(*Connection).hardClose()
-		return true
-	})
-	s.finish()
-}
-
-func (s *Server) finish() {
-	s.finishOnce.Do(func() {
-		s.closeAdmin()
-		close(s.finished)
-	})
-}

@@ -66,34 +66,19 @@ func (r *recRouter) Handle(req ziface.IRequest) {
 }
 func (r *recRouter) PostHandle(ziface.IRequest) { r.rec("post") }
 
-func TestDuplicateRoutePanics(t *testing.T) {
-	srv, err := NewServer(testConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown(context.Background())
-	srv.AddRouterFunc(1, echo)
-	defer func() {
-		if recover() == nil {
-			t.Fatal("registering message ID 1 twice did not panic")
-		}
-	}()
-	srv.AddRouterFunc(1, echo)
-}
-
 func TestNewServerRejectsBadConfig(t *testing.T) {
 	cfg := testConfig()
-	cfg.MaxConn = 0
+	cfg.MaxConn = -1
 	if _, err := NewServer(cfg); err == nil {
-		t.Fatal("NewServer accepted MaxConn = 0")
+		t.Fatal("NewServer accepted MaxConn = -1")
 	}
 }
 
 // TestOrdering: 100 connections x 1,000 messages through 8 workers reach the
 // handler in the order each connection sent them.
 func TestOrdering(t *testing.T) {
-	for _, workers := range []int{8, 0} {
-		t.Run(map[int]string{8: "8 workers", 0: "inline"}[workers], func(t *testing.T) {
+	for _, workers := range []int{8, zconf.Off} {
+		t.Run(map[int]string{8: "8 workers", zconf.Off: "inline"}[workers], func(t *testing.T) {
 			const conns, msgs = 100, 1000
 			cfg := testConfig()
 			cfg.WorkerPoolSize = workers
@@ -155,7 +140,7 @@ func TestOrdering(t *testing.T) {
 
 func newTestClient(t *testing.T, cfg zconf.Config) *Client {
 	t.Helper()
-	cfg.WorkerPoolSize = 0
+	cfg.WorkerPoolSize = zconf.Off
 	cl, err := NewClient(cfg, WithLogger(discardLogger()))
 	if err != nil {
 		t.Fatal(err)

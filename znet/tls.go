@@ -24,11 +24,10 @@ import (
 // cannot hold the accept loop: the handshake runs on the connection's own
 // reader goroutine (Connection.handshake), before OnConnStart.
 
-// tlsHandshakeTimeout bounds a TLS handshake on the TCP listener, as
-// net/http bounds the WSS one (with the WebSocket server's
-// ReadHeaderTimeout). FirstMessageTimeout, counted from accept, may end it
-// sooner, since the keep-alive sweeper stops the connection.
-const tlsHandshakeTimeout = 10 * time.Second
+// A TLS handshake on the TCP listener is bounded by HandshakeTimeout, as
+// the WSS one is by the WebSocket port's deadline. FirstMessageTimeout,
+// counted from accept, may end it sooner, since the keep-alive sweeper
+// stops the connection.
 
 // serverTLS loads the configured certificate and returns the TLS configs of
 // the TCP listener and of the WebSocket one; both nil when TLS is off.
@@ -70,7 +69,7 @@ type handshaker interface {
 }
 
 // handshake completes a TLS handshake, if the transport has one, on the
-// reader goroutine. It is bounded by tlsHandshakeTimeout and ends early
+// reader goroutine. It is bounded by HandshakeTimeout and ends early
 // when the connection is stopped (shutdown, the keep-alive sweeper): the
 // connection's context is the parent, and tls closes the socket when it
 // ends. A client dialled with DialTLS has finished its handshake already;
@@ -80,7 +79,7 @@ func (c *Connection) handshake() error {
 	if !ok {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, tlsHandshakeTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, c.eng.cfg.Handshake())
 	defer cancel()
 	return hs.HandshakeContext(ctx)
 }
@@ -98,7 +97,7 @@ func (c *Connection) handshakeFailed(err error) {
 		c.log.Debug("znet: client closed the connection during the TLS handshake")
 	case errors.Is(err, context.DeadlineExceeded):
 		c.eng.stats.tlsHandshakeErrors.Add(1)
-		c.eng.logs.Log(c.log, "tls_timeout", slog.LevelInfo, "znet: TLS handshake timed out; closing", "timeout", tlsHandshakeTimeout)
+		c.eng.logs.Log(c.log, "tls_timeout", slog.LevelInfo, "znet: TLS handshake timed out; closing", "timeout", c.eng.cfg.Handshake())
 	default:
 		c.eng.stats.tlsHandshakeErrors.Add(1)
 		c.eng.logs.Log(c.log, "tls_failed", slog.LevelInfo, "znet: TLS handshake failed; closing", "err", err)

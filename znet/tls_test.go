@@ -39,7 +39,7 @@ func startTLS(t *testing.T, mutate func(*zconf.Config)) *tlsServer {
 	ts := &tlsServer{cert: testcert.New(t), logs: &logBuffer{}}
 	cfg := testConfig()
 	cfg.Mode = zconf.ModeBoth
-	cfg.WsPort = 0
+	cfg.WsPort = zconf.FreePort
 	cfg.WsPath = "/game"
 	cfg.TLSCertFile, cfg.TLSKeyFile = ts.cert.CertFile, ts.cert.KeyFile
 	if mutate != nil {
@@ -156,7 +156,7 @@ func TestTLSEcho(t *testing.T) {
 	}
 	// TLS frames its own records: the server must write through tls.Conn,
 	// never raw to the socket underneath.
-	if sc := serverConn(t, ts.Server); sc.raw != nil {
+	if sc := serverConn(t, ts.Server); sc.rw.raw != nil {
 		t.Fatal("a TLS connection has a raw socket for non-blocking writes")
 	}
 	c.Stop()
@@ -192,9 +192,9 @@ func TestWSSRefusesHTTP2(t *testing.T) {
 	}
 }
 
-// TestServeListenerTLS: users who bring a listener wrap it themselves, with
+// TestServeTLS: users who bring a listener wrap it themselves, with
 // the configured certificate from Config.NewTLSConfig.
-func TestServeListenerTLS(t *testing.T) {
+func TestServeTLS(t *testing.T) {
 	cert := testcert.New(t)
 	cfg := testConfig()
 	cfg.TLSCertFile, cfg.TLSKeyFile = cert.CertFile, cert.KeyFile
@@ -203,7 +203,7 @@ func TestServeListenerTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := startServing(t, cfg, func(s *Server) { s.AddRouterFunc(1, echo) }, func(s *Server, l net.Listener) error {
-		return s.ServeListener(tls.NewListener(l, tc))
+		return s.Serve(tls.NewListener(l, tc))
 	})
 	cl, got := echoClient(t)
 	c, err := cl.DialTLS(context.Background(), ts.addr, cert.ClientConfig())
@@ -368,4 +368,16 @@ func TestNewServerTLSFiles(t *testing.T) {
 	if _, err := NewServer(cfg, WithLogger(discardLogger())); err == nil || !strings.Contains(err.Error(), cert.KeyFile) {
 		t.Fatalf("NewServer with the files swapped: %v", err)
 	}
+}
+
+// TestTLSHandshakeTimeout: HandshakeTimeout bounds a stalled TLS handshake
+// on the TCP port, with FirstMessageTimeout off.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	ts := startTLS(t, func(c *zconf.Config) {
+		c.FirstMessageTimeout, c.HandshakeTimeout = 0, 300*time.Millisecond
+	})
+	slow := dialRaw(t, ts.addr, testConfig())
+	slow.write([]byte{0x16, 0x03, 0x01, 0x00, 0x80, 0x01}) // half a ClientHello
+	expectServerClose(t, slow.nc)
+	ts.logs.waitLog(t, "TLS handshake timed out", "timeout=300ms")
 }

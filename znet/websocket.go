@@ -32,6 +32,13 @@ type wsConn struct {
 	ws  *websocket.Conn
 	r   io.Reader // the message being read
 	wmu sync.Mutex
+	// remote is the client's address from X-Forwarded-For, set before
+	// the connection starts; nil: the socket's.
+	remote net.Addr
+	// owner is the connection carried, whose message limiter the control
+	// frames draw on (wscontrol.go); set before it starts, nil for a
+	// refused client.
+	owner *Connection
 }
 
 var _ net.Conn = (*wsConn)(nil)
@@ -81,9 +88,14 @@ func (c *wsConn) CloseWrite() error {
 		websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 }
 
-func (c *wsConn) Close() error                       { return c.ws.Close() }
-func (c *wsConn) LocalAddr() net.Addr                { return c.ws.LocalAddr() }
-func (c *wsConn) RemoteAddr() net.Addr               { return c.ws.RemoteAddr() }
+func (c *wsConn) Close() error        { return c.ws.Close() }
+func (c *wsConn) LocalAddr() net.Addr { return c.ws.LocalAddr() }
+func (c *wsConn) RemoteAddr() net.Addr {
+	if c.remote != nil {
+		return c.remote
+	}
+	return c.ws.RemoteAddr()
+}
 func (c *wsConn) SetReadDeadline(t time.Time) error  { return c.ws.SetReadDeadline(t) }
 func (c *wsConn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadline(t) }
 func (c *wsConn) SetDeadline(t time.Time) error {
@@ -98,7 +110,10 @@ func (e *engine) wsMessageLimit() int64 {
 
 func (e *engine) wrapWebSocket(ws *websocket.Conn) net.Conn {
 	ws.SetReadLimit(e.wsMessageLimit())
-	return &wsConn{ws: ws}
+	w := &wsConn{ws: ws}
+	ws.SetPingHandler(w.onPing)
+	ws.SetPongHandler(w.onPong)
+	return w
 }
 
 // ServeWebSocket serves WebSocket clients on l at the configured WsPath
@@ -134,22 +149,14 @@ func (s *Server) serveWebSocket(l net.Listener) error {
 			return false
 		},
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc(s.cfg.WsPath, func(w http.ResponseWriter, r *http.Request) {
-		ws, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			s.logs.Log(s.log, "ws_upgrade", slog.LevelInfo, "znet: WebSocket upgrade refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
-			return
-		}
-		s.admit(s.wrapWebSocket(ws))
-	})
 	hs := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second, // also bounds a WSS handshake
 		// net/http's own errors ("TLS handshake error from ...", a client
 		// that sent garbage) join the server's log instead of stderr.
 		ErrorLog: slog.NewLogLogger(throttledHandler{s.log.Handler(), &s.logs, "net_http"}, slog.LevelInfo),
 	}
+	// The guard (httpguard.go) sets the handler, the timeouts and the
+	// admission of each HTTP connection.
+	s.guardWebSocket(hs, &up, http.NewServeMux())
 	s.mu.Lock()
 	s.httpServers = append(s.httpServers, hs)
 	s.mu.Unlock()

@@ -108,7 +108,9 @@ func TestWebSocketClientAndLimits(t *testing.T) {
 	}
 	ts.logs.waitLog(t, "frame over MaxPackageSize")
 
-	// Over MaxConn, a WebSocket client gets the notice, then a close.
+	// Over MaxConn, a WebSocket client gets the notice, then a close. The
+	// slot is taken at accept, so first wait for the bad connection's.
+	waitFor(t, func() bool { return ts.mgr.reserved.Load() == 1 }, "the closed connection's slot")
 	dialWS(t, url, nil)
 	waitFor(t, func() bool { return ts.GetConnMgr().Len() == 2 }, "2 connections")
 	over := dialWS(t, url, nil)
@@ -141,7 +143,7 @@ func TestWebSocketOrigins(t *testing.T) {
 func TestModeBoth(t *testing.T) {
 	cfg := testConfig()
 	cfg.Mode = zconf.ModeBoth
-	cfg.WsPort = 0
+	cfg.WsPort = zconf.FreePort
 	srv, err := NewServer(cfg, WithLogger(discardLogger()))
 	if err != nil {
 		t.Fatal(err)

@@ -12,14 +12,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -81,9 +78,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer closeStores(stores, log)
+	// Registered first, so it runs last: after the matches ended and every
+	// player left, what is still queued for Redis is written.
+	srv.RegisterOnDrained(stores.Close)
 	accounts, ids, err := game.SetupAccounts(authCfg, cfg.NodeID, stores.Sessions, log)
 	if err != nil {
+		_ = stores.Close(context.Background())
 		return err
 	}
 	opts := []game.LockstepOption{game.WithLockstepMetrics(reg), game.WithLockstepAccounts(accounts),
@@ -93,31 +93,18 @@ func run() error {
 	}
 	l, err := game.NewLockstep(ls, log, opts...)
 	if err != nil {
+		_ = stores.Close(context.Background())
 		return err
 	}
-	l.Attach(srv)
+	// The lockstep module's shutdown work ends every match
+	// (MATCH_END_SHUTDOWN) while the players are still connected.
+	if err := srv.Mount("lockstep", l); err != nil {
+		l.Close()
+		_ = stores.Close(context.Background())
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		l.Close()  // every match ends (MATCH_END_SHUTDOWN) while the players are still connected
-		srv.Stop() // then the connections drain, within ShutdownTimeout
-	}()
-	err = srv.Serve()
-	l.Close()
-	if errors.Is(err, znet.ErrServerClosed) {
-		return nil
-	}
-	return err
-}
-
-// closeStores flushes what is still queued for Redis, bounded: the
-// players' last saves are written before the process exits.
-func closeStores(s redisstore.Stores, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.Close(ctx); err != nil {
-		log.Error("writes left unsaved at exit", "err", err)
-	}
+	return srv.Run(ctx)
 }

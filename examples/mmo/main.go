@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/zinxgame/zinxgame/game"
 	"github.com/zinxgame/zinxgame/game/auth"
@@ -65,27 +64,28 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// Registered first, so it runs last: once every player has left and
+	// been saved, what is still queued for Redis is written.
+	srv.RegisterOnDrained(stores.Close)
 	accounts, _, err := game.SetupAccounts(authCfg, cfg.NodeID, stores.Sessions, log)
 	if err != nil {
+		_ = stores.Close(context.Background())
 		return err
 	}
 	w, err := game.NewWorld(world, log, game.WithAccounts(accounts), game.WithPlayerStore(stores.Players))
 	if err != nil {
+		_ = stores.Close(context.Background())
 		return err
 	}
-	w.Attach(srv)
+	if err := srv.Mount("mmo", w); err != nil {
+		_ = stores.Close(context.Background())
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = srv.Run(ctx) // every player leaves, and logged-in ones are saved
-	// Then what is queued for Redis is written before the process exits.
-	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if cerr := stores.Close(fctx); cerr != nil {
-		log.Error("writes left unsaved at exit", "err", cerr)
-		if err == nil {
-			err = cerr
-		}
-	}
-	return err
+	// Serves until SIGINT or SIGTERM, then shuts down in order: every
+	// player leaves and is saved, then the stores flush. A write that could
+	// not be stored is Run's error, and the exit status says so.
+	return srv.Run(ctx)
 }

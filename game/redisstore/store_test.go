@@ -65,7 +65,7 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Stores{Players: st, Matches: st, Sessions: st, Frames: st, FlushFrames: st.Flush})
 }
 
-// The keys are documented (README, package doc): check them and their TTLs.
+// The keys are documented (docs/persistence.md, package doc): check them and their TTLs.
 func TestKeys(t *testing.T) {
 	srv := redistest.Start(t)
 	rc := config(srv.Addr)

@@ -134,7 +134,7 @@ func TestEchoServerEndToEnd(t *testing.T) {
 		t.Fatalf("ZINX_HOST did not override the file: serving on %s", p.addr)
 	}
 	cfg := zconf.Default()
-	cfg.WorkerPoolSize = 0
+	cfg.WorkerPoolSize = zconf.Off
 	cl, err := znet.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +214,7 @@ func TestBadConfigRefused(t *testing.T) {
 }
 
 // TestEchoServerTLS runs the echo server with a certificate generated here,
-// as the README's TLS paragraph does with openssl: the client trusting it
+// as docs/operations.md's TLS section does with openssl: the client trusting it
 // gets echoes, a plain client is closed, a missing key file stops the server.
 func TestEchoServerTLS(t *testing.T) {
 	cert := testcert.New(t)

@@ -36,7 +36,7 @@ func TestMMOSIGTERMSavesEveryPlayer(t *testing.T) {
 		"ZINX_CONNRATEPERIP=0",
 	})
 	cfg := zconf.Default()
-	cfg.WorkerPoolSize = 0
+	cfg.WorkerPoolSize = zconf.Off
 	cfg.MaxConn = 300
 	cl, err := znet.NewClient(cfg, znet.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {

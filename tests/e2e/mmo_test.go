@@ -1,14 +1,10 @@
 package e2e
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"testing"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -16,21 +12,16 @@ import (
 	"github.com/zinxgame/zinxgame/protocol"
 	"github.com/zinxgame/zinxgame/protocol/pb"
 	"github.com/zinxgame/zinxgame/zconf"
-	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
+	"github.com/zinxgame/zinxgame/znet/znettest"
 )
 
-// mmoClient is a test player: it records every message it receives.
+// mmoClient is a test player: a znettest.Peer and the player ID the world
+// gave it.
 type mmoClient struct {
-	t    *testing.T
-	conn *znet.Connection
-	pid  int32
-	in   chan frame
-}
-
-type frame struct {
-	id   uint32
-	data []byte
+	t   *testing.T
+	p   *znettest.Peer
+	pid int32
 }
 
 // event is a message reduced to what the scenario checks.
@@ -44,107 +35,43 @@ func (e event) String() string { return fmt.Sprintf("{id %d tp %d pid %d}", e.id
 
 // startMMO serves the MMO world over TCP and WebSocket on loopback ports and
 // returns a dial function for the chosen transport.
-func startMMO(t *testing.T, websocket bool) (*game.World, func(*znet.Client) (*znet.Connection, error)) {
+func startMMO(t *testing.T, websocket bool) (*game.World, func() *znettest.Peer) {
 	t.Helper()
-	cfg := zconf.Default()
-	cfg.LogLevel = "warn"
-	srv, err := znet.NewServer(cfg, znet.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
 	wc := game.DefaultWorldConfig()
 	wc.SpawnRange = 0 // everyone appears at (160, 134): grid column 2, row 3
 	w, err := game.NewWorld(wc, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Attach(srv)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 2)
-	go func() { served <- srv.ServeListener(l) }()
-	go func() { served <- srv.ServeWebSocket(wl) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
+	ts := znettest.NewServer(t, zconf.Default(), func(srv *znet.Server) {
+		if err := srv.Mount("mmo", w); err != nil {
+			t.Fatal(err)
 		}
-		for range 2 {
-			if err := <-served; !errors.Is(err, znet.ErrServerClosed) {
-				t.Errorf("Serve: %v", err)
-			}
-		}
-	})
+	}, znettest.WithWebSocket())
 	if websocket {
-		url := "ws://" + wl.Addr().String() + cfg.WsPath
-		return w, func(cl *znet.Client) (*znet.Connection, error) { return cl.DialWebSocket(context.Background(), url) }
+		return w, ts.DialWebSocket
 	}
-	return w, func(cl *znet.Client) (*znet.Connection, error) {
-		return cl.Dial(context.Background(), l.Addr().String())
-	}
+	return w, ts.Dial
 }
 
-// mmoClients returns a client for n connections, each of whose messages
-// go to its inbox, by connection ID (1..n, in dial order).
-func mmoClients(t *testing.T, n int) (*znet.Client, map[uint64]chan frame) {
+// joinMMO connects a player; its first message names its player ID.
+func joinMMO(t *testing.T, dial func() *znettest.Peer) *mmoClient {
 	t.Helper()
-	cfg := zconf.Default()
-	cfg.WorkerPoolSize = 0
-	cl, err := znet.NewClient(cfg, znet.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cl.Close() })
-	inbox := map[uint64]chan frame{}
-	for id := uint64(1); id <= uint64(n); id++ {
-		inbox[id] = make(chan frame, 1000)
-	}
-	cl.SetNotFound(func(req ziface.IRequest) {
-		inbox[req.GetConnection().GetConnID()] <- frame{req.GetMsgID(), req.GetData()}
-	})
-	return cl, inbox
-}
-
-func joinMMO(t *testing.T, cl *znet.Client, dial func(*znet.Client) (*znet.Connection, error), inbox map[uint64]chan frame) *mmoClient {
-	t.Helper()
-	c, err := dial(cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &mmoClient{t: t, conn: c, in: inbox[c.GetConnID()]}
-	id, data := m.next()
+	m := &mmoClient{t: t, p: dial()}
 	var sync pb.SyncPID
-	if id != protocol.MsgSyncPID || proto.Unmarshal(data, &sync) != nil {
-		t.Fatalf("first message is %d, want SyncPID", id)
-	}
+	m.p.ExpectProto(protocol.MsgSyncPID, &sync)
 	m.pid = sync.PID
 	return m
 }
 
 func (m *mmoClient) next() (uint32, []byte) {
 	m.t.Helper()
-	select {
-	case f := <-m.in:
-		return f.id, f.data
-	case <-time.After(10 * time.Second):
-		m.t.Fatal("no message within 10s")
-		return 0, nil
-	}
+	return m.p.Recv()
 }
 
 func (m *mmoClient) send(id uint32, msg proto.Message) {
 	m.t.Helper()
-	b, _ := proto.Marshal(msg)
-	if err := m.conn.SendMsg(id, b); err != nil {
-		m.t.Fatal(err)
-	}
+	m.p.SendProto(id, msg)
 }
 
 func (m *mmoClient) move(x, z float32) {
@@ -218,7 +145,6 @@ func TestMMOScenario(t *testing.T) {
 
 func mmoScenario(t *testing.T, websocket bool) {
 	world, dial := startMMO(t, websocket)
-	cl, inbox := mmoClients(t, 3)
 
 	appear := func(pid int32) event { return event{id: protocol.MsgBroadCast, tp: protocol.TpAppear, pid: pid} }
 	moved := func(pid int32) event { return event{id: protocol.MsgBroadCast, tp: protocol.TpMoved, pid: pid} }
@@ -227,15 +153,15 @@ func mmoScenario(t *testing.T, websocket bool) {
 	around := func(pid int32) event { return event{id: protocol.MsgSyncPlayers, pid: pid} }
 
 	// C logs in alone and walks to the far corner.
-	c := joinMMO(t, cl, dial, inbox)
+	c := joinMMO(t, dial)
 	step(t, "C alone", c, func() { c.move(400, 395) }, map[*mmoClient][]event{c: {appear(c.pid)}}, c)
 
 	// A logs in: its own appear, and an empty 202 (C is out of view).
-	a := joinMMO(t, cl, dial, inbox)
+	a := joinMMO(t, dial)
 	step(t, "A joins", a, func() {}, map[*mmoClient][]event{a: {appear(a.pid)}, c: {}}, a, c)
 
 	// B logs in next to A: B's 202 lists exactly A, A sees B appear, C nothing.
-	b := joinMMO(t, cl, dial, inbox)
+	b := joinMMO(t, dial)
 	step(t, "B joins", b, func() {}, map[*mmoClient][]event{
 		b: {appear(b.pid), around(a.pid)},
 		a: {appear(b.pid)},
@@ -270,12 +196,7 @@ func mmoScenario(t *testing.T, websocket bool) {
 	}, a, b, c)
 
 	// A disconnects: C, who could see A, gets 201; B does not.
-	a.conn.Stop()
-	<-a.conn.Done()
-	for deadline := time.Now().Add(10 * time.Second); world.Len() != 2; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the server did not notice A leaving")
-		}
-	}
+	a.p.Close()
+	znettest.Eventually(t, func() bool { return world.Len() == 2 }, "the server to notice A leaving")
 	step(t, "A leaves", c, func() {}, map[*mmoClient][]event{b: {}, c: {leave(a.pid)}}, b, c)
 }

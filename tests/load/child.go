@@ -165,7 +165,7 @@ func launchChild(ctx context.Context, o *options, m measurement, r int) (*served
 func askMemStats(p *os.Process, path string, exited <-chan struct{}) (goMem, error) {
 	var m goMem
 	_ = os.Remove(path)
-	if err := p.Signal(syscall.SIGUSR1); err != nil {
+	if err := signalMemStats(p); err != nil {
 		return m, fmt.Errorf("asking the server for its memory figures: %w", err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -287,7 +287,7 @@ func childMain(args []string) int {
 	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
 	usr1 := make(chan os.Signal, 1)
 	if *memStats != "" {
-		signal.Notify(usr1, syscall.SIGUSR1)
+		notifyMemStats(usr1)
 	}
 	// The parent may signal as soon as it reads the address.
 	fmt.Println(strings.TrimSpace(srv.Addr + " " + srv.WSURL))

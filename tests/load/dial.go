@@ -8,10 +8,8 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -54,25 +52,9 @@ func (d *dialer) netDialer(i int) *net.Dialer {
 	nd := &net.Dialer{Timeout: dialTimeout}
 	if la := d.sourceAddr(i); la != nil {
 		nd.LocalAddr = la
-		if runtime.GOOS == "linux" {
-			nd.Control = bindNoPort
-		}
+		nd.Control = sourceControl() // sys_*.go: nil where it does not apply
 	}
 	return nd
-}
-
-// ipBindAddressNoPort is Linux's IP_BIND_ADDRESS_NO_PORT (not in package
-// syscall on every architecture).
-const ipBindAddressNoPort = 24
-
-func bindNoPort(_, _ string, c syscall.RawConn) error {
-	var serr error
-	if err := c.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
-	}); err != nil {
-		return err
-	}
-	return serr
 }
 
 // dial opens connection i.
@@ -198,23 +180,3 @@ func checkPorts(conns, sources int) error {
 
 // fdMargin is the descriptors a process needs besides its connections.
 const fdMargin = 256
-
-// raiseFDLimit raises the soft limit on open files to the hard limit and
-// returns the result. It fails when that leaves fewer than need.
-func raiseFDLimit(need int) (uint64, error) {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return 0, fmt.Errorf("reading the open-file limit: %w", err)
-	}
-	if rl.Cur < rl.Max {
-		rl.Cur = rl.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-			return 0, fmt.Errorf("raising the open-file limit to %d: %w", rl.Max, err)
-		}
-	}
-	if uint64(need) > rl.Cur {
-		return rl.Cur, fmt.Errorf("open-file limit %d (hard limit) is below the %d this run needs; raise the hard limit first (as root: ulimit -n %d)",
-			rl.Cur, need, need)
-	}
-	return rl.Cur, nil
-}

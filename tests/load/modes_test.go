@@ -324,7 +324,7 @@ func TestPreflight(t *testing.T) {
 	if err := checkPorts(per+1, 2); err != nil {
 		t.Errorf("%d connections from two sources: %v", per+1, err)
 	}
-	if _, err := raiseFDLimit(1 << 40); err == nil || !strings.Contains(err.Error(), "open-file limit") {
+	if _, err := raiseFDLimit(math.MaxInt); err == nil || !strings.Contains(err.Error(), "open-file limit") {
 		t.Errorf("an impossible descriptor count: %v; want a refusal", err)
 	}
 	if n, err := raiseFDLimit(64); err != nil || n < 64 {

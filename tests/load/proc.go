@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -57,15 +56,6 @@ func procUsage(pid int) usage {
 		}
 	}
 	return u
-}
-
-// selfUsage reads this process's CPU time.
-func selfUsage() usage {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return usage{}
-	}
-	return usage{ok: true, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
 }
 
 // machineBusy reads the CPU time all processors of the machine spent busy

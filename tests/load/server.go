@@ -72,16 +72,22 @@ func frameworkConfig(sc serverConfig) (zconf.Config, error) {
 	cfg.Name = "load-echo"
 	cfg.Host = host
 	cfg.TcpPort = port
+	if port == 0 {
+		cfg.TcpPort = zconf.FreePort
+	}
 	cfg.Framing = sc.Framing
 	cfg.MaxPackageSize = sc.MaxPackageSize
 	cfg.WorkerPoolSize = sc.Workers
+	if sc.Workers == 0 { // the load tool's -workers 0: handlers on the reader
+		cfg.WorkerPoolSize = zconf.Off
+	}
 	cfg.MaxConn = sc.MaxConn
 	if sc.ReadBuf > 0 {
 		cfg.IOReadBuffSize = sc.ReadBuf
 	}
 	if sc.WS {
 		cfg.Mode = zconf.ModeBoth
-		cfg.WsPort = 0
+		cfg.WsPort = zconf.FreePort
 		cfg.WsPath = "/"
 	}
 	cfg.LogLevel = "warn"

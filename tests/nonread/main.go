@@ -195,7 +195,7 @@ func serve(args []string) int {
 		return 1
 	}
 	fmt.Println(l.Addr().String())
-	go func() { _ = srv.ServeListener(l) }()
+	go func() { _ = srv.Serve(l) }()
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	st := srv.Stats()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -36,7 +36,7 @@ func run() error {
 
 	cfg := zconf.Default()
 	cfg.Framing = *framing
-	cfg.WorkerPoolSize = 0
+	cfg.WorkerPoolSize = zconf.Off
 	cl, err := znet.NewClient(cfg)
 	if err != nil {
 		return err

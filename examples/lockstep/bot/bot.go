@@ -19,7 +19,7 @@ import (
 
 // bot is one simulated player. Its own goroutine (run) logs in, takes a
 // seat, sends inputs and reconnects; its connection's handlers (on the
-// connection's reader goroutine, WorkerPoolSize 0) apply the frames to its
+// connection's reader goroutine, WorkerPoolSize Off) apply the frames to its
 // simulation. A reconnection replaces the connection, so the two sides
 // share the bot's state under mu, and the handlers tell the goroutine what
 // arrived through ev.

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"net"
 	"strconv"
 	"sync"
 	"testing"
@@ -16,6 +13,7 @@ import (
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
+	"github.com/zinxgame/zinxgame/znet/znettest"
 )
 
 // fakeServer is a test double of the lockstep server, written from
@@ -25,9 +23,7 @@ import (
 // frame as its own batch at fakeTick and catch-up in batches of 10 frames.
 type fakeServer struct {
 	faults fakeFaults
-	srv    *znet.Server
 	addr   string
-	served chan error
 	done   chan struct{}
 	wg     sync.WaitGroup
 
@@ -74,14 +70,21 @@ type fakeRoom struct {
 
 func startFake(t *testing.T, faults fakeFaults) *fakeServer {
 	t.Helper()
-	cfg := zconf.Default()
-	cfg.Host, cfg.TcpPort, cfg.LogLevel = "127.0.0.1", 0, "error"
-	srv, err := znet.NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeServer{faults: faults, srv: srv, served: make(chan error, 1), done: make(chan struct{}),
+	f := &fakeServer{faults: faults, done: make(chan struct{}),
 		players: map[string]*fakePlayer{}, rooms: map[uint64]*fakeRoom{}}
+	ts := znettest.NewServer(t, zconf.Default(), func(srv *znet.Server) { f.routes(srv) })
+	f.addr = ts.Addr
+	f.wg.Add(1)
+	go f.ticker()
+	// Registered after the server's: the ticker stops before the shutdown.
+	t.Cleanup(func() {
+		close(f.done)
+		f.wg.Wait()
+	})
+	return f
+}
+
+func (f *fakeServer) routes(srv *znet.Server) {
 	on := func(id uint32, m proto.Message, h func(c ziface.IConnection, p *fakePlayer, m proto.Message)) {
 		srv.AddRouterFunc(id, func(req ziface.IRequest) {
 			msg := proto.Clone(m)
@@ -117,27 +120,6 @@ func startFake(t *testing.T, faults fakeFaults) *fakeServer {
 			v.(*fakePlayer).conn, v.(*fakePlayer).live = nil, false
 		}
 	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.addr = l.Addr().String()
-	go func() { f.served <- srv.ServeListener(l) }()
-	f.wg.Add(1)
-	go f.ticker()
-	t.Cleanup(func() {
-		close(f.done)
-		f.wg.Wait()
-		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := <-f.served; !errors.Is(err, znet.ErrServerClosed) {
-			t.Error(err)
-		}
-	})
-	return f
 }
 
 func send(c ziface.IConnection, id uint32, m proto.Message) {

@@ -14,7 +14,7 @@ import (
 	"github.com/zinxgame/zinxgame/znet"
 )
 
-// Handlers. With WorkerPoolSize 0 a connection's handlers run on its reader
+// Handlers. With WorkerPoolSize Off a connection's handlers run on its reader
 // goroutine, one at a time; the bot's shared state is under b.mu because a
 // reconnection puts a second connection (another reader) on the same bot.
 

@@ -80,7 +80,7 @@ func (r *runner) replay(ctx context.Context, rp *Replay) error {
 	ctx, cancel := context.WithTimeout(ctx, replayTimeout)
 	defer cancel()
 	cfg := zconf.Default()
-	cfg.WorkerPoolSize = 0
+	cfg.WorkerPoolSize = zconf.Off
 	cfg.MaxPackageSize = 64 << 10
 	cl, err := znet.NewClient(cfg, znet.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {

@@ -332,11 +332,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 func (r *runner) newClient() (*znet.Client, error) {
 	cfg := zconf.Default()
-	cfg.WorkerPoolSize = 0          // handlers run on each connection's reader
-	cfg.MaxConn = 2*r.cfg.Bots + 10 // a reconnecting bot may hold two for a moment
-	cfg.MaxPackageSize = 64 << 10   // catch-up batches may be larger than live ones
-	cfg.HeartbeatTimeout = 0        // a bot may wait quietly for its room to fill
-	cfg.FirstMessageTimeout = 0     // the server speaks only when spoken to
+	cfg.WorkerPoolSize = zconf.Off           // handlers run on each connection's reader
+	cfg.MaxConn = 2*r.cfg.Bots + 10          // a reconnecting bot may hold two for a moment
+	cfg.MaxPackageSize = 64 << 10            // catch-up batches may be larger than live ones
+	cfg.HeartbeatTimeout = zconf.Disabled    // a bot may wait quietly for its room to fill
+	cfg.FirstMessageTimeout = zconf.Disabled // the server speaks only when spoken to
 	cfg.LogLevel = "warn"
 	cl, err := znet.NewClient(cfg, znet.WithLogger(r.log))
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"slices"
-	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +31,7 @@ type inproc struct {
 
 func startServer(bots int, log *slog.Logger, opts []game.LockstepOption) (*inproc, error) {
 	cfg := zconf.Default()
-	cfg.Host, cfg.TcpPort = "127.0.0.1", 0
+	cfg.Host = "127.0.0.1"
 	cfg.MaxConn = max(cfg.MaxConn, 2*bots+100)
 	cfg.LogLevel = "warn"
 	reg := prometheus.NewRegistry()
@@ -47,8 +46,11 @@ func startServer(bots int, log *slog.Logger, opts []game.LockstepOption) (*inpro
 		ls.Close()
 		return nil, fmt.Errorf("-serve: %w", err)
 	}
-	ls.Attach(srv)
-	l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.TcpPort)))
+	if err := srv.Mount("lockstep", ls); err != nil {
+		ls.Close()
+		return nil, fmt.Errorf("-serve: %w", err)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, "0")) // a free port)
 	if err != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		defer cancel()
@@ -57,7 +59,7 @@ func startServer(bots int, log *slog.Logger, opts []game.LockstepOption) (*inpro
 		return nil, fmt.Errorf("-serve: %w", err)
 	}
 	s := &inproc{srv: srv, ls: ls, reg: reg, addr: l.Addr().String(), served: make(chan error, 1)}
-	go func() { s.served <- srv.ServeListener(l) }()
+	go func() { s.served <- srv.Serve(l) }()
 	return s, nil
 }
 

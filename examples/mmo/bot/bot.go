@@ -114,7 +114,7 @@ func posKey(x, z float32) uint64 {
 }
 
 // bot is one simulated player on one connection. Its handlers run on the
-// connection's reader goroutine (WorkerPoolSize 0); once logged in, its own
+// connection's reader goroutine (WorkerPoolSize Off); once logged in, its own
 // goroutine (run) moves and chats.
 type bot struct {
 	r    *runner

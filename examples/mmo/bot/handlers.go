@@ -12,7 +12,7 @@ import (
 	"github.com/zinxgame/zinxgame/znet"
 )
 
-// Handlers. With WorkerPoolSize 0 a connection's handlers run on its reader
+// Handlers. With WorkerPoolSize Off a connection's handlers run on its reader
 // goroutine, one at a time, so a bot's reader-side fields need no lock.
 
 func botOf(req ziface.IRequest) *bot {

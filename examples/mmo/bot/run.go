@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -244,7 +243,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 func (r *runner) newClient(log *slog.Logger) (*znet.Client, error) {
 	cfg := zconf.Default()
-	cfg.WorkerPoolSize = 0 // handlers run on each connection's reader
+	cfg.WorkerPoolSize = zconf.Off // handlers run on each connection's reader
 	cfg.MaxConn = r.cfg.Bots + 10
 	cfg.IOReadBuffSize = 16 << 10
 	cfg.LogLevel = "warn"
@@ -340,7 +339,7 @@ type inproc struct {
 
 func startServer(bots int, log *slog.Logger) (*inproc, error) {
 	cfg := zconf.Default()
-	cfg.Host, cfg.TcpPort = "127.0.0.1", 0
+	cfg.Host = "127.0.0.1"
 	cfg.MaxConn = max(cfg.MaxConn, bots+100)
 	cfg.FlushDelay = game.FlushDelay // as examples/mmo runs
 	cfg.LogLevel = "warn"
@@ -352,13 +351,15 @@ func startServer(bots int, log *slog.Logger) (*inproc, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.Attach(srv)
-	l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.TcpPort)))
+	if err := srv.Mount("mmo", w); err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, "0")) // a free port)
 	if err != nil {
 		return nil, err
 	}
 	s := &inproc{srv: srv, addr: l.Addr().String(), served: make(chan error, 1)}
-	go func() { s.served <- srv.ServeListener(l) }()
+	go func() { s.served <- srv.Serve(l) }()
 	return s, nil
 }
 
