@@ -269,7 +269,7 @@ func (c *Connection) cutNow(n Notice) bool {
 		return false
 	}
 	c.stop()
-	c.sendq.abandon(c.eng.pack.appendPacket(nil, c.eng.cfg.NoticeMsgID, n.encode()), c.tryWriteFn)
+	c.sendq.abandon(c.eng.pack.appendPacket(nil, c.eng.cfg.NoticeMsgID, n.encode()))
 	_ = c.conn.Close()
 	return true
 }

@@ -41,14 +41,12 @@ type Connection struct {
 	exec  executor
 	sendq *sendQueue
 	// rw is the non-blocking write path (rawwrite_*.go); rw.raw is nil when
-	// the transport or the platform has none. tryWrite uses it under the
-	// send queue's lock.
+	// the transport or the platform has none. The send queue calls it, as
+	// its tryWrite, under its lock.
 	rw rawWrite
 	// deadlineAt is when the writer next refreshes its write deadline; only
 	// the writer goroutine (one at a time) touches it.
 	deadlineAt time.Time
-	// tryWriteFn is c.tryWrite, bound once so passing it does not allocate.
-	tryWriteFn func([]byte) int
 
 	started  atomic.Bool
 	stopping atomic.Bool
@@ -120,7 +118,6 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 	// the bytes, so raw writes to its socket would corrupt the stream.
 	if tc, ok := plainTCP(nc); ok {
 		c.bindRawWrite(tc) // rawwrite_*.go: a no-op where there is no raw path
-		c.sendq.tryWrite = c.tryWriteFn
 	}
 	return c
 }
@@ -211,7 +208,7 @@ func (c *Connection) SendMsgNow(msgID uint32, data []byte) error {
 	if uint64(len(data)) > uint64(c.eng.pack.max) {
 		return fmt.Errorf("%w: %d bytes, max %d", ErrPacketTooLarge, len(data), c.eng.pack.max)
 	}
-	return c.queued(c.sendq.pushNow(c.eng.pack, msgID, data, c.tryWriteFn))
+	return c.queued(c.sendq.pushNow(c.eng.pack, msgID, data))
 }
 
 // sendFrame queues a frame packed by the caller, so a broadcast is packed
@@ -327,11 +324,7 @@ func (c *Connection) flushIfSlow(i int, since time.Time) time.Time {
 // flushBatch ends a batch started with sendq.startBatch: it writes what the
 // batch queued, or leaves it to the writer goroutine.
 func (c *Connection) flushBatch() {
-	if c.rw.raw != nil {
-		c.sendq.endBatch(c.tryWriteFn)
-	} else {
-		c.sendq.endBatch(nil)
-	}
+	c.sendq.endBatch()
 }
 
 func (c *Connection) readLoop() {

@@ -19,8 +19,8 @@ import (
 func (c *Connection) bindRawWrite(tc *net.TCPConn) {
 	if raw, err := tc.SyscallConn(); err == nil {
 		c.rw.raw = raw
-		c.rw.fn = c.rw.write // bound once: a closure per write would allocate
-		c.tryWriteFn = c.tryWrite
+		c.rw.fn = c.rw.write          // bound once: a closure per write would allocate
+		c.sendq.tryWrite = c.tryWrite // the method value, bound once too
 	}
 }
 

@@ -52,9 +52,10 @@ type sendQueue struct {
 	stalled  bool      // buf holds bytes a non-blocking write could not send
 	held     int       // memory last reported through acct
 	acct     func(int) // reports changes of the bytes held; nil: none
-	pack     *DataPack // reads frame lengths after a partial write; nil without tryWrite
-	// tryWrite is the connection's non-blocking write (nil without one),
-	// for a push from outside a batch that finds flushAt() bytes queued.
+	pack     *DataPack // reads frame lengths after a partial write; nil: count the frames as all left
+	// tryWrite is the connection's non-blocking write (nil without one):
+	// the end of a batch, SendMsgNow, a push from outside a batch that
+	// finds flushAt() bytes queued, and a cut's last notice use it.
 	tryWrite func([]byte) int
 	// backlog is set while the queue holds half of maxBytes or more, until
 	// it is down to a quarter; room then gets a token. The reader does
@@ -153,7 +154,7 @@ func (q *sendQueue) appended() {
 	}
 	if len(q.buf) >= q.flushAt() && q.inflight == 0 && !q.stalled {
 		q.cancelDelayedLocked()
-		q.writeNowLocked(q.tryWrite)
+		q.writeNowLocked()
 		q.kickLocked(true)
 	} else {
 		q.kickLocked(false)
@@ -251,32 +252,32 @@ func reuse(b []byte) []byte {
 	return b[:0]
 }
 
-// endBatch ends a batch. When tryWrite is given and the writer goroutine is
-// not running, it writes the queued bytes itself, without blocking and while
-// holding the lock: one lock round per batch on the hot path, and a pusher
+// endBatch ends a batch. When the queue has a tryWrite and the writer
+// goroutine is not writing, it writes the queued bytes itself, without
+// blocking and while holding the lock: one lock round per batch on the hot path, and a pusher
 // from another goroutine waits at most one non-blocking syscall. What the
 // socket does not take goes to the writer goroutine.
-func (q *sendQueue) endBatch(tryWrite func([]byte) int) {
+func (q *sendQueue) endBatch() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.deferred.Store(false)
 	q.cancelDelayedLocked()
-	q.writeNowLocked(tryWrite)
+	q.writeNowLocked()
 	q.kickLocked(true)
 	q.settleLocked()
 }
 
-// writeNowLocked writes what is queued with tryWrite, without blocking,
+// writeNowLocked writes what is queued with q.tryWrite, without blocking,
 // unless the writer goroutine is writing (it owns the socket then). A
 // writer that was started but has not taken the queue yet is no obstacle:
 // it takes the lock before it writes, and finds what is left. What the
 // socket does not take stays queued, in order.
-func (q *sendQueue) writeNowLocked(tryWrite func([]byte) int) {
-	if tryWrite == nil || q.n == 0 || q.inflight > 0 {
+func (q *sendQueue) writeNowLocked() {
+	if q.tryWrite == nil || q.n == 0 || q.inflight > 0 {
 		return
 	}
 	out, frames := q.buf, q.n
-	n := tryWrite(out)
+	n := q.tryWrite(out)
 	q.written += uint64(n)
 	q.buf, q.n = reuse(out), 0
 	if n < len(out) {
@@ -308,7 +309,7 @@ func (q *sendQueue) framesLeft(buf []byte, frames, written int) int {
 // pushNow appends one frame and, when no batch of the connection's own is
 // running and no writer is, writes the queue on the caller's goroutine
 // without blocking; leftovers go to the writer goroutine at once.
-func (q *sendQueue) pushNow(pack *DataPack, msgID uint32, data []byte, tryWrite func([]byte) int) error {
+func (q *sendQueue) pushNow(pack *DataPack, msgID uint32, data []byte) error {
 	if err := q.lockRoom(HeadLen + len(data)); err != nil {
 		return err
 	}
@@ -317,7 +318,7 @@ func (q *sendQueue) pushNow(pack *DataPack, msgID uint32, data []byte, tryWrite 
 	q.countLocked()
 	if !q.deferred.Load() {
 		q.cancelDelayedLocked() // "now" outranks FlushDelay
-		q.writeNowLocked(tryWrite)
+		q.writeNowLocked()
 		q.kickLocked(true)
 		q.settleLocked()
 	}
@@ -377,17 +378,17 @@ func (q *sendQueue) discardLocked() {
 
 // abandon drops what is queued and refuses further frames, for a
 // connection closed at once (the server-wide budget). When no write is in
-// progress and tryWrite is given, it first offers last, a notice, to the
+// progress and the queue has a tryWrite, it first offers last, a notice, to the
 // socket without blocking; whatever the socket does not take is lost with
 // the connection. The bytes a write in progress holds are released when
 // that write fails, which closing the socket makes it do at once.
-func (q *sendQueue) abandon(last []byte, tryWrite func([]byte) int) {
+func (q *sendQueue) abandon(last []byte) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.cancelDelayedLocked()
 	q.discardLocked()
-	if tryWrite != nil && !q.writing && len(last) > 0 {
-		q.written += uint64(tryWrite(last))
+	if q.tryWrite != nil && !q.writing && len(last) > 0 {
+		q.written += uint64(q.tryWrite(last))
 	}
 	q.doneLocked()
 }
