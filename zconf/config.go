@@ -417,14 +417,6 @@ func (c Config) Validate() error {
 // DefaultHandshakeTimeout is HandshakeTimeout's default.
 const DefaultHandshakeTimeout = 10 * time.Second
 
-// Handshake is HandshakeTimeout, with 0 meaning its default.
-func (c Config) Handshake() time.Duration {
-	if c.HandshakeTimeout <= 0 {
-		return DefaultHandshakeTimeout
-	}
-	return c.HandshakeTimeout
-}
-
 func (c Config) validateProxies() []error {
 	var errs []error
 	for _, n := range c.TrustedProxies {

@@ -92,7 +92,7 @@ func (s *Server) guardWebSocket(hs *http.Server, up *websocket.Upgrader, mux *ht
 	g := &wsGuard{
 		s:       s,
 		trusted: newTrustedNets(s.cfg.TrustedProxies),
-		timeout: s.cfg.Handshake(),
+		timeout: s.cfg.HandshakeTimeout,
 		up:      up,
 		mux:     mux,
 		conns:   make(map[net.Conn]*httpConn),

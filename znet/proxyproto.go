@@ -70,7 +70,7 @@ func (s *Server) tcpListener(l net.Listener, config *tls.Config) net.Listener {
 		trusted:  newTrustedNets(s.cfg.TrustedProxies),
 		required: s.cfg.ProxyProtocol == zconf.ProxyRequired,
 		mode:     s.cfg.ProxyProtocol,
-		timeout:  s.cfg.Handshake(),
+		timeout:  s.cfg.HandshakeTimeout,
 		tls:      config,
 		log:      s.log,
 		ctx:      ctx,

@@ -79,7 +79,7 @@ func (c *Connection) handshake() error {
 	if !ok {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, c.eng.cfg.Handshake())
+	ctx, cancel := context.WithTimeout(c.ctx, c.eng.cfg.HandshakeTimeout)
 	defer cancel()
 	return hs.HandshakeContext(ctx)
 }
@@ -97,7 +97,7 @@ func (c *Connection) handshakeFailed(err error) {
 		c.log.Debug("znet: client closed the connection during the TLS handshake")
 	case errors.Is(err, context.DeadlineExceeded):
 		c.eng.stats.tlsHandshakeErrors.Add(1)
-		c.eng.logs.Log(c.log, "tls_timeout", slog.LevelInfo, "znet: TLS handshake timed out; closing", "timeout", c.eng.cfg.Handshake())
+		c.eng.logs.Log(c.log, "tls_timeout", slog.LevelInfo, "znet: TLS handshake timed out; closing", "timeout", c.eng.cfg.HandshakeTimeout)
 	default:
 		c.eng.stats.tlsHandshakeErrors.Add(1)
 		c.eng.logs.Log(c.log, "tls_failed", slog.LevelInfo, "znet: TLS handshake failed; closing", "err", err)
