@@ -1,0 +1,52 @@
+package game_test
+
+import (
+	"log/slog"
+	"testing"
+
+	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/protocol"
+	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/ziface"
+	"github.com/zinxgame/zinxgame/znet"
+	"github.com/zinxgame/zinxgame/znet/znettest"
+)
+
+// TestWorldMsgIDBase: a world mounted with MsgIDBase 5000 speaks every MMO
+// message 5000 higher, both ways, and leaves Zinx's own IDs free.
+func TestWorldMsgIDBase(t *testing.T) {
+	const base = 5000
+	wc := game.DefaultWorldConfig()
+	wc.MsgIDBase = base
+	w, err := game.NewWorld(wc, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := znettest.NewServer(t, znettest.Config(), func(s *znet.Server) {
+		if err := s.Mount("mmo", w); err != nil {
+			t.Fatal(err)
+		}
+		// The IDs the world would take at base 0 are the application's.
+		if err := s.Handle(protocol.MsgTalk, func(req ziface.IRequest) {
+			_ = req.GetConnection().SendMsg(protocol.MsgTalk, []byte("app"))
+		}); err != nil {
+			t.Fatalf("Handle(%d) beside a world at %d: %v", protocol.MsgTalk, base, err)
+		}
+	})
+	p := ts.Dial()
+	var sync pb.SyncPID
+	p.ExpectProto(base+protocol.MsgSyncPID, &sync)
+	p.SendProto(base+protocol.MsgTalk, &pb.Talk{Content: "hello"})
+	var bc pb.BroadCast
+	p.ExpectSkipProto(base+protocol.MsgBroadCast, &bc)
+	for bc.Tp != protocol.TpChat {
+		p.ExpectSkipProto(base+protocol.MsgBroadCast, &bc)
+	}
+	if bc.PID != sync.PID || bc.GetContent() != "hello" {
+		t.Fatalf("chat broadcast %v, want player %d saying hello", &bc, sync.PID)
+	}
+	p.Send(protocol.MsgTalk, nil)
+	if got := string(p.ExpectSkip(protocol.MsgTalk)); got != "app" {
+		t.Fatalf("ID %d answered %q, want the application's route", protocol.MsgTalk, got)
+	}
+}
