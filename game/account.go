@@ -2,18 +2,12 @@ package game
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
-
-	"google.golang.org/protobuf/proto"
-
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
-	"github.com/zinxgame/zinxgame/ziface"
-	"github.com/zinxgame/zinxgame/znet"
 )
 
 // Accounts issues and checks the tokens players log in with.
@@ -77,89 +71,8 @@ func (a *MemoryAccounts) Verify(_ context.Context, token string) (Identity, erro
 // UpdateSession does nothing: memory accounts keep no sessions.
 func (a *MemoryAccounts) UpdateSession(context.Context, Session) error { return nil }
 
-// HandleLogin is the router for message 10. A new identity, or the one a
-// token stands for, is attached to the player; a returning player is moved
-// to where it was saved, with the appear and leave messages a move causes,
-// and its own new position (200, Tp 2). Account and store calls may block
-// (Redis), so they run off the worker (Async). A refused token gets an
-// Error (12), then the connection closes.
-func (w *World) HandleLogin(req ziface.IRequest) {
-	c := req.GetConnection()
-	p := w.playerOf(c)
-	if p == nil {
-		return
-	}
-	var m pb.Login
-	if err := proto.Unmarshal(req.GetData(), &m); err != nil {
-		znet.LogLimited(c, w.log, "bad_login", slog.LevelWarn, "game: bad Login message", "pid", p.PID, "err", err)
-		return
-	}
-	var (
-		ident  Identity
-		token  = m.Token
-		rec    PlayerRecord
-		found  bool
-		failed error
-	)
-	err := c.Async(func(ctx context.Context) {
-		if token == "" {
-			ident, token, failed = w.accounts.NewAccount(ctx, m.Name)
-			return
-		}
-		if ident, failed = w.accounts.Verify(ctx, token); failed == nil {
-			rec, found, failed = w.store.LoadPlayer(ctx, ident.PlayerID)
-		}
-	}, func() {
-		w.finishLogin(c, p, &m, ident.PlayerID, token, rec, found, failed)
-	})
-	if err != nil {
-		w.log.Warn("game: login not started", "pid", p.PID, "err", err)
-	}
-}
-
-func (w *World) finishLogin(c ziface.IConnection, p *Player, m *pb.Login, id uint64, token string, rec PlayerRecord, found bool, failed error) {
-	if failed != nil {
-		code := badTokenCode(failed)
-		w.log.Warn("game: login refused", "pid", p.PID, "err", failed)
-		b := marshal(&pb.Error{Code: code, Message: "login refused", RequestId: w.id(protocol.MsgMmoLogin)})
-		_ = c.SendMsg(w.id(protocol.MsgMmoError), b)
-		c.Stop()
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.players[p.PID] != p {
-		return // it left while the login ran
-	}
-	if p.Account != 0 {
-		// One identity per connection: a second Login is ignored.
-		znet.LogLimited(c, w.log, "second_login", slog.LevelWarn, "game: second login on one connection ignored", "pid", p.PID, "account", p.Account)
-		return
-	}
-	p.Account, p.Name = id, m.Name
-	w.send(p, w.id(protocol.MsgMmoLoginAck), &pb.LoginAck{PlayerId: id, Token: token})
-	if found && finite(rec.X) && finite(rec.Y) && finite(rec.Z) && finite(rec.V) && rec.Scene == sceneMMO {
-		w.moveLocked(p, &pb.Position{X: rec.X, Y: rec.Y, Z: rec.Z, V: rec.V})
-		w.send(p, w.id(protocol.MsgBroadCast), &pb.BroadCast{PID: p.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: p.Pos}})
-	}
-}
-
-// sceneMMO names the world's scene in player records.
-const sceneMMO = "mmo"
-
-// record is p's saved state; false for an anonymous player. Call it with
-// the world's mutex held.
-func (w *World) record(p *Player) (PlayerRecord, bool) {
-	if p.Account == 0 {
-		return PlayerRecord{}, false
-	}
-	return PlayerRecord{ID: p.Account, Name: p.Name, Scene: sceneMMO, X: p.Pos.X, Y: p.Pos.Y, Z: p.Pos.Z, V: p.Pos.V,
-		UpdatedAt: time.Now()}, true
-}
-
-// save stores a player record, logging a failure.
-func (w *World) save(rec PlayerRecord) {
-	if err := w.store.SavePlayer(context.Background(), rec); err != nil {
-		w.log.Error("game: saving a player failed", "account", rec.ID, "err", err)
-	}
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -2,8 +2,6 @@ package game
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -235,7 +233,7 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 	}
 	if l.matches == nil {
 		ms := NewMemoryStore()
-		ms.keepMatches = cfg.KeptMatches
+		ms.KeepMatches = cfg.KeptMatches
 		l.matches = ms
 	}
 	l.met = newLockstepMetrics(l)
@@ -419,12 +417,6 @@ func (l *Lockstep) loggedIn(req ziface.IRequest) *lsPlayer {
 		l.sendError(req.GetConnection(), req.GetMsgID(), pb.ErrorCode_ERROR_NOT_LOGGED_IN, "send Login first")
 	}
 	return p
-}
-
-func newToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // handleLogin creates an identity (no token) or resumes the one a token

@@ -356,7 +356,7 @@ func (r *Room) catchUp(conn ziface.IConnection, from, to uint32) {
 		return
 	}
 	n, _ := sendBatches(conn, r.l.id(protocol.MsgCatchUp), r.l.cfg.MaxBatchBytes, from, to, func(fn func(uint32, []byte) bool) error {
-		r.log.read(from, to, fn)
+		r.log.Read(from, to, fn)
 		return nil
 	})
 	r.l.met.bytesSent.Add(float64(n))
@@ -488,7 +488,7 @@ func (r *Room) matchStart(slot uint32) *pb.MatchStart {
 func (r *Room) step(now time.Time) {
 	r.frame++
 	if len(r.cur) > 0 {
-		if err := r.log.append(r.frame, r.cur); err != nil {
+		if err := r.log.Append(r.frame, r.cur); err != nil {
 			r.l.log.Error("game: logging a frame failed", "room", r.id, "match", r.matchID, "frame", r.frame, "err", err)
 		}
 		if err := r.l.store.AppendFrame(r.matchID, r.frame, r.cur); err != nil {

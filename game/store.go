@@ -93,9 +93,9 @@ type MemoryStore struct {
 	matches  map[uint64]MatchMeta
 	sessions map[string]Session
 	now      func() time.Time
-	// keepMatches bounds the ended matches kept (oldest dropped first); 0
-	// keeps them all.
-	keepMatches int
+	// KeepMatches bounds the ended matches kept (oldest dropped first); 0
+	// keeps them all. Set it before the store is used.
+	KeepMatches int
 	ended       []uint64
 }
 
@@ -132,7 +132,7 @@ func (s *MemoryStore) SaveMatch(_ context.Context, m MatchMeta) error {
 	s.matches[m.MatchID] = m
 	if !m.EndedAt.IsZero() && (!had || old.EndedAt.IsZero()) {
 		s.ended = append(s.ended, m.MatchID)
-		for s.keepMatches > 0 && len(s.ended) > s.keepMatches {
+		for s.KeepMatches > 0 && len(s.ended) > s.KeepMatches {
 			delete(s.matches, s.ended[0])
 			s.ended = s.ended[1:]
 		}
