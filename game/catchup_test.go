@@ -7,8 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
@@ -56,8 +55,8 @@ func TestCatchUpTenMinutes(t *testing.T) {
 	done := make(chan error, 1)
 	var next uint32 = 1
 	var messages, inputs int
-	cl.AddRouterFunc(protocol.MsgCatchUp, func(req ziface.IRequest) {
-		var b pb.FrameBatch
+	cl.AddRouterFunc(lspb.MsgCatchUp, func(req ziface.IRequest) {
+		var b lspb.FrameBatch
 		if err := proto.Unmarshal(req.GetData(), &b); err != nil || b.FirstFrame != next {
 			done <- err
 			return

@@ -9,8 +9,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/zinxgame/zinxgame/game"
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
@@ -93,14 +94,14 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	var pid pb.SyncPID
-	_ = proto.Unmarshal(await(protocol.MsgSyncPID), &pid)
+	var pid mmopb.SyncPID
+	_ = proto.Unmarshal(await(mmopb.MsgSyncPID), &pid)
 	fmt.Println("mmo: in the world as player", pid.PID)
 
-	login, _ := proto.Marshal(&pb.Login{Name: "ann"})
-	_ = c.SendMsg(protocol.MsgLogin, login)
-	var ack pb.LoginAck
-	_ = proto.Unmarshal(await(protocol.MsgLoginAck), &ack)
+	login, _ := proto.Marshal(&commonpb.Login{Name: "ann"})
+	_ = c.SendMsg(lspb.MsgLogin, login)
+	var ack commonpb.LoginAck
+	_ = proto.Unmarshal(await(lspb.MsgLoginAck), &ack)
 	fmt.Println("lockstep: logged in:", ack.PlayerId != 0 && ack.Token != "")
 
 	_ = c.SendMsg(msgHello, []byte("ann"))

@@ -7,7 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 )
 
 func TestFrameLogReadRanges(t *testing.T) {
@@ -25,7 +25,7 @@ func TestFrameLogReadRanges(t *testing.T) {
 	for _, r := range [][2]uint32{{1, 2}, {1, 3}, {500, 700}, {2999, 5000}, {1000, 1000}} {
 		var got []uint32
 		err := s.ReadFrames(1, r[0], r[1], func(f uint32, in []byte) bool {
-			var fi pb.FrameInputs
+			var fi lspb.FrameInputs
 			if err := proto.Unmarshal(in, &fi); err != nil || len(fi.Inputs) != 1 || fi.Inputs[0].Seq != f {
 				t.Fatalf("frame %d inputs %x (%v)", f, in, err)
 			}
@@ -58,7 +58,7 @@ func TestBatchWriterDecodes(t *testing.T) {
 	w.begin(100, 5)
 	w.busy(100, appendSlotInput(nil, 0, []byte("a"), 1))
 	w.busy(103, appendSlotInput(appendSlotInput(nil, 2, []byte("b"), 7), 1, nil, 0))
-	var b pb.FrameBatch
+	var b lspb.FrameBatch
 	if err := proto.Unmarshal(w.b, &b); err != nil {
 		t.Fatal(err)
 	}

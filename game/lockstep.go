@@ -15,8 +15,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/zinxgame/zinxgame/game/ids"
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
 )
@@ -80,7 +80,7 @@ func DefaultLockstepConfig() LockstepConfig {
 		MaxPlayers: 4, TickRate: 30, ReadyTimeout: 30 * time.Second, MaxDuration: time.Hour,
 		FramesPerPacket: 1, HashInterval: 30, MaxRooms: 10000, ReconnectGrace: time.Minute,
 		MaxInputBytes: 256, InputRate: 60, RoomQueueLen: 128, MaxBatchBytes: 4000, KeptMatches: 1000,
-		TickSlack: time.Millisecond, MsgIDBase: protocol.MsgLogin,
+		TickSlack: time.Millisecond, MsgIDBase: lspb.MsgLogin,
 	}
 }
 
@@ -212,7 +212,7 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 		log = slog.Default()
 	}
 	if cfg.MsgIDBase == 0 {
-		cfg.MsgIDBase = protocol.MsgLogin
+		cfg.MsgIDBase = lspb.MsgLogin
 	}
 	l := &Lockstep{cfg: cfg, log: log, rooms: make(map[uint64]*Room), byID: make(map[uint64]*lsPlayer)}
 	for _, o := range opts {
@@ -361,12 +361,12 @@ func (l *Lockstep) Mount(m *znet.Mount) error {
 		id uint32
 		h  func(ziface.IRequest)
 	}{
-		{protocol.MsgLogin, l.handleLogin}, {protocol.MsgRoomCreate, l.handleCreate},
-		{protocol.MsgRoomJoin, l.handleJoin}, {protocol.MsgRoomLeave, l.handleLeave},
-		{protocol.MsgRoomList, l.handleList}, {protocol.MsgReady, l.handleReady},
-		{protocol.MsgInput, l.handleInput}, {protocol.MsgHashReport, l.handleHash},
-		{protocol.MsgReconnect, l.handleReconnect}, {protocol.MsgMatchResult, l.handleResult},
-		{protocol.MsgReplay, l.handleReplay},
+		{lspb.MsgLogin, l.handleLogin}, {lspb.MsgRoomCreate, l.handleCreate},
+		{lspb.MsgRoomJoin, l.handleJoin}, {lspb.MsgRoomLeave, l.handleLeave},
+		{lspb.MsgRoomList, l.handleList}, {lspb.MsgReady, l.handleReady},
+		{lspb.MsgInput, l.handleInput}, {lspb.MsgHashReport, l.handleHash},
+		{lspb.MsgReconnect, l.handleReconnect}, {lspb.MsgMatchResult, l.handleResult},
+		{lspb.MsgReplay, l.handleReplay},
 	}
 	for _, r := range routes {
 		if err := m.Handle(l.id(r.id), r.h); err != nil {
@@ -381,13 +381,13 @@ func (l *Lockstep) Mount(m *znet.Mount) error {
 // id is the wire ID of a lockstep message: protocol's ID moved to
 // MsgIDBase.
 func (l *Lockstep) id(protocolID uint32) uint32 {
-	return protocolID - protocol.MsgLogin + l.cfg.MsgIDBase
+	return protocolID - lspb.MsgLogin + l.cfg.MsgIDBase
 }
 
 // sendError answers a failed request.
-func (l *Lockstep) sendError(c ziface.IConnection, req uint32, code pb.ErrorCode, msg string) {
-	b, _ := proto.Marshal(&pb.Error{Code: code, Message: msg, RequestId: req})
-	_ = c.SendMsg(l.id(protocol.MsgError), b)
+func (l *Lockstep) sendError(c ziface.IConnection, req uint32, code commonpb.ErrorCode, msg string) {
+	b, _ := proto.Marshal(&commonpb.Error{Code: code, Message: msg, RequestId: req})
+	_ = c.SendMsg(l.id(lspb.MsgError), b)
 }
 
 func send(c ziface.IConnection, id uint32, m proto.Message) {
@@ -404,7 +404,7 @@ func send(c ziface.IConnection, id uint32, m proto.Message) {
 // decode unmarshals a request, answering ERROR_BAD_REQUEST when it fails.
 func (l *Lockstep) decode(req ziface.IRequest, m proto.Message) bool {
 	if err := proto.Unmarshal(req.GetData(), m); err != nil {
-		l.sendError(req.GetConnection(), req.GetMsgID(), pb.ErrorCode_ERROR_BAD_REQUEST, "malformed message")
+		l.sendError(req.GetConnection(), req.GetMsgID(), commonpb.ErrorCode_ERROR_BAD_REQUEST, "malformed message")
 		return false
 	}
 	return true
@@ -414,7 +414,7 @@ func (l *Lockstep) decode(req ziface.IRequest, m proto.Message) bool {
 func (l *Lockstep) loggedIn(req ziface.IRequest) *lsPlayer {
 	p := playerOf(req.GetConnection())
 	if p == nil {
-		l.sendError(req.GetConnection(), req.GetMsgID(), pb.ErrorCode_ERROR_NOT_LOGGED_IN, "send Login first")
+		l.sendError(req.GetConnection(), req.GetMsgID(), commonpb.ErrorCode_ERROR_NOT_LOGGED_IN, "send Login first")
 	}
 	return p
 }
@@ -426,12 +426,12 @@ func (l *Lockstep) loggedIn(req ziface.IRequest) *lsPlayer {
 // and the connection closes.
 func (l *Lockstep) handleLogin(req ziface.IRequest) {
 	c := req.GetConnection()
-	var m pb.Login
+	var m commonpb.Login
 	if !l.decode(req, &m) {
 		return
 	}
 	if playerOf(c) != nil {
-		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BAD_REQUEST, "already logged in on this connection")
+		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_BAD_REQUEST, "already logged in on this connection")
 		return
 	}
 	var ident Identity
@@ -446,14 +446,14 @@ func (l *Lockstep) handleLogin(req ziface.IRequest) {
 	}, func() {
 		if failed != nil {
 			l.log.Warn("game: login refused", "conn_id", c.GetConnID(), "err", failed)
-			l.sendError(c, l.id(protocol.MsgLogin), badTokenCode(failed), "login refused")
+			l.sendError(c, l.id(lspb.MsgLogin), badTokenCode(failed), "login refused")
 			c.Stop()
 			return
 		}
 		l.bind(c, ident, m.Name, token)
 	})
 	if err != nil {
-		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "server busy, try again")
+		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_BUSY, "server busy, try again")
 	}
 }
 
@@ -491,11 +491,11 @@ func (l *Lockstep) bind(c ziface.IConnection, ident Identity, name, token string
 			room.enqueue(roomEvent{kind: evDisconnect, p: p, conn: old}, false)
 		}
 	}
-	ack := &pb.LoginAck{PlayerId: p.id, Token: token}
+	ack := &commonpb.LoginAck{PlayerId: p.id, Token: token}
 	if room != nil {
 		ack.RoomId = room.id
 	}
-	send(c, l.id(protocol.MsgLoginAck), ack)
+	send(c, l.id(lspb.MsgLoginAck), ack)
 }
 
 // kickConn tells a connection why (when its type can), then closes it
@@ -511,13 +511,13 @@ func kickConn(c ziface.IConnection, reason string) {
 func (l *Lockstep) handleCreate(req ziface.IRequest) {
 	c := req.GetConnection()
 	p := l.loggedIn(req)
-	var m pb.RoomCreate
+	var m lspb.RoomCreate
 	if p == nil || !l.decode(req, &m) {
 		return
 	}
 	opts, err := l.roomOptions(m.Options)
 	if err != nil {
-		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BAD_OPTIONS, err.Error())
+		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_BAD_OPTIONS, err.Error())
 		return
 	}
 	// Both IDs now, before any lock and off the room's tick: the generator
@@ -526,14 +526,14 @@ func (l *Lockstep) handleCreate(req ziface.IRequest) {
 	p.mu.Lock()
 	if p.room != nil {
 		p.mu.Unlock()
-		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ALREADY_IN_ROOM, "leave your room first")
+		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_ALREADY_IN_ROOM, "leave your room first")
 		return
 	}
 	l.mu.Lock()
 	if l.closed || len(l.rooms) >= l.cfg.MaxRooms {
 		l.mu.Unlock()
 		p.mu.Unlock()
-		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "no room can be created now")
+		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_BUSY, "no room can be created now")
 		return
 	}
 	r := newRoom(l, id, matchID, opts)
@@ -549,7 +549,7 @@ func (l *Lockstep) handleCreate(req ziface.IRequest) {
 func (l *Lockstep) handleJoin(req ziface.IRequest) {
 	c := req.GetConnection()
 	p := l.loggedIn(req)
-	var m pb.RoomJoin
+	var m lspb.RoomJoin
 	if p == nil || !l.decode(req, &m) {
 		return
 	}
@@ -557,33 +557,33 @@ func (l *Lockstep) handleJoin(req ziface.IRequest) {
 	r := l.rooms[m.RoomId]
 	l.mu.RUnlock()
 	if r == nil {
-		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ROOM_NOT_FOUND, fmt.Sprintf("no room %d", m.RoomId))
+		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_ROOM_NOT_FOUND, fmt.Sprintf("no room %d", m.RoomId))
 		return
 	}
 	p.mu.Lock()
 	if p.room != nil {
 		p.mu.Unlock()
-		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ALREADY_IN_ROOM, "leave your room first")
+		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_ALREADY_IN_ROOM, "leave your room first")
 		return
 	}
 	p.room = r
 	p.mu.Unlock()
 	if !r.enqueue(roomEvent{kind: evJoin, p: p, conn: c, req: req.GetMsgID()}, true) {
 		r.release(p)
-		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "room busy, try again")
+		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_BUSY, "room busy, try again")
 		return
 	}
 	if roomState(r.status.Load()) == stateEnded {
 		// The room ended and drained for the last time before our join
 		// was queued: nobody will answer it.
 		r.release(p)
-		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_ROOM_CLOSED, "the room has closed")
+		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_ROOM_CLOSED, "the room has closed")
 	}
 }
 
 // inRoom returns the request's player and room, answering
 // ERROR_NOT_IN_ROOM (or ERROR_NO_SEAT for a reconnect).
-func (l *Lockstep) inRoom(req ziface.IRequest, code pb.ErrorCode) (*lsPlayer, *Room) {
+func (l *Lockstep) inRoom(req ziface.IRequest, code commonpb.ErrorCode) (*lsPlayer, *Room) {
 	p := l.loggedIn(req)
 	if p == nil {
 		return nil, nil
@@ -597,33 +597,33 @@ func (l *Lockstep) inRoom(req ziface.IRequest, code pb.ErrorCode) (*lsPlayer, *R
 }
 
 func (l *Lockstep) handleLeave(req ziface.IRequest) {
-	if p, r := l.inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
+	if p, r := l.inRoom(req, commonpb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
 		r.enqueueOrBusy(req, roomEvent{kind: evLeave, p: p, conn: req.GetConnection()})
 	}
 }
 
 func (l *Lockstep) handleReady(req ziface.IRequest) {
-	var m pb.Ready
+	var m lspb.Ready
 	if !l.decode(req, &m) {
 		return
 	}
-	if p, r := l.inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
+	if p, r := l.inRoom(req, commonpb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
 		r.enqueueOrBusy(req, roomEvent{kind: evReady, p: p, conn: req.GetConnection(), flag: m.Ready})
 	}
 }
 
 func (l *Lockstep) handleInput(req ziface.IRequest) {
 	c := req.GetConnection()
-	var m pb.Input
+	var m lspb.Input
 	if !l.decode(req, &m) {
 		return
 	}
-	p, r := l.inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM)
+	p, r := l.inRoom(req, commonpb.ErrorCode_ERROR_NOT_IN_ROOM)
 	if r == nil {
 		return
 	}
 	if len(m.Data) > l.cfg.MaxInputBytes {
-		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_INPUT_TOO_LARGE,
+		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_INPUT_TOO_LARGE,
 			fmt.Sprintf("input of %d bytes, at most %d", len(m.Data), l.cfg.MaxInputBytes))
 		return
 	}
@@ -636,23 +636,23 @@ func (l *Lockstep) handleInput(req ziface.IRequest) {
 		}
 		p.mu.Unlock()
 		if tell {
-			l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_RATE_LIMITED,
+			l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_RATE_LIMITED,
 				fmt.Sprintf("over %g inputs a second: inputs dropped", l.cfg.InputRate))
 		}
 		return
 	}
 	if !r.enqueue(roomEvent{kind: evInput, p: p, conn: c, data: m.Data, u32: m.Seq}, true) {
 		l.met.inputsDropped.WithLabelValues("queue_full").Inc()
-		l.sendError(c, req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "room busy: input dropped")
+		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_BUSY, "room busy: input dropped")
 	}
 }
 
 func (l *Lockstep) handleHash(req ziface.IRequest) {
-	var m pb.HashReport
+	var m lspb.HashReport
 	if !l.decode(req, &m) {
 		return
 	}
-	if p, r := l.inRoom(req, pb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
+	if p, r := l.inRoom(req, commonpb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
 		r.enqueue(roomEvent{kind: evHash, p: p, conn: req.GetConnection(), u32: m.Frame, u64: m.Hash}, true)
 	}
 }
@@ -661,7 +661,7 @@ func (l *Lockstep) handleHash(req ziface.IRequest) {
 // ignored, not refused: it lost the race with the votes that ended the
 // match, and MatchEnd has told it the result.
 func (l *Lockstep) handleResult(req ziface.IRequest) {
-	var m pb.MatchResult
+	var m lspb.MatchResult
 	p := l.loggedIn(req)
 	if p == nil || !l.decode(req, &m) {
 		return
@@ -672,25 +672,25 @@ func (l *Lockstep) handleResult(req ziface.IRequest) {
 }
 
 func (l *Lockstep) handleReconnect(req ziface.IRequest) {
-	var m pb.Reconnect
+	var m lspb.Reconnect
 	if !l.decode(req, &m) {
 		return
 	}
-	if p, r := l.inRoom(req, pb.ErrorCode_ERROR_NO_SEAT); r != nil {
+	if p, r := l.inRoom(req, commonpb.ErrorCode_ERROR_NO_SEAT); r != nil {
 		r.enqueueOrBusy(req, roomEvent{kind: evReconnect, p: p, conn: req.GetConnection(), u32: m.LastFrame})
 	}
 }
 
 func (l *Lockstep) handleList(req ziface.IRequest) {
-	var m pb.RoomList
+	var m lspb.RoomList
 	if !l.decode(req, &m) {
 		return
 	}
-	ack := &pb.RoomListAck{}
+	ack := &lspb.RoomListAck{}
 	l.mu.RLock()
 	for _, r := range l.rooms {
 		info := r.info()
-		if m.OpenOnly && info.Status != pb.RoomStatus_ROOM_STATUS_OPEN {
+		if m.OpenOnly && info.Status != lspb.RoomStatus_ROOM_STATUS_OPEN {
 			continue
 		}
 		ack.Rooms = append(ack.Rooms, info)
@@ -699,7 +699,7 @@ func (l *Lockstep) handleList(req ziface.IRequest) {
 		}
 	}
 	l.mu.RUnlock()
-	send(req.GetConnection(), l.id(protocol.MsgRoomListAck), ack)
+	send(req.GetConnection(), l.id(lspb.MsgRoomListAck), ack)
 }
 
 // maxListed bounds a RoomListAck, so it fits the default MaxPackageSize.
@@ -729,8 +729,8 @@ func (l *Lockstep) removeRoom(r *Room) {
 }
 
 // roomOptions fills o's zero fields with the defaults and checks them.
-func (l *Lockstep) roomOptions(o *pb.RoomOptions) (*pb.RoomOptions, error) {
-	out := &pb.RoomOptions{
+func (l *Lockstep) roomOptions(o *lspb.RoomOptions) (*lspb.RoomOptions, error) {
+	out := &lspb.RoomOptions{
 		MaxPlayers: uint32(l.cfg.MaxPlayers), TickRate: uint32(l.cfg.TickRate),
 		ReadyTimeoutMs: uint32(l.cfg.ReadyTimeout.Milliseconds()), MaxDurationS: uint32(l.cfg.MaxDuration.Seconds()),
 		FramesPerPacket: uint32(l.cfg.FramesPerPacket), HashInterval: uint32(l.cfg.HashInterval),

@@ -11,8 +11,8 @@ import (
 
 	"github.com/zinxgame/zinxgame/game/auth"
 	"github.com/zinxgame/zinxgame/game/ids"
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 )
 
 // TestLockstepSignedTokens: with TokenAccounts, a token resumes its player
@@ -44,10 +44,10 @@ func TestLockstepSignedTokens(t *testing.T) {
 		t.Fatalf("token resumed player %d, want %d", again.PlayerId, ack.PlayerId)
 	}
 
-	refused := func(token string, code pb.ErrorCode) {
+	refused := func(token string, code commonpb.ErrorCode) {
 		t.Helper()
 		c := e.dial()
-		c.send(protocol.MsgLogin, &pb.Login{Token: token})
+		c.send(lspb.MsgLogin, &commonpb.Login{Token: token})
 		c.expectError(code)
 		select {
 		case <-c.c.Done():
@@ -57,14 +57,14 @@ func TestLockstepSignedTokens(t *testing.T) {
 	}
 	other, _ := auth.NewTokens(auth.Config{Secret: strings.Repeat("x", 32)}, nil, nil)
 	forged, _, _ := other.Issue(ack.PlayerId, "1")
-	refused(forged, pb.ErrorCode_ERROR_BAD_TOKEN)
+	refused(forged, commonpb.ErrorCode_ERROR_BAD_TOKEN)
 	enc := base64.RawURLEncoding.EncodeToString
 	none := enc([]byte(`{"alg":"none","typ":"JWT"}`)) + "." +
 		enc([]byte(`{"sub":"`+strconv.FormatUint(ack.PlayerId, 10)+`","jti":"1","iss":"zinxgame","exp":9999999999}`)) + "."
-	refused(none, pb.ErrorCode_ERROR_BAD_TOKEN)
+	refused(none, commonpb.ErrorCode_ERROR_BAD_TOKEN)
 
 	offset.Store(int64(2 * time.Hour))
-	refused(ack.Token, pb.ErrorCode_ERROR_TOKEN_EXPIRED)
+	refused(ack.Token, commonpb.ErrorCode_ERROR_TOKEN_EXPIRED)
 	offset.Store(0)
 
 	claims, err := tokens.Verify(context.Background(), ack.Token)
@@ -74,7 +74,7 @@ func TestLockstepSignedTokens(t *testing.T) {
 	if err := store.RevokeSession(context.Background(), claims.SessionID); err != nil {
 		t.Fatal(err)
 	}
-	refused(ack.Token, pb.ErrorCode_ERROR_TOKEN_REVOKED)
+	refused(ack.Token, commonpb.ErrorCode_ERROR_TOKEN_REVOKED)
 }
 
 // TestLockstepSessionTracksRoom: a player's session records its room when
@@ -90,7 +90,7 @@ func TestLockstepSessionTracksRoom(t *testing.T) {
 	a, b := e.dial(), e.dial()
 	ackA := a.login("")
 	b.login("")
-	st := a.create(&pb.RoomOptions{MaxPlayers: 2})
+	st := a.create(&lspb.RoomOptions{MaxPlayers: 2})
 	b.join(st.Room.RoomId)
 	a.matchStart()
 	id, err := accounts.Verify(context.Background(), ackA.Token)

@@ -10,8 +10,8 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
@@ -68,7 +68,7 @@ func startLockstep(t *testing.T, mutate func(*LockstepConfig), opts ...LockstepO
 		v, _ := req.GetConnection().GetProperty("inbox")
 		v.(chan lsMsg) <- lsMsg{req.GetMsgID(), slices.Clone(req.GetData())}
 	}
-	for id := protocol.MsgLogin; id <= protocol.MsgReplayStart; id++ {
+	for id := lspb.MsgLogin; id <= lspb.MsgReplayStart; id++ {
 		cl.AddRouterFunc(id, route)
 	}
 	cl.AddRouterFunc(zc.NoticeMsgID, route)
@@ -130,9 +130,9 @@ func (c *lsClient) next(ids ...uint32) lsMsg {
 
 func (c *lsClient) expect(id uint32, m proto.Message) {
 	c.t.Helper()
-	got := c.next(id, protocol.MsgError)
-	if got.id == protocol.MsgError && id != protocol.MsgError {
-		var e pb.Error
+	got := c.next(id, lspb.MsgError)
+	if got.id == lspb.MsgError && id != lspb.MsgError {
+		var e commonpb.Error
 		_ = proto.Unmarshal(got.data, &e)
 		c.t.Fatalf("want message %d, got error %v %q", id, e.Code, e.Message)
 	}
@@ -141,50 +141,50 @@ func (c *lsClient) expect(id uint32, m proto.Message) {
 	}
 }
 
-func (c *lsClient) expectError(code pb.ErrorCode) {
+func (c *lsClient) expectError(code commonpb.ErrorCode) {
 	c.t.Helper()
-	var e pb.Error
-	c.expect(protocol.MsgError, &e)
+	var e commonpb.Error
+	c.expect(lspb.MsgError, &e)
 	if e.Code != code {
 		c.t.Fatalf("error %v %q, want %v", e.Code, e.Message, code)
 	}
 }
 
-func (c *lsClient) login(token string) *pb.LoginAck {
+func (c *lsClient) login(token string) *commonpb.LoginAck {
 	c.t.Helper()
-	c.send(protocol.MsgLogin, &pb.Login{Name: "p", Token: token})
-	var ack pb.LoginAck
-	c.expect(protocol.MsgLoginAck, &ack)
+	c.send(lspb.MsgLogin, &commonpb.Login{Name: "p", Token: token})
+	var ack commonpb.LoginAck
+	c.expect(lspb.MsgLoginAck, &ack)
 	return &ack
 }
 
-func (c *lsClient) create(o *pb.RoomOptions) *pb.RoomState {
+func (c *lsClient) create(o *lspb.RoomOptions) *lspb.RoomState {
 	c.t.Helper()
-	c.send(protocol.MsgRoomCreate, &pb.RoomCreate{Options: o})
-	var st pb.RoomState
-	c.expect(protocol.MsgRoomState, &st)
+	c.send(lspb.MsgRoomCreate, &lspb.RoomCreate{Options: o})
+	var st lspb.RoomState
+	c.expect(lspb.MsgRoomState, &st)
 	return &st
 }
 
-func (c *lsClient) join(room uint64) *pb.RoomState {
+func (c *lsClient) join(room uint64) *lspb.RoomState {
 	c.t.Helper()
-	c.send(protocol.MsgRoomJoin, &pb.RoomJoin{RoomId: room})
-	var st pb.RoomState
-	c.expect(protocol.MsgRoomState, &st)
+	c.send(lspb.MsgRoomJoin, &lspb.RoomJoin{RoomId: room})
+	var st lspb.RoomState
+	c.expect(lspb.MsgRoomState, &st)
 	return &st
 }
 
-func (c *lsClient) matchStart() *pb.MatchStart {
+func (c *lsClient) matchStart() *lspb.MatchStart {
 	c.t.Helper()
-	var m pb.MatchStart
-	c.expect(protocol.MsgMatchStart, &m)
+	var m lspb.MatchStart
+	c.expect(lspb.MsgMatchStart, &m)
 	return &m
 }
 
 // frame is one decoded frame: its inputs as (slot, data, seq).
 type frame struct {
 	n      uint32
-	inputs []*pb.SlotInput
+	inputs []*lspb.SlotInput
 }
 
 // frames reads live (and catch-up) batches until frame upTo.
@@ -192,8 +192,8 @@ func (c *lsClient) frames(upTo uint32) []frame {
 	c.t.Helper()
 	var out []frame
 	for len(out) == 0 || out[len(out)-1].n < upTo {
-		m := c.next(protocol.MsgFrames, protocol.MsgCatchUp)
-		var b pb.FrameBatch
+		m := c.next(lspb.MsgFrames, lspb.MsgCatchUp)
+		var b lspb.FrameBatch
 		if err := proto.Unmarshal(m.data, &b); err != nil {
 			c.t.Fatal(err)
 		}
@@ -202,7 +202,7 @@ func (c *lsClient) frames(upTo uint32) []frame {
 	return out
 }
 
-func expand(b *pb.FrameBatch) []frame {
+func expand(b *lspb.FrameBatch) []frame {
 	fs := make([]frame, b.Count)
 	for i := range fs {
 		fs[i].n = b.FirstFrame + uint32(i)
@@ -245,34 +245,34 @@ func TestLockstepStartWhenFullAndResult(t *testing.T) {
 	a, b := e.dial(), e.dial()
 	a.login("")
 	b.login("")
-	st := a.create(&pb.RoomOptions{MaxPlayers: 2})
+	st := a.create(&lspb.RoomOptions{MaxPlayers: 2})
 	if st.YourSlot != 0 || st.Room.Options.TickRate != 30 {
 		t.Fatalf("RoomState %v", st)
 	}
 	if st := b.join(st.Room.RoomId); st.YourSlot != 1 || len(st.Slots) != 2 {
 		t.Fatalf("joiner's RoomState %v", st)
 	}
-	var ev pb.PlayerEvent
-	a.expect(protocol.MsgPlayerEvent, &ev)
-	if ev.Kind != pb.PlayerEventKind_PLAYER_JOINED || ev.Player.Slot != 1 {
+	var ev lspb.PlayerEvent
+	a.expect(lspb.MsgPlayerEvent, &ev)
+	if ev.Kind != lspb.PlayerEventKind_PLAYER_JOINED || ev.Player.Slot != 1 {
 		t.Fatalf("event %v", &ev)
 	}
 	ma, mb := a.matchStart(), b.matchStart()
 	if ma.MatchId != mb.MatchId || ma.Seed != mb.Seed || ma.YourSlot != 0 || mb.YourSlot != 1 || ma.StartFrame != 1 {
 		t.Fatalf("MatchStart %v / %v", ma, mb)
 	}
-	a.send(protocol.MsgMatchResult, &pb.MatchResult{Result: []byte("slot 0 wins")})
-	b.send(protocol.MsgMatchResult, &pb.MatchResult{Result: []byte("slot 0 wins")})
+	a.send(lspb.MsgMatchResult, &lspb.MatchResult{Result: []byte("slot 0 wins")})
+	b.send(lspb.MsgMatchResult, &lspb.MatchResult{Result: []byte("slot 0 wins")})
 	for _, c := range []*lsClient{a, b} {
-		var end pb.MatchEnd
-		c.expect(protocol.MsgMatchEnd, &end)
-		if end.Reason != pb.MatchEndReason_MATCH_END_RESULT || string(end.Result) != "slot 0 wins" || end.MatchId != ma.MatchId {
+		var end lspb.MatchEnd
+		c.expect(lspb.MsgMatchEnd, &end)
+		if end.Reason != lspb.MatchEndReason_MATCH_END_RESULT || string(end.Result) != "slot 0 wins" || end.MatchId != ma.MatchId {
 			t.Fatalf("MatchEnd %v", &end)
 		}
 	}
 	waitUntil(t, func() bool { return e.ls.Rooms() == 0 }, "the ended room to be cleaned up")
-	a.send(protocol.MsgInput, &pb.Input{Data: []byte{1}})
-	a.expectError(pb.ErrorCode_ERROR_NOT_IN_ROOM)
+	a.send(lspb.MsgInput, &lspb.Input{Data: []byte{1}})
+	a.expectError(commonpb.ErrorCode_ERROR_NOT_IN_ROOM)
 }
 
 func TestLockstepStartWhenReadyOrTimeout(t *testing.T) {
@@ -280,10 +280,10 @@ func TestLockstepStartWhenReadyOrTimeout(t *testing.T) {
 	a, b := e.dial(), e.dial()
 	a.login("")
 	b.login("")
-	st := a.create(&pb.RoomOptions{MaxPlayers: 4})
+	st := a.create(&lspb.RoomOptions{MaxPlayers: 4})
 	b.join(st.Room.RoomId)
-	a.send(protocol.MsgReady, &pb.Ready{Ready: true})
-	b.send(protocol.MsgReady, &pb.Ready{Ready: true})
+	a.send(lspb.MsgReady, &lspb.Ready{Ready: true})
+	b.send(lspb.MsgReady, &lspb.Ready{Ready: true})
 	if a.matchStart().MatchId == 0 {
 		t.Fatal("no match ID")
 	}
@@ -292,7 +292,7 @@ func TestLockstepStartWhenReadyOrTimeout(t *testing.T) {
 	c := e.dial()
 	c.login("")
 	start := time.Now()
-	c.create(&pb.RoomOptions{MaxPlayers: 4, ReadyTimeoutMs: 300})
+	c.create(&lspb.RoomOptions{MaxPlayers: 4, ReadyTimeoutMs: 300})
 	if m := c.matchStart(); len(m.Slots) != 1 {
 		t.Fatalf("force-started with %d slots", len(m.Slots))
 	}
@@ -308,17 +308,17 @@ func TestLockstepLeaveBeforeStartAndEmptyRoom(t *testing.T) {
 	b.login("")
 	st := a.create(nil)
 	b.join(st.Room.RoomId)
-	b.send(protocol.MsgRoomLeave, &pb.RoomLeave{})
-	var ev pb.PlayerEvent
-	for ev.Kind != pb.PlayerEventKind_PLAYER_LEFT {
-		a.expect(protocol.MsgPlayerEvent, &ev)
+	b.send(lspb.MsgRoomLeave, &lspb.RoomLeave{})
+	var ev lspb.PlayerEvent
+	for ev.Kind != lspb.PlayerEventKind_PLAYER_LEFT {
+		a.expect(lspb.MsgPlayerEvent, &ev)
 	}
 	b.create(nil) // free to make its own room
 	if n := e.ls.Rooms(); n != 2 {
 		t.Fatalf("%d rooms, want 2", n)
 	}
-	a.send(protocol.MsgRoomLeave, &pb.RoomLeave{})
-	b.send(protocol.MsgRoomLeave, &pb.RoomLeave{})
+	a.send(lspb.MsgRoomLeave, &lspb.RoomLeave{})
+	b.send(lspb.MsgRoomLeave, &lspb.RoomLeave{})
 	waitUntil(t, func() bool { return e.ls.Rooms() == 0 }, "empty rooms to be cleaned up")
 }
 
@@ -328,7 +328,7 @@ func TestLockstepFrames(t *testing.T) {
 	for _, c := range cs {
 		c.login("")
 	}
-	st := cs[0].create(&pb.RoomOptions{MaxPlayers: 3})
+	st := cs[0].create(&lspb.RoomOptions{MaxPlayers: 3})
 	cs[1].join(st.Room.RoomId)
 	cs[2].join(st.Room.RoomId)
 	for _, c := range cs {
@@ -338,9 +338,9 @@ func TestLockstepFrames(t *testing.T) {
 	// player 2 is silent: the clock must not wait for it.
 	start := time.Now()
 	for seq := uint32(1); seq <= 30; seq++ {
-		cs[0].send(protocol.MsgInput, &pb.Input{Data: []byte{0, byte(seq)}, Seq: seq})
+		cs[0].send(lspb.MsgInput, &lspb.Input{Data: []byte{0, byte(seq)}, Seq: seq})
 		if seq%3 == 0 {
-			cs[1].send(protocol.MsgInput, &pb.Input{Data: []byte{1, byte(seq)}, Seq: seq})
+			cs[1].send(lspb.MsgInput, &lspb.Input{Data: []byte{1, byte(seq)}, Seq: seq})
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
@@ -389,13 +389,13 @@ func TestLockstepReconnectCatchUp(t *testing.T) {
 	a, b := e.dial(), e.dial()
 	a.login("")
 	ackB := b.login("")
-	st := a.create(&pb.RoomOptions{MaxPlayers: 2})
+	st := a.create(&lspb.RoomOptions{MaxPlayers: 2})
 	b.join(st.Room.RoomId)
 	a.matchStart()
 	b.matchStart()
 	send := func(n int) {
 		for i := range n {
-			a.send(protocol.MsgInput, &pb.Input{Data: []byte("move"), Seq: uint32(i + 1)})
+			a.send(lspb.MsgInput, &lspb.Input{Data: []byte("move"), Seq: uint32(i + 1)})
 			time.Sleep(3 * time.Millisecond)
 		}
 	}
@@ -404,9 +404,9 @@ func TestLockstepReconnectCatchUp(t *testing.T) {
 	last := fb[len(fb)-1].n
 	b.c.Stop()
 	<-b.c.Done()
-	var ev pb.PlayerEvent
-	for ev.Kind != pb.PlayerEventKind_PLAYER_DISCONNECTED {
-		a.expect(protocol.MsgPlayerEvent, &ev)
+	var ev lspb.PlayerEvent
+	for ev.Kind != lspb.PlayerEventKind_PLAYER_DISCONNECTED {
+		a.expect(lspb.MsgPlayerEvent, &ev)
 	}
 	send(40) // b misses these
 
@@ -415,9 +415,9 @@ func TestLockstepReconnectCatchUp(t *testing.T) {
 	if ack.PlayerId != ackB.PlayerId || ack.RoomId != st.Room.RoomId {
 		t.Fatalf("re-login %v; want player %d in room %d", ack, ackB.PlayerId, st.Room.RoomId)
 	}
-	b2.send(protocol.MsgReconnect, &pb.Reconnect{LastFrame: last})
-	var rs pb.RoomState
-	b2.expect(protocol.MsgRoomState, &rs)
+	b2.send(lspb.MsgReconnect, &lspb.Reconnect{LastFrame: last})
+	var rs lspb.RoomState
+	b2.expect(lspb.MsgRoomState, &rs)
 	if ms := b2.matchStart(); ms.YourSlot != 1 {
 		t.Fatalf("MatchStart after reconnect: slot %d", ms.YourSlot)
 	}
@@ -426,8 +426,8 @@ func TestLockstepReconnectCatchUp(t *testing.T) {
 	gapless(t, rest, last+1)
 	fa := a.frames(target)
 	sameFrames(t, fa[last:], rest)
-	for ev.Kind != pb.PlayerEventKind_PLAYER_RECONNECTED {
-		a.expect(protocol.MsgPlayerEvent, &ev)
+	for ev.Kind != lspb.PlayerEventKind_PLAYER_RECONNECTED {
+		a.expect(lspb.MsgPlayerEvent, &ev)
 	}
 
 	// The same identity on a third connection replaces the second.
@@ -446,7 +446,7 @@ func TestLockstepDesync(t *testing.T) {
 	for _, c := range cs {
 		c.login("")
 	}
-	st := cs[0].create(&pb.RoomOptions{MaxPlayers: 3})
+	st := cs[0].create(&lspb.RoomOptions{MaxPlayers: 3})
 	cs[1].join(st.Room.RoomId)
 	cs[2].join(st.Room.RoomId)
 	for _, c := range cs {
@@ -454,12 +454,12 @@ func TestLockstepDesync(t *testing.T) {
 	}
 	cs[0].frames(20)
 	for i, h := range []uint64{7, 7, 9} {
-		cs[i].send(protocol.MsgHashReport, &pb.HashReport{Frame: 10, Hash: 7})
-		cs[i].send(protocol.MsgHashReport, &pb.HashReport{Frame: 20, Hash: h})
+		cs[i].send(lspb.MsgHashReport, &lspb.HashReport{Frame: 10, Hash: 7})
+		cs[i].send(lspb.MsgHashReport, &lspb.HashReport{Frame: 20, Hash: h})
 	}
 	for _, c := range cs {
-		var d pb.Desync
-		c.expect(protocol.MsgDesync, &d)
+		var d lspb.Desync
+		c.expect(lspb.MsgDesync, &d)
 		if d.Frame != 20 || !slices.Equal(d.Slots, []uint32{2}) {
 			t.Fatalf("Desync %v; want frame 20, slot 2", &d)
 		}
@@ -469,45 +469,45 @@ func TestLockstepDesync(t *testing.T) {
 func TestLockstepBadRequests(t *testing.T) {
 	e := startLockstep(t, func(c *LockstepConfig) { c.MaxInputBytes = 16 })
 	a := e.dial()
-	a.send(protocol.MsgInput, &pb.Input{Data: []byte{1}})
-	a.expectError(pb.ErrorCode_ERROR_NOT_LOGGED_IN)
-	if err := a.c.SendMsg(protocol.MsgLogin, []byte{0xff, 0xff}); err != nil {
+	a.send(lspb.MsgInput, &lspb.Input{Data: []byte{1}})
+	a.expectError(commonpb.ErrorCode_ERROR_NOT_LOGGED_IN)
+	if err := a.c.SendMsg(lspb.MsgLogin, []byte{0xff, 0xff}); err != nil {
 		t.Fatal(err)
 	}
-	a.expectError(pb.ErrorCode_ERROR_BAD_REQUEST)
+	a.expectError(commonpb.ErrorCode_ERROR_BAD_REQUEST)
 	a.login("")
-	a.send(protocol.MsgLogin, &pb.Login{})
-	a.expectError(pb.ErrorCode_ERROR_BAD_REQUEST)
-	a.send(protocol.MsgInput, &pb.Input{Data: []byte{1}})
-	a.expectError(pb.ErrorCode_ERROR_NOT_IN_ROOM)
-	a.send(protocol.MsgRoomJoin, &pb.RoomJoin{RoomId: 12345})
-	a.expectError(pb.ErrorCode_ERROR_ROOM_NOT_FOUND)
-	a.send(protocol.MsgRoomCreate, &pb.RoomCreate{Options: &pb.RoomOptions{MaxPlayers: 17}})
-	a.expectError(pb.ErrorCode_ERROR_BAD_OPTIONS)
-	st := a.create(&pb.RoomOptions{MaxPlayers: 2})
-	a.send(protocol.MsgInput, &pb.Input{Data: []byte{1}})
-	a.expectError(pb.ErrorCode_ERROR_MATCH_NOT_RUNNING)
-	a.send(protocol.MsgRoomCreate, &pb.RoomCreate{})
-	a.expectError(pb.ErrorCode_ERROR_ALREADY_IN_ROOM)
+	a.send(lspb.MsgLogin, &commonpb.Login{})
+	a.expectError(commonpb.ErrorCode_ERROR_BAD_REQUEST)
+	a.send(lspb.MsgInput, &lspb.Input{Data: []byte{1}})
+	a.expectError(commonpb.ErrorCode_ERROR_NOT_IN_ROOM)
+	a.send(lspb.MsgRoomJoin, &lspb.RoomJoin{RoomId: 12345})
+	a.expectError(commonpb.ErrorCode_ERROR_ROOM_NOT_FOUND)
+	a.send(lspb.MsgRoomCreate, &lspb.RoomCreate{Options: &lspb.RoomOptions{MaxPlayers: 17}})
+	a.expectError(commonpb.ErrorCode_ERROR_BAD_OPTIONS)
+	st := a.create(&lspb.RoomOptions{MaxPlayers: 2})
+	a.send(lspb.MsgInput, &lspb.Input{Data: []byte{1}})
+	a.expectError(commonpb.ErrorCode_ERROR_MATCH_NOT_RUNNING)
+	a.send(lspb.MsgRoomCreate, &lspb.RoomCreate{})
+	a.expectError(commonpb.ErrorCode_ERROR_ALREADY_IN_ROOM)
 	b, c := e.dial(), e.dial()
 	b.login("")
 	c.login("")
 	b.join(st.Room.RoomId)
-	c.send(protocol.MsgRoomJoin, &pb.RoomJoin{RoomId: st.Room.RoomId})
-	if m := c.next(protocol.MsgError, protocol.MsgRoomState); m.id == protocol.MsgError {
-		var er pb.Error
+	c.send(lspb.MsgRoomJoin, &lspb.RoomJoin{RoomId: st.Room.RoomId})
+	if m := c.next(lspb.MsgError, lspb.MsgRoomState); m.id == lspb.MsgError {
+		var er commonpb.Error
 		_ = proto.Unmarshal(m.data, &er)
-		if er.Code != pb.ErrorCode_ERROR_ROOM_FULL && er.Code != pb.ErrorCode_ERROR_ROOM_CLOSED {
+		if er.Code != commonpb.ErrorCode_ERROR_ROOM_FULL && er.Code != commonpb.ErrorCode_ERROR_ROOM_CLOSED {
 			t.Fatalf("joining a full room: %v", er.Code)
 		}
 	} else {
 		t.Fatal("joined a full room")
 	}
 	a.matchStart()
-	a.send(protocol.MsgInput, &pb.Input{Data: make([]byte, 17)})
-	a.expectError(pb.ErrorCode_ERROR_INPUT_TOO_LARGE)
-	c.send(protocol.MsgReconnect, &pb.Reconnect{})
-	c.expectError(pb.ErrorCode_ERROR_NO_SEAT)
+	a.send(lspb.MsgInput, &lspb.Input{Data: make([]byte, 17)})
+	a.expectError(commonpb.ErrorCode_ERROR_INPUT_TOO_LARGE)
+	c.send(lspb.MsgReconnect, &lspb.Reconnect{})
+	c.expectError(commonpb.ErrorCode_ERROR_NO_SEAT)
 	// The room is not stalled by any of it.
 	a.frames(10)
 }
@@ -518,17 +518,17 @@ func TestRoomListFiltersOpen(t *testing.T) {
 	a.login("")
 	b.login("")
 	c.login("")
-	open := a.create(&pb.RoomOptions{MaxPlayers: 4})
-	b.create(&pb.RoomOptions{MaxPlayers: 1}) // starts at once
+	open := a.create(&lspb.RoomOptions{MaxPlayers: 4})
+	b.create(&lspb.RoomOptions{MaxPlayers: 1}) // starts at once
 	b.matchStart()
-	c.send(protocol.MsgRoomList, &pb.RoomList{OpenOnly: true})
-	var ack pb.RoomListAck
-	c.expect(protocol.MsgRoomListAck, &ack)
+	c.send(lspb.MsgRoomList, &lspb.RoomList{OpenOnly: true})
+	var ack lspb.RoomListAck
+	c.expect(lspb.MsgRoomListAck, &ack)
 	if len(ack.Rooms) != 1 || ack.Rooms[0].RoomId != open.Room.RoomId || ack.Rooms[0].Players != 1 {
 		t.Fatalf("open rooms %v", ack.Rooms)
 	}
-	c.send(protocol.MsgRoomList, &pb.RoomList{})
-	c.expect(protocol.MsgRoomListAck, &ack)
+	c.send(lspb.MsgRoomList, &lspb.RoomList{})
+	c.expect(lspb.MsgRoomListAck, &ack)
 	if len(ack.Rooms) != 2 {
 		t.Fatalf("all rooms: %d, want 2", len(ack.Rooms))
 	}
@@ -554,36 +554,36 @@ func TestLockstepReplay(t *testing.T) {
 	a, b := e.dial(), e.dial()
 	a.login("")
 	b.login("")
-	st := a.create(&pb.RoomOptions{MaxPlayers: 2})
+	st := a.create(&lspb.RoomOptions{MaxPlayers: 2})
 	b.join(st.Room.RoomId)
 	ms := a.matchStart()
 	b.matchStart()
 	for i := range 20 {
-		a.send(protocol.MsgInput, &pb.Input{Data: []byte{byte(i)}, Seq: uint32(i + 1)})
-		b.send(protocol.MsgInput, &pb.Input{Data: []byte{byte(100 + i)}, Seq: uint32(i + 1)})
+		a.send(lspb.MsgInput, &lspb.Input{Data: []byte{byte(i)}, Seq: uint32(i + 1)})
+		b.send(lspb.MsgInput, &lspb.Input{Data: []byte{byte(100 + i)}, Seq: uint32(i + 1)})
 		time.Sleep(2 * time.Millisecond)
 	}
 	played := a.frames(60)
-	a.send(protocol.MsgMatchResult, &pb.MatchResult{Result: []byte("draw")})
-	b.send(protocol.MsgMatchResult, &pb.MatchResult{Result: []byte("draw")})
-	var end pb.MatchEnd
-	a.expect(protocol.MsgMatchEnd, &end)
+	a.send(lspb.MsgMatchResult, &lspb.MatchResult{Result: []byte("draw")})
+	b.send(lspb.MsgMatchResult, &lspb.MatchResult{Result: []byte("draw")})
+	var end lspb.MatchEnd
+	a.expect(lspb.MsgMatchEnd, &end)
 	played = append(played, a.framesUntilEnd()...)
 	if played[len(played)-1].n != end.LastFrame {
 		t.Fatalf("frames up to %d received, match ended at %d", played[len(played)-1].n, end.LastFrame)
 	}
 
 	v := e.dial()
-	v.send(protocol.MsgReplay, &pb.ReplayRequest{MatchId: ms.MatchId})
-	v.expectError(pb.ErrorCode_ERROR_NOT_LOGGED_IN)
+	v.send(lspb.MsgReplay, &lspb.ReplayRequest{MatchId: ms.MatchId})
+	v.expectError(commonpb.ErrorCode_ERROR_NOT_LOGGED_IN)
 	v.login("")
-	v.send(protocol.MsgReplay, &pb.ReplayRequest{MatchId: 1})
-	v.expectError(pb.ErrorCode_ERROR_MATCH_NOT_FOUND)
-	v.send(protocol.MsgReplay, &pb.ReplayRequest{MatchId: ms.MatchId})
-	var rs pb.ReplayStart
-	v.expect(protocol.MsgReplayStart, &rs)
+	v.send(lspb.MsgReplay, &lspb.ReplayRequest{MatchId: 1})
+	v.expectError(commonpb.ErrorCode_ERROR_MATCH_NOT_FOUND)
+	v.send(lspb.MsgReplay, &lspb.ReplayRequest{MatchId: ms.MatchId})
+	var rs lspb.ReplayStart
+	v.expect(lspb.MsgReplayStart, &rs)
 	if rs.Seed != ms.Seed || rs.LastFrame != end.LastFrame || len(rs.Slots) != 2 || string(rs.Result) != "draw" ||
-		rs.Reason != pb.MatchEndReason_MATCH_END_RESULT {
+		rs.Reason != lspb.MatchEndReason_MATCH_END_RESULT {
 		t.Fatalf("ReplayStart %v; match %v, end %v", &rs, ms, &end)
 	}
 	replayed := v.frames(end.LastFrame)
@@ -592,8 +592,8 @@ func TestLockstepReplay(t *testing.T) {
 	if len(replayed) != len(played) {
 		t.Fatalf("replayed %d frames, played %d", len(replayed), len(played))
 	}
-	var rend pb.MatchEnd
-	v.expect(protocol.MsgMatchEnd, &rend)
+	var rend lspb.MatchEnd
+	v.expect(lspb.MsgMatchEnd, &rend)
 	if rend.MatchId != ms.MatchId || string(rend.Result) != "draw" {
 		t.Fatalf("replay MatchEnd %v", &rend)
 	}
@@ -606,11 +606,11 @@ func (c *lsClient) framesUntilEnd() []frame {
 	var out []frame
 	var rest []lsMsg
 	for _, m := range c.backlog {
-		if m.id != protocol.MsgFrames {
+		if m.id != lspb.MsgFrames {
 			rest = append(rest, m)
 			continue
 		}
-		var b pb.FrameBatch
+		var b lspb.FrameBatch
 		if err := proto.Unmarshal(m.data, &b); err != nil {
 			c.t.Fatal(err)
 		}
@@ -628,23 +628,23 @@ func TestLockstepFrameFull(t *testing.T) {
 	a, b := e.dial(), e.dial()
 	a.login("")
 	b.login("")
-	st := a.create(&pb.RoomOptions{MaxPlayers: 2})
+	st := a.create(&lspb.RoomOptions{MaxPlayers: 2})
 	b.join(st.Room.RoomId)
 	a.matchStart()
 	b.matchStart()
 	const n = 60 // 60 inputs of 256 bytes in well under a tick: about 4 frames' worth
 	for i := range n {
-		a.send(protocol.MsgInput, &pb.Input{Data: make([]byte, 256), Seq: uint32(i + 1)})
+		a.send(lspb.MsgInput, &lspb.Input{Data: make([]byte, 256), Seq: uint32(i + 1)})
 	}
 	refused := 0
 	for {
-		m := a.next(protocol.MsgError, protocol.MsgFrames)
-		if m.id == protocol.MsgFrames {
+		m := a.next(lspb.MsgError, lspb.MsgFrames)
+		if m.id == lspb.MsgFrames {
 			continue
 		}
-		var er pb.Error
+		var er commonpb.Error
 		_ = proto.Unmarshal(m.data, &er)
-		if er.Code != pb.ErrorCode_ERROR_BUSY {
+		if er.Code != commonpb.ErrorCode_ERROR_BUSY {
 			t.Fatalf("error %v %q", er.Code, er.Message)
 		}
 		if refused++; refused == 1 {

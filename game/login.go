@@ -7,8 +7,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
 )
@@ -25,7 +25,7 @@ func (w *World) HandleLogin(req ziface.IRequest) {
 	if p == nil {
 		return
 	}
-	var m pb.Login
+	var m commonpb.Login
 	if err := proto.Unmarshal(req.GetData(), &m); err != nil {
 		znet.LogLimited(c, w.log, "bad_login", slog.LevelWarn, "game: bad Login message", "pid", p.PID, "err", err)
 		return
@@ -53,12 +53,12 @@ func (w *World) HandleLogin(req ziface.IRequest) {
 	}
 }
 
-func (w *World) finishLogin(c ziface.IConnection, p *Player, m *pb.Login, id uint64, token string, rec PlayerRecord, found bool, failed error) {
+func (w *World) finishLogin(c ziface.IConnection, p *Player, m *commonpb.Login, id uint64, token string, rec PlayerRecord, found bool, failed error) {
 	if failed != nil {
 		code := badTokenCode(failed)
 		w.log.Warn("game: login refused", "pid", p.PID, "err", failed)
-		b := marshal(&pb.Error{Code: code, Message: "login refused", RequestId: w.id(protocol.MsgMmoLogin)})
-		_ = c.SendMsg(w.id(protocol.MsgMmoError), b)
+		b := marshal(&commonpb.Error{Code: code, Message: "login refused", RequestId: w.id(mmopb.MsgMmoLogin)})
+		_ = c.SendMsg(w.id(mmopb.MsgMmoError), b)
 		c.Stop()
 		return
 	}
@@ -73,10 +73,10 @@ func (w *World) finishLogin(c ziface.IConnection, p *Player, m *pb.Login, id uin
 		return
 	}
 	p.Account, p.Name = id, m.Name
-	w.send(p, w.id(protocol.MsgMmoLoginAck), &pb.LoginAck{PlayerId: id, Token: token})
+	w.send(p, w.id(mmopb.MsgMmoLoginAck), &commonpb.LoginAck{PlayerId: id, Token: token})
 	if found && finite(rec.X) && finite(rec.Y) && finite(rec.Z) && finite(rec.V) && rec.Scene == sceneMMO {
-		w.moveLocked(p, &pb.Position{X: rec.X, Y: rec.Y, Z: rec.Z, V: rec.V})
-		w.send(p, w.id(protocol.MsgBroadCast), &pb.BroadCast{PID: p.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: p.Pos}})
+		w.moveLocked(p, &mmopb.Position{X: rec.X, Y: rec.Y, Z: rec.Z, V: rec.V})
+		w.send(p, w.id(mmopb.MsgBroadCast), &mmopb.BroadCast{PID: p.PID, Tp: mmopb.TpAppear, Data: &mmopb.BroadCast_P{P: p.Pos}})
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/zinxgame/zinxgame/protocol"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 	"github.com/zinxgame/zinxgame/znet/znettest"
@@ -45,9 +45,9 @@ func TestRefusedChatsLogAFewLines(t *testing.T) {
 	const n = 100_000
 	var flood []byte
 	for i := range n {
-		id := protocol.MsgTalk
+		id := mmopb.MsgTalk
 		if i%2 == 1 {
-			id = protocol.MsgMove
+			id = mmopb.MsgMove
 		}
 		flood, _ = pack.AppendPack(flood, id, []byte{0xff}) // not protobuf
 	}

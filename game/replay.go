@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/ziface"
 )
 
@@ -16,7 +16,7 @@ import (
 // the reads run on the blocking pool (Async) and never hold up a worker.
 func (l *Lockstep) handleReplay(req ziface.IRequest) {
 	c := req.GetConnection()
-	var m pb.ReplayRequest
+	var m lspb.ReplayRequest
 	if l.loggedIn(req) == nil || !l.decode(req, &m) {
 		return
 	}
@@ -29,40 +29,40 @@ func (l *Lockstep) handleReplay(req ziface.IRequest) {
 		}
 	})
 	if err != nil {
-		l.sendError(c, l.id(protocol.MsgReplay), pb.ErrorCode_ERROR_BUSY, "server busy, try again")
+		l.sendError(c, l.id(lspb.MsgReplay), commonpb.ErrorCode_ERROR_BUSY, "server busy, try again")
 	}
 }
 
 // replay does the reads and the sends; a failure is answered by the
 // returned func, on the connection's worker, after everything before it.
 func (l *Lockstep) replay(ctx context.Context, c ziface.IConnection, matchID uint64) func() {
-	fail := func(code pb.ErrorCode, msg string) func() {
-		return func() { l.sendError(c, l.id(protocol.MsgReplay), code, msg) }
+	fail := func(code commonpb.ErrorCode, msg string) func() {
+		return func() { l.sendError(c, l.id(lspb.MsgReplay), code, msg) }
 	}
 	meta, ok, err := l.matches.LoadMatch(ctx, matchID)
 	switch {
 	case err != nil:
 		l.log.Error("game: replay: loading match metadata failed", "match", matchID, "err", err)
-		return fail(pb.ErrorCode_ERROR_UNAVAILABLE, "the match store failed")
+		return fail(commonpb.ErrorCode_ERROR_UNAVAILABLE, "the match store failed")
 	case !ok || meta.EndedAt.IsZero():
-		return fail(pb.ErrorCode_ERROR_MATCH_NOT_FOUND, fmt.Sprintf("no ended match %d", matchID))
+		return fail(commonpb.ErrorCode_ERROR_MATCH_NOT_FOUND, fmt.Sprintf("no ended match %d", matchID))
 	}
-	start := &pb.ReplayStart{MatchId: meta.MatchID, Seed: meta.Seed, TickRate: meta.TickRate, StartFrame: 1,
-		LastFrame: meta.LastFrame, Reason: pb.MatchEndReason(pb.MatchEndReason_value[meta.EndReason]), Result: meta.Result}
+	start := &lspb.ReplayStart{MatchId: meta.MatchID, Seed: meta.Seed, TickRate: meta.TickRate, StartFrame: 1,
+		LastFrame: meta.LastFrame, Reason: lspb.MatchEndReason(lspb.MatchEndReason_value[meta.EndReason]), Result: meta.Result}
 	for _, p := range meta.Players {
-		start.Slots = append(start.Slots, &pb.SlotPlayer{Slot: p.Slot, PlayerId: p.PlayerID, Name: p.Name})
+		start.Slots = append(start.Slots, &lspb.SlotPlayer{Slot: p.Slot, PlayerId: p.PlayerID, Name: p.Name})
 	}
-	send(c, l.id(protocol.MsgReplayStart), start)
+	send(c, l.id(lspb.MsgReplayStart), start)
 	if meta.LastFrame > 0 {
-		n, err := sendBatches(c, l.id(protocol.MsgCatchUp), l.cfg.MaxBatchBytes, 1, meta.LastFrame, func(fn func(uint32, []byte) bool) error {
+		n, err := sendBatches(c, l.id(lspb.MsgCatchUp), l.cfg.MaxBatchBytes, 1, meta.LastFrame, func(fn func(uint32, []byte) bool) error {
 			return l.store.ReadFrames(meta.MatchID, 1, meta.LastFrame, fn)
 		})
 		l.met.bytesSent.Add(float64(n))
 		if err != nil {
 			l.log.Error("game: replay: reading frames failed", "match", matchID, "err", err)
-			return fail(pb.ErrorCode_ERROR_UNAVAILABLE, "the frame store failed")
+			return fail(commonpb.ErrorCode_ERROR_UNAVAILABLE, "the frame store failed")
 		}
 	}
-	send(c, l.id(protocol.MsgMatchEnd), &pb.MatchEnd{MatchId: meta.MatchID, LastFrame: meta.LastFrame, Reason: start.Reason, Result: meta.Result})
+	send(c, l.id(lspb.MsgMatchEnd), &lspb.MatchEnd{MatchId: meta.MatchID, LastFrame: meta.LastFrame, Reason: start.Reason, Result: meta.Result})
 	return nil
 }

@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/ziface"
 )
 
@@ -42,9 +42,9 @@ type roomEvent struct {
 type roomState int32
 
 const (
-	stateOpen    = roomState(pb.RoomStatus_ROOM_STATUS_OPEN)
-	stateRunning = roomState(pb.RoomStatus_ROOM_STATUS_RUNNING)
-	stateEnded   = roomState(pb.RoomStatus_ROOM_STATUS_ENDED)
+	stateOpen    = roomState(lspb.RoomStatus_ROOM_STATUS_OPEN)
+	stateRunning = roomState(lspb.RoomStatus_ROOM_STATUS_RUNNING)
+	stateEnded   = roomState(lspb.RoomStatus_ROOM_STATUS_ENDED)
 )
 
 // seat is one player's place in a room.
@@ -60,7 +60,7 @@ type seat struct {
 type Room struct {
 	l       *Lockstep
 	id      uint64
-	opts    *pb.RoomOptions
+	opts    *lspb.RoomOptions
 	created time.Time
 	st      schedState
 
@@ -100,7 +100,7 @@ type hashRound struct {
 	have uint16
 }
 
-func newRoom(l *Lockstep, id, matchID uint64, opts *pb.RoomOptions) *Room {
+func newRoom(l *Lockstep, id, matchID uint64, opts *lspb.RoomOptions) *Room {
 	cfg := l.cfg
 	cfg.FramesPerPacket = int(opts.FramesPerPacket)
 	r := &Room{
@@ -138,15 +138,15 @@ func (r *Room) enqueue(ev roomEvent, mayDrop bool) bool {
 func (r *Room) enqueueOrBusy(req ziface.IRequest, ev roomEvent) {
 	ev.req = req.GetMsgID()
 	if !r.enqueue(ev, true) {
-		r.l.sendError(req.GetConnection(), req.GetMsgID(), pb.ErrorCode_ERROR_BUSY, "room busy, try again")
+		r.l.sendError(req.GetConnection(), req.GetMsgID(), commonpb.ErrorCode_ERROR_BUSY, "room busy, try again")
 	}
 }
 
 func (r *Room) shutdown() { r.enqueue(roomEvent{kind: evShutdown}, false) }
 
 // info is the room as listed.
-func (r *Room) info() *pb.RoomInfo {
-	return &pb.RoomInfo{RoomId: r.id, Status: pb.RoomStatus(r.status.Load()), Players: uint32(r.players.Load()), Options: r.opts}
+func (r *Room) info() *lspb.RoomInfo {
+	return &lspb.RoomInfo{RoomId: r.id, Status: lspb.RoomStatus(r.status.Load()), Players: uint32(r.players.Load()), Options: r.opts}
 }
 
 // tick applies the queued requests, then starts the match, or assembles
@@ -201,7 +201,7 @@ func (r *Room) apply(ev roomEvent, now time.Time) {
 		// Late hashes and result votes are normal (the vote that ended the
 		// match raced with the others); anything else gets an answer.
 		if ev.conn != nil && ev.kind != evDisconnect && ev.kind != evHash && ev.kind != evResult {
-			r.l.sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_CLOSED, "the match has ended")
+			r.l.sendError(ev.conn, ev.req, commonpb.ErrorCode_ERROR_ROOM_CLOSED, "the match has ended")
 		}
 		r.release(ev.p)
 		return
@@ -214,24 +214,24 @@ func (r *Room) apply(ev roomEvent, now time.Time) {
 	case evReady:
 		if slot, s := r.seatOf(ev.p); s != nil && r.state == stateOpen {
 			s.ready = ev.flag
-			kind := pb.PlayerEventKind_PLAYER_NOT_READY
+			kind := lspb.PlayerEventKind_PLAYER_NOT_READY
 			if ev.flag {
-				kind = pb.PlayerEventKind_PLAYER_READY
+				kind = lspb.PlayerEventKind_PLAYER_READY
 			}
 			r.event(kind, slot, s, nil)
 		} else if s != nil {
-			r.l.sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_CLOSED, "the match has started")
+			r.l.sendError(ev.conn, ev.req, commonpb.ErrorCode_ERROR_ROOM_CLOSED, "the match has started")
 		}
 	case evInput:
 		slot, s := r.seatOf(ev.p)
 		if s == nil || r.state != stateRunning {
 			r.l.met.inputsDropped.WithLabelValues("not_running").Inc()
-			r.l.sendError(ev.conn, r.l.id(protocol.MsgInput), pb.ErrorCode_ERROR_MATCH_NOT_RUNNING, "no match is running")
+			r.l.sendError(ev.conn, r.l.id(lspb.MsgInput), commonpb.ErrorCode_ERROR_MATCH_NOT_RUNNING, "no match is running")
 			return
 		}
 		if len(r.cur)+len(ev.data)+inputOverhead > r.budget {
 			r.l.met.inputsDropped.WithLabelValues("frame_full").Inc()
-			r.l.sendError(ev.conn, r.l.id(protocol.MsgInput), pb.ErrorCode_ERROR_BUSY, "this frame is full: input dropped")
+			r.l.sendError(ev.conn, r.l.id(lspb.MsgInput), commonpb.ErrorCode_ERROR_BUSY, "this frame is full: input dropped")
 			return
 		}
 		r.cur = appendSlotInput(r.cur, slot, ev.data, ev.u32)
@@ -244,14 +244,14 @@ func (r *Room) apply(ev roomEvent, now time.Time) {
 			r.votes[slot] = ev.data
 			r.checkResult()
 		} else {
-			r.l.sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_MATCH_NOT_RUNNING, "no match is running")
+			r.l.sendError(ev.conn, ev.req, commonpb.ErrorCode_ERROR_MATCH_NOT_RUNNING, "no match is running")
 		}
 	case evDisconnect:
 		r.disconnect(ev.p, ev.conn, now)
 	case evReconnect:
 		r.reconnect(ev, now)
 	case evShutdown:
-		r.end(pb.MatchEndReason_MATCH_END_SHUTDOWN, nil)
+		r.end(lspb.MatchEndReason_MATCH_END_SHUTDOWN, nil)
 	}
 }
 
@@ -274,7 +274,7 @@ func (r *Room) join(ev roomEvent) {
 	}
 	if r.state != stateOpen {
 		r.release(ev.p)
-		r.l.sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_CLOSED, "the match has started")
+		r.l.sendError(ev.conn, ev.req, commonpb.ErrorCode_ERROR_ROOM_CLOSED, "the match has started")
 		return
 	}
 	for i, s := range r.seats {
@@ -284,12 +284,12 @@ func (r *Room) join(ev roomEvent) {
 			r.players.Add(1)
 			r.l.track(ev.p, r.id, 0)
 			r.sendState(ev.conn, uint32(i))
-			r.event(pb.PlayerEventKind_PLAYER_JOINED, uint32(i), s, ev.conn)
+			r.event(lspb.PlayerEventKind_PLAYER_JOINED, uint32(i), s, ev.conn)
 			return
 		}
 	}
 	r.release(ev.p)
-	r.l.sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_ROOM_FULL, "the room is full")
+	r.l.sendError(ev.conn, ev.req, commonpb.ErrorCode_ERROR_ROOM_FULL, "the room is full")
 }
 
 func (r *Room) leave(p *lsPlayer) {
@@ -300,8 +300,8 @@ func (r *Room) leave(p *lsPlayer) {
 	// Free the seat before telling anyone: whoever hears of it may act
 	// on it at once (the leaver creating a room of its own, say).
 	r.vacate(slot)
-	r.event(pb.PlayerEventKind_PLAYER_LEFT, slot, s, nil)
-	send(s.conn, r.l.id(protocol.MsgPlayerEvent), &pb.PlayerEvent{Kind: pb.PlayerEventKind_PLAYER_LEFT, Player: slotPlayer(slot, s)})
+	r.event(lspb.PlayerEventKind_PLAYER_LEFT, slot, s, nil)
+	send(s.conn, r.l.id(lspb.MsgPlayerEvent), &lspb.PlayerEvent{Kind: lspb.PlayerEventKind_PLAYER_LEFT, Player: slotPlayer(slot, s)})
 }
 
 // vacate frees a seat for good.
@@ -321,11 +321,11 @@ func (r *Room) disconnect(p *lsPlayer, conn ziface.IConnection, now time.Time) {
 	}
 	if r.state == stateOpen {
 		r.vacate(slot)
-		r.event(pb.PlayerEventKind_PLAYER_LEFT, slot, s, conn)
+		r.event(lspb.PlayerEventKind_PLAYER_LEFT, slot, s, conn)
 		return
 	}
 	s.conn, s.goneAt = nil, now
-	r.event(pb.PlayerEventKind_PLAYER_DISCONNECTED, slot, s, nil)
+	r.event(lspb.PlayerEventKind_PLAYER_DISCONNECTED, slot, s, nil)
 	// The last frame sent: where a reconnection to any node would resume.
 	r.l.track(p, r.id, r.sentUpTo)
 }
@@ -334,7 +334,7 @@ func (r *Room) reconnect(ev roomEvent, now time.Time) {
 	slot, s := r.seatOf(ev.p)
 	if s == nil {
 		r.release(ev.p)
-		r.l.sendError(ev.conn, ev.req, pb.ErrorCode_ERROR_NO_SEAT, "no seat is held for you")
+		r.l.sendError(ev.conn, ev.req, commonpb.ErrorCode_ERROR_NO_SEAT, "no seat is held for you")
 		return
 	}
 	s.conn, s.goneAt = ev.conn, time.Time{}
@@ -342,9 +342,9 @@ func (r *Room) reconnect(ev roomEvent, now time.Time) {
 	if r.state != stateRunning {
 		return
 	}
-	send(ev.conn, r.l.id(protocol.MsgMatchStart), r.matchStart(slot))
+	send(ev.conn, r.l.id(lspb.MsgMatchStart), r.matchStart(slot))
 	r.catchUp(ev.conn, ev.u32+1, r.sentUpTo)
-	r.event(pb.PlayerEventKind_PLAYER_RECONNECTED, slot, s, ev.conn)
+	r.event(lspb.PlayerEventKind_PLAYER_RECONNECTED, slot, s, ev.conn)
 	r.l.met.reconnections.Inc()
 	r.l.met.catchUp.Observe(time.Since(now).Seconds())
 }
@@ -355,7 +355,7 @@ func (r *Room) catchUp(conn ziface.IConnection, from, to uint32) {
 	if from > to {
 		return
 	}
-	n, _ := sendBatches(conn, r.l.id(protocol.MsgCatchUp), r.l.cfg.MaxBatchBytes, from, to, func(fn func(uint32, []byte) bool) error {
+	n, _ := sendBatches(conn, r.l.id(lspb.MsgCatchUp), r.l.cfg.MaxBatchBytes, from, to, func(fn func(uint32, []byte) bool) error {
 		r.log.Read(from, to, fn)
 		return nil
 	})
@@ -413,26 +413,26 @@ func sendBatches(conn ziface.IConnection, msgID uint32, maxBytes int, from, to u
 }
 
 func (r *Room) sendState(conn ziface.IConnection, slot uint32) {
-	st := &pb.RoomState{Room: r.info(), YourSlot: slot}
-	st.Room.Status = pb.RoomStatus(r.state)
+	st := &lspb.RoomState{Room: r.info(), YourSlot: slot}
+	st.Room.Status = lspb.RoomStatus(r.state)
 	for i, s := range r.seats {
 		if s != nil {
 			st.Slots = append(st.Slots, slotPlayer(uint32(i), s))
 		}
 	}
-	send(conn, r.l.id(protocol.MsgRoomState), st)
+	send(conn, r.l.id(lspb.MsgRoomState), st)
 }
 
-func slotPlayer(slot uint32, s *seat) *pb.SlotPlayer {
-	return &pb.SlotPlayer{Slot: slot, PlayerId: s.p.id, Name: s.p.name, Ready: s.ready, Connected: s.conn != nil}
+func slotPlayer(slot uint32, s *seat) *lspb.SlotPlayer {
+	return &lspb.SlotPlayer{Slot: slot, PlayerId: s.p.id, Name: s.p.name, Ready: s.ready, Connected: s.conn != nil}
 }
 
 // event tells every connected seat but skip what happened to slot.
-func (r *Room) event(kind pb.PlayerEventKind, slot uint32, s *seat, skip ziface.IConnection) {
-	b := marshal(&pb.PlayerEvent{Kind: kind, Player: slotPlayer(slot, s)})
+func (r *Room) event(kind lspb.PlayerEventKind, slot uint32, s *seat, skip ziface.IConnection) {
+	b := marshal(&lspb.PlayerEvent{Kind: kind, Player: slotPlayer(slot, s)})
 	for _, o := range r.seats {
 		if o != nil && o.conn != nil && o.conn != skip {
-			_ = o.conn.SendMsg(r.l.id(protocol.MsgPlayerEvent), b)
+			_ = o.conn.SendMsg(r.l.id(lspb.MsgPlayerEvent), b)
 		}
 	}
 }
@@ -463,17 +463,17 @@ func (r *Room) start(now time.Time) {
 	r.seed = binary.LittleEndian.Uint64(b[:])
 	r.state, r.startedAt = stateRunning, now
 	r.status.Store(int32(stateRunning))
-	r.saveMeta(pb.MatchEndReason_MATCH_END_UNSPECIFIED, nil)
+	r.saveMeta(lspb.MatchEndReason_MATCH_END_UNSPECIFIED, nil)
 	for i, s := range r.seats {
 		if s != nil && s.conn != nil {
-			send(s.conn, r.l.id(protocol.MsgMatchStart), r.matchStart(uint32(i)))
+			send(s.conn, r.l.id(lspb.MsgMatchStart), r.matchStart(uint32(i)))
 		}
 	}
 	r.l.met.matchesStarted.Inc()
 }
 
-func (r *Room) matchStart(slot uint32) *pb.MatchStart {
-	m := &pb.MatchStart{MatchId: r.matchID, Seed: r.seed, TickRate: r.opts.TickRate, StartFrame: 1,
+func (r *Room) matchStart(slot uint32) *lspb.MatchStart {
+	m := &lspb.MatchStart{MatchId: r.matchID, Seed: r.seed, TickRate: r.opts.TickRate, StartFrame: 1,
 		YourSlot: slot, HashInterval: r.opts.HashInterval, FramesPerPacket: r.opts.FramesPerPacket}
 	for i, s := range r.seats {
 		if s != nil {
@@ -517,7 +517,7 @@ func (r *Room) step(now time.Time) {
 		}
 		if s.conn == nil && now.Sub(s.goneAt) > grace {
 			r.vacate(uint32(i))
-			r.event(pb.PlayerEventKind_PLAYER_LEFT, uint32(i), s, nil)
+			r.event(lspb.PlayerEventKind_PLAYER_LEFT, uint32(i), s, nil)
 			continue
 		}
 		occupied++
@@ -525,9 +525,9 @@ func (r *Room) step(now time.Time) {
 	r.expireHashes()
 	switch {
 	case occupied == 0:
-		r.end(pb.MatchEndReason_MATCH_END_EMPTY, nil)
+		r.end(lspb.MatchEndReason_MATCH_END_EMPTY, nil)
 	case now.Sub(r.startedAt) >= time.Duration(r.opts.MaxDurationS)*time.Second:
-		r.end(pb.MatchEndReason_MATCH_END_MAX_DURATION, nil)
+		r.end(lspb.MatchEndReason_MATCH_END_MAX_DURATION, nil)
 	}
 }
 
@@ -543,7 +543,7 @@ func (r *Room) flush() {
 	sent := 0
 	for _, s := range r.seats {
 		if s != nil && s.conn != nil {
-			sendNow(s.conn, r.l.id(protocol.MsgFrames), r.bw.b)
+			sendNow(s.conn, r.l.id(lspb.MsgFrames), r.bw.b)
 			sent++
 		}
 	}
@@ -557,14 +557,14 @@ func (r *Room) flush() {
 
 // saveMeta records the match's metadata: at the start (reason
 // UNSPECIFIED) and at the end.
-func (r *Room) saveMeta(reason pb.MatchEndReason, result []byte) {
+func (r *Room) saveMeta(reason lspb.MatchEndReason, result []byte) {
 	m := MatchMeta{MatchID: r.matchID, RoomID: r.id, Seed: r.seed, TickRate: r.opts.TickRate, StartedAt: r.startedAt}
 	for i, s := range r.seats {
 		if s != nil {
 			m.Players = append(m.Players, MatchPlayer{Slot: uint32(i), PlayerID: s.p.id, Name: s.p.name})
 		}
 	}
-	if reason != pb.MatchEndReason_MATCH_END_UNSPECIFIED {
+	if reason != lspb.MatchEndReason_MATCH_END_UNSPECIFIED {
 		m.EndedAt, m.LastFrame, m.EndReason, m.Result = time.Now(), r.frame, reason.String(), result
 	}
 	if err := r.l.matches.SaveMatch(context.Background(), m); err != nil {
@@ -588,17 +588,17 @@ func sendNow(c ziface.IConnection, msgID uint32, data []byte) {
 }
 
 // end finishes the match (or an open room) and tells everyone still there.
-func (r *Room) end(reason pb.MatchEndReason, result []byte) {
+func (r *Room) end(reason lspb.MatchEndReason, result []byte) {
 	if r.state == stateRunning {
 		r.flush()
 		if err := r.l.store.EndMatch(r.matchID, r.frame); err != nil {
 			r.l.log.Error("game: ending a match in the store failed", "match", r.matchID, "err", err)
 		}
 		r.saveMeta(reason, result)
-		b := marshal(&pb.MatchEnd{MatchId: r.matchID, LastFrame: r.frame, Reason: reason, Result: result})
+		b := marshal(&lspb.MatchEnd{MatchId: r.matchID, LastFrame: r.frame, Reason: reason, Result: result})
 		for _, s := range r.seats {
 			if s != nil && s.conn != nil {
-				_ = s.conn.SendMsg(r.l.id(protocol.MsgMatchEnd), b)
+				_ = s.conn.SendMsg(r.l.id(lspb.MsgMatchEnd), b)
 			}
 		}
 		r.l.met.matchesEnded.WithLabelValues(reason.String()).Inc()
@@ -677,10 +677,10 @@ func (r *Room) judge(frame uint32, h *hashRound) {
 	}
 	r.l.met.desyncs.Inc()
 	r.l.log.Warn("game: desync", "room", r.id, "match", r.matchID, "frame", frame, "slots", slots)
-	b := marshal(&pb.Desync{Frame: frame, Slots: slots})
+	b := marshal(&lspb.Desync{Frame: frame, Slots: slots})
 	for _, s := range r.seats {
 		if s != nil && s.conn != nil {
-			_ = s.conn.SendMsg(r.l.id(protocol.MsgDesync), b)
+			_ = s.conn.SendMsg(r.l.id(lspb.MsgDesync), b)
 		}
 	}
 }
@@ -702,7 +702,7 @@ func (r *Room) checkResult() {
 			}
 		}
 		if 2*n > connected {
-			r.end(pb.MatchEndReason_MATCH_END_RESULT, v)
+			r.end(lspb.MatchEndReason_MATCH_END_RESULT, v)
 			return
 		}
 	}

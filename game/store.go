@@ -50,7 +50,7 @@ type MatchMeta struct {
 	StartedAt time.Time
 	EndedAt   time.Time // zero while running
 	LastFrame uint32    // set when it ends
-	EndReason string    // pb.MatchEndReason name, when it ends
+	EndReason string    // lspb.MatchEndReason name, when it ends
 	Result    []byte
 }
 

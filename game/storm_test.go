@@ -11,8 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 	"github.com/zinxgame/zinxgame/znet/znettest"
@@ -70,13 +69,13 @@ func TestChatStormCutsTheFlooderNotTheReaders(t *testing.T) {
 	waitUntil(t, func() bool { return w.Len() == readers+slow+1 }, "every player to join")
 
 	pack := znet.NewDataPack(cfg.Framing, cfg.MaxPackageSize)
-	talk, err := proto.Marshal(&pb.Talk{Content: strings.Repeat("spam ", 40)})
+	talk, err := proto.Marshal(&mmopb.Talk{Content: strings.Repeat("spam ", 40)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var burst []byte
 	for len(burst) < 64<<10 {
-		burst, _ = pack.AppendPack(burst, protocol.MsgTalk, talk)
+		burst, _ = pack.AppendPack(burst, mmopb.MsgTalk, talk)
 	}
 	// Flood until the server cuts the flooder (its writes fail) or the
 	// bound passes; either way every non-reader must be gone then.

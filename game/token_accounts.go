@@ -9,7 +9,7 @@ import (
 
 	"github.com/zinxgame/zinxgame/game/auth"
 	"github.com/zinxgame/zinxgame/game/ids"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
 )
 
 // TokenAccounts issues signed session tokens (game/auth, JWT HS256) for
@@ -76,16 +76,16 @@ func (a *TokenAccounts) Verify(ctx context.Context, token string) (Identity, err
 }
 
 // badTokenCode is the protocol error for a refused token.
-func badTokenCode(err error) pb.ErrorCode {
+func badTokenCode(err error) commonpb.ErrorCode {
 	switch {
 	case errors.Is(err, auth.ErrTokenExpired):
-		return pb.ErrorCode_ERROR_TOKEN_EXPIRED
+		return commonpb.ErrorCode_ERROR_TOKEN_EXPIRED
 	case errors.Is(err, auth.ErrTokenRevoked):
-		return pb.ErrorCode_ERROR_TOKEN_REVOKED
+		return commonpb.ErrorCode_ERROR_TOKEN_REVOKED
 	case errors.Is(err, ErrBadToken):
-		return pb.ErrorCode_ERROR_BAD_TOKEN
+		return commonpb.ErrorCode_ERROR_BAD_TOKEN
 	}
-	return pb.ErrorCode_ERROR_UNAVAILABLE
+	return commonpb.ErrorCode_ERROR_UNAVAILABLE
 }
 
 // SetupAccounts builds what a server needs to log players in with signed

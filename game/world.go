@@ -13,8 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/zinxgame/zinxgame/aoi"
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
 )
@@ -80,7 +79,7 @@ func (c *WorldConfig) aoi() aoi.Config {
 type Player struct {
 	PID  int32
 	Conn ziface.IConnection
-	Pos  *pb.Position
+	Pos  *mmopb.Position
 	// Account is the logged-in identity (message 10), 0 for an anonymous
 	// player; its position is saved when it leaves. Guarded by the world's
 	// mutex.
@@ -174,7 +173,7 @@ func (w *World) OnConnect(conn ziface.IConnection) {
 	p := &Player{
 		PID:  w.nextPID,
 		Conn: conn,
-		Pos: &pb.Position{
+		Pos: &mmopb.Position{
 			X: w.cfg.SpawnX + w.rng.Float32()*w.cfg.SpawnRange,
 			Z: w.cfg.SpawnZ + w.rng.Float32()*w.cfg.SpawnRange,
 		},
@@ -185,23 +184,23 @@ func (w *World) OnConnect(conn ziface.IConnection) {
 		w.log.Error("game: adding a player to the AOI", "pid", p.PID, "err", err)
 	}
 
-	w.send(p, w.id(protocol.MsgSyncPID), &pb.SyncPID{PID: p.PID})
-	appear := marshal(&pb.BroadCast{PID: p.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: p.Pos}})
-	w.sendRaw(p, w.id(protocol.MsgBroadCast), appear)
+	w.send(p, w.id(mmopb.MsgSyncPID), &mmopb.SyncPID{PID: p.PID})
+	appear := marshal(&mmopb.BroadCast{PID: p.PID, Tp: mmopb.TpAppear, Data: &mmopb.BroadCast_P{P: p.Pos}})
+	w.sendRaw(p, w.id(mmopb.MsgBroadCast), appear)
 
 	w.around, _ = w.grid.AroundEntity(aoi.ID(p.PID), w.around[:0])
-	list := &pb.SyncPlayers{Ps: make([]*pb.Player, 0, min(len(w.around), playersPerSync))}
+	list := &mmopb.SyncPlayers{Ps: make([]*mmopb.Player, 0, min(len(w.around), playersPerSync))}
 	for _, id := range w.around {
 		other := w.players[int32(id)]
-		list.Ps = append(list.Ps, &pb.Player{PID: other.PID, P: other.Pos})
-		w.sendRaw(other, w.id(protocol.MsgBroadCast), appear)
+		list.Ps = append(list.Ps, &mmopb.Player{PID: other.PID, P: other.Pos})
+		w.sendRaw(other, w.id(mmopb.MsgBroadCast), appear)
 		if len(list.Ps) == playersPerSync {
-			w.send(p, w.id(protocol.MsgSyncPlayers), list)
+			w.send(p, w.id(mmopb.MsgSyncPlayers), list)
 			list.Ps = list.Ps[:0]
 		}
 	}
 	if len(list.Ps) > 0 || len(w.around) == 0 {
-		w.send(p, w.id(protocol.MsgSyncPlayers), list)
+		w.send(p, w.id(mmopb.MsgSyncPlayers), list)
 	}
 }
 
@@ -220,9 +219,9 @@ func (w *World) OnDisconnect(conn ziface.IConnection) {
 	}
 	w.mu.Lock()
 	w.around, _ = w.grid.AroundEntity(aoi.ID(p.PID), w.around[:0])
-	gone := marshal(&pb.SyncPID{PID: p.PID})
+	gone := marshal(&mmopb.SyncPID{PID: p.PID})
 	for _, id := range w.around {
-		w.sendRaw(w.players[int32(id)], w.id(protocol.MsgLeave), gone)
+		w.sendRaw(w.players[int32(id)], w.id(mmopb.MsgLeave), gone)
 	}
 	_ = w.grid.Remove(aoi.ID(p.PID))
 	delete(w.players, p.PID)
@@ -240,7 +239,7 @@ func (w *World) HandleTalk(req ziface.IRequest) {
 	if p == nil {
 		return
 	}
-	var talk pb.Talk
+	var talk mmopb.Talk
 	if err := proto.Unmarshal(req.GetData(), &talk); err != nil {
 		znet.LogLimited(p.Conn, w.log, "bad_talk", slog.LevelWarn, "game: bad Talk message", "pid", p.PID, "err", err)
 		return
@@ -250,11 +249,11 @@ func (w *World) HandleTalk(req ziface.IRequest) {
 		znet.LogLimited(p.Conn, w.log, "chat_refused", slog.LevelWarn, "game: chat refused: empty, too long or not UTF-8", "pid", p.PID, "chars", n, "max", w.cfg.MaxChatLen)
 		return
 	}
-	msg := marshal(&pb.BroadCast{PID: p.PID, Tp: protocol.TpChat, Data: &pb.BroadCast_Content{Content: talk.Content}})
+	msg := marshal(&mmopb.BroadCast{PID: p.PID, Tp: mmopb.TpChat, Data: &mmopb.BroadCast_Content{Content: talk.Content}})
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, other := range w.players {
-		w.sendRaw(other, w.id(protocol.MsgBroadCast), msg)
+		w.sendRaw(other, w.id(mmopb.MsgBroadCast), msg)
 	}
 }
 
@@ -269,7 +268,7 @@ func (w *World) HandleMove(req ziface.IRequest) {
 	if p == nil {
 		return
 	}
-	var pos pb.Position
+	var pos mmopb.Position
 	if err := proto.Unmarshal(req.GetData(), &pos); err != nil {
 		znet.LogLimited(p.Conn, w.log, "bad_move", slog.LevelWarn, "game: bad Position message", "pid", p.PID, "err", err)
 		return
@@ -292,34 +291,34 @@ func (w *World) HandleMove(req ziface.IRequest) {
 
 // moveLocked moves p to pos (clamped onto the map) and sends what the move
 // causes; see HandleMove.
-func (w *World) moveLocked(p *Player, pos *pb.Position) {
+func (w *World) moveLocked(p *Player, pos *mmopb.Position) {
 	pos.X = min(max(pos.X, w.cfg.MinX), w.cfg.MaxX)
 	pos.Z = min(max(pos.Z, w.cfg.MinZ), w.cfg.MaxZ)
-	p.Pos = &pb.Position{X: pos.X, Y: pos.Y, Z: pos.Z, V: pos.V}
+	p.Pos = &mmopb.Position{X: pos.X, Y: pos.Y, Z: pos.Z, V: pos.V}
 	var err error
 	w.entered, w.left, _, err = w.grid.Move(aoi.ID(p.PID), pos.X, pos.Z, w.entered[:0], w.left[:0])
 	if err != nil {
 		w.log.Error("game: moving a player in the AOI", "pid", p.PID, "err", err)
 		return
 	}
-	appear := marshal(&pb.BroadCast{PID: p.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: p.Pos}})
+	appear := marshal(&mmopb.BroadCast{PID: p.PID, Tp: mmopb.TpAppear, Data: &mmopb.BroadCast_P{P: p.Pos}})
 	for _, id := range w.entered {
 		other := w.players[int32(id)]
-		w.sendRaw(other, w.id(protocol.MsgBroadCast), appear)
-		w.send(p, w.id(protocol.MsgBroadCast), &pb.BroadCast{PID: other.PID, Tp: protocol.TpAppear, Data: &pb.BroadCast_P{P: other.Pos}})
+		w.sendRaw(other, w.id(mmopb.MsgBroadCast), appear)
+		w.send(p, w.id(mmopb.MsgBroadCast), &mmopb.BroadCast{PID: other.PID, Tp: mmopb.TpAppear, Data: &mmopb.BroadCast_P{P: other.Pos}})
 	}
 	if len(w.left) > 0 {
-		gone := marshal(&pb.SyncPID{PID: p.PID})
+		gone := marshal(&mmopb.SyncPID{PID: p.PID})
 		for _, id := range w.left {
-			w.sendRaw(w.players[int32(id)], w.id(protocol.MsgLeave), gone)
-			w.send(p, w.id(protocol.MsgLeave), &pb.SyncPID{PID: int32(id)})
+			w.sendRaw(w.players[int32(id)], w.id(mmopb.MsgLeave), gone)
+			w.send(p, w.id(mmopb.MsgLeave), &mmopb.SyncPID{PID: int32(id)})
 		}
 	}
-	moved := marshal(&pb.BroadCast{PID: p.PID, Tp: protocol.TpMoved, Data: &pb.BroadCast_P{P: p.Pos}})
+	moved := marshal(&mmopb.BroadCast{PID: p.PID, Tp: mmopb.TpMoved, Data: &mmopb.BroadCast_P{P: p.Pos}})
 	w.around, _ = w.grid.AroundEntity(aoi.ID(p.PID), w.around[:0])
 	for _, id := range w.around {
 		if !contains(w.entered, id) {
-			w.sendRaw(w.players[int32(id)], w.id(protocol.MsgBroadCast), moved)
+			w.sendRaw(w.players[int32(id)], w.id(mmopb.MsgBroadCast), moved)
 		}
 	}
 }
@@ -383,7 +382,7 @@ func (w *World) Mount(m *znet.Mount) error {
 	for _, r := range []struct {
 		id uint32
 		h  func(ziface.IRequest)
-	}{{protocol.MsgTalk, w.HandleTalk}, {protocol.MsgMove, w.HandleMove}, {protocol.MsgMmoLogin, w.HandleLogin}} {
+	}{{mmopb.MsgTalk, w.HandleTalk}, {mmopb.MsgMove, w.HandleMove}, {mmopb.MsgMmoLogin, w.HandleLogin}} {
 		if err := m.Handle(w.id(r.id), r.h); err != nil {
 			return err
 		}

@@ -5,8 +5,7 @@ import (
 	"testing"
 
 	"github.com/zinxgame/zinxgame/game"
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
 	"github.com/zinxgame/zinxgame/znet/znettest"
@@ -27,26 +26,26 @@ func TestWorldMsgIDBase(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The IDs the world would take at base 0 are the application's.
-		if err := s.Handle(protocol.MsgTalk, func(req ziface.IRequest) {
-			_ = req.GetConnection().SendMsg(protocol.MsgTalk, []byte("app"))
+		if err := s.Handle(mmopb.MsgTalk, func(req ziface.IRequest) {
+			_ = req.GetConnection().SendMsg(mmopb.MsgTalk, []byte("app"))
 		}); err != nil {
-			t.Fatalf("Handle(%d) beside a world at %d: %v", protocol.MsgTalk, base, err)
+			t.Fatalf("Handle(%d) beside a world at %d: %v", mmopb.MsgTalk, base, err)
 		}
 	})
 	p := ts.Dial()
-	var sync pb.SyncPID
-	p.ExpectProto(base+protocol.MsgSyncPID, &sync)
-	p.SendProto(base+protocol.MsgTalk, &pb.Talk{Content: "hello"})
-	var bc pb.BroadCast
-	p.ExpectSkipProto(base+protocol.MsgBroadCast, &bc)
-	for bc.Tp != protocol.TpChat {
-		p.ExpectSkipProto(base+protocol.MsgBroadCast, &bc)
+	var sync mmopb.SyncPID
+	p.ExpectProto(base+mmopb.MsgSyncPID, &sync)
+	p.SendProto(base+mmopb.MsgTalk, &mmopb.Talk{Content: "hello"})
+	var bc mmopb.BroadCast
+	p.ExpectSkipProto(base+mmopb.MsgBroadCast, &bc)
+	for bc.Tp != mmopb.TpChat {
+		p.ExpectSkipProto(base+mmopb.MsgBroadCast, &bc)
 	}
 	if bc.PID != sync.PID || bc.GetContent() != "hello" {
 		t.Fatalf("chat broadcast %v, want player %d saying hello", &bc, sync.PID)
 	}
-	p.Send(protocol.MsgTalk, nil)
-	if got := string(p.ExpectSkip(protocol.MsgTalk)); got != "app" {
-		t.Fatalf("ID %d answered %q, want the application's route", protocol.MsgTalk, got)
+	p.Send(mmopb.MsgTalk, nil)
+	if got := string(p.ExpectSkip(mmopb.MsgTalk)); got != "app" {
+		t.Fatalf("ID %d answered %q, want the application's route", mmopb.MsgTalk, got)
 	}
 }

@@ -6,8 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/znet/znettest"
 )
 
@@ -32,9 +31,9 @@ func TestCrowdedLoginListIsSplit(t *testing.T) {
 	w.OnConnect(last)
 	seen := map[int32]bool{}
 	lists := 0
-	for _, data := range last.SentTo(protocol.MsgSyncPlayers) {
+	for _, data := range last.SentTo(mmopb.MsgSyncPlayers) {
 		lists++
-		var s pb.SyncPlayers
+		var s mmopb.SyncPlayers
 		if err := proto.Unmarshal(data, &s); err != nil {
 			t.Fatal(err)
 		}

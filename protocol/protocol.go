@@ -1,8 +1,13 @@
-// Package protocol holds zinxgame's wire messages: the .proto files, the Go
-// code generated from them (package pb), and the message-ID tables.
+// Package protocol documents zinxgame's wire messages and regenerates their
+// code. Each product has its package, holding its .proto file, the Go code
+// generated from it and its message IDs (ids.go):
 //
-// MMO demo (msg.proto), wire-compatible with the Zinx MMO demo clients,
-// little-endian framing [DataLen][MsgID][Data]:
+//	commonpb  common.proto    Login, LoginAck, Error: shared, with no IDs of their own
+//	lspb      lockstep.proto  lockstep (frame sync), IDs 1000-1099
+//	mmopb     msg.proto       the Zinx MMO demo, IDs 1-3, 10-12, 200-202
+//
+// MMO demo (mmopb, msg.proto), wire-compatible with the Zinx MMO demo
+// clients, little-endian framing [DataLen][MsgID][Data]:
 //
 //	ID   direction        message      meaning
 //	1    server->client   SyncPID      your player ID, sent on login
@@ -15,11 +20,12 @@
 // zinxgame's additions (Zinx clients never send 10 and so never see 11 or
 // 12; they play anonymously, as in Zinx):
 //
-//	10   client->server   Login        (lockstep.proto) log in: a new identity, or a token to resume one
-//	11   server->client   LoginAck     (lockstep.proto) your account ID and token; your saved position follows
-//	12   server->client   Error        (lockstep.proto) the login failed (then the connection closes)
+//	10   client->server   Login        (common.proto) log in: a new identity, or a token to resume one
+//	11   server->client   LoginAck     (common.proto) your account ID and token; your saved position follows
+//	12   server->client   Error        (common.proto) the login failed (then the connection closes)
 //
-// Lockstep (frame sync, lockstep.proto), IDs 1000-1099:
+// Lockstep (frame sync, lspb, lockstep.proto; Login, LoginAck and Error are
+// common.proto's), IDs 1000-1099:
 //
 //	ID    direction        message       meaning
 //	1000  client->server   Login         name, and a token to resume an identity
@@ -47,6 +53,10 @@
 //
 // Kicks and shutdowns arrive as znet notices (zconf NoticeMsgID, JSON).
 //
+// The proto packages are zinxgame.common, zinxgame.lockstep and
+// zinxgame.mmo; those names are not on the wire, only the message IDs and
+// the field numbers are.
+//
 // Regenerate the Go code after editing a .proto file (needs Debian's
 // protobuf-compiler; protoc-gen-go is built at the version go.mod pins):
 //
@@ -54,51 +64,3 @@
 package protocol
 
 //go:generate go run ./gen
-
-// MMO demo message IDs.
-const (
-	MsgSyncPID     uint32 = 1
-	MsgTalk        uint32 = 2
-	MsgMove        uint32 = 3
-	MsgBroadCast   uint32 = 200
-	MsgLeave       uint32 = 201
-	MsgSyncPlayers uint32 = 202
-
-	MsgMmoLogin    uint32 = 10
-	MsgMmoLoginAck uint32 = 11
-	MsgMmoError    uint32 = 12
-)
-
-// BroadCast types (BroadCast.Tp).
-const (
-	TpChat   int32 = 1
-	TpAppear int32 = 2
-	TpAction int32 = 3
-	TpMoved  int32 = 4
-)
-
-// Lockstep message IDs.
-const (
-	MsgLogin       uint32 = 1000
-	MsgLoginAck    uint32 = 1001
-	MsgRoomCreate  uint32 = 1002
-	MsgRoomJoin    uint32 = 1003
-	MsgRoomLeave   uint32 = 1004
-	MsgRoomList    uint32 = 1005
-	MsgRoomListAck uint32 = 1006
-	MsgReady       uint32 = 1007
-	MsgRoomState   uint32 = 1008
-	MsgPlayerEvent uint32 = 1009
-	MsgMatchStart  uint32 = 1010
-	MsgInput       uint32 = 1011
-	MsgFrames      uint32 = 1012
-	MsgHashReport  uint32 = 1013
-	MsgDesync      uint32 = 1014
-	MsgReconnect   uint32 = 1015
-	MsgCatchUp     uint32 = 1016
-	MsgMatchEnd    uint32 = 1017
-	MsgMatchResult uint32 = 1018
-	MsgError       uint32 = 1019
-	MsgReplay      uint32 = 1020
-	MsgReplayStart uint32 = 1021
-)

@@ -1,4 +1,5 @@
-// Command gen regenerates protocol/pb from the .proto files in protocol/.
+// Command gen regenerates the Go code of protocol's packages from their
+// .proto files (protocol/<package>/*.proto, generated beside them).
 // It builds protoc-gen-go at the version go.mod pins, so the generated code
 // matches the runtime library, and runs Debian's protoc with it. Run it with
 // `go generate ./protocol` (from the repository root or protocol/).
@@ -32,12 +33,15 @@ func run() error {
 	if err := install.Run(); err != nil {
 		return fmt.Errorf("building protoc-gen-go: %w", err)
 	}
-	protos, err := filepath.Glob("*.proto")
+	// Each package's .proto files sit in its directory; protoc runs from
+	// protocol/, so imports name them by path (commonpb/common.proto) and
+	// each generated file lands beside its .proto file.
+	protos, err := filepath.Glob("*/*.proto")
 	if err != nil || len(protos) == 0 {
-		return fmt.Errorf("no .proto files in %s (run from protocol/)", mustWd())
+		return fmt.Errorf("no .proto files in %s/*/ (run from protocol/)", mustWd())
 	}
 	args := append([]string{"--plugin=protoc-gen-go=" + filepath.Join(bin, "protoc-gen-go"),
-		"--go_out=pb", "--go_opt=paths=source_relative"}, protos...)
+		"--proto_path=.", "--go_out=.", "--go_opt=paths=source_relative"}, protos...)
 	protoc := exec.Command("protoc", args...)
 	protoc.Stdout, protoc.Stderr = os.Stdout, os.Stderr
 	if err := protoc.Run(); err != nil {

@@ -5,8 +5,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 	"github.com/zinxgame/zinxgame/znet/znettest"
@@ -22,11 +21,11 @@ func TestMMODefaultsCutAFlooder(t *testing.T) {
 	bystander := joinMMO(t, dial)
 
 	flooder := dial()
-	talk, _ := proto.Marshal(&pb.Talk{Content: "spam"})
+	talk, _ := proto.Marshal(&mmopb.Talk{Content: "spam"})
 	pack := znet.NewDataPack(cfg.Framing, cfg.MaxPackageSize)
 	var flood []byte
 	for range 500 {
-		flood, _ = pack.AppendPack(flood, protocol.MsgTalk, talk)
+		flood, _ = pack.AppendPack(flood, mmopb.MsgTalk, talk)
 	}
 	flooder.Write(flood)
 	// The flooder reads everything: it is cut for its rate, not for a
@@ -35,7 +34,7 @@ func TestMMODefaultsCutAFlooder(t *testing.T) {
 	flooder.ExpectClosed()
 
 	// The bystander still plays: its chat comes back to it.
-	bystander.send(protocol.MsgTalk, &pb.Talk{Content: "still here"})
+	bystander.send(mmopb.MsgTalk, &mmopb.Talk{Content: "still here"})
 	bystander.until("still here")
 	p.stop(t)
 }

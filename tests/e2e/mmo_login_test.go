@@ -3,8 +3,8 @@ package e2e
 import (
 	"testing"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/znet/znettest"
 )
 
@@ -16,29 +16,29 @@ func TestMMOLoginRestoresPosition(t *testing.T) {
 	world, dial := startMMO(t, false)
 
 	a := joinMMO(t, dial)
-	a.send(protocol.MsgMmoLogin, &pb.Login{Name: "ann"})
-	var ack pb.LoginAck
-	a.p.ExpectSkipProto(protocol.MsgMmoLoginAck, &ack)
+	a.send(mmopb.MsgMmoLogin, &commonpb.Login{Name: "ann"})
+	var ack commonpb.LoginAck
+	a.p.ExpectSkipProto(mmopb.MsgMmoLoginAck, &ack)
 	if ack.PlayerId == 0 || ack.Token == "" {
 		t.Fatalf("LoginAck %v", &ack)
 	}
 	a.move(300, 350)
-	a.send(protocol.MsgTalk, &pb.Talk{Content: "moved"})
+	a.send(mmopb.MsgTalk, &mmopb.Talk{Content: "moved"})
 	a.until("moved")
 	a.p.Close()
 	znettest.Eventually(t, func() bool { return world.Len() == 0 }, "the world to notice ann leaving")
 
 	b := joinMMO(t, dial) // spawns at (160, 134) like anyone
-	b.send(protocol.MsgMmoLogin, &pb.Login{Name: "ann", Token: ack.Token})
-	var ack2 pb.LoginAck
-	b.p.ExpectSkipProto(protocol.MsgMmoLoginAck, &ack2)
+	b.send(mmopb.MsgMmoLogin, &commonpb.Login{Name: "ann", Token: ack.Token})
+	var ack2 commonpb.LoginAck
+	b.p.ExpectSkipProto(mmopb.MsgMmoLoginAck, &ack2)
 	if ack2.PlayerId != ack.PlayerId {
 		t.Fatalf("second login is account %d, want %d", ack2.PlayerId, ack.PlayerId)
 	}
 	for {
-		var bc pb.BroadCast
-		b.p.ExpectSkipProto(protocol.MsgBroadCast, &bc)
-		if bc.PID == b.pid && bc.Tp == protocol.TpAppear && bc.GetP().GetX() == 300 {
+		var bc mmopb.BroadCast
+		b.p.ExpectSkipProto(mmopb.MsgBroadCast, &bc)
+		if bc.PID == b.pid && bc.Tp == mmopb.TpAppear && bc.GetP().GetX() == 300 {
 			if bc.GetP().GetZ() != 350 {
 				t.Fatalf("restored at %v, want (300, 350)", bc.GetP())
 			}
@@ -47,10 +47,10 @@ func TestMMOLoginRestoresPosition(t *testing.T) {
 	}
 
 	c := joinMMO(t, dial)
-	c.send(protocol.MsgMmoLogin, &pb.Login{Token: "forged"})
-	var e pb.Error
-	c.p.ExpectSkipProto(protocol.MsgMmoError, &e)
-	if e.Code != pb.ErrorCode_ERROR_BAD_TOKEN {
+	c.send(mmopb.MsgMmoLogin, &commonpb.Login{Token: "forged"})
+	var e commonpb.Error
+	c.p.ExpectSkipProto(mmopb.MsgMmoError, &e)
+	if e.Code != commonpb.ErrorCode_ERROR_BAD_TOKEN {
 		t.Fatalf("bad token: %v", &e)
 	}
 	c.p.ExpectClosed() // a refused login is closed

@@ -14,8 +14,8 @@ import (
 
 	"github.com/zinxgame/zinxgame/game/redisstore"
 	"github.com/zinxgame/zinxgame/internal/redistest"
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
@@ -60,13 +60,13 @@ func TestMMOSIGTERMSavesEveryPlayer(t *testing.T) {
 			return
 		}
 		switch req.GetMsgID() {
-		case protocol.MsgMmoLoginAck:
-			var a pb.LoginAck
+		case mmopb.MsgMmoLoginAck:
+			var a commonpb.LoginAck
 			if proto.Unmarshal(req.GetData(), &a) == nil {
 				pl.account <- a.PlayerId
 			}
-		case protocol.MsgBroadCast:
-			var b pb.BroadCast
+		case mmopb.MsgBroadCast:
+			var b mmopb.BroadCast
 			if proto.Unmarshal(req.GetData(), &b) == nil && b.GetContent() == fmt.Sprintf("moved %d", req.GetConnection().GetConnID()) {
 				close(pl.done)
 			}
@@ -93,7 +93,7 @@ func TestMMOSIGTERMSavesEveryPlayer(t *testing.T) {
 	}
 	accounts := map[uint64]*player{}
 	for i, pl := range all {
-		send(pl.conn, protocol.MsgMmoLogin, &pb.Login{Name: fmt.Sprint("p", i)})
+		send(pl.conn, mmopb.MsgMmoLogin, &commonpb.Login{Name: fmt.Sprint("p", i)})
 	}
 	for _, pl := range all {
 		select {
@@ -102,9 +102,9 @@ func TestMMOSIGTERMSavesEveryPlayer(t *testing.T) {
 		case <-time.After(20 * time.Second):
 			t.Fatal("no LoginAck")
 		}
-		send(pl.conn, protocol.MsgMove, &pb.Position{X: pl.x, Z: pl.z})
+		send(pl.conn, mmopb.MsgMove, &mmopb.Position{X: pl.x, Z: pl.z})
 		// Its own chat back means the server has applied the move.
-		send(pl.conn, protocol.MsgTalk, &pb.Talk{Content: fmt.Sprintf("moved %d", pl.conn.GetConnID())})
+		send(pl.conn, mmopb.MsgTalk, &mmopb.Talk{Content: fmt.Sprintf("moved %d", pl.conn.GetConnID())})
 	}
 	for _, pl := range all {
 		select {

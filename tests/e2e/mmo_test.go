@@ -9,8 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/zinxgame/zinxgame/game"
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 	"github.com/zinxgame/zinxgame/znet/znettest"
@@ -58,8 +57,8 @@ func startMMO(t *testing.T, websocket bool) (*game.World, func() *znettest.Peer)
 func joinMMO(t *testing.T, dial func() *znettest.Peer) *mmoClient {
 	t.Helper()
 	m := &mmoClient{t: t, p: dial()}
-	var sync pb.SyncPID
-	m.p.ExpectProto(protocol.MsgSyncPID, &sync)
+	var sync mmopb.SyncPID
+	m.p.ExpectProto(mmopb.MsgSyncPID, &sync)
 	m.pid = sync.PID
 	return m
 }
@@ -75,7 +74,7 @@ func (m *mmoClient) send(id uint32, msg proto.Message) {
 }
 
 func (m *mmoClient) move(x, z float32) {
-	m.send(protocol.MsgMove, &pb.Position{X: x, Z: z})
+	m.send(mmopb.MsgMove, &mmopb.Position{X: x, Z: z})
 }
 
 // until returns the events received before the chat text barrier.
@@ -86,23 +85,23 @@ func (m *mmoClient) until(barrier string) []event {
 		id, data := m.next()
 		e := event{id: id}
 		switch id {
-		case protocol.MsgBroadCast:
-			var b pb.BroadCast
+		case mmopb.MsgBroadCast:
+			var b mmopb.BroadCast
 			if err := proto.Unmarshal(data, &b); err != nil {
 				m.t.Fatal(err)
 			}
-			if b.Tp == protocol.TpChat && b.GetContent() == barrier {
+			if b.Tp == mmopb.TpChat && b.GetContent() == barrier {
 				return got
 			}
 			e.tp, e.pid = b.Tp, b.PID
-		case protocol.MsgLeave:
-			var s pb.SyncPID
+		case mmopb.MsgLeave:
+			var s mmopb.SyncPID
 			if err := proto.Unmarshal(data, &s); err != nil {
 				m.t.Fatal(err)
 			}
 			e.pid = s.PID
-		case protocol.MsgSyncPlayers:
-			var s pb.SyncPlayers
+		case mmopb.MsgSyncPlayers:
+			var s mmopb.SyncPlayers
 			if err := proto.Unmarshal(data, &s); err != nil {
 				m.t.Fatal(err)
 			}
@@ -123,7 +122,7 @@ func step(t *testing.T, name string, actor *mmoClient, action func(), want map[*
 	t.Helper()
 	action()
 	barrier := "barrier: " + name
-	actor.send(protocol.MsgTalk, &pb.Talk{Content: barrier})
+	actor.send(mmopb.MsgTalk, &mmopb.Talk{Content: barrier})
 	for _, c := range all {
 		got := c.until(barrier)
 		w := want[c]
@@ -146,11 +145,11 @@ func TestMMOScenario(t *testing.T) {
 func mmoScenario(t *testing.T, websocket bool) {
 	world, dial := startMMO(t, websocket)
 
-	appear := func(pid int32) event { return event{id: protocol.MsgBroadCast, tp: protocol.TpAppear, pid: pid} }
-	moved := func(pid int32) event { return event{id: protocol.MsgBroadCast, tp: protocol.TpMoved, pid: pid} }
-	leave := func(pid int32) event { return event{id: protocol.MsgLeave, pid: pid} }
-	chat := func(pid int32) event { return event{id: protocol.MsgBroadCast, tp: protocol.TpChat, pid: pid} }
-	around := func(pid int32) event { return event{id: protocol.MsgSyncPlayers, pid: pid} }
+	appear := func(pid int32) event { return event{id: mmopb.MsgBroadCast, tp: mmopb.TpAppear, pid: pid} }
+	moved := func(pid int32) event { return event{id: mmopb.MsgBroadCast, tp: mmopb.TpMoved, pid: pid} }
+	leave := func(pid int32) event { return event{id: mmopb.MsgLeave, pid: pid} }
+	chat := func(pid int32) event { return event{id: mmopb.MsgBroadCast, tp: mmopb.TpChat, pid: pid} }
+	around := func(pid int32) event { return event{id: mmopb.MsgSyncPlayers, pid: pid} }
 
 	// C logs in alone and walks to the far corner.
 	c := joinMMO(t, dial)
@@ -169,7 +168,7 @@ func mmoScenario(t *testing.T, websocket bool) {
 	}, a, b, c)
 
 	// World chat reaches everyone, the sender too.
-	step(t, "chat", a, func() { a.send(protocol.MsgTalk, &pb.Talk{Content: "hello world"}) }, map[*mmoClient][]event{
+	step(t, "chat", a, func() { a.send(mmopb.MsgTalk, &mmopb.Talk{Content: "hello world"}) }, map[*mmoClient][]event{
 		a: {chat(a.pid)}, b: {chat(a.pid)}, c: {chat(a.pid)},
 	}, a, b, c)
 

@@ -12,8 +12,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/zinxgame/zinxgame/game"
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
@@ -66,7 +67,7 @@ func TestModulesShareOneServer(t *testing.T) {
 	if err := srv.Mount("lockstep", ls); err != nil {
 		t.Fatalf("lockstep at 3000: %v", err)
 	}
-	lsID := func(id uint32) uint32 { return id - protocol.MsgLogin + 3000 }
+	lsID := func(id uint32) uint32 { return id - lspb.MsgLogin + 3000 }
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -122,33 +123,33 @@ func TestModulesShareOneServer(t *testing.T) {
 		}
 	}
 
-	expect(protocol.MsgSyncPID) // the world's connect hook made this connection a player
+	expect(mmopb.MsgSyncPID) // the world's connect hook made this connection a player
 	if err := conn.SendMsg(appMsg, []byte("hi")); err != nil {
 		t.Fatal(err)
 	}
 	if got := string(expect(appMsg)); got != "app:hi" {
 		t.Fatalf("the application's route answered %q", got)
 	}
-	send(protocol.MsgTalk, &pb.Talk{Content: "hello world"})
-	var bc pb.BroadCast
-	if err := proto.Unmarshal(expect(protocol.MsgBroadCast), &bc); err != nil {
+	send(mmopb.MsgTalk, &mmopb.Talk{Content: "hello world"})
+	var bc mmopb.BroadCast
+	if err := proto.Unmarshal(expect(mmopb.MsgBroadCast), &bc); err != nil {
 		t.Fatal(err)
 	}
-	send(lsID(protocol.MsgLogin), &pb.Login{Name: "solo"})
-	expect(lsID(protocol.MsgLoginAck))
-	send(lsID(protocol.MsgRoomCreate), &pb.RoomCreate{})
-	var start pb.MatchStart
-	if err := proto.Unmarshal(expect(lsID(protocol.MsgMatchStart)), &start); err != nil {
+	send(lsID(lspb.MsgLogin), &commonpb.Login{Name: "solo"})
+	expect(lsID(lspb.MsgLoginAck))
+	send(lsID(lspb.MsgRoomCreate), &lspb.RoomCreate{})
+	var start lspb.MatchStart
+	if err := proto.Unmarshal(expect(lsID(lspb.MsgMatchStart)), &start); err != nil {
 		t.Fatal(err)
 	}
-	expect(lsID(protocol.MsgFrames))
+	expect(lsID(lspb.MsgFrames))
 
 	cancel() // SIGTERM, as the examples wire it
-	var end pb.MatchEnd
-	if err := proto.Unmarshal(expect(lsID(protocol.MsgMatchEnd)), &end); err != nil {
+	var end lspb.MatchEnd
+	if err := proto.Unmarshal(expect(lsID(lspb.MsgMatchEnd)), &end); err != nil {
 		t.Fatal(err)
 	}
-	if end.Reason != pb.MatchEndReason_MATCH_END_SHUTDOWN || end.MatchId != start.MatchId {
+	if end.Reason != lspb.MatchEndReason_MATCH_END_SHUTDOWN || end.MatchId != start.MatchId {
 		t.Fatalf("MatchEnd %v, want match %d ended by the shutdown", &end, start.MatchId)
 	}
 	n, err := znet.ParseNotice(expect(cfg.NoticeMsgID))

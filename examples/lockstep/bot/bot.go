@@ -12,8 +12,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/znet"
 )
 
@@ -163,8 +163,8 @@ func (b *bot) await(ctx context.Context, s *session, want uint32, timeout time.D
 			if ev.s != s {
 				continue
 			}
-			if ev.id == protocol.MsgError {
-				e := ev.msg.(*pb.Error)
+			if ev.id == lspb.MsgError {
+				e := ev.msg.(*commonpb.Error)
 				return nil, fmt.Errorf("server error %s answering %d: %s", e.Code, e.RequestId, e.Message)
 			}
 			if want == 0 || ev.id == want {
@@ -175,15 +175,15 @@ func (b *bot) await(ctx context.Context, s *session, want uint32, timeout time.D
 }
 
 // login sends Login (with a token to resume) and waits for LoginAck.
-func (b *bot) login(ctx context.Context, s *session, token string) (*pb.LoginAck, error) {
-	if err := b.send(s, protocol.MsgLogin, &pb.Login{Name: b.name, Token: token}); err != nil {
+func (b *bot) login(ctx context.Context, s *session, token string) (*commonpb.LoginAck, error) {
+	if err := b.send(s, lspb.MsgLogin, &commonpb.Login{Name: b.name, Token: token}); err != nil {
 		return nil, err
 	}
-	m, err := b.await(ctx, s, protocol.MsgLoginAck, replyTimeout)
+	m, err := b.await(ctx, s, lspb.MsgLoginAck, replyTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	ack := m.(*pb.LoginAck)
+	ack := m.(*commonpb.LoginAck)
 	if ack.PlayerId == 0 || ack.Token == "" {
 		return nil, fmt.Errorf("login: LoginAck without player_id or token")
 	}
@@ -207,9 +207,9 @@ func (b *bot) join(ctx context.Context) error {
 	b.ids = loginIDs{playerID: ack.PlayerId, token: ack.Token}
 	b.r.loggedIn.Add(1)
 	if b.creator {
-		err = b.send(s, protocol.MsgRoomCreate, &pb.RoomCreate{Options: b.r.roomOptions()})
+		err = b.send(s, lspb.MsgRoomCreate, &lspb.RoomCreate{Options: b.r.roomOptions()})
 		if err == nil {
-			_, err = b.await(ctx, s, protocol.MsgRoomState, replyTimeout)
+			_, err = b.await(ctx, s, lspb.MsgRoomState, replyTimeout)
 		}
 		b.mu.Lock()
 		id := b.roomID
@@ -227,10 +227,10 @@ func (b *bot) join(ctx context.Context) error {
 	} else {
 		id, err := b.rm.wait(ctx)
 		if err == nil {
-			err = b.send(s, protocol.MsgRoomJoin, &pb.RoomJoin{RoomId: id})
+			err = b.send(s, lspb.MsgRoomJoin, &lspb.RoomJoin{RoomId: id})
 		}
 		if err == nil {
-			_, err = b.await(ctx, s, protocol.MsgRoomState, replyTimeout)
+			_, err = b.await(ctx, s, lspb.MsgRoomState, replyTimeout)
 		}
 		if err != nil {
 			return fmt.Errorf("RoomJoin: %w", err)
@@ -246,7 +246,7 @@ func (b *bot) join(ctx context.Context) error {
 			return nil
 		}
 		if full && !ready {
-			if err := b.send(s, protocol.MsgReady, &pb.Ready{Ready: true}); err != nil {
+			if err := b.send(s, lspb.MsgReady, &lspb.Ready{Ready: true}); err != nil {
 				return err
 			}
 			ready = true
@@ -264,16 +264,16 @@ func (b *bot) listRooms(ctx context.Context, s *session, id uint64) {
 		b.r.listOK, b.r.roomList = ok, fmt.Sprintf(format, args...)
 		b.r.mu.Unlock()
 	}
-	if err := b.send(s, protocol.MsgRoomList, &pb.RoomList{}); err != nil {
+	if err := b.send(s, lspb.MsgRoomList, &lspb.RoomList{}); err != nil {
 		result(false, "RoomList: %v", err)
 		return
 	}
-	m, err := b.await(ctx, s, protocol.MsgRoomListAck, replyTimeout)
+	m, err := b.await(ctx, s, lspb.MsgRoomListAck, replyTimeout)
 	if err != nil {
 		result(false, "RoomList: %v", err)
 		return
 	}
-	rooms := m.(*pb.RoomListAck).Rooms
+	rooms := m.(*lspb.RoomListAck).Rooms
 	for _, ri := range rooms {
 		if ri.RoomId == id {
 			result(true, "ok: %d rooms listed, bot-0's room %d among them (%s, %d players)",
@@ -365,7 +365,7 @@ func (b *bot) input(s *session) error {
 	}
 	b.mu.Unlock()
 	hint := b.lastFrame.Load()
-	err := b.send(s, protocol.MsgInput, &pb.Input{Data: encodeInput(dx, dy), FrameHint: hint, Seq: b.seq})
+	err := b.send(s, lspb.MsgInput, &lspb.Input{Data: encodeInput(dx, dy), FrameHint: hint, Seq: b.seq})
 	if err == nil {
 		b.r.add(cInputsSent, 1)
 	}
@@ -417,10 +417,10 @@ func (b *bot) reconnect(ctx context.Context) error {
 	b.mu.Lock()
 	b.catchingUp, b.reconnectAt = true, b.r.now()
 	b.mu.Unlock()
-	if err := b.send(s, protocol.MsgReconnect, &pb.Reconnect{LastFrame: last}); err != nil {
+	if err := b.send(s, lspb.MsgReconnect, &lspb.Reconnect{LastFrame: last}); err != nil {
 		return err
 	}
-	if _, err := b.await(ctx, s, protocol.MsgMatchStart, replyTimeout); err != nil {
+	if _, err := b.await(ctx, s, lspb.MsgMatchStart, replyTimeout); err != nil {
 		return fmt.Errorf("Reconnect: %w", err)
 	}
 	b.r.add(cReconnectsOK, 1)
@@ -428,8 +428,8 @@ func (b *bot) reconnect(ctx context.Context) error {
 }
 
 // roomOptions are the RoomCreate options of the run.
-func (r *runner) roomOptions() *pb.RoomOptions {
-	return &pb.RoomOptions{
+func (r *runner) roomOptions() *lspb.RoomOptions {
+	return &lspb.RoomOptions{
 		MaxPlayers: uint32(r.cfg.Players), TickRate: r.cfg.TickRate,
 		FramesPerPacket: r.cfg.FramesPerPacket, HashInterval: r.cfg.HashInterval,
 	}

@@ -8,8 +8,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
@@ -61,11 +61,11 @@ type fakeRoom struct {
 	max               uint32
 	seats             []*fakePlayer
 	started, ended    bool
-	frame             uint32            // the last frame sent
-	pending           []*pb.SlotInput   // inputs for frame+1
-	history           [][]*pb.SlotInput // history[f-1]: frame f's inputs
-	hashes            map[uint32]uint64 // frame -> the first hash reported
-	votes             map[uint32][]byte // slot -> result
+	frame             uint32              // the last frame sent
+	pending           []*lspb.SlotInput   // inputs for frame+1
+	history           [][]*lspb.SlotInput // history[f-1]: frame f's inputs
+	hashes            map[uint32]uint64   // frame -> the first hash reported
+	votes             map[uint32][]byte   // slot -> result
 }
 
 func startFake(t *testing.T, faults fakeFaults) *fakeServer {
@@ -89,7 +89,7 @@ func (f *fakeServer) routes(srv *znet.Server) {
 		srv.AddRouterFunc(id, func(req ziface.IRequest) {
 			msg := proto.Clone(m)
 			if proto.Unmarshal(req.GetData(), msg) != nil {
-				f.fail(req.GetConnection(), id, pb.ErrorCode_ERROR_BAD_REQUEST)
+				f.fail(req.GetConnection(), id, commonpb.ErrorCode_ERROR_BAD_REQUEST)
 				return
 			}
 			f.mu.Lock()
@@ -97,22 +97,22 @@ func (f *fakeServer) routes(srv *znet.Server) {
 			c := req.GetConnection()
 			v, _ := c.GetProperty("p")
 			p, _ := v.(*fakePlayer)
-			if p == nil && id != protocol.MsgLogin {
-				f.fail(c, id, pb.ErrorCode_ERROR_NOT_LOGGED_IN)
+			if p == nil && id != lspb.MsgLogin {
+				f.fail(c, id, commonpb.ErrorCode_ERROR_NOT_LOGGED_IN)
 				return
 			}
 			h(c, p, msg)
 		})
 	}
-	on(protocol.MsgLogin, &pb.Login{}, f.login)
-	on(protocol.MsgRoomCreate, &pb.RoomCreate{}, f.create)
-	on(protocol.MsgRoomJoin, &pb.RoomJoin{}, f.join)
-	on(protocol.MsgRoomList, &pb.RoomList{}, f.list)
-	on(protocol.MsgReady, &pb.Ready{}, func(ziface.IConnection, *fakePlayer, proto.Message) {})
-	on(protocol.MsgInput, &pb.Input{}, f.input)
-	on(protocol.MsgHashReport, &pb.HashReport{}, f.hash)
-	on(protocol.MsgReconnect, &pb.Reconnect{}, f.reconnect)
-	on(protocol.MsgMatchResult, &pb.MatchResult{}, f.result)
+	on(lspb.MsgLogin, &commonpb.Login{}, f.login)
+	on(lspb.MsgRoomCreate, &lspb.RoomCreate{}, f.create)
+	on(lspb.MsgRoomJoin, &lspb.RoomJoin{}, f.join)
+	on(lspb.MsgRoomList, &lspb.RoomList{}, f.list)
+	on(lspb.MsgReady, &lspb.Ready{}, func(ziface.IConnection, *fakePlayer, proto.Message) {})
+	on(lspb.MsgInput, &lspb.Input{}, f.input)
+	on(lspb.MsgHashReport, &lspb.HashReport{}, f.hash)
+	on(lspb.MsgReconnect, &lspb.Reconnect{}, f.reconnect)
+	on(lspb.MsgMatchResult, &lspb.MatchResult{}, f.result)
 	srv.SetOnConnStop(func(c ziface.IConnection) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -127,12 +127,12 @@ func send(c ziface.IConnection, id uint32, m proto.Message) {
 	_ = c.SendMsg(id, data)
 }
 
-func (f *fakeServer) fail(c ziface.IConnection, id uint32, code pb.ErrorCode) {
-	send(c, protocol.MsgError, &pb.Error{Code: code, Message: code.String(), RequestId: id})
+func (f *fakeServer) fail(c ziface.IConnection, id uint32, code commonpb.ErrorCode) {
+	send(c, lspb.MsgError, &commonpb.Error{Code: code, Message: code.String(), RequestId: id})
 }
 
 func (f *fakeServer) login(c ziface.IConnection, _ *fakePlayer, m proto.Message) {
-	token := m.(*pb.Login).Token
+	token := m.(*commonpb.Login).Token
 	p := f.players[token]
 	switch {
 	case token == "":
@@ -140,49 +140,49 @@ func (f *fakeServer) login(c ziface.IConnection, _ *fakePlayer, m proto.Message)
 		p = &fakePlayer{id: f.nextID, token: "t" + strconv.FormatUint(f.nextID, 10)}
 		f.players[p.token] = p
 	case p == nil:
-		f.fail(c, protocol.MsgLogin, pb.ErrorCode_ERROR_BAD_TOKEN)
+		f.fail(c, lspb.MsgLogin, commonpb.ErrorCode_ERROR_BAD_TOKEN)
 		return
 	}
 	p.conn, p.live = c, false // a newer connection takes the seat over
 	c.SetProperty("p", p)
-	ack := &pb.LoginAck{PlayerId: p.id, Token: p.token}
+	ack := &commonpb.LoginAck{PlayerId: p.id, Token: p.token}
 	if p.room != nil && p.room.started && !p.room.ended {
 		ack.RoomId = p.room.id
 	}
-	send(c, protocol.MsgLoginAck, ack)
+	send(c, lspb.MsgLoginAck, ack)
 }
 
-func (rm *fakeRoom) info() *pb.RoomInfo {
-	st := pb.RoomStatus_ROOM_STATUS_OPEN
+func (rm *fakeRoom) info() *lspb.RoomInfo {
+	st := lspb.RoomStatus_ROOM_STATUS_OPEN
 	if rm.started {
-		st = pb.RoomStatus_ROOM_STATUS_RUNNING
+		st = lspb.RoomStatus_ROOM_STATUS_RUNNING
 	}
-	return &pb.RoomInfo{RoomId: rm.id, Status: st, Players: uint32(len(rm.seats)),
-		Options: &pb.RoomOptions{MaxPlayers: rm.max, TickRate: 30, HashInterval: fakeHashInterval, FramesPerPacket: 1}}
+	return &lspb.RoomInfo{RoomId: rm.id, Status: st, Players: uint32(len(rm.seats)),
+		Options: &lspb.RoomOptions{MaxPlayers: rm.max, TickRate: 30, HashInterval: fakeHashInterval, FramesPerPacket: 1}}
 }
 
-func (rm *fakeRoom) slots() (s []*pb.SlotPlayer) {
+func (rm *fakeRoom) slots() (s []*lspb.SlotPlayer) {
 	for _, p := range rm.seats {
-		s = append(s, &pb.SlotPlayer{Slot: p.slot, PlayerId: p.id, Connected: p.conn != nil})
+		s = append(s, &lspb.SlotPlayer{Slot: p.slot, PlayerId: p.id, Connected: p.conn != nil})
 	}
 	return s
 }
 
 func (f *fakeServer) create(c ziface.IConnection, p *fakePlayer, m proto.Message) {
 	f.nextID++
-	rm := &fakeRoom{id: f.nextID, max: max(m.(*pb.RoomCreate).GetOptions().GetMaxPlayers(), 1),
+	rm := &fakeRoom{id: f.nextID, max: max(m.(*lspb.RoomCreate).GetOptions().GetMaxPlayers(), 1),
 		hashes: map[uint32]uint64{}, votes: map[uint32][]byte{}}
 	f.rooms[rm.id] = rm
 	f.seat(c, p, rm)
 }
 
 func (f *fakeServer) join(c ziface.IConnection, p *fakePlayer, m proto.Message) {
-	rm := f.rooms[m.(*pb.RoomJoin).RoomId]
+	rm := f.rooms[m.(*lspb.RoomJoin).RoomId]
 	switch {
 	case rm == nil:
-		f.fail(c, protocol.MsgRoomJoin, pb.ErrorCode_ERROR_ROOM_NOT_FOUND)
+		f.fail(c, lspb.MsgRoomJoin, commonpb.ErrorCode_ERROR_ROOM_NOT_FOUND)
 	case uint32(len(rm.seats)) >= rm.max:
-		f.fail(c, protocol.MsgRoomJoin, pb.ErrorCode_ERROR_ROOM_FULL)
+		f.fail(c, lspb.MsgRoomJoin, commonpb.ErrorCode_ERROR_ROOM_FULL)
 	default:
 		f.seat(c, p, rm)
 	}
@@ -191,13 +191,13 @@ func (f *fakeServer) join(c ziface.IConnection, p *fakePlayer, m proto.Message) 
 func (f *fakeServer) seat(c ziface.IConnection, p *fakePlayer, rm *fakeRoom) {
 	p.room, p.slot = rm, uint32(len(rm.seats))
 	rm.seats = append(rm.seats, p)
-	send(c, protocol.MsgRoomState, &pb.RoomState{Room: rm.info(), YourSlot: p.slot, Slots: rm.slots()})
+	send(c, lspb.MsgRoomState, &lspb.RoomState{Room: rm.info(), YourSlot: p.slot, Slots: rm.slots()})
 	for _, o := range rm.seats[:len(rm.seats)-1] {
 		if o.conn == nil {
 			continue
 		}
-		send(o.conn, protocol.MsgPlayerEvent, &pb.PlayerEvent{Kind: pb.PlayerEventKind_PLAYER_JOINED,
-			Player: &pb.SlotPlayer{Slot: p.slot, PlayerId: p.id, Connected: true}})
+		send(o.conn, lspb.MsgPlayerEvent, &lspb.PlayerEvent{Kind: lspb.PlayerEventKind_PLAYER_JOINED,
+			Player: &lspb.SlotPlayer{Slot: p.slot, PlayerId: p.id, Connected: true}})
 	}
 	if uint32(len(rm.seats)) == rm.max { // full: start
 		rm.started, rm.matchID, rm.seed = true, rm.id*1000, rm.id*7919
@@ -211,17 +211,17 @@ func (f *fakeServer) seat(c ziface.IConnection, p *fakePlayer, rm *fakeRoom) {
 
 func (f *fakeServer) matchStart(p *fakePlayer) {
 	rm := p.room
-	send(p.conn, protocol.MsgMatchStart, &pb.MatchStart{MatchId: rm.matchID, Seed: rm.seed, TickRate: 30,
+	send(p.conn, lspb.MsgMatchStart, &lspb.MatchStart{MatchId: rm.matchID, Seed: rm.seed, TickRate: 30,
 		Slots: rm.slots(), StartFrame: 1, YourSlot: p.slot, HashInterval: fakeHashInterval, FramesPerPacket: 1})
 	p.live = true
 }
 
 func (f *fakeServer) list(c ziface.IConnection, _ *fakePlayer, _ proto.Message) {
-	ack := &pb.RoomListAck{}
+	ack := &lspb.RoomListAck{}
 	for _, rm := range f.rooms {
 		ack.Rooms = append(ack.Rooms, rm.info())
 	}
-	send(c, protocol.MsgRoomListAck, ack)
+	send(c, lspb.MsgRoomListAck, ack)
 }
 
 func (f *fakeServer) input(c ziface.IConnection, p *fakePlayer, m proto.Message) {
@@ -229,8 +229,8 @@ func (f *fakeServer) input(c ziface.IConnection, p *fakePlayer, m proto.Message)
 	if f.faults.dropEvery > 0 && p.inputs%f.faults.dropEvery == 0 {
 		return
 	}
-	if in := m.(*pb.Input); p.live && !p.room.ended {
-		p.room.pending = append(p.room.pending, &pb.SlotInput{Slot: p.slot, Data: in.Data, Seq: in.Seq})
+	if in := m.(*lspb.Input); p.live && !p.room.ended {
+		p.room.pending = append(p.room.pending, &lspb.SlotInput{Slot: p.slot, Data: in.Data, Seq: in.Seq})
 	}
 }
 
@@ -251,9 +251,9 @@ func (f *fakeServer) ticker() {
 			}
 			rm.frame++
 			rm.history = append(rm.history, rm.pending)
-			batch := &pb.FrameBatch{FirstFrame: rm.frame, Count: 1}
+			batch := &lspb.FrameBatch{FirstFrame: rm.frame, Count: 1}
 			if len(rm.pending) > 0 {
-				batch.Busy = []*pb.FrameInputs{{Inputs: rm.pending}}
+				batch.Busy = []*lspb.FrameInputs{{Inputs: rm.pending}}
 			}
 			rm.pending = nil
 			data, _ := proto.Marshal(batch)
@@ -262,10 +262,10 @@ func (f *fakeServer) ticker() {
 					continue
 				}
 				if f.faults.corruptSlot1 && p.slot == 1 {
-					_ = p.conn.SendMsg(protocol.MsgFrames, corrupt(batch))
+					_ = p.conn.SendMsg(lspb.MsgFrames, corrupt(batch))
 					continue
 				}
-				_ = p.conn.SendMsg(protocol.MsgFrames, data)
+				_ = p.conn.SendMsg(lspb.MsgFrames, data)
 			}
 		}
 		f.mu.Unlock()
@@ -273,39 +273,39 @@ func (f *fakeServer) ticker() {
 }
 
 func (f *fakeServer) hash(_ ziface.IConnection, p *fakePlayer, m proto.Message) {
-	h, rm := m.(*pb.HashReport), p.room
+	h, rm := m.(*lspb.HashReport), p.room
 	if first, ok := rm.hashes[h.Frame]; !ok {
 		rm.hashes[h.Frame] = h.Hash
 	} else if first != h.Hash {
 		for _, o := range rm.seats {
 			if o.live {
-				send(o.conn, protocol.MsgDesync, &pb.Desync{Frame: h.Frame, Slots: []uint32{p.slot}})
+				send(o.conn, lspb.MsgDesync, &lspb.Desync{Frame: h.Frame, Slots: []uint32{p.slot}})
 			}
 		}
 	}
 }
 
 func (f *fakeServer) reconnect(c ziface.IConnection, p *fakePlayer, m proto.Message) {
-	rm, last := p.room, m.(*pb.Reconnect).LastFrame
+	rm, last := p.room, m.(*lspb.Reconnect).LastFrame
 	if rm == nil || !rm.started || rm.ended || last > rm.frame {
-		f.fail(c, protocol.MsgReconnect, pb.ErrorCode_ERROR_NO_SEAT)
+		f.fail(c, lspb.MsgReconnect, commonpb.ErrorCode_ERROR_NO_SEAT)
 		return
 	}
-	send(c, protocol.MsgRoomState, &pb.RoomState{Room: rm.info(), YourSlot: p.slot, Slots: rm.slots()})
+	send(c, lspb.MsgRoomState, &lspb.RoomState{Room: rm.info(), YourSlot: p.slot, Slots: rm.slots()})
 	f.matchStart(p)
 	for first := uint32(int(last) + 1 + f.faults.catchUpShift); first <= rm.frame; first += 10 {
-		b := &pb.FrameBatch{FirstFrame: first, Count: min(10, rm.frame-first+1)}
+		b := &lspb.FrameBatch{FirstFrame: first, Count: min(10, rm.frame-first+1)}
 		for i := range b.Count {
 			if in := rm.history[first+i-1]; len(in) > 0 {
-				b.Busy = append(b.Busy, &pb.FrameInputs{Offset: i, Inputs: in})
+				b.Busy = append(b.Busy, &lspb.FrameInputs{Offset: i, Inputs: in})
 			}
 		}
-		send(c, protocol.MsgCatchUp, b)
+		send(c, lspb.MsgCatchUp, b)
 	}
 }
 
 func (f *fakeServer) result(_ ziface.IConnection, p *fakePlayer, m proto.Message) {
-	rm, res := p.room, m.(*pb.MatchResult).Result
+	rm, res := p.room, m.(*lspb.MatchResult).Result
 	rm.votes[p.slot] = res
 	same, connected := 0, 0
 	for _, o := range rm.seats {
@@ -322,15 +322,15 @@ func (f *fakeServer) result(_ ziface.IConnection, p *fakePlayer, m proto.Message
 	rm.ended = true
 	for _, o := range rm.seats {
 		if o.conn != nil {
-			send(o.conn, protocol.MsgMatchEnd, &pb.MatchEnd{MatchId: rm.matchID, LastFrame: rm.frame,
-				Reason: pb.MatchEndReason_MATCH_END_RESULT, Result: res})
+			send(o.conn, lspb.MsgMatchEnd, &lspb.MatchEnd{MatchId: rm.matchID, LastFrame: rm.frame,
+				Reason: lspb.MatchEndReason_MATCH_END_RESULT, Result: res})
 		}
 	}
 }
 
 // corrupt returns b with slot 0's inputs turned around.
-func corrupt(b *pb.FrameBatch) []byte {
-	c := proto.Clone(b).(*pb.FrameBatch)
+func corrupt(b *lspb.FrameBatch) []byte {
+	c := proto.Clone(b).(*lspb.FrameBatch)
 	for _, fi := range c.Busy {
 		for _, in := range fi.Inputs {
 			if in.Slot == 0 {

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 )
 
 func TestFrameSeq(t *testing.T) {
@@ -136,25 +136,25 @@ func TestHashRing(t *testing.T) {
 }
 
 func TestValidBatch(t *testing.T) {
-	in := []*pb.SlotInput{{Slot: 1, Data: encodeInput(1, 0), Seq: 1}}
-	busy := func(offsets ...uint32) (fi []*pb.FrameInputs) {
+	in := []*lspb.SlotInput{{Slot: 1, Data: encodeInput(1, 0), Seq: 1}}
+	busy := func(offsets ...uint32) (fi []*lspb.FrameInputs) {
 		for _, o := range offsets {
-			fi = append(fi, &pb.FrameInputs{Offset: o, Inputs: in})
+			fi = append(fi, &lspb.FrameInputs{Offset: o, Inputs: in})
 		}
 		return fi
 	}
 	for _, c := range []struct {
-		b  *pb.FrameBatch
+		b  *lspb.FrameBatch
 		ok bool
 	}{
-		{&pb.FrameBatch{FirstFrame: 1, Count: 1}, true},
-		{&pb.FrameBatch{FirstFrame: 5, Count: 3, Busy: busy(0, 2)}, true},
-		{&pb.FrameBatch{FirstFrame: 5, Count: 0}, false},                                       // no frame
-		{&pb.FrameBatch{FirstFrame: 0, Count: 1}, false},                                       // frames start at 1
-		{&pb.FrameBatch{FirstFrame: 5, Count: 3, Busy: busy(3)}, false},                        // outside the batch
-		{&pb.FrameBatch{FirstFrame: 5, Count: 3, Busy: busy(2, 1)}, false},                     // out of order
-		{&pb.FrameBatch{FirstFrame: 5, Count: 3, Busy: busy(1, 1)}, false},                     // twice
-		{&pb.FrameBatch{FirstFrame: 5, Count: 3, Busy: []*pb.FrameInputs{{Offset: 1}}}, false}, // busy, no input
+		{&lspb.FrameBatch{FirstFrame: 1, Count: 1}, true},
+		{&lspb.FrameBatch{FirstFrame: 5, Count: 3, Busy: busy(0, 2)}, true},
+		{&lspb.FrameBatch{FirstFrame: 5, Count: 0}, false},                                         // no frame
+		{&lspb.FrameBatch{FirstFrame: 0, Count: 1}, false},                                         // frames start at 1
+		{&lspb.FrameBatch{FirstFrame: 5, Count: 3, Busy: busy(3)}, false},                          // outside the batch
+		{&lspb.FrameBatch{FirstFrame: 5, Count: 3, Busy: busy(2, 1)}, false},                       // out of order
+		{&lspb.FrameBatch{FirstFrame: 5, Count: 3, Busy: busy(1, 1)}, false},                       // twice
+		{&lspb.FrameBatch{FirstFrame: 5, Count: 3, Busy: []*lspb.FrameInputs{{Offset: 1}}}, false}, // busy, no input
 	} {
 		if validBatch(c.b) != c.ok {
 			t.Errorf("validBatch(%v) = %v", c.b, !c.ok)

@@ -8,8 +8,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
 )
@@ -36,18 +36,18 @@ func (r *runner) routes(cl *znet.Client, noticeID uint32) {
 			}
 		})
 	}
-	on(protocol.MsgLoginAck, cRecvLoginAck, func(s *session, data []byte) { r.forward(s, protocol.MsgLoginAck, data, &pb.LoginAck{}) })
-	on(protocol.MsgRoomListAck, cRecvRoomListAck, func(s *session, data []byte) {
-		r.forward(s, protocol.MsgRoomListAck, data, &pb.RoomListAck{})
+	on(lspb.MsgLoginAck, cRecvLoginAck, func(s *session, data []byte) { r.forward(s, lspb.MsgLoginAck, data, &commonpb.LoginAck{}) })
+	on(lspb.MsgRoomListAck, cRecvRoomListAck, func(s *session, data []byte) {
+		r.forward(s, lspb.MsgRoomListAck, data, &lspb.RoomListAck{})
 	})
-	on(protocol.MsgRoomState, cRecvRoomState, r.onRoomState)
-	on(protocol.MsgPlayerEvent, cRecvPlayerEvent, r.onPlayerEvent)
-	on(protocol.MsgMatchStart, cRecvMatchStart, r.onMatchStart)
-	on(protocol.MsgFrames, cRecvFrames, func(s *session, data []byte) { r.onFrames(s, protocol.MsgFrames, data) })
-	on(protocol.MsgCatchUp, cRecvCatchUp, func(s *session, data []byte) { r.onFrames(s, protocol.MsgCatchUp, data) })
-	on(protocol.MsgDesync, cRecvDesync, r.onDesync)
-	on(protocol.MsgMatchEnd, cRecvMatchEnd, r.onMatchEnd)
-	on(protocol.MsgError, cRecvError, r.onError)
+	on(lspb.MsgRoomState, cRecvRoomState, r.onRoomState)
+	on(lspb.MsgPlayerEvent, cRecvPlayerEvent, r.onPlayerEvent)
+	on(lspb.MsgMatchStart, cRecvMatchStart, r.onMatchStart)
+	on(lspb.MsgFrames, cRecvFrames, func(s *session, data []byte) { r.onFrames(s, lspb.MsgFrames, data) })
+	on(lspb.MsgCatchUp, cRecvCatchUp, func(s *session, data []byte) { r.onFrames(s, lspb.MsgCatchUp, data) })
+	on(lspb.MsgDesync, cRecvDesync, r.onDesync)
+	on(lspb.MsgMatchEnd, cRecvMatchEnd, r.onMatchEnd)
+	on(lspb.MsgError, cRecvError, r.onError)
 	on(noticeID, cRecvNotice, r.onNotice)
 	cl.SetNotFound(func(req ziface.IRequest) {
 		r.add(cRecvUnknownID, 1)
@@ -108,7 +108,7 @@ func (r *runner) current(s *session) bool {
 }
 
 func (r *runner) onRoomState(s *session, data []byte) {
-	m := &pb.RoomState{}
+	m := &lspb.RoomState{}
 	if !r.decode(data, m) {
 		return
 	}
@@ -137,11 +137,11 @@ func (r *runner) onRoomState(s *session, data []byte) {
 		}
 	}
 	b.mu.Unlock()
-	r.signal(s, protocol.MsgRoomState, m)
+	r.signal(s, lspb.MsgRoomState, m)
 }
 
 func (r *runner) onPlayerEvent(s *session, data []byte) {
-	m := &pb.PlayerEvent{}
+	m := &lspb.PlayerEvent{}
 	if !r.decode(data, m) {
 		return
 	}
@@ -149,18 +149,18 @@ func (r *runner) onPlayerEvent(s *session, data []byte) {
 	b.mu.Lock()
 	if r.current(s) && m.Player != nil && m.Player.PlayerId != 0 {
 		switch m.Kind {
-		case pb.PlayerEventKind_PLAYER_JOINED:
+		case lspb.PlayerEventKind_PLAYER_JOINED:
 			b.seated[m.Player.PlayerId] = true
-		case pb.PlayerEventKind_PLAYER_LEFT:
+		case lspb.PlayerEventKind_PLAYER_LEFT:
 			delete(b.seated, m.Player.PlayerId)
 		}
 	}
 	b.mu.Unlock()
-	r.signal(s, protocol.MsgPlayerEvent, m)
+	r.signal(s, lspb.MsgPlayerEvent, m)
 }
 
 func (r *runner) onMatchStart(s *session, data []byte) {
-	m := &pb.MatchStart{}
+	m := &lspb.MatchStart{}
 	if !r.decode(data, m) {
 		return
 	}
@@ -193,12 +193,12 @@ func (r *runner) onMatchStart(s *session, data []byte) {
 		r.add(cMatchMismatch, 1)
 	}
 	s.resumed = true
-	r.signal(s, protocol.MsgMatchStart, m)
+	r.signal(s, lspb.MsgMatchStart, m)
 }
 
 // onFrames applies a FrameBatch, live (1012) or catch-up (1016).
 func (r *runner) onFrames(s *session, id uint32, data []byte) {
-	m := &pb.FrameBatch{}
+	m := &lspb.FrameBatch{}
 	if !r.decode(data, m) {
 		return
 	}
@@ -217,7 +217,7 @@ func (r *runner) onFrames(s *session, id uint32, data []byte) {
 		r.add(cMalformed, 1)
 		return
 	}
-	if id == protocol.MsgCatchUp && !b.catchingUp {
+	if id == lspb.MsgCatchUp && !b.catchingUp {
 		r.add(cCatchUpUnasked, 1)
 	}
 	from, n, skipped, repeated := b.fs.accept(m.FirstFrame, m.Count)
@@ -231,7 +231,7 @@ func (r *runner) onFrames(s *session, id uint32, data []byte) {
 		r.add(cDups, 1)
 		r.add(cDupFrames, uint64(repeated))
 	}
-	eachFrame(m, from, n, func(f uint32, inputs []*pb.SlotInput) {
+	eachFrame(m, from, n, func(f uint32, inputs []*lspb.SlotInput) {
 		for _, in := range inputs {
 			if !b.sim.input(in.Slot, in.Data) {
 				r.add(cBadInput, 1)
@@ -244,7 +244,7 @@ func (r *runner) onFrames(s *session, id uint32, data []byte) {
 		h := b.sim.hash()
 		b.ring.put(f, h)
 		if b.hashInt > 0 && f%b.hashInt == 0 && !b.broken {
-			if b.send(s, protocol.MsgHashReport, &pb.HashReport{Frame: f, Hash: h}) == nil {
+			if b.send(s, lspb.MsgHashReport, &lspb.HashReport{Frame: f, Hash: h}) == nil {
 				r.add(cHashesSent, 1)
 			}
 			if !b.rm.checkHash(f, h) {
@@ -257,7 +257,7 @@ func (r *runner) onFrames(s *session, id uint32, data []byte) {
 	})
 	r.add(cFramesApplied, uint64(n))
 	b.lastFrame.Store(b.fs.last())
-	if id == protocol.MsgFrames && b.catchingUp {
+	if id == lspb.MsgFrames && b.catchingUp {
 		b.catchingUp = false
 		r.catchUp.Record(time.Duration(at - b.reconnectAt))
 	}
@@ -265,14 +265,14 @@ func (r *runner) onFrames(s *session, id uint32, data []byte) {
 
 // eachFrame calls fn with each frame of [from, from+n), a part of batch
 // m, and its inputs (none for an empty frame), in order; m is valid.
-func eachFrame(m *pb.FrameBatch, from, n uint32, fn func(frame uint32, inputs []*pb.SlotInput)) {
+func eachFrame(m *lspb.FrameBatch, from, n uint32, fn func(frame uint32, inputs []*lspb.SlotInput)) {
 	busy := m.Busy
 	for f := from; f < from+n; f++ {
 		off := f - m.FirstFrame
 		for len(busy) > 0 && busy[0].Offset < off {
 			busy = busy[1:]
 		}
-		var inputs []*pb.SlotInput
+		var inputs []*lspb.SlotInput
 		if len(busy) > 0 && busy[0].Offset == off {
 			inputs = busy[0].Inputs
 		}
@@ -282,7 +282,7 @@ func eachFrame(m *pb.FrameBatch, from, n uint32, fn func(frame uint32, inputs []
 
 // validBatch checks what the bots rely on: at least one frame, and the
 // busy frames in increasing offset order, each within the batch.
-func validBatch(m *pb.FrameBatch) bool {
+func validBatch(m *lspb.FrameBatch) bool {
 	if m.Count == 0 || m.FirstFrame == 0 {
 		return false
 	}
@@ -307,7 +307,7 @@ func (b *bot) ownInput(seq, id uint32, at int64) {
 		return
 	}
 	r.add(cInputsEchoed, 1)
-	if id == protocol.MsgFrames && p.gen == b.sess.gen {
+	if id == lspb.MsgFrames && p.gen == b.sess.gen {
 		r.lat.Record(time.Duration(at - p.at))
 	} else {
 		r.add(cInputsCaughtUp, 1)
@@ -324,13 +324,13 @@ func (b *bot) voteResult(s *session, frame uint32) {
 		return
 	}
 	b.vote = binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint32(nil, frame), h)
-	if b.send(s, protocol.MsgMatchResult, &pb.MatchResult{Result: b.vote}) == nil {
+	if b.send(s, lspb.MsgMatchResult, &lspb.MatchResult{Result: b.vote}) == nil {
 		b.r.add(cResultsSent, 1)
 	}
 }
 
 func (r *runner) onDesync(s *session, data []byte) {
-	m := &pb.Desync{}
+	m := &lspb.Desync{}
 	if !r.decode(data, m) {
 		return
 	}
@@ -342,7 +342,7 @@ func (r *runner) onDesync(s *session, data []byte) {
 }
 
 func (r *runner) onMatchEnd(s *session, data []byte) {
-	m := &pb.MatchEnd{}
+	m := &lspb.MatchEnd{}
 	if !r.decode(data, m) {
 		return
 	}
@@ -352,16 +352,16 @@ func (r *runner) onMatchEnd(s *session, data []byte) {
 		b.ended = true
 		close(b.endCh)
 		b.rm.matchEnded(m.Reason, !r.stopped.Load())
-		if m.Reason == pb.MatchEndReason_MATCH_END_RESULT && b.vote != nil && !bytes.Equal(m.Result, b.vote) {
+		if m.Reason == lspb.MatchEndReason_MATCH_END_RESULT && b.vote != nil && !bytes.Equal(m.Result, b.vote) {
 			r.add(cResultMismatch, 1)
 		}
 	}
 	b.mu.Unlock()
-	r.signal(s, protocol.MsgMatchEnd, m)
+	r.signal(s, lspb.MsgMatchEnd, m)
 }
 
 func (r *runner) onError(s *session, data []byte) {
-	m := &pb.Error{}
+	m := &commonpb.Error{}
 	if !r.decode(data, m) {
 		return
 	}
@@ -369,7 +369,7 @@ func (r *runner) onError(s *session, data []byte) {
 	b.mu.Lock()
 	started := b.started
 	b.mu.Unlock()
-	if m.RequestId == protocol.MsgReady && started {
+	if m.RequestId == lspb.MsgReady && started {
 		r.add(cReadyLate, 1) // Ready crossed MatchStart: harmless
 		return
 	}
@@ -377,7 +377,7 @@ func (r *runner) onError(s *session, data []byte) {
 	r.errCodes[m.Code]++
 	r.mu.Unlock()
 	r.note(&r.onceErr, "server error (first of possibly more): %s answering %d: %s", m.Code, m.RequestId, m.Message)
-	r.signal(s, protocol.MsgError, m)
+	r.signal(s, lspb.MsgError, m)
 }
 
 func (r *runner) onNotice(s *session, data []byte) {

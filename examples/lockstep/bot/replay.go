@@ -11,8 +11,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
@@ -42,7 +42,7 @@ func (r *runner) replayOne(ctx context.Context) *Replay {
 	var vote []byte
 	for _, rm := range r.rooms {
 		rm.mu.Lock()
-		ok := rm.ended && rm.endReason == pb.MatchEndReason_MATCH_END_RESULT
+		ok := rm.ended && rm.endReason == lspb.MatchEndReason_MATCH_END_RESULT
 		id := rm.matchID
 		rm.mu.Unlock()
 		if !ok {
@@ -92,7 +92,7 @@ func (r *runner) replay(ctx context.Context, rp *Replay) error {
 		data []byte
 	}
 	in := make(chan msg, 4096)
-	for _, id := range []uint32{protocol.MsgLoginAck, protocol.MsgError, protocol.MsgReplayStart, protocol.MsgCatchUp, protocol.MsgMatchEnd} {
+	for _, id := range []uint32{lspb.MsgLoginAck, lspb.MsgError, lspb.MsgReplayStart, lspb.MsgCatchUp, lspb.MsgMatchEnd} {
 		cl.AddRouterFunc(id, func(req ziface.IRequest) {
 			select {
 			case in <- msg{req.GetMsgID(), slices.Clone(req.GetData())}:
@@ -112,8 +112,8 @@ func (r *runner) replay(ctx context.Context, rp *Replay) error {
 		for {
 			select {
 			case got := <-in:
-				if got.id == protocol.MsgError {
-					var e pb.Error
+				if got.id == lspb.MsgError {
+					var e commonpb.Error
 					_ = proto.Unmarshal(got.data, &e)
 					return fmt.Errorf("server error %v: %s", e.Code, e.Message)
 				}
@@ -126,17 +126,17 @@ func (r *runner) replay(ctx context.Context, rp *Replay) error {
 			}
 		}
 	}
-	if err := send(protocol.MsgLogin, &pb.Login{Name: "replay"}); err != nil {
+	if err := send(lspb.MsgLogin, &commonpb.Login{Name: "replay"}); err != nil {
 		return err
 	}
-	if err := next(protocol.MsgLoginAck, &pb.LoginAck{}); err != nil {
+	if err := next(lspb.MsgLoginAck, &commonpb.LoginAck{}); err != nil {
 		return err
 	}
-	if err := send(protocol.MsgReplay, &pb.ReplayRequest{MatchId: rp.MatchID}); err != nil {
+	if err := send(lspb.MsgReplay, &lspb.ReplayRequest{MatchId: rp.MatchID}); err != nil {
 		return err
 	}
-	var st pb.ReplayStart
-	if err := next(protocol.MsgReplayStart, &st); err != nil {
+	var st lspb.ReplayStart
+	if err := next(lspb.MsgReplayStart, &st); err != nil {
 		return err
 	}
 	seats := 0
@@ -147,8 +147,8 @@ func (r *runner) replay(ctx context.Context, rp *Replay) error {
 	var seq frameSeq
 	seq.start(st.StartFrame)
 	for seq.last() < st.LastFrame {
-		var b pb.FrameBatch
-		if err := next(protocol.MsgCatchUp, &b); err != nil {
+		var b lspb.FrameBatch
+		if err := next(lspb.MsgCatchUp, &b); err != nil {
 			return err
 		}
 		if !validBatch(&b) {
@@ -158,7 +158,7 @@ func (r *runner) replay(ctx context.Context, rp *Replay) error {
 		if skipped > 0 || repeated > 0 {
 			return fmt.Errorf("batch from frame %d: %d frames skipped, %d repeated", b.FirstFrame, skipped, repeated)
 		}
-		eachFrame(&b, from, n, func(f uint32, inputs []*pb.SlotInput) {
+		eachFrame(&b, from, n, func(f uint32, inputs []*lspb.SlotInput) {
 			for _, in := range inputs {
 				sm.input(in.Slot, in.Data)
 			}
@@ -169,8 +169,8 @@ func (r *runner) replay(ctx context.Context, rp *Replay) error {
 			rp.Frames++
 		})
 	}
-	var end pb.MatchEnd
-	if err := next(protocol.MsgMatchEnd, &end); err != nil {
+	var end lspb.MatchEnd
+	if err := next(lspb.MsgMatchEnd, &end); err != nil {
 		return err
 	}
 	if end.MatchId != rp.MatchID {

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 )
 
 // room is one group of -players bots: the first creates a server room, the
@@ -29,7 +29,7 @@ type room struct {
 	matchID   uint64
 	seed      uint64
 	ended     bool
-	endReason pb.MatchEndReason
+	endReason lspb.MatchEndReason
 	endedLive bool              // ended before the run did
 	hashes    map[uint32]hashes // frame -> the hashes reported so far
 }
@@ -68,7 +68,7 @@ func (rm *room) wait(ctx context.Context) (uint64, error) {
 
 // matchStarted records a bot's first MatchStart. It reports whether the
 // match is the one the room's other bots got (same ID and seed).
-func (rm *room) matchStarted(m *pb.MatchStart) (same bool) {
+func (rm *room) matchStarted(m *lspb.MatchStart) (same bool) {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	if !rm.started {
@@ -79,7 +79,7 @@ func (rm *room) matchStarted(m *pb.MatchStart) (same bool) {
 }
 
 // matchEnded records a MatchEnd; live says the run was still going.
-func (rm *room) matchEnded(reason pb.MatchEndReason, live bool) {
+func (rm *room) matchEnded(reason lspb.MatchEndReason, live bool) {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	if !rm.ended {

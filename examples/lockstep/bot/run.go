@@ -15,7 +15,7 @@ import (
 
 	"github.com/zinxgame/zinxgame/game"
 	"github.com/zinxgame/zinxgame/internal/botkit"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 )
@@ -189,7 +189,7 @@ type runner struct {
 	spawned botkit.Group // goroutines Run waits for
 
 	mu       sync.Mutex // guards the fields below
-	errCodes map[pb.ErrorCode]uint64
+	errCodes map[commonpb.ErrorCode]uint64
 	failures map[string]uint64 // bots that gave up, by reason
 	desyncs  []string          // the first few Desync messages, for the report
 	roomList string            // the RoomList check's outcome
@@ -242,7 +242,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r := &runner{
 		cfg: cfg, log: log, base: time.Now(), addr: cfg.Addr, firstDial: make(chan error, 1),
-		errCodes: map[pb.ErrorCode]uint64{}, failures: map[string]uint64{},
+		errCodes: map[commonpb.ErrorCode]uint64{}, failures: map[string]uint64{},
 	}
 	cpuPID := cfg.ServerPID
 	if cfg.MetricsURL != "" {

@@ -4,20 +4,20 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 )
 
 // frames makes n frames of random inputs from seats players, about half of
 // them empty, as a server would relay them.
-func frames(seed uint64, seats, n int) [][]*pb.SlotInput {
+func frames(seed uint64, seats, n int) [][]*lspb.SlotInput {
 	rng := rand.New(rand.NewPCG(seed, 0))
-	out := make([][]*pb.SlotInput, n)
+	out := make([][]*lspb.SlotInput, n)
 	seq := make([]uint32, seats)
 	for f := range out {
 		for rng.IntN(2) == 0 {
 			slot := rng.IntN(seats)
 			seq[slot]++
-			out[f] = append(out[f], &pb.SlotInput{Slot: uint32(slot), Seq: seq[slot],
+			out[f] = append(out[f], &lspb.SlotInput{Slot: uint32(slot), Seq: seq[slot],
 				Data: encodeInput(int8(rng.IntN(3)-1), int8(rng.IntN(3)-1))})
 		}
 	}
@@ -25,12 +25,12 @@ func frames(seed uint64, seats, n int) [][]*pb.SlotInput {
 }
 
 // batches packs frames (frame 1 first) into FrameBatches of up to per frames.
-func batches(fr [][]*pb.SlotInput, per int) (out []*pb.FrameBatch) {
+func batches(fr [][]*lspb.SlotInput, per int) (out []*lspb.FrameBatch) {
 	for first := 0; first < len(fr); first += per {
-		b := &pb.FrameBatch{FirstFrame: uint32(first + 1), Count: uint32(min(per, len(fr)-first))}
+		b := &lspb.FrameBatch{FirstFrame: uint32(first + 1), Count: uint32(min(per, len(fr)-first))}
 		for i := range int(b.Count) {
 			if in := fr[first+i]; len(in) > 0 {
-				b.Busy = append(b.Busy, &pb.FrameInputs{Offset: uint32(i), Inputs: in})
+				b.Busy = append(b.Busy, &lspb.FrameInputs{Offset: uint32(i), Inputs: in})
 			}
 		}
 		out = append(out, b)
@@ -40,7 +40,7 @@ func batches(fr [][]*pb.SlotInput, per int) (out []*pb.FrameBatch) {
 
 // play applies batches as a bot does (frameSeq, then eachFrame) and returns
 // the state hash after every frame.
-func play(t *testing.T, seed uint64, seats int, bs []*pb.FrameBatch) []uint64 {
+func play(t *testing.T, seed uint64, seats int, bs []*lspb.FrameBatch) []uint64 {
 	t.Helper()
 	s := newSim(seed, seats, 0)
 	var q frameSeq
@@ -54,7 +54,7 @@ func play(t *testing.T, seed uint64, seats int, bs []*pb.FrameBatch) []uint64 {
 		if skipped > 0 {
 			t.Fatalf("gap before frame %d", b.FirstFrame)
 		}
-		eachFrame(b, from, n, func(f uint32, inputs []*pb.SlotInput) {
+		eachFrame(b, from, n, func(f uint32, inputs []*lspb.SlotInput) {
 			for _, in := range inputs {
 				if !s.input(in.Slot, in.Data) {
 					t.Fatalf("frame %d: input %v refused", f, in)
@@ -89,7 +89,7 @@ func TestSimDeterministic(t *testing.T) {
 	dup := batches(fr, 5)
 	over := batches(fr[7:19], 12)[0]
 	over.FirstFrame = 8
-	dup = append(dup[:3:3], append([]*pb.FrameBatch{over}, dup[3:]...)...)
+	dup = append(dup[:3:3], append([]*lspb.FrameBatch{over}, dup[3:]...)...)
 	if got := play(t, seed, seats, dup); !equal(got, want) {
 		t.Errorf("with repeated frames: hashes differ")
 	}

@@ -14,8 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/zinxgame/zinxgame/internal/botkit"
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
 )
@@ -209,8 +208,8 @@ func (b *bot) move(rng *rand.Rand) bool {
 	at := b.r.now()
 	b.moves.add(posKey(b.x, b.z), at)
 	b.lastMove.Store(at)
-	data, _ := proto.Marshal(&pb.Position{X: b.x, Y: b.y, Z: b.z})
-	return b.send(protocol.MsgMove, data, cMovesSent)
+	data, _ := proto.Marshal(&mmopb.Position{X: b.x, Y: b.y, Z: b.z})
+	return b.send(mmopb.MsgMove, data, cMovesSent)
 }
 
 func bounce(v, lo, hi float32) float32 {
@@ -226,8 +225,8 @@ func bounce(v, lo, hi float32) float32 {
 // chat sends world chat "bot <pid> <seq>", which names its own sender.
 func (b *bot) chat(seq uint64) bool {
 	b.chats.add(seq, b.r.now())
-	data, _ := proto.Marshal(&pb.Talk{Content: chatText(b.pid, seq)})
-	return b.send(protocol.MsgTalk, data, cChatsSent)
+	data, _ := proto.Marshal(&mmopb.Talk{Content: chatText(b.pid, seq)})
+	return b.send(mmopb.MsgTalk, data, cChatsSent)
 }
 
 func chatText(pid int32, seq uint64) string {

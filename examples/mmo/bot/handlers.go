@@ -6,8 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/protocol"
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
 )
@@ -39,7 +38,7 @@ func (r *runner) onDisconnect(c ziface.IConnection) {
 func (r *runner) onSyncPID(req ziface.IRequest) {
 	b := botOf(req)
 	b.count(cRecvSyncPID)
-	var m pb.SyncPID
+	var m mmopb.SyncPID
 	if err := proto.Unmarshal(req.GetData(), &m); err != nil {
 		b.count(cUnmarshalErr)
 		return
@@ -62,15 +61,15 @@ func (r *runner) onBroadCast(req ziface.IRequest) {
 		return
 	}
 	switch m.Tp {
-	case protocol.TpChat:
+	case mmopb.TpChat:
 		b.count(cRecvChat)
 		if m.Data != dataContent {
 			b.count(cMalformed)
 		} else if m.PID != b.pid { // the sender's own echo does not count
 			r.timeChat(b, m.PID, m.Content)
 		}
-	case protocol.TpAppear, protocol.TpMoved:
-		appear := m.Tp == protocol.TpAppear
+	case mmopb.TpAppear, mmopb.TpMoved:
+		appear := m.Tp == mmopb.TpAppear
 		if appear {
 			b.count(cRecvAppear)
 		} else {
@@ -89,7 +88,7 @@ func (r *runner) onBroadCast(req ziface.IRequest) {
 			b.x, b.y, b.z = x, y, z
 			r.spawned.Go(func() { b.run(r.ctx) })
 		}
-	case protocol.TpAction:
+	case mmopb.TpAction:
 		b.count(cRecvAction)
 	default:
 		b.count(cRecvOtherTp)
@@ -136,7 +135,7 @@ func (r *runner) timeChat(b *bot, pid int32, content []byte) {
 func (r *runner) onLeave(req ziface.IRequest) {
 	b := botOf(req)
 	b.count(cRecvLeave)
-	if err := proto.Unmarshal(req.GetData(), &pb.SyncPID{}); err != nil {
+	if err := proto.Unmarshal(req.GetData(), &mmopb.SyncPID{}); err != nil {
 		b.count(cUnmarshalErr)
 	}
 }
@@ -144,7 +143,7 @@ func (r *runner) onLeave(req ziface.IRequest) {
 func (r *runner) onSyncPlayers(req ziface.IRequest) {
 	b := botOf(req)
 	b.count(cRecvSyncPlayers)
-	if err := proto.Unmarshal(req.GetData(), &pb.SyncPlayers{}); err != nil {
+	if err := proto.Unmarshal(req.GetData(), &mmopb.SyncPlayers{}); err != nil {
 		b.count(cUnmarshalErr)
 		return
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/zinxgame/zinxgame/game"
 	"github.com/zinxgame/zinxgame/internal/botkit"
-	"github.com/zinxgame/zinxgame/protocol"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
@@ -253,10 +253,10 @@ func (r *runner) newClient(log *slog.Logger) (*znet.Client, error) {
 	}
 	cl.SetOnConnStart(r.onConnect)
 	cl.SetOnConnStop(r.onDisconnect)
-	cl.AddRouterFunc(protocol.MsgSyncPID, r.onSyncPID)
-	cl.AddRouterFunc(protocol.MsgBroadCast, r.onBroadCast)
-	cl.AddRouterFunc(protocol.MsgLeave, r.onLeave)
-	cl.AddRouterFunc(protocol.MsgSyncPlayers, r.onSyncPlayers)
+	cl.AddRouterFunc(mmopb.MsgSyncPID, r.onSyncPID)
+	cl.AddRouterFunc(mmopb.MsgBroadCast, r.onBroadCast)
+	cl.AddRouterFunc(mmopb.MsgLeave, r.onLeave)
+	cl.AddRouterFunc(mmopb.MsgSyncPlayers, r.onSyncPlayers)
 	cl.AddRouterFunc(cfg.NoticeMsgID, r.onNotice)
 	cl.SetNotFound(func(req ziface.IRequest) { botOf(req).count(cRecvUnknownID) })
 	return cl, nil

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// broadCast is a decoded pb.BroadCast. The bots receive over a million of
+// broadCast is a decoded mmopb.BroadCast. The bots receive over a million of
 // these a second at the target load; proto.Unmarshal allocates the oneof
 // wrapper and the Position on every one, which made the bots, not the
 // server, the bottleneck they were measuring. decodeBroadCast reads the same
@@ -88,7 +88,7 @@ func decodeBroadCast(b []byte, m *broadCast) error {
 	return nil
 }
 
-// decodePosition merges a pb.Position's fields 1-4 (floats) into p.
+// decodePosition merges an mmopb.Position's fields 1-4 (floats) into p.
 func decodePosition(b []byte, p *[4]float32) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)

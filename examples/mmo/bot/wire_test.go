@@ -6,14 +6,14 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/protocol/pb"
+	"github.com/zinxgame/zinxgame/protocol/mmopb"
 )
 
 // checkBroadCast fails t unless decodeBroadCast and proto.Unmarshal agree
 // on b: both fail, or both succeed with the same fields.
 func checkBroadCast(t *testing.T, b []byte) {
 	t.Helper()
-	var want pb.BroadCast
+	var want mmopb.BroadCast
 	werr := proto.Unmarshal(b, &want)
 	var got broadCast
 	gerr := decodeBroadCast(b, &got)
@@ -31,15 +31,15 @@ func checkBroadCast(t *testing.T, b []byte) {
 		if got.Data != 0 {
 			t.Fatalf("% x: oneof %d; proto says none", b, got.Data)
 		}
-	case *pb.BroadCast_Content:
+	case *mmopb.BroadCast_Content:
 		if got.Data != dataContent || string(got.Content) != d.Content {
 			t.Fatalf("% x: oneof %d %q; proto says Content %q", b, got.Data, got.Content, d.Content)
 		}
-	case *pb.BroadCast_ActionData:
+	case *mmopb.BroadCast_ActionData:
 		if got.Data != dataAction || got.Action != d.ActionData {
 			t.Fatalf("% x: oneof %d %d; proto says ActionData %d", b, got.Data, got.Action, d.ActionData)
 		}
-	case *pb.BroadCast_P:
+	case *mmopb.BroadCast_P:
 		p := d.P
 		wantP := [4]float32{p.GetX(), p.GetY(), p.GetZ(), p.GetV()}
 		if got.Data != dataP {
@@ -64,11 +64,11 @@ func broadCastSeeds() [][]byte {
 		{0x0b, 0x0c},                // an empty group
 		{0x0c},                      // an end-group with no start
 	}
-	for _, m := range []*pb.BroadCast{
-		{PID: 7, Tp: 1, Data: &pb.BroadCast_Content{Content: "bot 7 12"}},
-		{PID: -1, Tp: 2, Data: &pb.BroadCast_P{P: &pb.Position{X: 160.5, Y: 0, Z: 134.25, V: 1}}},
-		{PID: 1 << 30, Tp: 4, Data: &pb.BroadCast_P{P: &pb.Position{}}},
-		{PID: 3, Tp: 3, Data: &pb.BroadCast_ActionData{ActionData: -5}},
+	for _, m := range []*mmopb.BroadCast{
+		{PID: 7, Tp: 1, Data: &mmopb.BroadCast_Content{Content: "bot 7 12"}},
+		{PID: -1, Tp: 2, Data: &mmopb.BroadCast_P{P: &mmopb.Position{X: 160.5, Y: 0, Z: 134.25, V: 1}}},
+		{PID: 1 << 30, Tp: 4, Data: &mmopb.BroadCast_P{P: &mmopb.Position{}}},
+		{PID: 3, Tp: 3, Data: &mmopb.BroadCast_ActionData{ActionData: -5}},
 		{Tp: 99},
 	} {
 		b, err := proto.Marshal(m)
@@ -78,9 +78,9 @@ func broadCastSeeds() [][]byte {
 		seeds = append(seeds, b)
 	}
 	// The last oneof member wins; a second P merges into the first.
-	p1, _ := proto.Marshal(&pb.BroadCast{Data: &pb.BroadCast_P{P: &pb.Position{X: 1, Z: 2}}})
-	p2, _ := proto.Marshal(&pb.BroadCast{Data: &pb.BroadCast_P{P: &pb.Position{Y: 3}}})
-	c, _ := proto.Marshal(&pb.BroadCast{Data: &pb.BroadCast_Content{Content: "x"}})
+	p1, _ := proto.Marshal(&mmopb.BroadCast{Data: &mmopb.BroadCast_P{P: &mmopb.Position{X: 1, Z: 2}}})
+	p2, _ := proto.Marshal(&mmopb.BroadCast{Data: &mmopb.BroadCast_P{P: &mmopb.Position{Y: 3}}})
+	c, _ := proto.Marshal(&mmopb.BroadCast{Data: &mmopb.BroadCast_Content{Content: "x"}})
 	seeds = append(seeds, append(append([]byte{}, p1...), p2...), append(append(append([]byte{}, p1...), c...), p2...))
 	return seeds
 }
@@ -99,10 +99,10 @@ func FuzzDecodeBroadCast(f *testing.F) {
 }
 
 func BenchmarkDecodeBroadCast(b *testing.B) {
-	data, _ := proto.Marshal(&pb.BroadCast{PID: 42, Tp: 4, Data: &pb.BroadCast_P{P: &pb.Position{X: 160.5, Z: 134.25}}})
+	data, _ := proto.Marshal(&mmopb.BroadCast{PID: 42, Tp: 4, Data: &mmopb.BroadCast_P{P: &mmopb.Position{X: 160.5, Z: 134.25}}})
 	b.Run("proto.Unmarshal", func(b *testing.B) {
 		b.ReportAllocs()
-		var m pb.BroadCast
+		var m mmopb.BroadCast
 		for b.Loop() {
 			if err := proto.Unmarshal(data, &m); err != nil {
 				b.Fatal(err)

@@ -5,9 +5,9 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: msg.proto
+// source: mmopb/msg.proto
 
-package pb
+package mmopb
 
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -35,7 +35,7 @@ type SyncPID struct {
 
 func (x *SyncPID) Reset() {
 	*x = SyncPID{}
-	mi := &file_msg_proto_msgTypes[0]
+	mi := &file_mmopb_msg_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -47,7 +47,7 @@ func (x *SyncPID) String() string {
 func (*SyncPID) ProtoMessage() {}
 
 func (x *SyncPID) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_proto_msgTypes[0]
+	mi := &file_mmopb_msg_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -60,7 +60,7 @@ func (x *SyncPID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncPID.ProtoReflect.Descriptor instead.
 func (*SyncPID) Descriptor() ([]byte, []int) {
-	return file_msg_proto_rawDescGZIP(), []int{0}
+	return file_mmopb_msg_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *SyncPID) GetPID() int32 {
@@ -82,7 +82,7 @@ type Position struct {
 
 func (x *Position) Reset() {
 	*x = Position{}
-	mi := &file_msg_proto_msgTypes[1]
+	mi := &file_mmopb_msg_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -94,7 +94,7 @@ func (x *Position) String() string {
 func (*Position) ProtoMessage() {}
 
 func (x *Position) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_proto_msgTypes[1]
+	mi := &file_mmopb_msg_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -107,7 +107,7 @@ func (x *Position) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Position.ProtoReflect.Descriptor instead.
 func (*Position) Descriptor() ([]byte, []int) {
-	return file_msg_proto_rawDescGZIP(), []int{1}
+	return file_mmopb_msg_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Position) GetX() float32 {
@@ -155,7 +155,7 @@ type BroadCast struct {
 
 func (x *BroadCast) Reset() {
 	*x = BroadCast{}
-	mi := &file_msg_proto_msgTypes[2]
+	mi := &file_mmopb_msg_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -167,7 +167,7 @@ func (x *BroadCast) String() string {
 func (*BroadCast) ProtoMessage() {}
 
 func (x *BroadCast) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_proto_msgTypes[2]
+	mi := &file_mmopb_msg_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -180,7 +180,7 @@ func (x *BroadCast) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BroadCast.ProtoReflect.Descriptor instead.
 func (*BroadCast) Descriptor() ([]byte, []int) {
-	return file_msg_proto_rawDescGZIP(), []int{2}
+	return file_mmopb_msg_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *BroadCast) GetPID() int32 {
@@ -263,7 +263,7 @@ type Talk struct {
 
 func (x *Talk) Reset() {
 	*x = Talk{}
-	mi := &file_msg_proto_msgTypes[3]
+	mi := &file_mmopb_msg_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -275,7 +275,7 @@ func (x *Talk) String() string {
 func (*Talk) ProtoMessage() {}
 
 func (x *Talk) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_proto_msgTypes[3]
+	mi := &file_mmopb_msg_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -288,7 +288,7 @@ func (x *Talk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Talk.ProtoReflect.Descriptor instead.
 func (*Talk) Descriptor() ([]byte, []int) {
-	return file_msg_proto_rawDescGZIP(), []int{3}
+	return file_mmopb_msg_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Talk) GetContent() string {
@@ -308,7 +308,7 @@ type Player struct {
 
 func (x *Player) Reset() {
 	*x = Player{}
-	mi := &file_msg_proto_msgTypes[4]
+	mi := &file_mmopb_msg_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -320,7 +320,7 @@ func (x *Player) String() string {
 func (*Player) ProtoMessage() {}
 
 func (x *Player) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_proto_msgTypes[4]
+	mi := &file_mmopb_msg_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -333,7 +333,7 @@ func (x *Player) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Player.ProtoReflect.Descriptor instead.
 func (*Player) Descriptor() ([]byte, []int) {
-	return file_msg_proto_rawDescGZIP(), []int{4}
+	return file_mmopb_msg_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Player) GetPID() int32 {
@@ -360,7 +360,7 @@ type SyncPlayers struct {
 
 func (x *SyncPlayers) Reset() {
 	*x = SyncPlayers{}
-	mi := &file_msg_proto_msgTypes[5]
+	mi := &file_mmopb_msg_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -372,7 +372,7 @@ func (x *SyncPlayers) String() string {
 func (*SyncPlayers) ProtoMessage() {}
 
 func (x *SyncPlayers) ProtoReflect() protoreflect.Message {
-	mi := &file_msg_proto_msgTypes[5]
+	mi := &file_mmopb_msg_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -385,7 +385,7 @@ func (x *SyncPlayers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncPlayers.ProtoReflect.Descriptor instead.
 func (*SyncPlayers) Descriptor() ([]byte, []int) {
-	return file_msg_proto_rawDescGZIP(), []int{5}
+	return file_mmopb_msg_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SyncPlayers) GetPs() []*Player {
@@ -395,61 +395,60 @@ func (x *SyncPlayers) GetPs() []*Player {
 	return nil
 }
 
-var File_msg_proto protoreflect.FileDescriptor
+var File_mmopb_msg_proto protoreflect.FileDescriptor
 
-const file_msg_proto_rawDesc = "" +
+const file_mmopb_msg_proto_rawDesc = "" +
 	"\n" +
-	"\tmsg.proto\x12\x02pb\"\x1b\n" +
+	"\x0fmmopb/msg.proto\x12\fzinxgame.mmo\"\x1b\n" +
 	"\aSyncPID\x12\x10\n" +
 	"\x03PID\x18\x01 \x01(\x05R\x03PID\"B\n" +
 	"\bPosition\x12\f\n" +
 	"\x01X\x18\x01 \x01(\x02R\x01X\x12\f\n" +
 	"\x01Y\x18\x02 \x01(\x02R\x01Y\x12\f\n" +
 	"\x01Z\x18\x03 \x01(\x02R\x01Z\x12\f\n" +
-	"\x01V\x18\x04 \x01(\x02R\x01V\"\x91\x01\n" +
+	"\x01V\x18\x04 \x01(\x02R\x01V\"\x9b\x01\n" +
 	"\tBroadCast\x12\x10\n" +
 	"\x03PID\x18\x01 \x01(\x05R\x03PID\x12\x0e\n" +
 	"\x02Tp\x18\x02 \x01(\x05R\x02Tp\x12\x1a\n" +
-	"\aContent\x18\x03 \x01(\tH\x00R\aContent\x12\x1c\n" +
-	"\x01P\x18\x04 \x01(\v2\f.pb.PositionH\x00R\x01P\x12 \n" +
+	"\aContent\x18\x03 \x01(\tH\x00R\aContent\x12&\n" +
+	"\x01P\x18\x04 \x01(\v2\x16.zinxgame.mmo.PositionH\x00R\x01P\x12 \n" +
 	"\n" +
 	"ActionData\x18\x05 \x01(\x05H\x00R\n" +
 	"ActionDataB\x06\n" +
 	"\x04Data\" \n" +
 	"\x04Talk\x12\x18\n" +
-	"\aContent\x18\x01 \x01(\tR\aContent\"6\n" +
+	"\aContent\x18\x01 \x01(\tR\aContent\"@\n" +
 	"\x06Player\x12\x10\n" +
-	"\x03PID\x18\x01 \x01(\x05R\x03PID\x12\x1a\n" +
-	"\x01P\x18\x02 \x01(\v2\f.pb.PositionR\x01P\")\n" +
-	"\vSyncPlayers\x12\x1a\n" +
-	"\x02ps\x18\x01 \x03(\v2\n" +
-	".pb.PlayerR\x02psB/Z(github.com/zinxgame/zinxgame/protocol/pb\xaa\x02\x02Pbb\x06proto3"
+	"\x03PID\x18\x01 \x01(\x05R\x03PID\x12$\n" +
+	"\x01P\x18\x02 \x01(\v2\x16.zinxgame.mmo.PositionR\x01P\"3\n" +
+	"\vSyncPlayers\x12$\n" +
+	"\x02ps\x18\x01 \x03(\v2\x14.zinxgame.mmo.PlayerR\x02psB2Z+github.com/zinxgame/zinxgame/protocol/mmopb\xaa\x02\x02Pbb\x06proto3"
 
 var (
-	file_msg_proto_rawDescOnce sync.Once
-	file_msg_proto_rawDescData []byte
+	file_mmopb_msg_proto_rawDescOnce sync.Once
+	file_mmopb_msg_proto_rawDescData []byte
 )
 
-func file_msg_proto_rawDescGZIP() []byte {
-	file_msg_proto_rawDescOnce.Do(func() {
-		file_msg_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_msg_proto_rawDesc), len(file_msg_proto_rawDesc)))
+func file_mmopb_msg_proto_rawDescGZIP() []byte {
+	file_mmopb_msg_proto_rawDescOnce.Do(func() {
+		file_mmopb_msg_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_mmopb_msg_proto_rawDesc), len(file_mmopb_msg_proto_rawDesc)))
 	})
-	return file_msg_proto_rawDescData
+	return file_mmopb_msg_proto_rawDescData
 }
 
-var file_msg_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
-var file_msg_proto_goTypes = []any{
-	(*SyncPID)(nil),     // 0: pb.SyncPID
-	(*Position)(nil),    // 1: pb.Position
-	(*BroadCast)(nil),   // 2: pb.BroadCast
-	(*Talk)(nil),        // 3: pb.Talk
-	(*Player)(nil),      // 4: pb.Player
-	(*SyncPlayers)(nil), // 5: pb.SyncPlayers
+var file_mmopb_msg_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_mmopb_msg_proto_goTypes = []any{
+	(*SyncPID)(nil),     // 0: zinxgame.mmo.SyncPID
+	(*Position)(nil),    // 1: zinxgame.mmo.Position
+	(*BroadCast)(nil),   // 2: zinxgame.mmo.BroadCast
+	(*Talk)(nil),        // 3: zinxgame.mmo.Talk
+	(*Player)(nil),      // 4: zinxgame.mmo.Player
+	(*SyncPlayers)(nil), // 5: zinxgame.mmo.SyncPlayers
 }
-var file_msg_proto_depIdxs = []int32{
-	1, // 0: pb.BroadCast.P:type_name -> pb.Position
-	1, // 1: pb.Player.P:type_name -> pb.Position
-	4, // 2: pb.SyncPlayers.ps:type_name -> pb.Player
+var file_mmopb_msg_proto_depIdxs = []int32{
+	1, // 0: zinxgame.mmo.BroadCast.P:type_name -> zinxgame.mmo.Position
+	1, // 1: zinxgame.mmo.Player.P:type_name -> zinxgame.mmo.Position
+	4, // 2: zinxgame.mmo.SyncPlayers.ps:type_name -> zinxgame.mmo.Player
 	3, // [3:3] is the sub-list for method output_type
 	3, // [3:3] is the sub-list for method input_type
 	3, // [3:3] is the sub-list for extension type_name
@@ -457,12 +456,12 @@ var file_msg_proto_depIdxs = []int32{
 	0, // [0:3] is the sub-list for field type_name
 }
 
-func init() { file_msg_proto_init() }
-func file_msg_proto_init() {
-	if File_msg_proto != nil {
+func init() { file_mmopb_msg_proto_init() }
+func file_mmopb_msg_proto_init() {
+	if File_mmopb_msg_proto != nil {
 		return
 	}
-	file_msg_proto_msgTypes[2].OneofWrappers = []any{
+	file_mmopb_msg_proto_msgTypes[2].OneofWrappers = []any{
 		(*BroadCast_Content)(nil),
 		(*BroadCast_P)(nil),
 		(*BroadCast_ActionData)(nil),
@@ -471,17 +470,17 @@ func file_msg_proto_init() {
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_msg_proto_rawDesc), len(file_msg_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mmopb_msg_proto_rawDesc), len(file_mmopb_msg_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_msg_proto_goTypes,
-		DependencyIndexes: file_msg_proto_depIdxs,
-		MessageInfos:      file_msg_proto_msgTypes,
+		GoTypes:           file_mmopb_msg_proto_goTypes,
+		DependencyIndexes: file_mmopb_msg_proto_depIdxs,
+		MessageInfos:      file_mmopb_msg_proto_msgTypes,
 	}.Build()
-	File_msg_proto = out.File
-	file_msg_proto_goTypes = nil
-	file_msg_proto_depIdxs = nil
+	File_mmopb_msg_proto = out.File
+	file_mmopb_msg_proto_goTypes = nil
+	file_mmopb_msg_proto_depIdxs = nil
 }
