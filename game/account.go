@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/zinxgame/zinxgame/game/store"
 )
 
 // Accounts issues and checks the tokens players log in with.
@@ -21,7 +23,7 @@ type Accounts interface {
 	// UpdateSession records where a player is (room, last frame) in its
 	// session, for reconnection; accounts that keep no sessions ignore it.
 	// It must not block for long: it is called from room ticks.
-	UpdateSession(ctx context.Context, s Session) error
+	UpdateSession(ctx context.Context, s store.Session) error
 }
 
 // Identity is who a token stands for.
@@ -29,7 +31,7 @@ type Identity struct {
 	PlayerID uint64
 	// Session is the session behind the token; nil when the accounts keep
 	// none.
-	Session *Session
+	Session *store.Session
 }
 
 // ErrBadToken is wrapped by Accounts.Verify errors for tokens that must be
@@ -69,7 +71,7 @@ func (a *MemoryAccounts) Verify(_ context.Context, token string) (Identity, erro
 }
 
 // UpdateSession does nothing: memory accounts keep no sessions.
-func (a *MemoryAccounts) UpdateSession(context.Context, Session) error { return nil }
+func (a *MemoryAccounts) UpdateSession(context.Context, store.Session) error { return nil }
 
 func newToken() string {
 	var b [16]byte

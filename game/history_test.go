@@ -7,11 +7,12 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/lspb"
 )
 
 func TestFrameLogReadRanges(t *testing.T) {
-	s := NewMemoryFrameStore(1)
+	s := store.NewMemoryFrameStore(1)
 	// Busy frames 3, 6, 9, ... 3000: many index marks to seek over.
 	for f := uint32(3); f <= 3000; f += 3 {
 		in := appendSlotInput(nil, f%4, []byte{byte(f)}, f)

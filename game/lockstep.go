@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/zinxgame/zinxgame/game/ids"
+	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/ziface"
@@ -151,8 +152,8 @@ func (c *LockstepConfig) frameBudget() int {
 type Lockstep struct {
 	cfg     LockstepConfig
 	log     *slog.Logger
-	store   FrameStore
-	matches MatchStore
+	store   store.FrameStore
+	matches store.MatchStore
 	sched   *tickScheduler
 	met     *lockstepMetrics
 
@@ -171,7 +172,7 @@ type Lockstep struct {
 type LockstepOption func(*Lockstep)
 
 // WithFrameStore replaces the in-memory frame store.
-func WithFrameStore(s FrameStore) LockstepOption { return func(l *Lockstep) { l.store = s } }
+func WithFrameStore(s store.FrameStore) LockstepOption { return func(l *Lockstep) { l.store = s } }
 
 // WithLockstepAccounts sets who issues and checks login tokens (in memory
 // by default; TokenAccounts for signed tokens that survive restarts).
@@ -201,7 +202,7 @@ func (l *Lockstep) newID() uint64 {
 
 // WithMatchStore replaces the in-memory match metadata store. Metadata is
 // saved when a match starts and when it ends; replays read it.
-func WithMatchStore(s MatchStore) LockstepOption { return func(l *Lockstep) { l.matches = s } }
+func WithMatchStore(s store.MatchStore) LockstepOption { return func(l *Lockstep) { l.matches = s } }
 
 // NewLockstep validates cfg and starts the tick scheduler.
 func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (*Lockstep, error) {
@@ -219,7 +220,7 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 		o(l)
 	}
 	if l.store == nil {
-		l.store = NewMemoryFrameStore(cfg.KeptMatches)
+		l.store = store.NewMemoryFrameStore(cfg.KeptMatches)
 	}
 	if l.ids == nil {
 		g, err := ids.New(0)
@@ -232,7 +233,7 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 		l.accounts = NewMemoryAccounts()
 	}
 	if l.matches == nil {
-		ms := NewMemoryStore()
+		ms := store.NewMemoryStore()
 		ms.KeepMatches = cfg.KeptMatches
 		l.matches = ms
 	}
@@ -317,7 +318,7 @@ type lsPlayer struct {
 	limitedAt time.Time
 	// session is the session behind the player's token, nil when the
 	// accounts keep none; rooms record in it where the player is.
-	session *Session
+	session *store.Session
 }
 
 // track records the player's room and last frame in its session.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/zinxgame/zinxgame/game/auth"
 	"github.com/zinxgame/zinxgame/game/ids"
+	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/protocol/lspb"
 )
@@ -21,10 +22,10 @@ import (
 func TestLockstepSignedTokens(t *testing.T) {
 	var offset atomic.Int64 // the token clock's lead over the wall clock
 	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-	store := NewMemoryStore()
+	ms := store.NewMemoryStore()
 	secret := strings.Repeat("s", 32)
 	tokens, err := auth.NewTokens(auth.Config{Secret: secret, TTL: time.Hour},
-		auth.SessionRevoker(store, func(s Session) bool { return s.Revoked }), now)
+		auth.SessionRevoker(ms, func(s store.Session) bool { return s.Revoked }), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func TestLockstepSignedTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := startLockstep(t, nil, WithLockstepAccounts(NewTokenAccounts(tokens, gen, store)), WithIDs(gen))
+	e := startLockstep(t, nil, WithLockstepAccounts(NewTokenAccounts(tokens, gen, ms)), WithIDs(gen))
 
 	a := e.dial()
 	ack := a.login("")
@@ -71,7 +72,7 @@ func TestLockstepSignedTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.RevokeSession(context.Background(), claims.SessionID); err != nil {
+	if err := ms.RevokeSession(context.Background(), claims.SessionID); err != nil {
 		t.Fatal(err)
 	}
 	refused(ack.Token, commonpb.ErrorCode_ERROR_TOKEN_REVOKED)
@@ -81,8 +82,8 @@ func TestLockstepSignedTokens(t *testing.T) {
 // it sits down, and the last frame it was sent when it drops, so a
 // reconnection (to any node reading the store) knows where to resume.
 func TestLockstepSessionTracksRoom(t *testing.T) {
-	store := NewMemoryStore()
-	accounts, gen, err := SetupAccounts(auth.Config{Secret: strings.Repeat("s", 32)}, 1, store, discardLog())
+	ms := store.NewMemoryStore()
+	accounts, gen, err := SetupAccounts(auth.Config{Secret: strings.Repeat("s", 32)}, 1, ms, discardLog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestLockstepSessionTracksRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	se, ok, _ := store.GetSession(context.Background(), id.Session.ID)
+	se, ok, _ := ms.GetSession(context.Background(), id.Session.ID)
 	if !ok || se.RoomID != st.Room.RoomId || se.PlayerID != ackA.PlayerId || se.Node != 1 {
 		t.Fatalf("session after joining: %+v (%v)", se, ok)
 	}
@@ -105,7 +106,7 @@ func TestLockstepSessionTracksRoom(t *testing.T) {
 	a.c.Stop()
 	<-a.c.Done()
 	waitUntil(t, func() bool {
-		se, _, _ = store.GetSession(context.Background(), id.Session.ID)
+		se, _, _ = ms.GetSession(context.Background(), id.Session.ID)
 		return se.LastFrame >= got[len(got)-1].n
 	}, "the session to record the last frame sent")
 	if se.RoomID != st.Room.RoomId {

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/ziface"
@@ -33,7 +34,7 @@ func (w *World) HandleLogin(req ziface.IRequest) {
 	var (
 		ident  Identity
 		token  = m.Token
-		rec    PlayerRecord
+		rec    store.PlayerRecord
 		found  bool
 		failed error
 	)
@@ -53,7 +54,7 @@ func (w *World) HandleLogin(req ziface.IRequest) {
 	}
 }
 
-func (w *World) finishLogin(c ziface.IConnection, p *Player, m *commonpb.Login, id uint64, token string, rec PlayerRecord, found bool, failed error) {
+func (w *World) finishLogin(c ziface.IConnection, p *Player, m *commonpb.Login, id uint64, token string, rec store.PlayerRecord, found bool, failed error) {
 	if failed != nil {
 		code := badTokenCode(failed)
 		w.log.Warn("game: login refused", "pid", p.PID, "err", failed)
@@ -85,16 +86,16 @@ const sceneMMO = "mmo"
 
 // record is p's saved state; false for an anonymous player. Call it with
 // the world's mutex held.
-func (w *World) record(p *Player) (PlayerRecord, bool) {
+func (w *World) record(p *Player) (store.PlayerRecord, bool) {
 	if p.Account == 0 {
-		return PlayerRecord{}, false
+		return store.PlayerRecord{}, false
 	}
-	return PlayerRecord{ID: p.Account, Name: p.Name, Scene: sceneMMO, X: p.Pos.X, Y: p.Pos.Y, Z: p.Pos.Z, V: p.Pos.V,
+	return store.PlayerRecord{ID: p.Account, Name: p.Name, Scene: sceneMMO, X: p.Pos.X, Y: p.Pos.Y, Z: p.Pos.Z, V: p.Pos.V,
 		UpdatedAt: time.Now()}, true
 }
 
 // save stores a player record, logging a failure.
-func (w *World) save(rec PlayerRecord) {
+func (w *World) save(rec store.PlayerRecord) {
 	if err := w.store.SavePlayer(context.Background(), rec); err != nil {
 		w.log.Error("game: saving a player failed", "account", rec.ID, "err", err)
 	}

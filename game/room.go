@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/ziface"
@@ -84,8 +85,8 @@ type Room struct {
 	pend      []pendFrame
 	bw        batchWriter
 	startedAt time.Time
-	log       frameLog // this match's busy frames, for catch-up without a store round trip
-	storeErrs int      // frames the store refused
+	log       store.FrameLog // this match's busy frames, for catch-up without a store round trip
+	storeErrs int            // frames the store refused
 	hashes    map[uint32]*hashRound
 	votes     map[uint32][]byte
 }
@@ -558,10 +559,10 @@ func (r *Room) flush() {
 // saveMeta records the match's metadata: at the start (reason
 // UNSPECIFIED) and at the end.
 func (r *Room) saveMeta(reason lspb.MatchEndReason, result []byte) {
-	m := MatchMeta{MatchID: r.matchID, RoomID: r.id, Seed: r.seed, TickRate: r.opts.TickRate, StartedAt: r.startedAt}
+	m := store.MatchMeta{MatchID: r.matchID, RoomID: r.id, Seed: r.seed, TickRate: r.opts.TickRate, StartedAt: r.startedAt}
 	for i, s := range r.seats {
 		if s != nil {
-			m.Players = append(m.Players, MatchPlayer{Slot: uint32(i), PlayerID: s.p.id, Name: s.p.name})
+			m.Players = append(m.Players, store.MatchPlayer{Slot: uint32(i), PlayerID: s.p.id, Name: s.p.name})
 		}
 	}
 	if reason != lspb.MatchEndReason_MATCH_END_UNSPECIFIED {

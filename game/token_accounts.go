@@ -9,6 +9,7 @@ import (
 
 	"github.com/zinxgame/zinxgame/game/auth"
 	"github.com/zinxgame/zinxgame/game/ids"
+	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 )
 
@@ -20,14 +21,14 @@ import (
 type TokenAccounts struct {
 	tokens   *auth.Tokens
 	ids      *ids.Generator
-	sessions SessionStore
+	sessions store.SessionStore
 	node     uint32
 }
 
 // NewTokenAccounts returns accounts signed by tokens, numbered by gen,
 // with sessions kept in sessions. tokens should verify against the same
 // store: auth.SessionRevoker(sessions, func(s Session) bool { return s.Revoked }).
-func NewTokenAccounts(tokens *auth.Tokens, gen *ids.Generator, sessions SessionStore) *TokenAccounts {
+func NewTokenAccounts(tokens *auth.Tokens, gen *ids.Generator, sessions store.SessionStore) *TokenAccounts {
 	return &TokenAccounts{tokens: tokens, ids: gen, sessions: sessions, node: uint32(gen.Node())}
 }
 
@@ -47,7 +48,7 @@ func (a *TokenAccounts) NewAccount(ctx context.Context, _ string) (Identity, str
 	if err != nil {
 		return Identity{}, "", err
 	}
-	se := Session{ID: session, PlayerID: id, Node: a.node, ExpiresAt: expires}
+	se := store.Session{ID: session, PlayerID: id, Node: a.node, ExpiresAt: expires}
 	if err := a.sessions.PutSession(ctx, se); err != nil {
 		return Identity{}, "", fmt.Errorf("game: saving a session: %w", err)
 	}
@@ -55,7 +56,7 @@ func (a *TokenAccounts) NewAccount(ctx context.Context, _ string) (Identity, str
 }
 
 // UpdateSession writes s (the session store may buffer it, as Redis does).
-func (a *TokenAccounts) UpdateSession(ctx context.Context, s Session) error {
+func (a *TokenAccounts) UpdateSession(ctx context.Context, s store.Session) error {
 	return a.sessions.PutSession(ctx, s)
 }
 
@@ -67,7 +68,7 @@ func (a *TokenAccounts) Verify(ctx context.Context, token string) (Identity, err
 	switch {
 	case err == nil:
 		return Identity{PlayerID: c.PlayerID,
-			Session: &Session{ID: c.SessionID, PlayerID: c.PlayerID, Node: a.node, ExpiresAt: c.ExpiresAt}}, nil
+			Session: &store.Session{ID: c.SessionID, PlayerID: c.PlayerID, Node: a.node, ExpiresAt: c.ExpiresAt}}, nil
 	case errors.Is(err, auth.ErrTokenInvalid), errors.Is(err, auth.ErrTokenExpired), errors.Is(err, auth.ErrTokenRevoked):
 		return Identity{}, fmt.Errorf("%w: %w", ErrBadToken, err)
 	default:
@@ -93,12 +94,12 @@ func badTokenCode(err error) commonpb.ErrorCode {
 // sessions, and the accounts. It refuses a production config with no
 // secret, and warns on log when it had to make up a per-process secret
 // (tokens then die with the process).
-func SetupAccounts(cfg auth.Config, node int, sessions SessionStore, log *slog.Logger) (*TokenAccounts, *ids.Generator, error) {
+func SetupAccounts(cfg auth.Config, node int, sessions store.SessionStore, log *slog.Logger) (*TokenAccounts, *ids.Generator, error) {
 	gen, err := ids.New(node)
 	if err != nil {
 		return nil, nil, err
 	}
-	tokens, err := auth.NewTokens(cfg, auth.SessionRevoker(sessions, func(s Session) bool { return s.Revoked }), nil)
+	tokens, err := auth.NewTokens(cfg, auth.SessionRevoker(sessions, func(s store.Session) bool { return s.Revoked }), nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/zinxgame/zinxgame/aoi"
+	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
@@ -100,7 +101,7 @@ type World struct {
 	log *slog.Logger
 
 	accounts Accounts
-	store    PlayerStore
+	store    store.PlayerStore
 
 	mu      sync.Mutex
 	grid    *aoi.Manager
@@ -119,7 +120,7 @@ type WorldOption func(*World)
 
 // WithPlayerStore saves logged-in players' positions in s (in memory by
 // default).
-func WithPlayerStore(s PlayerStore) WorldOption { return func(w *World) { w.store = s } }
+func WithPlayerStore(s store.PlayerStore) WorldOption { return func(w *World) { w.store = s } }
 
 // WithAccounts sets who issues and checks login tokens (in memory by
 // default: tokens die with the process).
@@ -148,7 +149,7 @@ func NewWorld(cfg WorldConfig, log *slog.Logger, opts ...WorldOption) (*World, e
 		o(w)
 	}
 	if w.store == nil {
-		w.store = NewMemoryStore()
+		w.store = store.NewMemoryStore()
 	}
 	if w.accounts == nil {
 		w.accounts = NewMemoryAccounts()

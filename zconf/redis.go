@@ -10,7 +10,7 @@ import (
 )
 
 // RedisConfig is the connection and write-behind settings of the Redis
-// stores (package game/redisstore). It is an application section, loaded
+// stores (package game/store/redisstore). It is an application section, loaded
 // with the server's config:
 //
 //	rc := zconf.DefaultRedis()

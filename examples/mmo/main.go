@@ -16,7 +16,7 @@ import (
 
 	"github.com/zinxgame/zinxgame/game"
 	"github.com/zinxgame/zinxgame/game/auth"
-	"github.com/zinxgame/zinxgame/game/redisstore"
+	"github.com/zinxgame/zinxgame/game/store/redisstore"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 )

@@ -1,7 +1,7 @@
 // Package auth issues and verifies the session tokens players present to
 // log in again and to reconnect: JWTs signed with HMAC-SHA256 (HS256) under
 // a server secret, carrying the player ID (sub), the session ID (jti, the
-// key of a game.Session), the issue and expiry times and the issuer.
+// key of a store.Session), the issue and expiry times and the issuer.
 //
 // Verification pins the algorithm to HS256, so "alg: none" tokens and
 // tokens labelled with another algorithm (the RS256/HS256 key-confusion
@@ -12,7 +12,7 @@
 // ErrTokenExpired, ErrTokenRevoked.
 //
 // The package does not import package game, so that game can use it; the
-// SessionRevoker adapter takes a game.SessionStore through a small generic
+// SessionRevoker adapter takes a store.SessionStore through a small generic
 // interface instead.
 package auth
 

@@ -14,8 +14,8 @@ type RevokerFunc func(ctx context.Context, jti string) (bool, error)
 // Revoked calls f.
 func (f RevokerFunc) Revoked(ctx context.Context, jti string) (bool, error) { return f(ctx, jti) }
 
-// SessionGetter is the read side of a session store; game.SessionStore
-// satisfies it with S = game.Session. It is generic so that this package
+// SessionGetter is the read side of a session store; store.SessionStore
+// satisfies it with S = store.Session. It is generic so that this package
 // need not import package game (which would make game unable to use it).
 type SessionGetter[S any] interface {
 	GetSession(ctx context.Context, id string) (S, bool, error)
@@ -28,9 +28,9 @@ type SessionGetter[S any] interface {
 // outlive a store that lost or dropped its session; a server that issues
 // tokens without storing sessions passes a nil Revoker to NewTokens instead.
 //
-// With a game.SessionStore:
+// With a store.SessionStore:
 //
-//	auth.SessionRevoker(store, func(s game.Session) bool { return s.Revoked })
+//	auth.SessionRevoker(store, func(s store.Session) bool { return s.Revoked })
 func SessionRevoker[S any](store SessionGetter[S], isRevoked func(S) bool) Revoker {
 	return RevokerFunc(func(ctx context.Context, jti string) (bool, error) {
 		s, ok, err := store.GetSession(ctx, jti)

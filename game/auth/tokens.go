@@ -30,7 +30,7 @@ var (
 // Claims is what a verified token says.
 type Claims struct {
 	PlayerID  uint64
-	SessionID string // the jti, the game.Session ID
+	SessionID string // the jti, the store.Session ID
 	ExpiresAt time.Time
 }
 

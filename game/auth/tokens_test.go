@@ -14,8 +14,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/zinxgame/zinxgame/game"
 	"github.com/zinxgame/zinxgame/game/auth"
+	"github.com/zinxgame/zinxgame/game/store"
 )
 
 const secret = "0123456789abcdef0123456789abcdef" // 32 bytes
@@ -288,20 +288,20 @@ func TestBadClaims(t *testing.T) {
 	}
 }
 
-// Revocation through game.MemoryStore: a revoked session's token is refused
+// Revocation through store.MemoryStore: a revoked session's token is refused
 // on replay, and so is a token whose session the store does not know.
 func TestRevoked(t *testing.T) {
-	var store game.SessionStore = game.NewMemoryStore()
-	tk := newTokens(t, auth.Config{Secret: secret}, auth.SessionRevoker(store, func(s game.Session) bool { return s.Revoked }), nil)
+	var ms store.SessionStore = store.NewMemoryStore()
+	tk := newTokens(t, auth.Config{Secret: secret}, auth.SessionRevoker(ms, func(s store.Session) bool { return s.Revoked }), nil)
 
 	tok, exp := issue(t, tk, 9, "sess-9")
-	if err := store.PutSession(ctx, game.Session{ID: "sess-9", PlayerID: 9, ExpiresAt: exp}); err != nil {
+	if err := ms.PutSession(ctx, store.Session{ID: "sess-9", PlayerID: 9, ExpiresAt: exp}); err != nil {
 		t.Fatal(err)
 	}
 	if c, err := tk.Verify(ctx, tok); err != nil || c.PlayerID != 9 {
 		t.Fatalf("before revocation: %+v, %v", c, err)
 	}
-	if err := store.RevokeSession(ctx, "sess-9"); err != nil {
+	if err := ms.RevokeSession(ctx, "sess-9"); err != nil {
 		t.Fatal(err)
 	}
 	_, err := tk.Verify(ctx, tok)

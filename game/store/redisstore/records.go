@@ -8,29 +8,29 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/store"
 )
 
 // Records are hashes of plain decimal fields, readable with redis-cli.
 // Times are Unix milliseconds (empty for the zero time), floats use the
 // shortest text that reads back to the same float32.
 
-func (s *Store) SavePlayer(_ context.Context, p game.PlayerRecord) error {
+func (s *Store) SavePlayer(_ context.Context, p store.PlayerRecord) error {
 	return s.enqueue(op{kind: opPlayer, id: p.ID, key: s.playerKey(p.ID), fields: []any{
 		"name", p.Name, "scene", p.Scene, "x", ftoa(p.X), "y", ftoa(p.Y), "z", ftoa(p.Z), "v", ftoa(p.V),
 		"updated", msOf(p.UpdatedAt)}})
 }
 
-func (s *Store) LoadPlayer(ctx context.Context, id uint64) (game.PlayerRecord, bool, error) {
+func (s *Store) LoadPlayer(ctx context.Context, id uint64) (store.PlayerRecord, bool, error) {
 	h, err := s.readHash(ctx, s.playerKey(id))
 	if err != nil || len(h) == 0 {
-		return game.PlayerRecord{}, false, err
+		return store.PlayerRecord{}, false, err
 	}
 	d := decoder{h: h}
-	p := game.PlayerRecord{ID: id, Name: h["name"], Scene: h["scene"],
+	p := store.PlayerRecord{ID: id, Name: h["name"], Scene: h["scene"],
 		X: d.f32("x"), Y: d.f32("y"), Z: d.f32("z"), V: d.f32("v"), UpdatedAt: d.time("updated")}
 	if d.err != nil {
-		return game.PlayerRecord{}, false, fmt.Errorf("redisstore: player %d: %w", id, d.err)
+		return store.PlayerRecord{}, false, fmt.Errorf("redisstore: player %d: %w", id, d.err)
 	}
 	return p, true, nil
 }
@@ -43,7 +43,7 @@ type matchPlayer struct {
 	Name     string `json:"name"`
 }
 
-func (s *Store) SaveMatch(_ context.Context, m game.MatchMeta) error {
+func (s *Store) SaveMatch(_ context.Context, m store.MatchMeta) error {
 	seats := make([]matchPlayer, len(m.Players))
 	for i, p := range m.Players {
 		seats[i] = matchPlayer(p)
@@ -58,14 +58,14 @@ func (s *Store) SaveMatch(_ context.Context, m game.MatchMeta) error {
 		"result", slices.Clone(m.Result)}})
 }
 
-func (s *Store) LoadMatch(ctx context.Context, matchID uint64) (game.MatchMeta, bool, error) {
+func (s *Store) LoadMatch(ctx context.Context, matchID uint64) (store.MatchMeta, bool, error) {
 	h, err := s.readHash(ctx, s.matchKey(matchID))
 	// A hash with no "id" holds only EndMatch's mark: no SaveMatch yet.
 	if err != nil || h["id"] == "" {
-		return game.MatchMeta{}, false, err
+		return store.MatchMeta{}, false, err
 	}
 	d := decoder{h: h}
-	m := game.MatchMeta{MatchID: matchID, RoomID: d.u64("room"), Seed: d.u64("seed"), TickRate: d.u32("tick"),
+	m := store.MatchMeta{MatchID: matchID, RoomID: d.u64("room"), Seed: d.u64("seed"), TickRate: d.u32("tick"),
 		StartedAt: d.time("started"), EndedAt: d.time("ended"), LastFrame: d.u32("last"), EndReason: h["reason"]}
 	if r := h["result"]; r != "" {
 		m.Result = []byte(r)
@@ -75,16 +75,16 @@ func (s *Store) LoadMatch(ctx context.Context, matchID uint64) (game.MatchMeta, 
 		d.err = fmt.Errorf("field players: %w", err)
 	}
 	for _, p := range seats {
-		m.Players = append(m.Players, game.MatchPlayer(p))
+		m.Players = append(m.Players, store.MatchPlayer(p))
 	}
 	if d.err != nil {
-		return game.MatchMeta{}, false, fmt.Errorf("redisstore: match %d: %w", matchID, d.err)
+		return store.MatchMeta{}, false, fmt.Errorf("redisstore: match %d: %w", matchID, d.err)
 	}
 	return m, true, nil
 }
 
 // PutSession replaces the session; it expires in Redis at ExpiresAt.
-func (s *Store) PutSession(_ context.Context, se game.Session) error {
+func (s *Store) PutSession(_ context.Context, se store.Session) error {
 	revoked := "0"
 	if se.Revoked {
 		revoked = "1"
@@ -98,20 +98,20 @@ func (s *Store) PutSession(_ context.Context, se game.Session) error {
 	return s.enqueue(o)
 }
 
-func (s *Store) GetSession(ctx context.Context, id string) (game.Session, bool, error) {
+func (s *Store) GetSession(ctx context.Context, id string) (store.Session, bool, error) {
 	h, err := s.readHash(ctx, s.sessionKey(id))
 	if err != nil || len(h) == 0 {
-		return game.Session{}, false, err
+		return store.Session{}, false, err
 	}
 	d := decoder{h: h}
-	se := game.Session{ID: id, PlayerID: d.u64("player"), Node: d.u32("node"), RoomID: d.u64("room"),
+	se := store.Session{ID: id, PlayerID: d.u64("player"), Node: d.u32("node"), RoomID: d.u64("room"),
 		LastFrame: d.u32("frame"), ExpiresAt: d.time("expires"), Revoked: h["revoked"] == "1"}
 	if d.err != nil {
-		return game.Session{}, false, fmt.Errorf("redisstore: session %q: %w", id, d.err)
+		return store.Session{}, false, fmt.Errorf("redisstore: session %q: %w", id, d.err)
 	}
 	// Redis expires the key itself; this covers the instant in between.
 	if !se.ExpiresAt.IsZero() && !time.Now().Before(se.ExpiresAt) {
-		return game.Session{}, false, nil
+		return store.Session{}, false, nil
 	}
 	return se, true, nil
 }

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/store"
 )
 
 // readPage is how many stream entries one XRANGE fetches.
@@ -49,7 +49,7 @@ func (s *Store) EndMatch(matchID uint64, lastFrame uint32) error {
 // those in Redis, then those still queued, so a reconnecting player's
 // catch-up includes the last moments before the read. It reads Redis (in
 // pages), so call it off a room's tick when the range is long. A match
-// Redis does not hold (never started, or expired) is game.ErrNoMatch.
+// Redis does not hold (never started, or expired) is store.ErrNoMatch.
 func (s *Store) ReadFrames(matchID uint64, from, to uint32, fn func(frame uint32, inputs []byte) bool) error {
 	// Queued frames first: one that lands after this snapshot is then in
 	// Redis when we read it, and one that lands before is in both (the
@@ -96,7 +96,7 @@ func (s *Store) ReadFrames(matchID uint64, from, to uint32, fn func(frame uint32
 			return fmt.Errorf("redisstore: reading match %d: %w", matchID, err)
 		}
 		if n == 0 {
-			return fmt.Errorf("%w: %d", game.ErrNoMatch, matchID)
+			return fmt.Errorf("%w: %d", store.ErrNoMatch, matchID)
 		}
 	}
 	return nil

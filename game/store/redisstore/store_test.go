@@ -11,9 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/zinxgame/zinxgame/game"
-	"github.com/zinxgame/zinxgame/game/redisstore"
-	"github.com/zinxgame/zinxgame/game/storetest"
+	"github.com/zinxgame/zinxgame/game/store"
+	"github.com/zinxgame/zinxgame/game/store/redisstore"
+	"github.com/zinxgame/zinxgame/game/store/storetest"
 	"github.com/zinxgame/zinxgame/internal/redistest"
 	"github.com/zinxgame/zinxgame/zconf"
 )
@@ -78,7 +78,7 @@ func TestKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(st.SaveMatch(ctx, game.MatchMeta{MatchID: 5, RoomID: 2, TickRate: 30, StartedAt: time.Now()}))
+	must(st.SaveMatch(ctx, store.MatchMeta{MatchID: 5, RoomID: 2, TickRate: 30, StartedAt: time.Now()}))
 	must(st.AppendFrame(5, 1, []byte("a")))
 	must(st.AppendFrame(5, 3, []byte("bc")))
 	must(st.Flush(ctx))
@@ -86,8 +86,8 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("a running match's frames have TTL %v, want FrameTTL from its last write", ttl)
 	}
 	must(st.EndMatch(5, 4))
-	must(st.SavePlayer(ctx, game.PlayerRecord{ID: 9, Name: "ann", X: 1.25}))
-	must(st.PutSession(ctx, game.Session{ID: "tok", PlayerID: 9, ExpiresAt: time.Now().Add(time.Minute)}))
+	must(st.SavePlayer(ctx, store.PlayerRecord{ID: 9, Name: "ann", X: 1.25}))
+	must(st.PutSession(ctx, store.Session{ID: "tok", PlayerID: 9, ExpiresAt: time.Now().Add(time.Minute)}))
 	must(st.Flush(ctx))
 
 	msgs := c.XRange(ctx, "t:frames:5", "-", "+").Val()
@@ -117,7 +117,7 @@ func TestKeys(t *testing.T) {
 	if n := c.Exists(ctx, "t:session:gone").Val(); n != 0 {
 		t.Fatal("revoking a missing session created it")
 	}
-	if err := st.ReadFrames(77, 1, 10, func(uint32, []byte) bool { return true }); !errors.Is(err, game.ErrNoMatch) {
+	if err := st.ReadFrames(77, 1, 10, func(uint32, []byte) bool { return true }); !errors.Is(err, store.ErrNoMatch) {
 		t.Fatalf("ReadFrames of an unknown match = %v, want ErrNoMatch", err)
 	}
 	if err := st.AppendFrame(5, 3, []byte("x")); err != nil {
@@ -163,7 +163,7 @@ func TestReadYourWrites(t *testing.T) {
 	if err != nil || next != 2401 {
 		t.Fatalf("ReadFrames stopped before %d: %v", next, err)
 	}
-	if err := st.SavePlayer(ctx, game.PlayerRecord{ID: 3, Name: "bo"}); err != nil {
+	if err := st.SavePlayer(ctx, store.PlayerRecord{ID: 3, Name: "bo"}); err != nil {
 		t.Fatal(err)
 	}
 	if p, ok, err := st.LoadPlayer(ctx, 3); err != nil || !ok || p.Name != "bo" {
@@ -184,7 +184,7 @@ func TestRefusedWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	for id := uint64(4); id <= 6; id++ {
-		if err := st.SavePlayer(ctx, game.PlayerRecord{ID: id, Name: "p"}); err != nil {
+		if err := st.SavePlayer(ctx, store.PlayerRecord{ID: id, Name: "p"}); err != nil {
 			t.Fatal(err)
 		}
 	}

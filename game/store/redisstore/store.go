@@ -1,6 +1,6 @@
-// Package redisstore implements game's stores on Redis: players, match
-// metadata and input logs, and sessions (game.PlayerStore, MatchStore,
-// SessionStore and FrameStore), with github.com/redis/go-redis/v9.
+// Package redisstore implements package store's interfaces on Redis:
+// players, match metadata and input logs, and sessions (store.PlayerStore,
+// MatchStore, SessionStore and FrameStore), with github.com/redis/go-redis/v9.
 //
 // Writes are write-behind. They go into one ordered, bounded queue in
 // memory and return at once: a room's tick never waits for Redis. A
@@ -41,7 +41,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/zconf"
 )
 
@@ -59,10 +59,10 @@ var (
 
 // The stores this package implements.
 var (
-	_ game.PlayerStore  = (*Store)(nil)
-	_ game.MatchStore   = (*Store)(nil)
-	_ game.SessionStore = (*Store)(nil)
-	_ game.FrameStore   = (*Store)(nil)
+	_ store.PlayerStore  = (*Store)(nil)
+	_ store.MatchStore   = (*Store)(nil)
+	_ store.SessionStore = (*Store)(nil)
+	_ store.FrameStore   = (*Store)(nil)
 )
 
 // Store is every game store on one Redis. Safe for concurrent use.

@@ -1,4 +1,4 @@
-// Package storetest is the conformance suite of game's store interfaces:
+// Package storetest is the conformance suite of package store's interfaces:
 // every implementation (in memory, Redis) runs the same table, so they
 // cannot drift apart.
 package storetest
@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/store"
 )
 
 // Stores is one implementation under test. Any field may be nil to skip
 // that interface.
 type Stores struct {
-	Players  game.PlayerStore
-	Matches  game.MatchStore
-	Sessions game.SessionStore
-	Frames   game.FrameStore
+	Players  store.PlayerStore
+	Matches  store.MatchStore
+	Sessions store.SessionStore
+	Frames   store.FrameStore
 	// FlushFrames makes appended frames readable, for stores that buffer
 	// (nil when they are readable at once).
 	FlushFrames func(context.Context) error
@@ -44,11 +44,11 @@ func Run(t *testing.T, s Stores) {
 // sameTime compares times at the millisecond, the stores' resolution.
 func sameTime(a, b time.Time) bool { return a.UnixMilli() == b.UnixMilli() }
 
-func players(t *testing.T, ctx context.Context, st game.PlayerStore) {
+func players(t *testing.T, ctx context.Context, st store.PlayerStore) {
 	if _, ok, err := st.LoadPlayer(ctx, 424242); ok || err != nil {
 		t.Fatalf("LoadPlayer of nobody = %v, %v", ok, err)
 	}
-	p := game.PlayerRecord{ID: 7, Name: "ann", Scene: "mmo", X: 160.5, Y: 0, Z: 134.25, V: 1.5, UpdatedAt: time.Now()}
+	p := store.PlayerRecord{ID: 7, Name: "ann", Scene: "mmo", X: 160.5, Y: 0, Z: 134.25, V: 1.5, UpdatedAt: time.Now()}
 	if err := st.SavePlayer(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -68,12 +68,12 @@ func players(t *testing.T, ctx context.Context, st game.PlayerStore) {
 	}
 }
 
-func matches(t *testing.T, ctx context.Context, st game.MatchStore) {
+func matches(t *testing.T, ctx context.Context, st store.MatchStore) {
 	if _, ok, err := st.LoadMatch(ctx, 99); ok || err != nil {
 		t.Fatalf("LoadMatch of nothing = %v, %v", ok, err)
 	}
-	m := game.MatchMeta{MatchID: 11, RoomID: 3, Seed: 1<<63 + 5, TickRate: 30, StartedAt: time.Now(),
-		Players: []game.MatchPlayer{{Slot: 0, PlayerID: 1, Name: "a"}, {Slot: 2, PlayerID: 9, Name: "b"}}}
+	m := store.MatchMeta{MatchID: 11, RoomID: 3, Seed: 1<<63 + 5, TickRate: 30, StartedAt: time.Now(),
+		Players: []store.MatchPlayer{{Slot: 0, PlayerID: 1, Name: "a"}, {Slot: 2, PlayerID: 9, Name: "b"}}}
 	if err := st.SaveMatch(ctx, m); err != nil {
 		t.Fatal(err)
 	}
@@ -95,8 +95,8 @@ func matches(t *testing.T, ctx context.Context, st game.MatchStore) {
 	}
 }
 
-func sessions(t *testing.T, ctx context.Context, st game.SessionStore) {
-	s := game.Session{ID: "jti-1", PlayerID: 5, Node: 2, RoomID: 8, LastFrame: 77, ExpiresAt: time.Now().Add(time.Hour)}
+func sessions(t *testing.T, ctx context.Context, st store.SessionStore) {
+	s := store.Session{ID: "jti-1", PlayerID: 5, Node: 2, RoomID: 8, LastFrame: 77, ExpiresAt: time.Now().Add(time.Hour)}
 	if err := st.PutSession(ctx, s); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func sessions(t *testing.T, ctx context.Context, st game.SessionStore) {
 	if got, ok, err := st.GetSession(ctx, "jti-1"); err != nil || !ok || !got.Revoked {
 		t.Fatalf("after revoke: %+v, %v, %v", got, ok, err)
 	}
-	short := game.Session{ID: "jti-2", PlayerID: 6, ExpiresAt: time.Now().Add(1500 * time.Millisecond)}
+	short := store.Session{ID: "jti-2", PlayerID: 6, ExpiresAt: time.Now().Add(1500 * time.Millisecond)}
 	if err := st.PutSession(ctx, short); err != nil {
 		t.Fatal(err)
 	}

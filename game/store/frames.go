@@ -1,4 +1,4 @@
-package game
+package store
 
 import (
 	"encoding/binary"
@@ -26,11 +26,11 @@ type FrameStore interface {
 // ErrNoMatch is returned for a match a store does not hold.
 var ErrNoMatch = errors.New("game: no such match")
 
-// frameLog is one match's busy frames: a byte log of
+// FrameLog is one match's busy frames: a byte log of
 // uvarint(frame) uvarint(len) inputs, with a sparse index for seeking.
 // The zero value is an empty log. It is not safe for concurrent use: its
 // owner (a room's tick, or a store's mutex) serializes the calls.
-type frameLog struct {
+type FrameLog struct {
 	buf   []byte
 	index []logMark // every logIndexEvery-th busy frame
 	n     int       // busy frames
@@ -47,7 +47,7 @@ type logMark struct {
 const logIndexEvery = 64
 
 // Append adds a busy frame; frames must come in increasing order.
-func (l *frameLog) Append(frame uint32, inputs []byte) error {
+func (l *FrameLog) Append(frame uint32, inputs []byte) error {
 	if l.n > 0 && frame <= l.last {
 		return fmt.Errorf("game: frame %d appended after frame %d", frame, l.last)
 	}
@@ -64,7 +64,7 @@ func (l *frameLog) Append(frame uint32, inputs []byte) error {
 
 // Read calls fn for each busy frame in [from, to], in order, until fn
 // returns false; inputs is valid only during the call.
-func (l *frameLog) Read(from, to uint32, fn func(frame uint32, inputs []byte) bool) {
+func (l *FrameLog) Read(from, to uint32, fn func(frame uint32, inputs []byte) bool) {
 	// Start at the last index mark at or before from.
 	i := sort.Search(len(l.index), func(i int) bool { return l.index[i].frame > from })
 	off := 0
@@ -92,7 +92,7 @@ func (l *frameLog) Read(from, to uint32, fn func(frame uint32, inputs []byte) bo
 // long-running server's memory stays bounded.
 type MemoryFrameStore struct {
 	mu       sync.RWMutex
-	logs     map[uint64]*frameLog
+	logs     map[uint64]*FrameLog
 	ended    []uint64 // ended matches, oldest first
 	maxEnded int
 }
@@ -100,7 +100,7 @@ type MemoryFrameStore struct {
 // NewMemoryFrameStore returns a store that keeps up to maxEnded finished
 // matches for replay (at least one).
 func NewMemoryFrameStore(maxEnded int) *MemoryFrameStore {
-	return &MemoryFrameStore{logs: make(map[uint64]*frameLog), maxEnded: max(maxEnded, 1)}
+	return &MemoryFrameStore{logs: make(map[uint64]*FrameLog), maxEnded: max(maxEnded, 1)}
 }
 
 func (s *MemoryFrameStore) AppendFrame(matchID uint64, frame uint32, inputs []byte) error {
@@ -108,7 +108,7 @@ func (s *MemoryFrameStore) AppendFrame(matchID uint64, frame uint32, inputs []by
 	defer s.mu.Unlock()
 	l := s.logs[matchID]
 	if l == nil {
-		l = &frameLog{}
+		l = &FrameLog{}
 		s.logs[matchID] = l
 	}
 	if l.ended {
@@ -122,7 +122,7 @@ func (s *MemoryFrameStore) EndMatch(matchID uint64, lastFrame uint32) error {
 	defer s.mu.Unlock()
 	l := s.logs[matchID]
 	if l == nil {
-		l = &frameLog{} // a match with no input at all
+		l = &FrameLog{} // a match with no input at all
 		s.logs[matchID] = l
 	}
 	if l.ended {

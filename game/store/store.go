@@ -1,4 +1,4 @@
-package game
+package store
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 // Persistence. The game keeps its hot state in memory and writes through
 // these interfaces; the in-memory implementations are the defaults (the
-// demos need no service) and package game/redisstore implements them on
+// demos need no service) and package game/store/redisstore implements them on
 // Redis. Writes may be buffered by an implementation (Redis batches them
 // in pipelines); Flush pushes everything pending and returns once it is
 // stored or ctx ends.

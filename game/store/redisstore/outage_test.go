@@ -10,8 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/zinxgame/zinxgame/game"
-	"github.com/zinxgame/zinxgame/game/redisstore"
+	"github.com/zinxgame/zinxgame/game/store"
+	"github.com/zinxgame/zinxgame/game/store/redisstore"
 	"github.com/zinxgame/zinxgame/internal/redistest"
 	"github.com/zinxgame/zinxgame/zconf"
 )
@@ -52,7 +52,7 @@ func TestOutageMidMatch(t *testing.T) {
 			err := st.AppendFrame(match, r.frames, []byte(strconv.Itoa(int(r.frames))))
 			if err == nil && r.frames%2 == 0 {
 				r.players++
-				err = st.SavePlayer(ctx, game.PlayerRecord{ID: uint64(r.players), Name: "p" + strconv.Itoa(int(r.players)), X: float32(r.frames)})
+				err = st.SavePlayer(ctx, store.PlayerRecord{ID: uint64(r.players), Name: "p" + strconv.Itoa(int(r.players)), X: float32(r.frames)})
 			}
 			if d := time.Since(start); d > r.slowest {
 				r.slowest = d
@@ -159,7 +159,7 @@ func TestRedisAppearsLater(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.SavePlayer(ctx, game.PlayerRecord{ID: 1, Name: "early"}); err != nil {
+	if err := st.SavePlayer(ctx, store.PlayerRecord{ID: 1, Name: "early"}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond) // a few failed flushes
@@ -199,17 +199,17 @@ func TestQueueFull(t *testing.T) {
 		}
 	}
 	for i := range 1000 {
-		if err := st.SavePlayer(ctx, game.PlayerRecord{ID: 7, X: float32(i)}); err != nil {
+		if err := st.SavePlayer(ctx, store.PlayerRecord{ID: 7, X: float32(i)}); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.PutSession(ctx, game.Session{ID: "s", LastFrame: uint32(i)}); err != nil {
+		if err := st.PutSession(ctx, store.Session{ID: "s", LastFrame: uint32(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := st.RevokeSession(ctx, "s"); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutSession(ctx, game.Session{ID: "s", LastFrame: 5000}); err != nil {
+	if err := st.PutSession(ctx, store.Session{ID: "s", LastFrame: 5000}); err != nil {
 		t.Fatal(err)
 	}
 	if st.Pending() != 54 || gauge(t, reg, "zinxgame_redis_queue_full_total") != 10 {
@@ -291,7 +291,7 @@ func TestPassword(t *testing.T) {
 	}
 	rc.Password = "s3cret"
 	st := open(t, rc)
-	if err := st.SavePlayer(context.Background(), game.PlayerRecord{ID: 1}); err != nil {
+	if err := st.SavePlayer(context.Background(), store.PlayerRecord{ID: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Flush(timeout(t, 5*time.Second)); err != nil {

@@ -19,7 +19,7 @@ import (
 // frames, about a second of 300 busy rooms, and at the end. append-only
 // times the AppendFrame calls alone: the cost on a room's tick.
 //
-//	go test -run '^$' -bench Writes -benchmem ./game/redisstore
+//	go test -run '^$' -bench Writes -benchmem ./game/store/redisstore
 func BenchmarkWrites(b *testing.B) {
 	srv := redistest.Start(b)
 	inputs := make([]byte, 24)

@@ -8,17 +8,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/zconf"
 )
 
 // Stores is what a server persists through: Redis when configured, else
-// memory (game.NewMemoryStore and an in-memory frame store).
+// memory (store.NewMemoryStore and an in-memory frame store).
 type Stores struct {
-	Players  game.PlayerStore
-	Matches  game.MatchStore
-	Sessions game.SessionStore
-	Frames   game.FrameStore // nil with memory: the lockstep service makes its own
+	Players  store.PlayerStore
+	Matches  store.MatchStore
+	Sessions store.SessionStore
+	Frames   store.FrameStore // nil with memory: the lockstep service makes its own
 	// Redis is the Redis store, nil with memory.
 	Redis *Store
 }
@@ -37,7 +37,7 @@ func (s Stores) Close(ctx context.Context) error {
 // outage) is routed to log at Debug level: the store logs outages itself.
 func Open(ctx context.Context, rc zconf.RedisConfig, log *slog.Logger, reg prometheus.Registerer) (Stores, error) {
 	if !rc.Enabled() {
-		m := game.NewMemoryStore()
+		m := store.NewMemoryStore()
 		return Stores{Players: m, Matches: m, Sessions: m}, nil
 	}
 	redis.SetLogger(slogPrintf{log})
