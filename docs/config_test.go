@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/zinxgame/zinxgame/game"
-	"github.com/zinxgame/zinxgame/game/auth"
+	"github.com/zinxgame/zinxgame/game/account/auth"
 	"github.com/zinxgame/zinxgame/zconf"
 )
 

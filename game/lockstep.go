@@ -14,7 +14,8 @@ import (
 	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/game/ids"
+	"github.com/zinxgame/zinxgame/game/account"
+	"github.com/zinxgame/zinxgame/game/account/ids"
 	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/protocol/lspb"
@@ -162,7 +163,7 @@ type Lockstep struct {
 	mu       sync.RWMutex
 	rooms    map[uint64]*Room
 	byID     map[uint64]*lsPlayer // every identity seen since start
-	accounts Accounts
+	accounts account.Accounts
 	ids      *ids.Generator
 	lastID   atomic.Uint64 // the largest ID issued, for newID's fallback
 	closed   bool
@@ -176,7 +177,9 @@ func WithFrameStore(s store.FrameStore) LockstepOption { return func(l *Lockstep
 
 // WithLockstepAccounts sets who issues and checks login tokens (in memory
 // by default; TokenAccounts for signed tokens that survive restarts).
-func WithLockstepAccounts(a Accounts) LockstepOption { return func(l *Lockstep) { l.accounts = a } }
+func WithLockstepAccounts(a account.Accounts) LockstepOption {
+	return func(l *Lockstep) { l.accounts = a }
+}
 
 // WithIDs numbers rooms and matches with g (node 0 by default). Give every
 // node of a deployment its own node ID.
@@ -230,7 +233,7 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 		l.ids = g
 	}
 	if l.accounts == nil {
-		l.accounts = NewMemoryAccounts()
+		l.accounts = account.NewMemoryAccounts()
 	}
 	if l.matches == nil {
 		ms := store.NewMemoryStore()
@@ -435,7 +438,7 @@ func (l *Lockstep) handleLogin(req ziface.IRequest) {
 		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_BAD_REQUEST, "already logged in on this connection")
 		return
 	}
-	var ident Identity
+	var ident account.Identity
 	token := m.Token
 	var failed error
 	err := c.Async(func(ctx context.Context) {
@@ -447,7 +450,7 @@ func (l *Lockstep) handleLogin(req ziface.IRequest) {
 	}, func() {
 		if failed != nil {
 			l.log.Warn("game: login refused", "conn_id", c.GetConnID(), "err", failed)
-			l.sendError(c, l.id(lspb.MsgLogin), badTokenCode(failed), "login refused")
+			l.sendError(c, l.id(lspb.MsgLogin), account.BadTokenCode(failed), "login refused")
 			c.Stop()
 			return
 		}
@@ -460,7 +463,7 @@ func (l *Lockstep) handleLogin(req ziface.IRequest) {
 
 // bind attaches connection c to identity id; the same identity on another
 // connection is kicked from it (the newer connection wins).
-func (l *Lockstep) bind(c ziface.IConnection, ident Identity, name, token string) {
+func (l *Lockstep) bind(c ziface.IConnection, ident account.Identity, name, token string) {
 	if playerOf(c) != nil {
 		return // two Logins raced
 	}

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zinxgame/zinxgame/game/auth"
-	"github.com/zinxgame/zinxgame/game/ids"
+	"github.com/zinxgame/zinxgame/game/account"
+	"github.com/zinxgame/zinxgame/game/account/auth"
+	"github.com/zinxgame/zinxgame/game/account/ids"
 	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/protocol/lspb"
@@ -33,7 +34,7 @@ func TestLockstepSignedTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := startLockstep(t, nil, WithLockstepAccounts(NewTokenAccounts(tokens, gen, ms)), WithIDs(gen))
+	e := startLockstep(t, nil, WithLockstepAccounts(account.NewTokenAccounts(tokens, gen, ms)), WithIDs(gen))
 
 	a := e.dial()
 	ack := a.login("")
@@ -83,7 +84,7 @@ func TestLockstepSignedTokens(t *testing.T) {
 // reconnection (to any node reading the store) knows where to resume.
 func TestLockstepSessionTracksRoom(t *testing.T) {
 	ms := store.NewMemoryStore()
-	accounts, gen, err := SetupAccounts(auth.Config{Secret: strings.Repeat("s", 32)}, 1, ms, discardLog())
+	accounts, gen, err := account.SetupAccounts(auth.Config{Secret: strings.Repeat("s", 32)}, 1, ms, discardLog())
 	if err != nil {
 		t.Fatal(err)
 	}

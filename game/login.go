@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/zinxgame/zinxgame/game/account"
 	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
@@ -32,7 +33,7 @@ func (w *World) HandleLogin(req ziface.IRequest) {
 		return
 	}
 	var (
-		ident  Identity
+		ident  account.Identity
 		token  = m.Token
 		rec    store.PlayerRecord
 		found  bool
@@ -56,7 +57,7 @@ func (w *World) HandleLogin(req ziface.IRequest) {
 
 func (w *World) finishLogin(c ziface.IConnection, p *Player, m *commonpb.Login, id uint64, token string, rec store.PlayerRecord, found bool, failed error) {
 	if failed != nil {
-		code := badTokenCode(failed)
+		code := account.BadTokenCode(failed)
 		w.log.Warn("game: login refused", "pid", p.PID, "err", failed)
 		b := marshal(&commonpb.Error{Code: code, Message: "login refused", RequestId: w.id(mmopb.MsgMmoLogin)})
 		_ = c.SendMsg(w.id(mmopb.MsgMmoError), b)

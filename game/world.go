@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/zinxgame/zinxgame/aoi"
+	"github.com/zinxgame/zinxgame/game/account"
 	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/ziface"
@@ -100,7 +101,7 @@ type World struct {
 	cfg WorldConfig
 	log *slog.Logger
 
-	accounts Accounts
+	accounts account.Accounts
 	store    store.PlayerStore
 
 	mu      sync.Mutex
@@ -124,7 +125,7 @@ func WithPlayerStore(s store.PlayerStore) WorldOption { return func(w *World) { 
 
 // WithAccounts sets who issues and checks login tokens (in memory by
 // default: tokens die with the process).
-func WithAccounts(a Accounts) WorldOption { return func(w *World) { w.accounts = a } }
+func WithAccounts(a account.Accounts) WorldOption { return func(w *World) { w.accounts = a } }
 
 // NewWorld returns an empty world.
 func NewWorld(cfg WorldConfig, log *slog.Logger, opts ...WorldOption) (*World, error) {
@@ -152,7 +153,7 @@ func NewWorld(cfg WorldConfig, log *slog.Logger, opts ...WorldOption) (*World, e
 		w.store = store.NewMemoryStore()
 	}
 	if w.accounts == nil {
-		w.accounts = NewMemoryAccounts()
+		w.accounts = account.NewMemoryAccounts()
 	}
 	return w, nil
 }

@@ -22,7 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/zinxgame/zinxgame/game"
-	"github.com/zinxgame/zinxgame/game/auth"
+	"github.com/zinxgame/zinxgame/game/account"
+	"github.com/zinxgame/zinxgame/game/account/auth"
 	"github.com/zinxgame/zinxgame/game/store/redisstore"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
@@ -81,7 +82,7 @@ func run() error {
 	// Registered first, so it runs last: after the matches ended and every
 	// player left, what is still queued for Redis is written.
 	srv.RegisterOnDrained(stores.Close)
-	accounts, ids, err := game.SetupAccounts(authCfg, cfg.NodeID, stores.Sessions, log)
+	accounts, ids, err := account.SetupAccounts(authCfg, cfg.NodeID, stores.Sessions, log)
 	if err != nil {
 		_ = stores.Close(context.Background())
 		return err

@@ -15,7 +15,8 @@ import (
 	"syscall"
 
 	"github.com/zinxgame/zinxgame/game"
-	"github.com/zinxgame/zinxgame/game/auth"
+	"github.com/zinxgame/zinxgame/game/account"
+	"github.com/zinxgame/zinxgame/game/account/auth"
 	"github.com/zinxgame/zinxgame/game/store/redisstore"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
@@ -67,7 +68,7 @@ func run() error {
 	// Registered first, so it runs last: once every player has left and
 	// been saved, what is still queued for Redis is written.
 	srv.RegisterOnDrained(stores.Close)
-	accounts, _, err := game.SetupAccounts(authCfg, cfg.NodeID, stores.Sessions, log)
+	accounts, _, err := account.SetupAccounts(authCfg, cfg.NodeID, stores.Sessions, log)
 	if err != nil {
 		_ = stores.Close(context.Background())
 		return err

@@ -14,7 +14,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/zinxgame/zinxgame/game/auth"
+	"github.com/zinxgame/zinxgame/game/account/auth"
 	"github.com/zinxgame/zinxgame/game/store"
 )
 

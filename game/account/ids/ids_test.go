@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zinxgame/zinxgame/game/ids"
+	"github.com/zinxgame/zinxgame/game/account/ids"
 )
 
 // offsetClock is the real clock shifted by an offset the test changes,

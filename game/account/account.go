@@ -1,4 +1,4 @@
-package game
+package account
 
 import (
 	"context"
@@ -39,7 +39,7 @@ type Identity struct {
 var ErrBadToken = errors.New("game: bad token")
 
 // MemoryAccounts keeps tokens in memory: enough for the demos and tests;
-// they die with the process. Signed tokens (game/auth) survive restarts.
+// they die with the process. Signed tokens (game/account/auth) survive restarts.
 type MemoryAccounts struct {
 	mu     sync.Mutex
 	tokens map[string]uint64

@@ -1,4 +1,4 @@
-package game
+package account
 
 import (
 	"context"
@@ -7,14 +7,14 @@ import (
 	"log/slog"
 	"strconv"
 
-	"github.com/zinxgame/zinxgame/game/auth"
-	"github.com/zinxgame/zinxgame/game/ids"
+	"github.com/zinxgame/zinxgame/game/account/auth"
+	"github.com/zinxgame/zinxgame/game/account/ids"
 	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 )
 
-// TokenAccounts issues signed session tokens (game/auth, JWT HS256) for
-// identities numbered by a snowflake generator (game/ids), with a session
+// TokenAccounts issues signed session tokens (game/account/auth, JWT HS256) for
+// identities numbered by a snowflake generator (game/account/ids), with a session
 // per token in a SessionStore, so tokens survive a restart and can be
 // revoked. Its Verify errors wrap ErrBadToken and the auth verdict
 // (auth.ErrTokenExpired, auth.ErrTokenInvalid, auth.ErrTokenRevoked).
@@ -76,8 +76,8 @@ func (a *TokenAccounts) Verify(ctx context.Context, token string) (Identity, err
 	}
 }
 
-// badTokenCode is the protocol error for a refused token.
-func badTokenCode(err error) commonpb.ErrorCode {
+// BadTokenCode is the protocol error for a refused token.
+func BadTokenCode(err error) commonpb.ErrorCode {
 	switch {
 	case errors.Is(err, auth.ErrTokenExpired):
 		return commonpb.ErrorCode_ERROR_TOKEN_EXPIRED
