@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zinxgame/zinxgame/game"
 	"github.com/zinxgame/zinxgame/game/account/auth"
+	"github.com/zinxgame/zinxgame/game/lockstep"
+	"github.com/zinxgame/zinxgame/game/mmo"
 	"github.com/zinxgame/zinxgame/zconf"
 )
 
@@ -21,8 +22,8 @@ var documented = map[string]any{
 	"Server keys":        zconf.Default(),
 	"`Redis` section":    zconf.DefaultRedis(),
 	"`Auth` section":     auth.Config{},
-	"`Lockstep` section": game.DefaultLockstepConfig(),
-	"`MMO` section":      game.DefaultWorldConfig(),
+	"`Lockstep` section": lockstep.DefaultConfig(),
+	"`MMO` section":      mmo.DefaultConfig(),
 }
 
 // row is one line of a key table: the key and its Default cell's literal.

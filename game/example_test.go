@@ -8,7 +8,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/lockstep"
+	"github.com/zinxgame/zinxgame/game/mmo"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
@@ -29,12 +30,12 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	world, err := game.NewWorld(game.DefaultWorldConfig(), log)
+	world, err := mmo.NewWorld(mmo.DefaultConfig(), log)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	rooms, err := game.NewLockstep(game.DefaultLockstepConfig(), log)
+	rooms, err := lockstep.New(lockstep.DefaultConfig(), log)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,9 +1,9 @@
 // Command lockstep is the lockstep (frame sync) demo server: players log in,
 // create or join rooms, and once a room is full its match ticks at a fixed
 // rate, relaying every player's inputs to every seat as numbered frames
-// (protocol/lockstep.proto). It checks the clients' state hashes, holds a
-// dropped player's seat for a reconnection and catches it up. State is in
-// memory.
+// (protocol/lspb/lockstep.proto). It checks the clients' state hashes,
+// holds a dropped player's seat for a reconnection and catches it up.
+// State is in memory.
 //
 //	go run ./examples/lockstep                 # TCP :8999 and WebSocket :9000
 //	go run ./examples/lockstep -c conf/lockstep.json
@@ -21,9 +21,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/zinxgame/zinxgame/game"
 	"github.com/zinxgame/zinxgame/game/account"
 	"github.com/zinxgame/zinxgame/game/account/auth"
+	"github.com/zinxgame/zinxgame/game/lockstep"
 	"github.com/zinxgame/zinxgame/game/store/redisstore"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
@@ -48,7 +48,7 @@ func run() error {
 	if *port >= 0 {
 		over["TcpPort"] = *port
 	}
-	ls := game.DefaultLockstepConfig()
+	ls := lockstep.DefaultConfig()
 	authCfg := auth.Config{}   // the secret from the file or ZINX_AUTH_SECRET
 	rc := zconf.DefaultRedis() // empty Addr: everything in memory
 	cfg, err := zconf.Load(zconf.Source{
@@ -87,12 +87,12 @@ func run() error {
 		_ = stores.Close(context.Background())
 		return err
 	}
-	opts := []game.LockstepOption{game.WithLockstepMetrics(reg), game.WithLockstepAccounts(accounts),
-		game.WithIDs(ids), game.WithMatchStore(stores.Matches)}
+	opts := []lockstep.Option{lockstep.WithMetrics(reg), lockstep.WithAccounts(accounts),
+		lockstep.WithIDs(ids), lockstep.WithMatchStore(stores.Matches)}
 	if stores.Frames != nil {
-		opts = append(opts, game.WithFrameStore(stores.Frames))
+		opts = append(opts, lockstep.WithFrameStore(stores.Frames))
 	}
-	l, err := game.NewLockstep(ls, log, opts...)
+	l, err := lockstep.New(ls, log, opts...)
 	if err != nil {
 		_ = stores.Close(context.Background())
 		return err

@@ -14,9 +14,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/zinxgame/zinxgame/game"
 	"github.com/zinxgame/zinxgame/game/account"
 	"github.com/zinxgame/zinxgame/game/account/auth"
+	"github.com/zinxgame/zinxgame/game/mmo"
 	"github.com/zinxgame/zinxgame/game/store/redisstore"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
@@ -38,18 +38,18 @@ func run() error {
 	if *port >= 0 {
 		over["TcpPort"] = *port
 	}
-	world := game.DefaultWorldConfig()
+	world := mmo.DefaultConfig()
 	authCfg := auth.Config{}   // the secret from the file or ZINX_AUTH_SECRET
 	rc := zconf.DefaultRedis() // empty Addr: everything in memory
 	cfg, err := zconf.Load(zconf.Source{
 		File:      *file,
 		Overrides: over,
 		// The demo serves Zinx's TCP clients and browser clients at once,
-		// and coalesces its broadcasts (see game.FlushDelay). A player
+		// and coalesces its broadcasts (see mmo.FlushDelay). A player
 		// sends a move or a chat a few times a second; one that keeps up
 		// more than 30 a second past a burst of 60 is flooding, and every
 		// player in view would pay for it, so it is cut, config file or not.
-		Defaults: map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth, "FlushDelay": game.FlushDelay,
+		Defaults: map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth, "FlushDelay": mmo.FlushDelay,
 			"MsgRateLimit": 30.0, "MsgRateBurst": 60, "MsgRatePolicy": zconf.RateDisconnect},
 		Sections: map[string]any{"MMO": &world, "Auth": &authCfg, "Redis": &rc},
 	})
@@ -73,7 +73,7 @@ func run() error {
 		_ = stores.Close(context.Background())
 		return err
 	}
-	w, err := game.NewWorld(world, log, game.WithAccounts(accounts), game.WithPlayerStore(stores.Players))
+	w, err := mmo.NewWorld(world, log, mmo.WithAccounts(accounts), mmo.WithPlayerStore(stores.Players))
 	if err != nil {
 		_ = stores.Close(context.Background())
 		return err

@@ -806,7 +806,7 @@ func (x *PlayerEvent) GetPlayer() *SlotPlayer {
 type MatchStart struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	MatchId         uint64                 `protobuf:"varint,1,opt,name=match_id,json=matchId,proto3" json:"match_id,omitempty"`
-	Seed            uint64                 `protobuf:"varint,2,opt,name=seed,proto3" json:"seed,omitempty"` // for the deterministic RNG (game.NewRand)
+	Seed            uint64                 `protobuf:"varint,2,opt,name=seed,proto3" json:"seed,omitempty"` // for the deterministic RNG (lockstep.NewRand)
 	TickRate        uint32                 `protobuf:"varint,3,opt,name=tick_rate,json=tickRate,proto3" json:"tick_rate,omitempty"`
 	Slots           []*SlotPlayer          `protobuf:"bytes,4,rep,name=slots,proto3" json:"slots,omitempty"`
 	StartFrame      uint32                 `protobuf:"varint,5,opt,name=start_frame,json=startFrame,proto3" json:"start_frame,omitempty"` // the first frame number (1)

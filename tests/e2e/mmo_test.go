@@ -8,7 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/mmo"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
@@ -34,11 +34,11 @@ func (e event) String() string { return fmt.Sprintf("{id %d tp %d pid %d}", e.id
 
 // startMMO serves the MMO world over TCP and WebSocket on loopback ports and
 // returns a dial function for the chosen transport.
-func startMMO(t *testing.T, websocket bool) (*game.World, func() *znettest.Peer) {
+func startMMO(t *testing.T, websocket bool) (*mmo.World, func() *znettest.Peer) {
 	t.Helper()
-	wc := game.DefaultWorldConfig()
+	wc := mmo.DefaultConfig()
 	wc.SpawnRange = 0 // everyone appears at (160, 134): grid column 2, row 3
-	w, err := game.NewWorld(wc, slog.New(slog.DiscardHandler))
+	w, err := mmo.NewWorld(wc, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

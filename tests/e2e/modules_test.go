@@ -11,7 +11,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/lockstep"
+	"github.com/zinxgame/zinxgame/game/mmo"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
@@ -41,14 +42,14 @@ func TestModulesShareOneServer(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	world, err := game.NewWorld(game.DefaultWorldConfig(), log)
+	world, err := mmo.NewWorld(mmo.DefaultConfig(), log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.Mount("mmo", world); err != nil {
 		t.Fatal(err)
 	}
-	clash, err := game.NewLockstep(game.DefaultLockstepConfig(), log)
+	clash, err := lockstep.New(lockstep.DefaultConfig(), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,10 +58,10 @@ func TestModulesShareOneServer(t *testing.T) {
 	if !errors.Is(err, znet.ErrRouteConflict) || !strings.Contains(err.Error(), "lockstep") || !strings.Contains(err.Error(), znet.OwnerApp) {
 		t.Fatalf("mounting lockstep over the application's route: %v, want a conflict naming both", err)
 	}
-	lc := game.DefaultLockstepConfig()
+	lc := lockstep.DefaultConfig()
 	lc.MsgIDBase = 3000
 	lc.MaxPlayers = 1
-	ls, err := game.NewLockstep(lc, log)
+	ls, err := lockstep.New(lc, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,8 @@ import (
 )
 
 // fakeServer is a test double of the lockstep server, written from
-// protocol/lockstep.proto as the bots read it, so that the bots can be run
-// end to end without game.Lockstep. It is not the server: one lock, one
+// protocol/lspb/lockstep.proto as the bots read it, so that the bots can be
+// run end to end without lockstep.Service. It is not the server: one lock, one
 // ticker, no limits, no validation beyond what the bots need. It sends each
 // frame as its own batch at fakeTick and catch-up in batches of 10 frames.
 type fakeServer struct {

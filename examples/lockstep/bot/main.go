@@ -13,7 +13,7 @@
 // and waits for MatchStart. Then it sends -input-rate inputs a second (two
 // bytes: dx, dy in -1..1) and applies every frame to a small deterministic
 // simulation (one unit per seat, moved by the inputs and by a wind drawn
-// from game.NewRand(seed)), reporting its FNV-1a state hash every
+// from lockstep.NewRand(seed)), reporting its FNV-1a state hash every
 // hash_interval frames. With -reconnect-prob a bot drops its connection at
 // random, stays offline for half of -offline to -offline, and resumes its
 // seat: Login with its token, Reconnect with its last frame, then the

@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/lockstep"
 	"github.com/zinxgame/zinxgame/game/store/redisstore"
 	"github.com/zinxgame/zinxgame/internal/redistest"
 	"github.com/zinxgame/zinxgame/zconf"
@@ -49,7 +49,7 @@ func TestRunServeRedis(t *testing.T) {
 		Serve: true, Bots: 8, Players: 4, InputRate: 10,
 		Duration: 4 * time.Second, Ramp: 200 * time.Millisecond, Drain: 3 * time.Second,
 		Progress: io.Discard, Log: io.Discard,
-		ServeOptions: []game.LockstepOption{game.WithFrameStore(st), game.WithMatchStore(st)},
+		ServeOptions: []lockstep.Option{lockstep.WithFrameStore(st), lockstep.WithMatchStore(st)},
 	})
 	<-outage
 	if err != nil {

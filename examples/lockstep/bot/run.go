@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/lockstep"
 	"github.com/zinxgame/zinxgame/internal/botkit"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/zconf"
@@ -26,7 +26,7 @@ type Config struct {
 	NoReplay bool   // skip replaying one ended match at the end
 	// ServeOptions configure the in-process server (Serve), such as a
 	// persistent store; tests use it.
-	ServeOptions  []game.LockstepOption
+	ServeOptions  []lockstep.Option
 	Bots          int           // number of bots, a multiple of Players
 	Players       int           // bots per room
 	InputRate     float64       // inputs per second per bot

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/lockstep"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 )
@@ -21,7 +21,7 @@ import (
 // examples/lockstep runs it with its defaults.
 type inproc struct {
 	srv      *znet.Server
-	ls       *game.Lockstep
+	ls       *lockstep.Service
 	reg      *prometheus.Registry // the lockstep metrics and GOMAXPROCS
 	addr     string
 	served   chan error
@@ -29,15 +29,15 @@ type inproc struct {
 	err      error
 }
 
-func startServer(bots int, log *slog.Logger, opts []game.LockstepOption) (*inproc, error) {
+func startServer(bots int, log *slog.Logger, opts []lockstep.Option) (*inproc, error) {
 	cfg := zconf.Default()
 	cfg.Host = "127.0.0.1"
 	cfg.MaxConn = max(cfg.MaxConn, 2*bots+100)
 	cfg.LogLevel = "warn"
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector())
-	opts = append(slices.Clip(opts), game.WithLockstepMetrics(reg))
-	ls, err := game.NewLockstep(game.DefaultLockstepConfig(), log, opts...)
+	opts = append(slices.Clip(opts), lockstep.WithMetrics(reg))
+	ls, err := lockstep.New(lockstep.DefaultConfig(), log, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("-serve: %w", err)
 	}

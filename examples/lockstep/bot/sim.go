@@ -3,7 +3,7 @@ package main
 import (
 	"encoding/binary"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/lockstep"
 )
 
 // The bots' game: one unit per seat on a square world that wraps around.
@@ -27,7 +27,7 @@ type sim struct {
 	frame uint32 // the last frame applied
 	wind  [2]int32
 	units []unit // by slot
-	rng   game.Rand
+	rng   lockstep.Rand
 }
 
 // newSim starts the match of seed with seats slots; frame is the frame

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/mmo"
 	"github.com/zinxgame/zinxgame/internal/botkit"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/zconf"
@@ -113,7 +113,7 @@ func (x *pidIndex) load(pid int32) (*bot, bool) {
 // runner is the state of one run, shared by every bot.
 type runner struct {
 	cfg     Config
-	world   game.WorldConfig
+	world   mmo.Config
 	base    time.Time       // the clock behind now
 	ctx     context.Context // bots act until it ends
 	stripes [nStripes]stripe
@@ -176,7 +176,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Log != nil {
 		log = slog.New(slog.NewTextHandler(cfg.Log, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	r := &runner{cfg: cfg, world: game.DefaultWorldConfig(), base: time.Now()}
+	r := &runner{cfg: cfg, world: mmo.DefaultConfig(), base: time.Now()}
 	addr, cpuPID := cfg.Addr, cfg.ServerPID
 	var srv *inproc
 	if cfg.Serve {
@@ -341,13 +341,13 @@ func startServer(bots int, log *slog.Logger) (*inproc, error) {
 	cfg := zconf.Default()
 	cfg.Host = "127.0.0.1"
 	cfg.MaxConn = max(cfg.MaxConn, bots+100)
-	cfg.FlushDelay = game.FlushDelay // as examples/mmo runs
+	cfg.FlushDelay = mmo.FlushDelay // as examples/mmo runs
 	cfg.LogLevel = "warn"
 	srv, err := znet.NewServer(cfg, znet.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
-	w, err := game.NewWorld(game.DefaultWorldConfig(), log)
+	w, err := mmo.NewWorld(mmo.DefaultConfig(), log)
 	if err != nil {
 		return nil, err
 	}

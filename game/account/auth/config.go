@@ -11,7 +11,7 @@
 // errors a server maps to protocol error codes: ErrTokenInvalid,
 // ErrTokenExpired, ErrTokenRevoked.
 //
-// The package does not import package game, so that game can use it; the
+// The package does not import package store, so that it stands alone; the
 // SessionRevoker adapter takes a store.SessionStore through a small generic
 // interface instead.
 package auth

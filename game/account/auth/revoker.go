@@ -16,7 +16,7 @@ func (f RevokerFunc) Revoked(ctx context.Context, jti string) (bool, error) { re
 
 // SessionGetter is the read side of a session store; store.SessionStore
 // satisfies it with S = store.Session. It is generic so that this package
-// need not import package game (which would make game unable to use it).
+// need not import package store: auth stands alone, and account uses it.
 type SessionGetter[S any] interface {
 	GetSession(ctx context.Context, id string) (S, bool, error)
 }

@@ -59,7 +59,7 @@ func timeout(t testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
-// The same table the memory stores pass (game/store_test.go).
+// The same table the memory stores pass (game/store/store_test.go).
 func TestConformance(t *testing.T) {
 	st := open(t, config(redistest.Start(t).Addr))
 	storetest.Run(t, storetest.Stores{Players: st, Matches: st, Sessions: st, Frames: st, FlushFrames: st.Flush})

@@ -1,4 +1,4 @@
-package game
+package mmo
 
 import (
 	"errors"
@@ -33,7 +33,7 @@ func TestChatStormCutsTheFlooderNotTheReaders(t *testing.T) {
 	cfg.FlushDelay = FlushDelay              // as examples/mmo
 	cfg.FirstMessageTimeout = zconf.Disabled // the readers only read; under -race the storm may outlast it
 	cfg.LogLevel = "warn"
-	w, err := NewWorld(DefaultWorldConfig(), discardLog())
+	w, err := NewWorld(DefaultConfig(), discardLog())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,11 @@
-package game
+package lockstep
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // lockstepMetrics are the lockstep service's Prometheus collectors. They
-// always exist (so the code never checks); WithLockstepMetrics registers
+// always exist (so the code never checks); WithMetrics registers
 // them, normally on the registry given to znet.WithMetrics.
 type lockstepMetrics struct {
 	tickDuration, tickLateness, catchUp   prometheus.Histogram
@@ -15,7 +15,7 @@ type lockstepMetrics struct {
 	inputsDropped, matchesEnded           *prometheus.CounterVec
 }
 
-func newLockstepMetrics(l *Lockstep) *lockstepMetrics {
+func newLockstepMetrics(l *Service) *lockstepMetrics {
 	ns := "zinxgame_lockstep_"
 	h := func(name, help string, buckets []float64) prometheus.Histogram {
 		return prometheus.NewHistogram(prometheus.HistogramOpts{Name: ns + name, Help: help, Buckets: buckets})
@@ -42,16 +42,16 @@ func newLockstepMetrics(l *Lockstep) *lockstepMetrics {
 	}
 }
 
-// WithLockstepMetrics registers the lockstep metrics (rooms by state, tick
+// WithMetrics registers the lockstep metrics (rooms by state, tick
 // duration and lateness, frames and bytes sent, dropped inputs,
 // reconnections and catch-up time, desyncs) on reg.
-func WithLockstepMetrics(reg prometheus.Registerer) LockstepOption {
-	return func(l *Lockstep) { l.metricsReg = reg }
+func WithMetrics(reg prometheus.Registerer) Option {
+	return func(l *Service) { l.metricsReg = reg }
 }
 
 // register adds the collectors, with a gauge of rooms by state read at
 // scrape time.
-func (m *lockstepMetrics) register(reg prometheus.Registerer, l *Lockstep) error {
+func (m *lockstepMetrics) register(reg prometheus.Registerer, l *Service) error {
 	rooms := prometheus.NewDesc("zinxgame_lockstep_rooms", "Rooms by state: open (taking players) or running.", []string{"state"}, nil)
 	cs := []prometheus.Collector{m.tickDuration, m.tickLateness, m.catchUp, m.framesSent, m.bytesSent,
 		m.roomsCreated, m.matchesStarted, m.desyncs, m.reconnections, m.storeErrors, m.inputsDropped, m.matchesEnded,
@@ -65,7 +65,7 @@ func (m *lockstepMetrics) register(reg prometheus.Registerer, l *Lockstep) error
 }
 
 type roomsCollector struct {
-	l    *Lockstep
+	l    *Service
 	desc *prometheus.Desc
 }
 

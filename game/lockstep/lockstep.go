@@ -1,4 +1,4 @@
-package game
+package lockstep
 
 import (
 	"context"
@@ -23,8 +23,8 @@ import (
 	"github.com/zinxgame/zinxgame/znet"
 )
 
-// LockstepConfig configures the lockstep service: room defaults and limits.
-type LockstepConfig struct {
+// Config configures the lockstep service: room defaults and limits.
+type Config struct {
 	// Room defaults, used for every option a RoomCreate leaves at zero.
 	MaxPlayers      int           // seats per room, 1-16
 	TickRate        int           // frames per second, 1-120
@@ -76,9 +76,9 @@ type LockstepConfig struct {
 	TickSlack time.Duration
 }
 
-// DefaultLockstepConfig returns production defaults: 4 players at 30 Hz.
-func DefaultLockstepConfig() LockstepConfig {
-	return LockstepConfig{
+// DefaultConfig returns production defaults: 4 players at 30 Hz.
+func DefaultConfig() Config {
+	return Config{
 		MaxPlayers: 4, TickRate: 30, ReadyTimeout: 30 * time.Second, MaxDuration: time.Hour,
 		FramesPerPacket: 1, HashInterval: 30, MaxRooms: 10000, ReconnectGrace: time.Minute,
 		MaxInputBytes: 256, InputRate: 60, RoomQueueLen: 128, MaxBatchBytes: 4000, KeptMatches: 1000,
@@ -87,7 +87,7 @@ func DefaultLockstepConfig() LockstepConfig {
 }
 
 // Validate checks every field's range.
-func (c *LockstepConfig) Validate() error {
+func (c *Config) Validate() error {
 	var errs []error
 	in := func(key string, v, lo, hi int) {
 		if v < lo || v > hi {
@@ -138,20 +138,20 @@ const (
 )
 
 // frameBudget is the most input bytes (wire-encoded) one frame may hold.
-func (c *LockstepConfig) frameBudget() int {
+func (c *Config) frameBudget() int {
 	return (c.MaxBatchBytes-batchHead)/c.FramesPerPacket - inputOverhead
 }
 
-// Lockstep is the lockstep (frame-sync) service: players, rooms and their
+// Service is the lockstep (frame-sync) service: players, rooms and their
 // matches. Mount it on a server (srv.Mount("lockstep", l)); it is a value
-// the server owns, like World.
+// the server owns, like mmo.World.
 //
 // Handlers never touch a room's state: they validate, then enqueue a
 // request on the room's bounded queue. The room's tick, on a scheduler
 // shard, applies the requests in arrival order and assembles the frame, so
 // a room is an actor with one owner and needs no lock of its own.
-type Lockstep struct {
-	cfg     LockstepConfig
+type Service struct {
+	cfg     Config
 	log     *slog.Logger
 	store   store.FrameStore
 	matches store.MatchStore
@@ -169,26 +169,26 @@ type Lockstep struct {
 	closed   bool
 }
 
-// LockstepOption configures NewLockstep.
-type LockstepOption func(*Lockstep)
+// Option configures New.
+type Option func(*Service)
 
 // WithFrameStore replaces the in-memory frame store.
-func WithFrameStore(s store.FrameStore) LockstepOption { return func(l *Lockstep) { l.store = s } }
+func WithFrameStore(s store.FrameStore) Option { return func(l *Service) { l.store = s } }
 
-// WithLockstepAccounts sets who issues and checks login tokens (in memory
+// WithAccounts sets who issues and checks login tokens (in memory
 // by default; TokenAccounts for signed tokens that survive restarts).
-func WithLockstepAccounts(a account.Accounts) LockstepOption {
-	return func(l *Lockstep) { l.accounts = a }
+func WithAccounts(a account.Accounts) Option {
+	return func(l *Service) { l.accounts = a }
 }
 
 // WithIDs numbers rooms and matches with g (node 0 by default). Give every
 // node of a deployment its own node ID.
-func WithIDs(g *ids.Generator) LockstepOption { return func(l *Lockstep) { l.ids = g } }
+func WithIDs(g *ids.Generator) Option { return func(l *Service) { l.ids = g } }
 
 // newID returns a room or match ID. If the generator refuses (the clock
 // stepped back more than it waits for), the largest ID issued plus one
 // keeps IDs unique in this process, with a loud log.
-func (l *Lockstep) newID() uint64 {
+func (l *Service) newID() uint64 {
 	id, err := l.ids.Next()
 	if err != nil {
 		l.log.Error("game: ID generator refused; numbering from the last ID issued", "err", err)
@@ -205,10 +205,10 @@ func (l *Lockstep) newID() uint64 {
 
 // WithMatchStore replaces the in-memory match metadata store. Metadata is
 // saved when a match starts and when it ends; replays read it.
-func WithMatchStore(s store.MatchStore) LockstepOption { return func(l *Lockstep) { l.matches = s } }
+func WithMatchStore(s store.MatchStore) Option { return func(l *Service) { l.matches = s } }
 
-// NewLockstep validates cfg and starts the tick scheduler.
-func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (*Lockstep, error) {
+// New validates cfg and starts the tick scheduler.
+func New(cfg Config, log *slog.Logger, opts ...Option) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -218,7 +218,7 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 	if cfg.MsgIDBase == 0 {
 		cfg.MsgIDBase = lspb.MsgLogin
 	}
-	l := &Lockstep{cfg: cfg, log: log, rooms: make(map[uint64]*Room), byID: make(map[uint64]*lsPlayer)}
+	l := &Service{cfg: cfg, log: log, rooms: make(map[uint64]*Room), byID: make(map[uint64]*lsPlayer)}
 	for _, o := range opts {
 		o(l)
 	}
@@ -259,7 +259,7 @@ func NewLockstep(cfg LockstepConfig, log *slog.Logger, opts ...LockstepOption) (
 // reports the rooms that had not closed by then. Mounted, it runs as the
 // server's shutdown work, before the connections drain, so the players
 // hear MatchEnd. Later calls do nothing. Safe for concurrent use.
-func (l *Lockstep) Shutdown(ctx context.Context) error {
+func (l *Service) Shutdown(ctx context.Context) error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -289,9 +289,9 @@ func (l *Lockstep) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// Close is Shutdown bounded by two seconds, for a Lockstep that is not
+// Close is Shutdown bounded by two seconds, for a Service that is not
 // mounted on a server.
-func (l *Lockstep) Close() {
+func (l *Service) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := l.Shutdown(ctx); err != nil {
@@ -300,7 +300,7 @@ func (l *Lockstep) Close() {
 }
 
 // Rooms is the number of rooms open or running.
-func (l *Lockstep) Rooms() int {
+func (l *Service) Rooms() int {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return len(l.rooms)
@@ -325,7 +325,7 @@ type lsPlayer struct {
 }
 
 // track records the player's room and last frame in its session.
-func (l *Lockstep) track(p *lsPlayer, room uint64, lastFrame uint32) {
+func (l *Service) track(p *lsPlayer, room uint64, lastFrame uint32) {
 	p.mu.Lock()
 	if p.session == nil || (p.session.RoomID == room && p.session.LastFrame == lastFrame) {
 		p.mu.Unlock()
@@ -360,7 +360,7 @@ func playerOf(c ziface.IConnection) *lsPlayer {
 // disconnect hook (a dropped player's seat is held for ReconnectGrace),
 // and its shutdown work, which ends every match (MATCH_END_SHUTDOWN) while
 // the players are still connected, then stops the tick scheduler.
-func (l *Lockstep) Mount(m *znet.Mount) error {
+func (l *Service) Mount(m *znet.Mount) error {
 	routes := []struct {
 		id uint32
 		h  func(ziface.IRequest)
@@ -384,12 +384,12 @@ func (l *Lockstep) Mount(m *znet.Mount) error {
 
 // id is the wire ID of a lockstep message: protocol's ID moved to
 // MsgIDBase.
-func (l *Lockstep) id(protocolID uint32) uint32 {
+func (l *Service) id(protocolID uint32) uint32 {
 	return protocolID - lspb.MsgLogin + l.cfg.MsgIDBase
 }
 
 // sendError answers a failed request.
-func (l *Lockstep) sendError(c ziface.IConnection, req uint32, code commonpb.ErrorCode, msg string) {
+func (l *Service) sendError(c ziface.IConnection, req uint32, code commonpb.ErrorCode, msg string) {
 	b, _ := proto.Marshal(&commonpb.Error{Code: code, Message: msg, RequestId: req})
 	_ = c.SendMsg(l.id(lspb.MsgError), b)
 }
@@ -405,8 +405,17 @@ func send(c ziface.IConnection, id uint32, m proto.Message) {
 	_ = c.SendMsg(id, b)
 }
 
+// marshal encodes one of our own messages, which always marshal.
+func marshal(m proto.Message) []byte {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 // decode unmarshals a request, answering ERROR_BAD_REQUEST when it fails.
-func (l *Lockstep) decode(req ziface.IRequest, m proto.Message) bool {
+func (l *Service) decode(req ziface.IRequest, m proto.Message) bool {
 	if err := proto.Unmarshal(req.GetData(), m); err != nil {
 		l.sendError(req.GetConnection(), req.GetMsgID(), commonpb.ErrorCode_ERROR_BAD_REQUEST, "malformed message")
 		return false
@@ -415,7 +424,7 @@ func (l *Lockstep) decode(req ziface.IRequest, m proto.Message) bool {
 }
 
 // loggedIn returns the request's player, answering ERROR_NOT_LOGGED_IN.
-func (l *Lockstep) loggedIn(req ziface.IRequest) *lsPlayer {
+func (l *Service) loggedIn(req ziface.IRequest) *lsPlayer {
 	p := playerOf(req.GetConnection())
 	if p == nil {
 		l.sendError(req.GetConnection(), req.GetMsgID(), commonpb.ErrorCode_ERROR_NOT_LOGGED_IN, "send Login first")
@@ -428,7 +437,7 @@ func (l *Lockstep) loggedIn(req ziface.IRequest) *lsPlayer {
 // worker (Async): a client sends its next request after LoginAck. A
 // refused token gets an Error (BAD_TOKEN, TOKEN_EXPIRED or TOKEN_REVOKED)
 // and the connection closes.
-func (l *Lockstep) handleLogin(req ziface.IRequest) {
+func (l *Service) handleLogin(req ziface.IRequest) {
 	c := req.GetConnection()
 	var m commonpb.Login
 	if !l.decode(req, &m) {
@@ -463,7 +472,7 @@ func (l *Lockstep) handleLogin(req ziface.IRequest) {
 
 // bind attaches connection c to identity id; the same identity on another
 // connection is kicked from it (the newer connection wins).
-func (l *Lockstep) bind(c ziface.IConnection, ident account.Identity, name, token string) {
+func (l *Service) bind(c ziface.IConnection, ident account.Identity, name, token string) {
 	if playerOf(c) != nil {
 		return // two Logins raced
 	}
@@ -512,7 +521,7 @@ func kickConn(c ziface.IConnection, reason string) {
 	c.Stop()
 }
 
-func (l *Lockstep) handleCreate(req ziface.IRequest) {
+func (l *Service) handleCreate(req ziface.IRequest) {
 	c := req.GetConnection()
 	p := l.loggedIn(req)
 	var m lspb.RoomCreate
@@ -550,7 +559,7 @@ func (l *Lockstep) handleCreate(req ziface.IRequest) {
 	l.sched.add(r, time.Second/time.Duration(opts.TickRate))
 }
 
-func (l *Lockstep) handleJoin(req ziface.IRequest) {
+func (l *Service) handleJoin(req ziface.IRequest) {
 	c := req.GetConnection()
 	p := l.loggedIn(req)
 	var m lspb.RoomJoin
@@ -587,7 +596,7 @@ func (l *Lockstep) handleJoin(req ziface.IRequest) {
 
 // inRoom returns the request's player and room, answering
 // ERROR_NOT_IN_ROOM (or ERROR_NO_SEAT for a reconnect).
-func (l *Lockstep) inRoom(req ziface.IRequest, code commonpb.ErrorCode) (*lsPlayer, *Room) {
+func (l *Service) inRoom(req ziface.IRequest, code commonpb.ErrorCode) (*lsPlayer, *Room) {
 	p := l.loggedIn(req)
 	if p == nil {
 		return nil, nil
@@ -600,13 +609,13 @@ func (l *Lockstep) inRoom(req ziface.IRequest, code commonpb.ErrorCode) (*lsPlay
 	return p, r
 }
 
-func (l *Lockstep) handleLeave(req ziface.IRequest) {
+func (l *Service) handleLeave(req ziface.IRequest) {
 	if p, r := l.inRoom(req, commonpb.ErrorCode_ERROR_NOT_IN_ROOM); r != nil {
 		r.enqueueOrBusy(req, roomEvent{kind: evLeave, p: p, conn: req.GetConnection()})
 	}
 }
 
-func (l *Lockstep) handleReady(req ziface.IRequest) {
+func (l *Service) handleReady(req ziface.IRequest) {
 	var m lspb.Ready
 	if !l.decode(req, &m) {
 		return
@@ -616,7 +625,7 @@ func (l *Lockstep) handleReady(req ziface.IRequest) {
 	}
 }
 
-func (l *Lockstep) handleInput(req ziface.IRequest) {
+func (l *Service) handleInput(req ziface.IRequest) {
 	c := req.GetConnection()
 	var m lspb.Input
 	if !l.decode(req, &m) {
@@ -651,7 +660,7 @@ func (l *Lockstep) handleInput(req ziface.IRequest) {
 	}
 }
 
-func (l *Lockstep) handleHash(req ziface.IRequest) {
+func (l *Service) handleHash(req ziface.IRequest) {
 	var m lspb.HashReport
 	if !l.decode(req, &m) {
 		return
@@ -664,7 +673,7 @@ func (l *Lockstep) handleHash(req ziface.IRequest) {
 // handleResult records a vote. A vote from a player no longer in a room is
 // ignored, not refused: it lost the race with the votes that ended the
 // match, and MatchEnd has told it the result.
-func (l *Lockstep) handleResult(req ziface.IRequest) {
+func (l *Service) handleResult(req ziface.IRequest) {
 	var m lspb.MatchResult
 	p := l.loggedIn(req)
 	if p == nil || !l.decode(req, &m) {
@@ -675,7 +684,7 @@ func (l *Lockstep) handleResult(req ziface.IRequest) {
 	}
 }
 
-func (l *Lockstep) handleReconnect(req ziface.IRequest) {
+func (l *Service) handleReconnect(req ziface.IRequest) {
 	var m lspb.Reconnect
 	if !l.decode(req, &m) {
 		return
@@ -685,7 +694,7 @@ func (l *Lockstep) handleReconnect(req ziface.IRequest) {
 	}
 }
 
-func (l *Lockstep) handleList(req ziface.IRequest) {
+func (l *Service) handleList(req ziface.IRequest) {
 	var m lspb.RoomList
 	if !l.decode(req, &m) {
 		return
@@ -709,7 +718,7 @@ func (l *Lockstep) handleList(req ziface.IRequest) {
 // maxListed bounds a RoomListAck, so it fits the default MaxPackageSize.
 const maxListed = 64
 
-func (l *Lockstep) onDisconnect(c ziface.IConnection) {
+func (l *Service) onDisconnect(c ziface.IConnection) {
 	p := playerOf(c)
 	if p == nil {
 		return
@@ -726,14 +735,14 @@ func (l *Lockstep) onDisconnect(c ziface.IConnection) {
 }
 
 // removeRoom forgets an ended room.
-func (l *Lockstep) removeRoom(r *Room) {
+func (l *Service) removeRoom(r *Room) {
 	l.mu.Lock()
 	delete(l.rooms, r.id)
 	l.mu.Unlock()
 }
 
 // roomOptions fills o's zero fields with the defaults and checks them.
-func (l *Lockstep) roomOptions(o *lspb.RoomOptions) (*lspb.RoomOptions, error) {
+func (l *Service) roomOptions(o *lspb.RoomOptions) (*lspb.RoomOptions, error) {
 	out := &lspb.RoomOptions{
 		MaxPlayers: uint32(l.cfg.MaxPlayers), TickRate: uint32(l.cfg.TickRate),
 		ReadyTimeoutMs: uint32(l.cfg.ReadyTimeout.Milliseconds()), MaxDurationS: uint32(l.cfg.MaxDuration.Seconds()),

@@ -1,4 +1,4 @@
-package game
+package lockstep
 
 import (
 	"context"
@@ -59,7 +59,7 @@ type seat struct {
 // Room is a lobby and then a lockstep match. Everything below the queue is
 // owned by the room's tick on its scheduler shard.
 type Room struct {
-	l       *Lockstep
+	l       *Service
 	id      uint64
 	opts    *lspb.RoomOptions
 	created time.Time
@@ -80,7 +80,7 @@ type Room struct {
 	frame     uint32 // the last frame assembled
 	sentUpTo  uint32 // the last frame sent live
 	cur       []byte // inputs of the frame being assembled, wire-encoded
-	budget    int    // the most bytes cur may hold (LockstepConfig.frameBudget)
+	budget    int    // the most bytes cur may hold (Config.frameBudget)
 	pendBuf   []byte // inputs of assembled frames not yet sent
 	pend      []pendFrame
 	bw        batchWriter
@@ -101,7 +101,7 @@ type hashRound struct {
 	have uint16
 }
 
-func newRoom(l *Lockstep, id, matchID uint64, opts *lspb.RoomOptions) *Room {
+func newRoom(l *Service, id, matchID uint64, opts *lspb.RoomOptions) *Room {
 	cfg := l.cfg
 	cfg.FramesPerPacket = int(opts.FramesPerPacket)
 	r := &Room{

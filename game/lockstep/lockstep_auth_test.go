@@ -1,4 +1,4 @@
-package game
+package lockstep
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func TestLockstepSignedTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := startLockstep(t, nil, WithLockstepAccounts(account.NewTokenAccounts(tokens, gen, ms)), WithIDs(gen))
+	e := startLockstep(t, nil, WithAccounts(account.NewTokenAccounts(tokens, gen, ms)), WithIDs(gen))
 
 	a := e.dial()
 	ack := a.login("")
@@ -88,7 +88,7 @@ func TestLockstepSessionTracksRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := startLockstep(t, func(c *LockstepConfig) { c.TickRate = 100 }, WithLockstepAccounts(accounts), WithIDs(gen))
+	e := startLockstep(t, func(c *Config) { c.TickRate = 100 }, WithAccounts(accounts), WithIDs(gen))
 	a, b := e.dial(), e.dial()
 	ackA := a.login("")
 	b.login("")

@@ -1,4 +1,4 @@
-package game
+package mmo
 
 import (
 	"log/slog"
@@ -14,7 +14,7 @@ import (
 // packet, the login list comes in several 202 messages that together name
 // every one of them, each within MaxPackageSize.
 func TestCrowdedLoginListIsSplit(t *testing.T) {
-	cfg := DefaultWorldConfig()
+	cfg := DefaultConfig()
 	cfg.SpawnRange = 0 // everyone in one spot, all in view of each other
 	w, err := NewWorld(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -1,4 +1,4 @@
-package game
+package lockstep
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // MatchEnd, the same messages a reconnecting player gets, so a client
 // replays with the code it plays with. The stores may be remote (Redis), so
 // the reads run on the blocking pool (Async) and never hold up a worker.
-func (l *Lockstep) handleReplay(req ziface.IRequest) {
+func (l *Service) handleReplay(req ziface.IRequest) {
 	c := req.GetConnection()
 	var m lspb.ReplayRequest
 	if l.loggedIn(req) == nil || !l.decode(req, &m) {
@@ -35,7 +35,7 @@ func (l *Lockstep) handleReplay(req ziface.IRequest) {
 
 // replay does the reads and the sends; a failure is answered by the
 // returned func, on the connection's worker, after everything before it.
-func (l *Lockstep) replay(ctx context.Context, c ziface.IConnection, matchID uint64) func() {
+func (l *Service) replay(ctx context.Context, c ziface.IConnection, matchID uint64) func() {
 	fail := func(code commonpb.ErrorCode, msg string) func() {
 		return func() { l.sendError(c, l.id(lspb.MsgReplay), code, msg) }
 	}

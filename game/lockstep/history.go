@@ -1,4 +1,4 @@
-package game
+package lockstep
 
 import (
 	"google.golang.org/protobuf/encoding/protowire"

@@ -1,4 +1,4 @@
-package game
+package lockstep
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 // lsEnv is a lockstep server on loopback and a client to dial it with.
 type lsEnv struct {
 	t    *testing.T
-	ls   *Lockstep
+	ls   *Service
 	srv  *znet.Server
 	cl   *znet.Client
 	addr string
@@ -37,15 +37,15 @@ type lsMsg struct {
 	data []byte
 }
 
-func startLockstep(t *testing.T, mutate func(*LockstepConfig), opts ...LockstepOption) *lsEnv {
+func startLockstep(t *testing.T, mutate func(*Config), opts ...Option) *lsEnv {
 	t.Helper()
-	cfg := DefaultLockstepConfig()
+	cfg := DefaultConfig()
 	cfg.Shards = 2
 	if mutate != nil {
 		mutate(&cfg)
 	}
 	log := discardLog()
-	ls, err := NewLockstep(cfg, log, opts...)
+	ls, err := New(cfg, log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestLockstepLeaveBeforeStartAndEmptyRoom(t *testing.T) {
 }
 
 func TestLockstepFrames(t *testing.T) {
-	e := startLockstep(t, func(c *LockstepConfig) { c.TickRate = 60 })
+	e := startLockstep(t, func(c *Config) { c.TickRate = 60 })
 	cs := []*lsClient{e.dial(), e.dial(), e.dial()}
 	for _, c := range cs {
 		c.login("")
@@ -382,7 +382,7 @@ func seqRange(from, to, step uint32) []uint32 {
 }
 
 func TestLockstepReconnectCatchUp(t *testing.T) {
-	e := startLockstep(t, func(c *LockstepConfig) {
+	e := startLockstep(t, func(c *Config) {
 		c.TickRate = 100
 		c.MaxBatchBytes, c.MaxInputBytes = 300, 32 // several catch-up messages
 	})
@@ -441,7 +441,7 @@ func TestLockstepReconnectCatchUp(t *testing.T) {
 }
 
 func TestLockstepDesync(t *testing.T) {
-	e := startLockstep(t, func(c *LockstepConfig) { c.TickRate = 100; c.HashInterval = 10 })
+	e := startLockstep(t, func(c *Config) { c.TickRate = 100; c.HashInterval = 10 })
 	cs := []*lsClient{e.dial(), e.dial(), e.dial()}
 	for _, c := range cs {
 		c.login("")
@@ -467,7 +467,7 @@ func TestLockstepDesync(t *testing.T) {
 }
 
 func TestLockstepBadRequests(t *testing.T) {
-	e := startLockstep(t, func(c *LockstepConfig) { c.MaxInputBytes = 16 })
+	e := startLockstep(t, func(c *Config) { c.MaxInputBytes = 16 })
 	a := e.dial()
 	a.send(lspb.MsgInput, &lspb.Input{Data: []byte{1}})
 	a.expectError(commonpb.ErrorCode_ERROR_NOT_LOGGED_IN)
@@ -550,7 +550,7 @@ func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // TestLockstepReplay: an ended match is replayed to anyone logged in: the
 // same seed and seats, every frame the players got, then MatchEnd.
 func TestLockstepReplay(t *testing.T) {
-	e := startLockstep(t, func(c *LockstepConfig) { c.TickRate = 100 })
+	e := startLockstep(t, func(c *Config) { c.TickRate = 100 })
 	a, b := e.dial(), e.dial()
 	a.login("")
 	b.login("")
@@ -624,7 +624,7 @@ func (c *lsClient) framesUntilEnd() []frame {
 // not fit is refused with ERROR_BUSY, and every frame still fits a packet
 // (none is lost: the frames stay gapless for the other player).
 func TestLockstepFrameFull(t *testing.T) {
-	e := startLockstep(t, func(c *LockstepConfig) { c.TickRate = 10; c.InputRate = 1000 })
+	e := startLockstep(t, func(c *Config) { c.TickRate = 10; c.InputRate = 1000 })
 	a, b := e.dial(), e.dial()
 	a.login("")
 	b.login("")

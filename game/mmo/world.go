@@ -1,4 +1,4 @@
-package game
+package mmo
 
 import (
 	"errors"
@@ -28,8 +28,8 @@ import (
 // queueing for CPU) while the median stayed the same.
 const FlushDelay = 20 * time.Millisecond
 
-// WorldConfig describes an MMO scene. The defaults are the Zinx MMO demo's.
-type WorldConfig struct {
+// Config describes an MMO scene. The defaults are the Zinx MMO demo's.
+type Config struct {
 	MinX, MaxX float32
 	CntX       int
 	MinZ, MaxZ float32
@@ -45,9 +45,9 @@ type WorldConfig struct {
 	MsgIDBase uint32
 }
 
-// DefaultWorldConfig returns the Zinx MMO demo's map and spawn area.
-func DefaultWorldConfig() WorldConfig {
-	return WorldConfig{
+// DefaultConfig returns the Zinx MMO demo's map and spawn area.
+func DefaultConfig() Config {
+	return Config{
 		MinX: 85, MaxX: 410, CntX: 10,
 		MinZ: 75, MaxZ: 400, CntZ: 20,
 		SpawnX: 160, SpawnZ: 134, SpawnRange: 50,
@@ -56,7 +56,7 @@ func DefaultWorldConfig() WorldConfig {
 }
 
 // Validate checks the map, the spawn area and the chat limit.
-func (c *WorldConfig) Validate() error {
+func (c *Config) Validate() error {
 	var errs []error
 	if err := c.aoi().Validate(); err != nil {
 		errs = append(errs, err)
@@ -73,7 +73,7 @@ func (c *WorldConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *WorldConfig) aoi() aoi.Config {
+func (c *Config) aoi() aoi.Config {
 	return aoi.Config{MinX: c.MinX, MaxX: c.MaxX, CntX: c.CntX, MinZ: c.MinZ, MaxZ: c.MaxZ, CntZ: c.CntZ}
 }
 
@@ -98,7 +98,7 @@ type Player struct {
 // moving at once never see a half-applied move. Sends only queue bytes
 // (IConnection.SendMsg never blocks), so holding it is cheap.
 type World struct {
-	cfg WorldConfig
+	cfg Config
 	log *slog.Logger
 
 	accounts account.Accounts
@@ -116,19 +116,19 @@ type World struct {
 // PropertyPID is the connection property holding the player's ID.
 const PropertyPID = "pid"
 
-// WorldOption configures NewWorld.
-type WorldOption func(*World)
+// Option configures NewWorld.
+type Option func(*World)
 
 // WithPlayerStore saves logged-in players' positions in s (in memory by
 // default).
-func WithPlayerStore(s store.PlayerStore) WorldOption { return func(w *World) { w.store = s } }
+func WithPlayerStore(s store.PlayerStore) Option { return func(w *World) { w.store = s } }
 
 // WithAccounts sets who issues and checks login tokens (in memory by
 // default: tokens die with the process).
-func WithAccounts(a account.Accounts) WorldOption { return func(w *World) { w.accounts = a } }
+func WithAccounts(a account.Accounts) Option { return func(w *World) { w.accounts = a } }
 
 // NewWorld returns an empty world.
-func NewWorld(cfg WorldConfig, log *slog.Logger, opts ...WorldOption) (*World, error) {
+func NewWorld(cfg Config, log *slog.Logger, opts ...Option) (*World, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

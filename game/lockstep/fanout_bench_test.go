@@ -1,4 +1,4 @@
-package game
+package lockstep
 
 import (
 	"io"
@@ -27,7 +27,7 @@ import (
 //
 //	go test -run '^$' -bench RoomTickLoopback -count 5 ./game
 func BenchmarkRoomTickLoopback(b *testing.B) {
-	l, err := NewLockstep(DefaultLockstepConfig(), discardLog())
+	l, err := New(DefaultConfig(), discardLog())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func reportRoomsPerCore(b *testing.B) {
 // meanFramePacket is the mean size on the wire (header included) of the
 // frame packets BenchmarkRoomTick's room sends, so the floor writes the
 // same bytes.
-func meanFramePacket(tb testing.TB, l *Lockstep) int {
+func meanFramePacket(tb testing.TB, l *Service) int {
 	r, conns := runningRoom(tb, l)
 	now := time.Now()
 	c := conns[0]

@@ -1,10 +1,10 @@
-package game_test
+package mmo_test
 
 import (
 	"log/slog"
 	"testing"
 
-	"github.com/zinxgame/zinxgame/game"
+	"github.com/zinxgame/zinxgame/game/mmo"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
@@ -15,9 +15,9 @@ import (
 // message 5000 higher, both ways, and leaves Zinx's own IDs free.
 func TestWorldMsgIDBase(t *testing.T) {
 	const base = 5000
-	wc := game.DefaultWorldConfig()
+	wc := mmo.DefaultConfig()
 	wc.MsgIDBase = base
-	w, err := game.NewWorld(wc, slog.New(slog.DiscardHandler))
+	w, err := mmo.NewWorld(wc, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

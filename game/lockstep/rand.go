@@ -1,4 +1,4 @@
-package game
+package lockstep
 
 // Rand is the deterministic random number generator of lockstep matches:
 // every client seeds one with MatchStart.seed and, drawing in the same order,

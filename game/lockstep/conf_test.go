@@ -1,4 +1,4 @@
-package game
+package lockstep
 
 import (
 	"encoding/json"
@@ -10,9 +10,9 @@ import (
 )
 
 // TestLockstepConfigFile keeps conf/lockstep.json's Lockstep section the
-// complete reference: every LockstepConfig field, each at its default.
+// complete reference: every Config field, each at its default.
 func TestLockstepConfigFile(t *testing.T) {
-	b, err := os.ReadFile("../conf/lockstep.json")
+	b, err := os.ReadFile("../../conf/lockstep.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,17 +20,17 @@ func TestLockstepConfigFile(t *testing.T) {
 	if err := json.Unmarshal(b, &file); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range reflect.VisibleFields(reflect.TypeFor[LockstepConfig]()) {
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[Config]()) {
 		if _, ok := file.Lockstep[f.Name]; !ok {
 			t.Errorf("conf/lockstep.json's Lockstep section lacks %s", f.Name)
 		}
 	}
-	got := DefaultLockstepConfig()
-	if _, err := zconf.Load(zconf.Source{File: "../conf/lockstep.json", Logger: discardLog(),
+	got := DefaultConfig()
+	if _, err := zconf.Load(zconf.Source{File: "../../conf/lockstep.json", Logger: discardLog(),
 		Sections: map[string]any{"Lockstep": &got}}); err != nil {
 		t.Fatal(err)
 	}
-	if want := DefaultLockstepConfig(); got != want {
+	if want := DefaultConfig(); got != want {
 		t.Fatalf("conf/lockstep.json's Lockstep section loads as\n%+v\nwant the defaults\n%+v", got, want)
 	}
 }

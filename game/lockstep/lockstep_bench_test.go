@@ -1,4 +1,4 @@
-package game
+package lockstep
 
 import (
 	"runtime"
@@ -26,7 +26,7 @@ func (c *countConn) SendMsgNow(id uint32, data []byte) error { return c.SendMsg(
 
 // runningRoom returns a 4-player room whose match has started, ticked by
 // hand (no scheduler).
-func runningRoom(tb testing.TB, l *Lockstep) (*Room, []*countConn) {
+func runningRoom(tb testing.TB, l *Service) (*Room, []*countConn) {
 	tb.Helper()
 	var conns []*countConn
 	var ics []ziface.IConnection
@@ -40,7 +40,7 @@ func runningRoom(tb testing.TB, l *Lockstep) (*Room, []*countConn) {
 
 // startedRoom returns a room whose match has started with a player on each
 // of conns, ticked by hand (no scheduler).
-func startedRoom(tb testing.TB, l *Lockstep, conns []ziface.IConnection) *Room {
+func startedRoom(tb testing.TB, l *Service, conns []ziface.IConnection) *Room {
 	tb.Helper()
 	opts, err := l.roomOptions(nil)
 	if err != nil {
@@ -63,7 +63,7 @@ func startedRoom(tb testing.TB, l *Lockstep, conns []ziface.IConnection) *Room {
 // player at 30 Hz (an input in about one tick in three), frames sent to
 // four seats. Reports the bytes each player receives per second at 30 Hz.
 func BenchmarkRoomTick(b *testing.B) {
-	l, err := NewLockstep(DefaultLockstepConfig(), discardLog())
+	l, err := New(DefaultConfig(), discardLog())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func tickWithInputs(r *Room, i int, now time.Time) {
 // TestRoomMemory reports what a running room costs, history aside, and
 // holds it under the 64 KB.
 func TestRoomMemory(t *testing.T) {
-	l, err := NewLockstep(DefaultLockstepConfig(), discardLog())
+	l, err := New(DefaultConfig(), discardLog())
 	if err != nil {
 		t.Fatal(err)
 	}

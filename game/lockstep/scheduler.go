@@ -1,4 +1,4 @@
-package game
+package lockstep
 
 import (
 	"container/heap"

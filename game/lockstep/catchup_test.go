@@ -1,4 +1,4 @@
-package game
+package lockstep
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // frame, in order, over a real loopback connection. The time it takes is
 // logged (the target is under a second).
 func TestCatchUpTenMinutes(t *testing.T) {
-	l, err := NewLockstep(DefaultLockstepConfig(), discardLog())
+	l, err := New(DefaultConfig(), discardLog())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package game
+package mmo
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ func TestRefusedChatsLogAFewLines(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil))
 	cfg := zconf.Default()
-	w, err := NewWorld(DefaultWorldConfig(), log)
+	w, err := NewWorld(DefaultConfig(), log)
 	if err != nil {
 		t.Fatal(err)
 	}
