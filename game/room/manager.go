@@ -1,0 +1,606 @@
+package room
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/zinxgame/zinxgame/ziface"
+	"github.com/zinxgame/zinxgame/znet"
+)
+
+// TypeOptions are a room type's defaults.
+type TypeOptions struct {
+	// TickRate is the type's ticks per second; 0 means Config.TickRate.
+	// A room's Init may set its own (Room.SetTickRate).
+	TickRate int
+	// Capacity is the type's members per room; 0 means Config.MaxMembers.
+	Capacity int
+}
+
+type roomType struct {
+	name    string
+	factory Factory
+	opts    TypeOptions
+}
+
+// membership is where a player is, as the manager sees it: the room it
+// joined (or is joining) and the connection it joined with.
+type membership struct {
+	room    *Room
+	conn    ziface.IConnection
+	pending bool // the join is queued and not yet applied
+}
+
+// Manager runs rooms: it registers room types, creates rooms, routes
+// players' requests to their room's queue and runs every room's tick on
+// its scheduler. Mount it on a server (srv.Mount("rooms", m)) so that a
+// closed connection is a member's drop and the server's shutdown ends
+// every room; game modules that own their manager mount it from their own
+// Mount. All methods are safe for concurrent use.
+type Manager struct {
+	cfg   Config
+	log   *slog.Logger
+	sched *tickScheduler
+	met   *metrics
+	newID func() (uint64, error)
+	seq   atomic.Uint64
+
+	// propKey and rateKey name this manager's connection properties: the
+	// player a connection joined as, and its request limiter. They die
+	// with the connection, so nothing is kept for a player who is gone.
+	propKey, rateKey string
+
+	mu       sync.RWMutex
+	types    map[string]*roomType
+	rooms    map[uint64]*Room
+	members  map[uint64]*membership
+	owners   map[uint64]int // rooms per owner, while they run
+	creating int            // rooms reserved but not yet added
+	index    index
+	closed   bool
+	stopOnce sync.Once
+}
+
+// Option configures NewManager.
+type Option func(*Manager)
+
+// WithIDs numbers rooms with next (a snowflake generator's Next, say); by
+// default rooms are numbered from a counter seeded with the clock.
+func WithIDs(next func() (uint64, error)) Option { return func(m *Manager) { m.newID = next } }
+
+// WithMetrics registers the runtime's metrics on reg: tick lateness and
+// duration, rooms by type, rooms ended by type and reason, logic panics,
+// and refused requests by reason.
+func WithMetrics(reg prometheus.Registerer) Option {
+	return func(m *Manager) { m.met.reg = reg }
+}
+
+// NewManager validates cfg (zero fields take their defaults) and starts
+// the tick scheduler. log nil means slog.Default().
+func NewManager(cfg Config, log *slog.Logger, opts ...Option) (*Manager, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	m := &Manager{cfg: cfg, log: log, types: make(map[string]*roomType), rooms: make(map[uint64]*Room),
+		members: make(map[uint64]*membership), owners: make(map[uint64]int), index: newIndex()}
+	m.propKey = fmt.Sprintf("zinxgame.room.%p.player", m)
+	m.rateKey = fmt.Sprintf("zinxgame.room.%p.rate", m)
+	m.met = newMetrics()
+	m.seq.Store(uint64(time.Now().UnixMilli()) << 16)
+	for _, o := range opts {
+		o(m)
+	}
+	if m.met.reg != nil {
+		if err := m.met.register(m); err != nil {
+			return nil, fmt.Errorf("room: registering metrics: %w", err)
+		}
+	}
+	shards := cfg.Shards
+	if shards == 0 {
+		shards = runtime.GOMAXPROCS(0)
+	}
+	slack := max(cfg.TickSlack, 0)
+	m.sched = newTickScheduler(shards, slack)
+	return m, nil
+}
+
+// Config is the manager's configuration, defaults filled in.
+func (m *Manager) Config() Config { return m.cfg }
+
+// Register adds a room type. Registering a name twice is an error.
+func (m *Manager) Register(name string, f Factory, o TypeOptions) error {
+	if name == "" || f == nil {
+		return fmt.Errorf("room: a room type needs a name and a factory")
+	}
+	if o.TickRate < 0 || o.TickRate > 1000 || o.Capacity < 0 {
+		return fmt.Errorf("room: type %q: tick rate %d or capacity %d out of range", name, o.TickRate, o.Capacity)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.types[name]; ok {
+		return fmt.Errorf("room: type %q is registered already", name)
+	}
+	m.types[name] = &roomType{name: name, factory: f, opts: o}
+	return nil
+}
+
+// Mount registers the manager's disconnect hook (a member's connection
+// closing is a drop) and its shutdown work (every room ends with
+// EndShutdown while the players are still connected).
+func (m *Manager) Mount(mnt *znet.Mount) error {
+	mnt.OnDisconnect(m.onDisconnect)
+	mnt.OnShutdown(m.Shutdown)
+	return nil
+}
+
+// allow charges one request to conn's limiter.
+func (m *Manager) allow(conn ziface.IConnection) error {
+	if conn == nil {
+		return nil
+	}
+	var lim *rate.Limiter
+	if v, ok := conn.GetProperty(m.rateKey); ok {
+		lim = v.(*rate.Limiter)
+	} else {
+		lim = rate.NewLimiter(rate.Limit(m.cfg.RequestRate), int(m.cfg.RequestRate)+1)
+		conn.SetProperty(m.rateKey, lim)
+	}
+	if !lim.Allow() {
+		m.met.refused.WithLabelValues("rate_limited").Inc()
+		return ErrRateLimited
+	}
+	return nil
+}
+
+func (m *Manager) nextID() uint64 {
+	if m.newID != nil {
+		if id, err := m.newID(); err == nil {
+			return id
+		} else {
+			m.log.Error("room: the ID generator refused; numbering from the manager's counter", "err", err)
+		}
+	}
+	return m.seq.Add(1)
+}
+
+// Create makes a room of type typ: its logic's Init runs with opts, then
+// the room starts ticking. If owner.ID is not 0, the room counts against
+// the owner's Config.MaxRoomsPerOwner and the owner joins it as its first
+// member (JoinAttempt, then Join, on the first tick); done, if not nil, is
+// called on the room's tick with the join's outcome. A room with no owner
+// is the server's (an MMO scene, say). label is the room's first label.
+func (m *Manager) Create(typ, label string, opts any, owner Join, done func(error)) (*Room, error) {
+	if err := m.allow(owner.Conn); err != nil {
+		return nil, err
+	}
+	if len(label) > m.cfg.MaxLabelBytes {
+		return nil, fmt.Errorf("%w: label of %d bytes, at most %d", ErrTooLarge, len(label), m.cfg.MaxLabelBytes)
+	}
+	id := m.nextID()
+	m.mu.Lock()
+	t := m.types[typ]
+	err := m.canCreate(t, owner.ID)
+	if err != nil {
+		m.mu.Unlock()
+		return nil, err
+	}
+	m.creating++
+	if owner.ID != 0 {
+		m.owners[owner.ID]++
+		m.members[owner.ID] = &membership{conn: owner.Conn, pending: true}
+	}
+	m.mu.Unlock()
+
+	r := m.newRoom(t, id, owner.ID, label)
+	var initErr error
+	r.call(func() { initErr = r.logic.Init(r, opts) })
+	if initErr == nil && r.ending {
+		initErr = fmt.Errorf("room: type %q's Init ended the room", typ)
+	}
+	m.mu.Lock()
+	m.creating--
+	if initErr != nil || m.closed {
+		if owner.ID != 0 {
+			m.dropOwner(owner.ID)
+			delete(m.members, owner.ID)
+		}
+		m.mu.Unlock()
+		if initErr == nil {
+			initErr = ErrClosed
+		}
+		return nil, initErr
+	}
+	m.rooms[id] = r
+	r.indexed = true
+	if owner.ID != 0 {
+		m.members[owner.ID].room = r
+		r.taken = 1
+	}
+	m.index.add(r)
+	m.mu.Unlock()
+	m.met.created.WithLabelValues(typ).Inc()
+	if owner.ID != 0 {
+		m.setPlayer(owner.Conn, owner.ID)
+		_ = r.enqueue(event{kind: evJoin, join: &pendingJoin{j: owner, done: done}}, true)
+	}
+	if r.period == 0 {
+		r.period = time.Second / time.Duration(m.cfg.TickRate)
+		if t.opts.TickRate != 0 {
+			r.period = time.Second / time.Duration(t.opts.TickRate)
+		}
+	}
+	m.sched.add(r, r.period)
+	return r, nil
+}
+
+// canCreate checks the bounds of a new room; call it with mu held.
+func (m *Manager) canCreate(t *roomType, owner uint64) error {
+	switch {
+	case m.closed:
+		return ErrClosed
+	case t == nil:
+		return ErrUnknownType
+	case len(m.rooms)+m.creating >= m.cfg.MaxRooms:
+		m.met.refused.WithLabelValues("too_many_rooms").Inc()
+		return fmt.Errorf("%w (%d)", ErrTooManyRooms, m.cfg.MaxRooms)
+	case owner != 0 && m.members[owner] != nil:
+		return ErrAlreadyInRoom
+	case owner != 0 && m.owners[owner] >= m.cfg.MaxRoomsPerOwner:
+		m.met.refused.WithLabelValues("owner_limit").Inc()
+		return fmt.Errorf("%w (%d)", ErrOwnerLimit, m.cfg.MaxRoomsPerOwner)
+	}
+	return nil
+}
+
+func (m *Manager) newRoom(t *roomType, id, owner uint64, label string) *Room {
+	capacity := m.cfg.MaxMembers
+	if t.opts.Capacity != 0 {
+		capacity = t.opts.Capacity
+	}
+	r := &Room{m: m, id: id, typ: t.name, owner: owner, logic: t.factory(), open: true, capacity: capacity, label: label,
+		events: make(chan event, m.cfg.QueueLen), members: make(map[uint64]*member), now: time.Now()}
+	r.log = m.log.With("room", id, "type", t.name)
+	return r
+}
+
+// dropOwner counts one room less for owner; call it with mu held.
+func (m *Manager) dropOwner(owner uint64) {
+	if m.owners[owner]--; m.owners[owner] <= 0 {
+		delete(m.owners, owner)
+	}
+}
+
+// setPlayer records on conn which player it joined as, for the disconnect
+// hook.
+func (m *Manager) setPlayer(conn ziface.IConnection, id uint64) {
+	if conn != nil {
+		conn.SetProperty(m.propKey, id)
+	}
+}
+
+// Join asks room id to take j.Player. The manager refuses at once a player
+// already in a room (ErrAlreadyInRoom), a room that is not open
+// (ErrRoomClosed) or has no free seat (ErrRoomFull); otherwise a seat is
+// reserved, and the room's logic decides on its next tick (JoinAttempt).
+// done, if not nil, is called on the room's tick with the outcome: nil, the
+// logic's refusal, or ErrRoomClosed if the room ended first.
+func (m *Manager) Join(id uint64, j Join, done func(error)) error {
+	if err := m.allow(j.Conn); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	r := m.rooms[id]
+	if err := m.reserve(r, j); err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	m.mu.Unlock()
+	return m.queueJoin(r, j, done)
+}
+
+// reserve takes a seat in r for j; call it with mu held.
+func (m *Manager) reserve(r *Room, j Join) error {
+	switch {
+	case m.closed:
+		return ErrClosed
+	case r == nil:
+		return ErrRoomNotFound
+	case m.members[j.ID] != nil:
+		return ErrAlreadyInRoom
+	case !r.open:
+		return ErrRoomClosed
+	case r.taken >= r.capacity:
+		return ErrRoomFull
+	}
+	m.index.remove(r)
+	r.taken++
+	m.index.add(r)
+	m.members[j.ID] = &membership{room: r, conn: j.Conn, pending: true}
+	return nil
+}
+
+func (m *Manager) queueJoin(r *Room, j Join, done func(error)) error {
+	m.setPlayer(j.Conn, j.ID)
+	if err := r.enqueue(event{kind: evJoin, join: &pendingJoin{j: j, done: done}}, true); err != nil {
+		m.unreserve(r, j.ID, true)
+		return err
+	}
+	return nil
+}
+
+// JoinOrCreate puts j.Player in an open room of type typ and label (any
+// label when label is empty) with a free seat, the oldest first, or, when
+// there is none, creates one with opts and label, owned by the player.
+// done is called as for Join. It returns the room chosen.
+func (m *Manager) JoinOrCreate(typ, label string, opts any, j Join, done func(error)) (*Room, error) {
+	if err := m.allow(j.Conn); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.types[typ] == nil {
+		m.mu.Unlock()
+		return nil, ErrUnknownType
+	}
+	if r := m.firstOpen(typ, label); r != nil {
+		err := m.reserve(r, j)
+		m.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		return r, m.queueJoin(r, j, done)
+	}
+	m.mu.Unlock()
+	return m.Create(typ, label, opts, j, done)
+}
+
+// Rejoin brings a member back to its held seat (or moves it to a new
+// connection) with j.Conn: the logic's Join is called with Rejoin set on
+// the room's next tick. It returns ErrNoSeat for a player who is in no
+// room.
+func (m *Manager) Rejoin(j Join, done func(error)) error {
+	if err := m.allow(j.Conn); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	ms := m.members[j.ID]
+	if ms == nil || ms.pending {
+		m.mu.Unlock()
+		return ErrNoSeat
+	}
+	r := ms.room
+	m.mu.Unlock()
+	m.setPlayer(j.Conn, j.ID)
+	j.Rejoin = true
+	return r.enqueue(event{kind: evRejoin, join: &pendingJoin{j: j, done: done}}, true)
+}
+
+// Leave asks the player's room to let it go (LeaveLeft) on its next tick.
+func (m *Manager) Leave(pid uint64, conn ziface.IConnection) error {
+	r, err := m.roomFor(pid, conn)
+	if err != nil {
+		return err
+	}
+	return r.count(r.enqueue(event{kind: evLeave, pid: pid, conn: conn}, false))
+}
+
+// Input queues a message from a member for its room's logic (Input, in
+// arrival order). conn must be the connection the player joined or
+// rejoined with: a request from a replaced connection is ErrNotInRoom.
+func (m *Manager) Input(pid uint64, conn ziface.IConnection, msgID uint32, data []byte) error {
+	r, err := m.roomFor(pid, conn)
+	if err != nil {
+		return err
+	}
+	return r.count(r.enqueue(event{kind: evInput, pid: pid, conn: conn, msgID: msgID, data: data}, false))
+}
+
+// count counts a refused request.
+func (r *Room) count(err error) error {
+	if err == ErrBusy {
+		r.m.met.refused.WithLabelValues("busy").Inc()
+	}
+	return err
+}
+
+func (m *Manager) roomFor(pid uint64, conn ziface.IConnection) (*Room, error) {
+	if err := m.allow(conn); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	ms := m.members[pid]
+	var r *Room
+	if ms != nil && ms.room != nil && (conn == nil || ms.conn == conn) {
+		r = ms.room
+	}
+	m.mu.RUnlock()
+	if r == nil {
+		return nil, ErrNotInRoom
+	}
+	return r, nil
+}
+
+// RoomOf returns the room a player is in or joining, or nil.
+func (m *Manager) RoomOf(pid uint64) *Room {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if ms := m.members[pid]; ms != nil {
+		return ms.room
+	}
+	return nil
+}
+
+// Room returns room id, or nil.
+func (m *Manager) Room(id uint64) *Room {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.rooms[id]
+}
+
+// Rooms is the number of rooms.
+func (m *Manager) Rooms() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.rooms)
+}
+
+// Signal calls room id's logic's Signal with data on its next tick and
+// returns its answer, or ctx's error if ctx ends first. It goes through the
+// room's bounded queue (ErrBusy when full).
+func (m *Manager) Signal(ctx context.Context, id uint64, data any) (any, error) {
+	r := m.Room(id)
+	if r == nil {
+		return nil, ErrRoomNotFound
+	}
+	call := &signalCall{data: data, reply: make(chan signalResult, 1)}
+	if err := r.count(r.enqueue(event{kind: evSignal, sig: call}, false)); err != nil {
+		return nil, err
+	}
+	select {
+	case res := <-call.reply:
+		return res.v, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Drop tells the player's room that conn closed (LeaveDropped), as the
+// mounted disconnect hook does for every connection.
+func (m *Manager) Drop(pid uint64, conn ziface.IConnection) {
+	m.mu.RLock()
+	ms := m.members[pid]
+	var r *Room
+	if ms != nil && ms.room != nil && ms.conn == conn {
+		r = ms.room
+	}
+	m.mu.RUnlock()
+	if r != nil {
+		_ = r.enqueue(event{kind: evDrop, pid: pid, conn: conn}, true)
+	}
+}
+
+func (m *Manager) onDisconnect(c ziface.IConnection) {
+	if v, ok := c.GetProperty(m.propKey); ok {
+		m.Drop(v.(uint64), c)
+	}
+}
+
+// Shutdown ends every room (EndShutdown) at its next tick and waits until
+// all have ended or ctx ends, then stops the scheduler; it reports the
+// rooms that had not ended. New rooms and joins are refused with ErrClosed
+// from the start. Later calls only wait again.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.mu.Lock()
+	m.closed = true
+	rooms := make([]*Room, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		rooms = append(rooms, r)
+	}
+	m.mu.Unlock()
+	for _, r := range rooms {
+		_ = r.enqueue(event{kind: evShutdown}, true)
+	}
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for m.Rooms() > 0 && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+	m.stopOnce.Do(m.sched.stop)
+	if n := m.Rooms(); n > 0 {
+		return fmt.Errorf("room: %d rooms had not ended when the shutdown ended: %w", n, ctx.Err())
+	}
+	return nil
+}
+
+// Close is Shutdown bounded by two seconds, for a manager not mounted on a
+// server.
+func (m *Manager) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return m.Shutdown(ctx)
+}
+
+// Hooks the rooms call on their tick to keep the manager's books.
+
+func (m *Manager) unreserve(r *Room, pid uint64, counted bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ms := m.members[pid]; ms != nil && ms.room == r && ms.pending {
+		delete(m.members, pid)
+	}
+	if counted {
+		m.index.remove(r)
+		r.taken--
+		m.index.add(r)
+	}
+}
+
+func (m *Manager) joined(r *Room, mb *member) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ms := m.members[mb.p.ID]; ms != nil && ms.room == r {
+		ms.pending, ms.conn = false, mb.conn
+	}
+}
+
+func (m *Manager) rejoined(r *Room, mb *member) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ms := m.members[mb.p.ID]; ms != nil && ms.room == r {
+		ms.conn = mb.conn
+	}
+}
+
+func (m *Manager) left(r *Room, mb *member) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ms := m.members[mb.p.ID]; ms != nil && ms.room == r {
+		delete(m.members, mb.p.ID)
+	}
+	m.index.remove(r)
+	r.taken--
+	m.index.add(r)
+}
+
+func (m *Manager) removeRoom(r *Room) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rooms[r.id] != r {
+		return
+	}
+	delete(m.rooms, r.id)
+	m.index.remove(r)
+	r.indexed, r.open = false, false
+	if r.owner != 0 {
+		m.dropOwner(r.owner)
+	}
+}
+
+// setListing changes a room's listed state under the manager's mutex,
+// keeping the index in step.
+func (m *Manager) setListing(r *Room, fn func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	listed := m.rooms[r.id] == r
+	if listed {
+		m.index.remove(r)
+	}
+	fn()
+	if listed {
+		m.index.add(r)
+	}
+}
