@@ -2,6 +2,7 @@ package znet
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"log/slog"
 	rtmetrics "runtime/metrics"
@@ -286,6 +287,46 @@ func (c *Connection) waitSendRoom() {
 			return
 		}
 	}
+}
+
+// WaitSendRoom blocks while the connection's send queue holds half of its
+// bytes bound or more (until it is down to a quarter), or until ctx ends
+// or the connection stops; it returns ctx's error, or ErrConnClosed once
+// the connection has stopped. A goroutine that streams bulk data to one
+// client (a catch-up, a replay) calls it before each chunk, so the stream
+// follows the client's reading instead of filling the queue and getting
+// the client cut as too slow. Safe for concurrent use; it never holds the
+// token the reader waits for.
+func (c *Connection) WaitSendRoom(ctx context.Context) error {
+	for c.sendq.backlog.Load() {
+		select {
+		case <-c.sendq.room:
+			// Pass the token on: the reader may be waiting for it too.
+			select {
+			case c.sendq.room <- struct{}{}:
+			default:
+			}
+			if c.sendq.backlog.Load() {
+				// Still full: the token was stale; wait a moment rather
+				// than spin on our own token.
+				select {
+				case <-time.After(time.Millisecond):
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-c.ctx.Done():
+					return ErrConnClosed
+				}
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.ctx.Done():
+			return ErrConnClosed
+		}
+	}
+	if c.ctx.Err() != nil {
+		return ErrConnClosed
+	}
+	return nil
 }
 
 // queuedBytes is the published total, its peak and its limit.

@@ -1,6 +1,7 @@
 package znet
 
 import (
+	"context"
 	"encoding/binary"
 	"net"
 	"sync"
@@ -126,5 +127,54 @@ func TestHeldLimitFollowsGOGC(t *testing.T) {
 		if got := heldLimit(256<<20, tt.gogc); got != tt.want {
 			t.Errorf("heldLimit(256 MiB, GOGC %d) = %d, want %d", tt.gogc, got, tt.want)
 		}
+	}
+}
+
+// TestWaitSendRoomPacesAStream: a goroutine streaming far more than the
+// send queue holds to a client that reads slowly waits for room before
+// each chunk, so the client gets every chunk in order and is never cut as
+// too slow (it is cut without the wait: TestSlowClientDisconnected).
+func TestWaitSendRoomPacesAStream(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxPackageSize = 64 << 10
+	cfg.MaxSendQueueBytes = 512 << 10
+	const chunks = 160 // 160 x 48 KiB = 7.5 MiB, fifteen times the queue
+	streamed := make(chan error, 1)
+	ts := startServer(t, cfg, func(s *Server) {
+		s.AddRouterFunc(1, func(req ziface.IRequest) {
+			c := req.GetConnection().(*Connection)
+			go func() {
+				for i := range chunks {
+					if err := c.WaitSendRoom(context.Background()); err != nil {
+						streamed <- err
+						return
+					}
+					data := make([]byte, 48<<10)
+					binary.LittleEndian.PutUint32(data, uint32(i))
+					if err := c.SendMsg(2, data); err != nil {
+						streamed <- err
+						return
+					}
+				}
+				streamed <- nil
+			}()
+		})
+	})
+	c := dialRaw(t, ts.addr, cfg)
+	c.send(1, nil)
+	for i := range chunks {
+		if i%20 == 0 {
+			time.Sleep(20 * time.Millisecond) // a slow reader
+		}
+		id, data := c.recv()
+		if id != 2 || binary.LittleEndian.Uint32(data) != uint32(i) {
+			t.Fatalf("chunk %d: got message %d, chunk %d", i, id, binary.LittleEndian.Uint32(data))
+		}
+	}
+	if err := <-streamed; err != nil {
+		t.Fatalf("the stream failed: %v", err)
+	}
+	if s := ts.Stats(); s.SendQueueFull != 0 {
+		t.Fatalf("the paced stream overflowed the send queue %d times", s.SendQueueFull)
 	}
 }
