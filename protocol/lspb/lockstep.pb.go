@@ -148,6 +148,7 @@ const (
 	MatchEndReason_MATCH_END_EMPTY        MatchEndReason = 2 // everyone left
 	MatchEndReason_MATCH_END_MAX_DURATION MatchEndReason = 3
 	MatchEndReason_MATCH_END_SHUTDOWN     MatchEndReason = 4
+	MatchEndReason_MATCH_END_FAILED       MatchEndReason = 5 // the server's room logic failed (a bug); the match is stored up to its last frame
 )
 
 // Enum value maps for MatchEndReason.
@@ -158,6 +159,7 @@ var (
 		2: "MATCH_END_EMPTY",
 		3: "MATCH_END_MAX_DURATION",
 		4: "MATCH_END_SHUTDOWN",
+		5: "MATCH_END_FAILED",
 	}
 	MatchEndReason_value = map[string]int32{
 		"MATCH_END_UNSPECIFIED":  0,
@@ -165,6 +167,7 @@ var (
 		"MATCH_END_EMPTY":        2,
 		"MATCH_END_MAX_DURATION": 3,
 		"MATCH_END_SHUTDOWN":     4,
+		"MATCH_END_FAILED":       5,
 	}
 )
 
@@ -284,6 +287,7 @@ func (x *RoomOptions) GetHashInterval() uint32 {
 type RoomCreate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Options       *RoomOptions           `protobuf:"bytes,1,opt,name=options,proto3" json:"options,omitempty"`
+	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"` // listed and filtered on (a mode, a map); at most 128 bytes
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -323,6 +327,13 @@ func (x *RoomCreate) GetOptions() *RoomOptions {
 		return x.Options
 	}
 	return nil
+}
+
+func (x *RoomCreate) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
 }
 
 // Client -> server, 1003.
@@ -411,7 +422,10 @@ func (*RoomLeave) Descriptor() ([]byte, []int) {
 // Client -> server, 1005.
 type RoomList struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	OpenOnly      bool                   `protobuf:"varint,1,opt,name=open_only,json=openOnly,proto3" json:"open_only,omitempty"` // only rooms still taking players
+	OpenOnly      bool                   `protobuf:"varint,1,opt,name=open_only,json=openOnly,proto3" json:"open_only,omitempty"` // only rooms still taking players, with a free seat
+	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`                        // only rooms with this label; empty for any
+	After         uint64                 `protobuf:"varint,3,opt,name=after,proto3" json:"after,omitempty"`                       // the cursor: rooms after this one (RoomListAck.next); 0 from the start
+	Limit         uint32                 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`                       // the page size; 0 or over the server's bound (64) means the bound
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -453,12 +467,34 @@ func (x *RoomList) GetOpenOnly() bool {
 	return false
 }
 
+func (x *RoomList) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *RoomList) GetAfter() uint64 {
+	if x != nil {
+		return x.After
+	}
+	return 0
+}
+
+func (x *RoomList) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
 type RoomInfo struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RoomId        uint64                 `protobuf:"varint,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
 	Status        RoomStatus             `protobuf:"varint,2,opt,name=status,proto3,enum=zinxgame.lockstep.RoomStatus" json:"status,omitempty"`
 	Players       uint32                 `protobuf:"varint,3,opt,name=players,proto3" json:"players,omitempty"`
 	Options       *RoomOptions           `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"` // with the defaults filled in
+	Label         string                 `protobuf:"bytes,5,opt,name=label,proto3" json:"label,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -521,10 +557,18 @@ func (x *RoomInfo) GetOptions() *RoomOptions {
 	return nil
 }
 
+func (x *RoomInfo) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
 // Server -> client, 1006.
 type RoomListAck struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Rooms         []*RoomInfo            `protobuf:"bytes,1,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	Next          uint64                 `protobuf:"varint,2,opt,name=next,proto3" json:"next,omitempty"` // the cursor of the next page (RoomList.after); 0 when this page is the last
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -564,6 +608,13 @@ func (x *RoomListAck) GetRooms() []*RoomInfo {
 		return x.Rooms
 	}
 	return nil
+}
+
+func (x *RoomListAck) GetNext() uint64 {
+	if x != nil {
+		return x.Next
+	}
+	return 0
 }
 
 // Client -> server, 1007.
@@ -1199,7 +1250,8 @@ func (x *HashReport) GetHash() uint64 {
 type Desync struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Frame         uint32                 `protobuf:"varint,1,opt,name=frame,proto3" json:"frame,omitempty"`
-	Slots         []uint32               `protobuf:"varint,2,rep,packed,name=slots,proto3" json:"slots,omitempty"`
+	Slots         []uint32               `protobuf:"varint,2,rep,packed,name=slots,proto3" json:"slots,omitempty"`  // the slots blamed; empty when undecided
+	Undecided     bool                   `protobuf:"varint,3,opt,name=undecided,proto3" json:"undecided,omitempty"` // the hashes disagree but name no culprit (a tie: two seats that differ)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1246,6 +1298,13 @@ func (x *Desync) GetSlots() []uint32 {
 		return x.Slots
 	}
 	return nil
+}
+
+func (x *Desync) GetUndecided() bool {
+	if x != nil {
+		return x.Undecided
+	}
+	return false
 }
 
 // Client -> server, 1015: after a new connection and Login with the old
@@ -1568,22 +1627,28 @@ const file_lspb_lockstep_proto_rawDesc = "" +
 	"\x10ready_timeout_ms\x18\x03 \x01(\rR\x0ereadyTimeoutMs\x12$\n" +
 	"\x0emax_duration_s\x18\x04 \x01(\rR\fmaxDurationS\x12*\n" +
 	"\x11frames_per_packet\x18\x05 \x01(\rR\x0fframesPerPacket\x12#\n" +
-	"\rhash_interval\x18\x06 \x01(\rR\fhashInterval\"F\n" +
+	"\rhash_interval\x18\x06 \x01(\rR\fhashInterval\"\\\n" +
 	"\n" +
 	"RoomCreate\x128\n" +
-	"\aoptions\x18\x01 \x01(\v2\x1e.zinxgame.lockstep.RoomOptionsR\aoptions\"#\n" +
+	"\aoptions\x18\x01 \x01(\v2\x1e.zinxgame.lockstep.RoomOptionsR\aoptions\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\"#\n" +
 	"\bRoomJoin\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\x04R\x06roomId\"\v\n" +
-	"\tRoomLeave\"'\n" +
+	"\tRoomLeave\"i\n" +
 	"\bRoomList\x12\x1b\n" +
-	"\topen_only\x18\x01 \x01(\bR\bopenOnly\"\xae\x01\n" +
+	"\topen_only\x18\x01 \x01(\bR\bopenOnly\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\x12\x14\n" +
+	"\x05after\x18\x03 \x01(\x04R\x05after\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xc4\x01\n" +
 	"\bRoomInfo\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\x04R\x06roomId\x125\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1d.zinxgame.lockstep.RoomStatusR\x06status\x12\x18\n" +
 	"\aplayers\x18\x03 \x01(\rR\aplayers\x128\n" +
-	"\aoptions\x18\x04 \x01(\v2\x1e.zinxgame.lockstep.RoomOptionsR\aoptions\"@\n" +
+	"\aoptions\x18\x04 \x01(\v2\x1e.zinxgame.lockstep.RoomOptionsR\aoptions\x12\x14\n" +
+	"\x05label\x18\x05 \x01(\tR\x05label\"T\n" +
 	"\vRoomListAck\x121\n" +
-	"\x05rooms\x18\x01 \x03(\v2\x1b.zinxgame.lockstep.RoomInfoR\x05rooms\"\x1d\n" +
+	"\x05rooms\x18\x01 \x03(\v2\x1b.zinxgame.lockstep.RoomInfoR\x05rooms\x12\x12\n" +
+	"\x04next\x18\x02 \x01(\x04R\x04next\"\x1d\n" +
 	"\x05Ready\x12\x14\n" +
 	"\x05ready\x18\x01 \x01(\bR\x05ready\"\x8e\x01\n" +
 	"\tRoomState\x12/\n" +
@@ -1632,10 +1697,11 @@ const file_lspb_lockstep_proto_rawDesc = "" +
 	"\n" +
 	"HashReport\x12\x14\n" +
 	"\x05frame\x18\x01 \x01(\rR\x05frame\x12\x12\n" +
-	"\x04hash\x18\x02 \x01(\x04R\x04hash\"4\n" +
+	"\x04hash\x18\x02 \x01(\x04R\x04hash\"R\n" +
 	"\x06Desync\x12\x14\n" +
 	"\x05frame\x18\x01 \x01(\rR\x05frame\x12\x14\n" +
-	"\x05slots\x18\x02 \x03(\rR\x05slots\"*\n" +
+	"\x05slots\x18\x02 \x03(\rR\x05slots\x12\x1c\n" +
+	"\tundecided\x18\x03 \x01(\bR\tundecided\"*\n" +
 	"\tReconnect\x12\x1d\n" +
 	"\n" +
 	"last_frame\x18\x01 \x01(\rR\tlastFrame\"\x97\x01\n" +
@@ -1673,13 +1739,14 @@ const file_lspb_lockstep_proto_rawDesc = "" +
 	"\x13PLAYER_DISCONNECTED\x10\x03\x12\x16\n" +
 	"\x12PLAYER_RECONNECTED\x10\x04\x12\x10\n" +
 	"\fPLAYER_READY\x10\x05\x12\x14\n" +
-	"\x10PLAYER_NOT_READY\x10\x06*\x8a\x01\n" +
+	"\x10PLAYER_NOT_READY\x10\x06*\xa0\x01\n" +
 	"\x0eMatchEndReason\x12\x19\n" +
 	"\x15MATCH_END_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10MATCH_END_RESULT\x10\x01\x12\x13\n" +
 	"\x0fMATCH_END_EMPTY\x10\x02\x12\x1a\n" +
 	"\x16MATCH_END_MAX_DURATION\x10\x03\x12\x16\n" +
-	"\x12MATCH_END_SHUTDOWN\x10\x04B1Z*github.com/zinxgame/zinxgame/protocol/lspb\xaa\x02\x02Pbb\x06proto3"
+	"\x12MATCH_END_SHUTDOWN\x10\x04\x12\x14\n" +
+	"\x10MATCH_END_FAILED\x10\x05B1Z*github.com/zinxgame/zinxgame/protocol/lspb\xaa\x02\x02Pbb\x06proto3"
 
 var (
 	file_lspb_lockstep_proto_rawDescOnce sync.Once
