@@ -27,12 +27,8 @@ import (
 //
 //	go test -run '^$' -bench RoomTickLoopback -count 5 ./game
 func BenchmarkRoomTickLoopback(b *testing.B) {
-	l, err := New(DefaultConfig(), discardLog())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	size := meanFramePacket(b, l)
+	size := meanFramePacket(b, benchService(b))
+	l := benchService(b)
 
 	b.Run("floor", func(b *testing.B) {
 		fds := drainedSockets(b, 4)
@@ -56,7 +52,7 @@ func BenchmarkRoomTickLoopback(b *testing.B) {
 			tickWithInputs(r, i, now)
 			i++
 		}
-		for _, s := range r.seats {
+		for _, s := range r.m.seats {
 			if s == nil || s.conn == nil {
 				b.Fatal("a player lost its connection during the benchmark")
 			}
@@ -74,6 +70,7 @@ func reportRoomsPerCore(b *testing.B) {
 // frame packets BenchmarkRoomTick's room sends, so the floor writes the
 // same bytes.
 func meanFramePacket(tb testing.TB, l *Service) int {
+	tb.Helper()
 	r, conns := runningRoom(tb, l)
 	now := time.Now()
 	c := conns[0]

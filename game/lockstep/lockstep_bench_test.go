@@ -1,10 +1,15 @@
 package lockstep
 
 import (
+	"context"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/zinxgame/zinxgame/game/room"
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
 )
@@ -14,6 +19,7 @@ import (
 type countConn struct {
 	znet.Connection // unused methods; calling one would panic
 	msgs, bytes     int
+	props           sync.Map
 }
 
 func (c *countConn) SendMsg(_ uint32, data []byte) error {
@@ -23,10 +29,42 @@ func (c *countConn) SendMsg(_ uint32, data []byte) error {
 }
 
 func (c *countConn) SendMsgNow(id uint32, data []byte) error { return c.SendMsg(id, data) }
+func (c *countConn) SetProperty(k string, v any)             { c.props.Store(k, v) }
+func (c *countConn) GetProperty(k string) (any, bool)        { return c.props.Load(k) }
+func (c *countConn) RemoveProperty(k string)                 { c.props.Delete(k) }
+func (c *countConn) Context() context.Context                { return context.Background() }
 
-// runningRoom returns a 4-player room whose match has started, ticked by
-// hand (no scheduler).
-func runningRoom(tb testing.TB, l *Service) (*Room, []*countConn) {
+// benchRoom is a running match on a manual room manager: the benchmark
+// ticks it by hand (Manager.Step), with no scheduler.
+type benchRoom struct {
+	l     *Service
+	r     *room.Room
+	m     *match
+	conns []ziface.IConnection
+	ids   []uint64
+}
+
+var benchPlayers atomic.Uint64
+
+// benchService is a lockstep service on a manual room manager, with no
+// request rate to speak of (benchmarks run faster than real time).
+func benchService(tb testing.TB) *Service {
+	tb.Helper()
+	mgr, err := room.NewManager(room.Config{Manual: true, RequestRate: 1e6, MaxRooms: 1 << 20, MaxRoomsPerOwner: 1 << 20,
+		EmptyTimeout: room.Disabled}, discardLog())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l, err := New(DefaultConfig(), discardLog(), WithRooms(mgr))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = mgr.Close() })
+	return l
+}
+
+// runningRoom returns a 4-player room whose match has started.
+func runningRoom(tb testing.TB, l *Service) (*benchRoom, []*countConn) {
 	tb.Helper()
 	var conns []*countConn
 	var ics []ziface.IConnection
@@ -39,35 +77,40 @@ func runningRoom(tb testing.TB, l *Service) (*Room, []*countConn) {
 }
 
 // startedRoom returns a room whose match has started with a player on each
-// of conns, ticked by hand (no scheduler).
-func startedRoom(tb testing.TB, l *Service, conns []ziface.IConnection) *Room {
+// of conns.
+func startedRoom(tb testing.TB, l *Service, conns []ziface.IConnection) *benchRoom {
 	tb.Helper()
 	opts, err := l.roomOptions(nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := newRoom(l, l.newID(), l.newID(), opts) // not registered: the caller ticks it
-	for i, c := range conns {
-		p := &lsPlayer{id: uint64(i + 1), room: r}
-		r.enqueue(roomEvent{kind: evJoin, p: p, conn: c}, false)
+	br := &benchRoom{l: l, conns: conns}
+	for range conns {
+		br.ids = append(br.ids, benchPlayers.Add(1))
 	}
-	now := time.Now()
-	r.tick(now)
-	if r.state != stateRunning {
-		tb.Fatalf("room state %d after %d joins", r.state, len(conns))
+	join := func(i int) room.Join { return room.Join{Player: room.Player{ID: br.ids[i]}, Conn: conns[i]} }
+	br.r, err = l.rooms.Create(RoomType, "", &createOpts{opts: opts, matchID: l.newID()}, join(0), nil)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return r
+	for i := 1; i < len(conns); i++ {
+		if err := l.rooms.Join(br.r.ID(), join(i), nil); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	l.rooms.Step(time.Now())
+	br.m = br.r.Logic().(*match)
+	if br.m.state != stateRunning {
+		tb.Fatalf("room state %d after %d joins", br.m.state, len(conns))
+	}
+	return br
 }
 
 // BenchmarkRoomTick: one 4-player room's tick with 10 inputs a second per
 // player at 30 Hz (an input in about one tick in three), frames sent to
 // four seats. Reports the bytes each player receives per second at 30 Hz.
 func BenchmarkRoomTick(b *testing.B) {
-	l, err := New(DefaultConfig(), discardLog())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
+	l := benchService(b)
 	r, conns := runningRoom(b, l)
 	now := time.Now()
 	b.ReportAllocs()
@@ -81,47 +124,49 @@ func BenchmarkRoomTick(b *testing.B) {
 }
 
 // benchInput is the input every benchmark player sends.
-var benchInput = []byte{1, 0xff}
+var (
+	benchInput   = []byte{1, 0xff}
+	benchPayload = marshal(&lspb.Input{Data: benchInput, Seq: 1})
+)
 
 // tickWithInputs runs tick i of a benchmark room: on every third tick each
 // seated player sends an input first, which at 30 Hz is 10 inputs a second
-// per player.
-func tickWithInputs(r *Room, i int, now time.Time) {
+// per player. The inputs go through the room manager, as a handler's do.
+func tickWithInputs(br *benchRoom, i int, now time.Time) {
 	if i%3 == 0 {
-		for _, s := range r.seats {
-			if s != nil {
-				r.events <- roomEvent{kind: evInput, p: s.p, data: benchInput, u32: uint32(i)}
-			}
+		for j, c := range br.conns {
+			_ = br.l.rooms.Input(br.ids[j], c, br.l.id(lspb.MsgInput), benchPayload)
 		}
 	}
-	r.tick(now)
+	br.l.rooms.Step(now)
 }
 
 // TestRoomMemory reports what a running room costs, history aside, and
 // holds it under the 64 KB.
 func TestRoomMemory(t *testing.T) {
-	l, err := New(DefaultConfig(), discardLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := benchService(t)
 	const n = 500
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	rooms := make([]*Room, 0, n)
+	rooms := make([]*benchRoom, 0, n)
 	for range n {
 		r, _ := runningRoom(t, l)
-		now := time.Now()
-		for range 10 { // warm the frame buffers
-			r.tick(now)
-		}
 		rooms = append(rooms, r)
+	}
+	now := time.Now()
+	for range 10 { // warm the frame buffers: inputs into every room, then one Step ticks them all
+		for _, r := range rooms {
+			for j, c := range r.conns {
+				_ = l.rooms.Input(r.ids[j], c, l.id(lspb.MsgInput), benchPayload)
+			}
+		}
+		l.rooms.Step(now)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	per := float64(after.HeapAlloc-before.HeapAlloc) / n
-	t.Logf("%.0f bytes of heap per running 4-player room (queue of %d requests included)", per, l.cfg.RoomQueueLen)
+	t.Logf("%.0f bytes of heap per running 4-player room (queue of %d requests included)", per, l.rooms.Config().QueueLen)
 	if per > 64<<10 {
 		t.Fatalf("a running room takes %.0f bytes, over 64 KB", per)
 	}

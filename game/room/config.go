@@ -50,6 +50,10 @@ type Config struct {
 	MaxTimers int
 	// MaxListed bounds a page of List; 0 means 64.
 	MaxListed int
+	// Manual leaves the rooms off the scheduler: they tick only when
+	// Manager.Step is called, on the caller's goroutine, with the time it
+	// gives. For tests and benchmarks that drive rooms frame by frame.
+	Manual bool
 }
 
 // Disabled switches off a duration whose zero means a default.

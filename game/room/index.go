@@ -125,6 +125,14 @@ func (m *Manager) List(q Query) (rooms []Info, next uint64) {
 	return rooms, next
 }
 
+// Count is the number of rooms of type typ, or of every type for "". Safe
+// for concurrent use.
+func (m *Manager) Count(typ string) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.index.sets[indexKey{typ, "", false}])
+}
+
 // firstOpen is the oldest open room of typ and label with a free seat, or
 // nil; call with the manager's mutex held.
 func (m *Manager) firstOpen(typ, label string) *Room {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,8 @@ type Manager struct {
 	owners   map[uint64]int // rooms per owner, while they run
 	creating int            // rooms reserved but not yet added
 	index    index
+	manual   []*Room // Config.Manual: the rooms Step ticks
+	stepBuf  []*Room
 	closed   bool
 	stopOnce sync.Once
 }
@@ -241,8 +244,37 @@ func (m *Manager) Create(typ, label string, opts any, owner Join, done func(erro
 			r.period = time.Second / time.Duration(t.opts.TickRate)
 		}
 	}
+	if m.cfg.Manual {
+		m.mu.Lock()
+		m.manual = append(m.manual, r)
+		m.mu.Unlock()
+		return r, nil
+	}
 	m.sched.add(r, r.period)
 	return r, nil
+}
+
+// Step ticks every room of a Config.Manual manager once, on the caller's
+// goroutine, as if the tick were due at now, and returns how many rooms
+// are left. Call it from one goroutine at a time; it does nothing for a
+// scheduled manager.
+func (m *Manager) Step(now time.Time) int {
+	m.mu.RLock()
+	m.stepBuf = append(m.stepBuf[:0], m.manual...)
+	m.mu.RUnlock()
+	ended := false
+	for _, r := range m.stepBuf {
+		if !r.tick(now) {
+			ended = true
+		}
+	}
+	if !ended {
+		return len(m.stepBuf)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.manual = slices.DeleteFunc(m.manual, func(r *Room) bool { return r.ended.Load() })
+	return len(m.manual)
 }
 
 // canCreate checks the bounds of a new room; call it with mu held.

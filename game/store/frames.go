@@ -26,6 +26,14 @@ type FrameStore interface {
 // ErrNoMatch is returned for a match a store does not hold.
 var ErrNoMatch = errors.New("game: no such match")
 
+// ErrFramesLost is returned by ReadFrames for a match whose frames the
+// store could not all keep (MemoryFrameStore over its byte bound): a
+// replay or catch-up from it would have holes, so it is refused whole.
+var ErrFramesLost = errors.New("game: the match's frames were not all kept")
+
+// ErrStoreFull is returned by AppendFrame when the store is at its bound.
+var ErrStoreFull = errors.New("game: the frame store is full")
+
 // FrameLog is one match's busy frames: a byte log of
 // uvarint(frame) uvarint(len) inputs, with a sparse index for seeking.
 // The zero value is an empty log. It is not safe for concurrent use: its
@@ -53,6 +61,11 @@ func (l *FrameLog) Append(frame uint32, inputs []byte) error {
 	}
 	if l.n%logIndexEvery == 0 {
 		l.index = append(l.index, logMark{frame: frame, off: len(l.buf)})
+	}
+	if g := l.growth(len(inputs)); g > 0 {
+		nb := make([]byte, len(l.buf), cap(l.buf)+g)
+		copy(nb, l.buf)
+		l.buf = nb
 	}
 	l.buf = binary.AppendUvarint(l.buf, uint64(frame))
 	l.buf = binary.AppendUvarint(l.buf, uint64(len(inputs)))
@@ -87,20 +100,71 @@ func (l *FrameLog) Read(from, to uint32, fn func(frame uint32, inputs []byte) bo
 	}
 }
 
+// Bytes is the memory the log holds.
+func (l *FrameLog) Bytes() int { return cap(l.buf) + len(l.index)*16 }
+
+// growth is the bytes appending inputs adds to the buffer's capacity: 0
+// when it fits, else what it needs and a quarter of the log more, so
+// appends stay amortized O(1) and a store can tell in advance what an
+// append will cost.
+func (l *FrameLog) growth(inputs int) int {
+	need := 2*binary.MaxVarintLen32 + inputs
+	if len(l.buf)+need <= cap(l.buf) {
+		return 0
+	}
+	return len(l.buf) + need + len(l.buf)/4 - cap(l.buf)
+}
+
 // MemoryFrameStore keeps match logs in memory. It keeps every running
-// match and the last maxEnded ended ones (oldest dropped first), so a
-// long-running server's memory stays bounded.
+// match and the last maxEnded ended ones (oldest dropped first), within a
+// bound on the bytes of all logs: past it, ended matches go oldest first,
+// and when only running matches are left, the frame that does not fit is
+// refused (ErrStoreFull) and its match is marked lost (ErrFramesLost on
+// reads), so memory stays bounded whatever the players send.
 type MemoryFrameStore struct {
 	mu       sync.RWMutex
 	logs     map[uint64]*FrameLog
-	ended    []uint64 // ended matches, oldest first
+	lost     map[uint64]bool // matches with a refused frame
+	ended    []uint64        // ended matches, oldest first
 	maxEnded int
+	maxBytes int
+	bytes    int
 }
 
 // NewMemoryFrameStore returns a store that keeps up to maxEnded finished
-// matches for replay (at least one).
+// matches for replay (at least one), with no bound on bytes.
 func NewMemoryFrameStore(maxEnded int) *MemoryFrameStore {
-	return &MemoryFrameStore{logs: make(map[uint64]*FrameLog), maxEnded: max(maxEnded, 1)}
+	return NewBoundedMemoryFrameStore(maxEnded, 0)
+}
+
+// NewBoundedMemoryFrameStore is NewMemoryFrameStore holding at most
+// maxBytes of frames (0 for no bound).
+func NewBoundedMemoryFrameStore(maxEnded, maxBytes int) *MemoryFrameStore {
+	return &MemoryFrameStore{logs: make(map[uint64]*FrameLog), lost: make(map[uint64]bool),
+		maxEnded: max(maxEnded, 1), maxBytes: maxBytes}
+}
+
+// Bytes is the memory the store's logs hold. Safe for concurrent use.
+func (s *MemoryFrameStore) Bytes() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.bytes
+}
+
+// dropOldestEnded forgets the oldest ended match; false when none is left.
+func (s *MemoryFrameStore) dropOldestEnded() bool {
+	if len(s.ended) == 0 {
+		return false
+	}
+	id := s.ended[0]
+	s.ended[0] = 0
+	s.ended = s.ended[1:]
+	if l := s.logs[id]; l != nil {
+		s.bytes -= l.Bytes()
+	}
+	delete(s.logs, id)
+	delete(s.lost, id)
+	return true
 }
 
 func (s *MemoryFrameStore) AppendFrame(matchID uint64, frame uint32, inputs []byte) error {
@@ -114,7 +178,22 @@ func (s *MemoryFrameStore) AppendFrame(matchID uint64, frame uint32, inputs []by
 	if l.ended {
 		return fmt.Errorf("game: match %d has ended", matchID)
 	}
-	return l.Append(frame, inputs)
+	if s.lost[matchID] {
+		return fmt.Errorf("%w: match %d is no longer recorded", ErrStoreFull, matchID)
+	}
+	if s.maxBytes > 0 {
+		cost := l.growth(len(inputs)) + 16
+		for s.bytes+cost > s.maxBytes && s.dropOldestEnded() {
+		}
+		if s.bytes+cost > s.maxBytes {
+			s.lost[matchID] = true
+			return fmt.Errorf("%w: %d bytes held; match %d is no longer recorded", ErrStoreFull, s.bytes, matchID)
+		}
+	}
+	before := l.Bytes()
+	err := l.Append(frame, inputs)
+	s.bytes += l.Bytes() - before
+	return err
 }
 
 func (s *MemoryFrameStore) EndMatch(matchID uint64, lastFrame uint32) error {
@@ -131,8 +210,7 @@ func (s *MemoryFrameStore) EndMatch(matchID uint64, lastFrame uint32) error {
 	l.ended, l.end = true, lastFrame
 	s.ended = append(s.ended, matchID)
 	for len(s.ended) > s.maxEnded {
-		delete(s.logs, s.ended[0])
-		s.ended = s.ended[1:]
+		s.dropOldestEnded()
 	}
 	return nil
 }
@@ -143,6 +221,9 @@ func (s *MemoryFrameStore) ReadFrames(matchID uint64, from, to uint32, fn func(u
 	l := s.logs[matchID]
 	if l == nil {
 		return fmt.Errorf("%w: %d", ErrNoMatch, matchID)
+	}
+	if s.lost[matchID] {
+		return fmt.Errorf("%w: match %d", ErrFramesLost, matchID)
 	}
 	l.Read(from, to, fn)
 	return nil

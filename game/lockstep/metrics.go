@@ -4,18 +4,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// lockstepMetrics are the lockstep service's Prometheus collectors. They
-// always exist (so the code never checks); WithMetrics registers
-// them, normally on the registry given to znet.WithMetrics.
-type lockstepMetrics struct {
-	tickDuration, tickLateness, catchUp   prometheus.Histogram
+// metrics are the lockstep service's Prometheus collectors. They always
+// exist (so the code never checks); WithMetrics registers them, normally
+// on the registry given to znet.WithMetrics. Tick duration and lateness
+// are the room runtime's (zinxgame_room_tick_*).
+type metrics struct {
+	catchUp                               prometheus.Histogram
 	framesSent, bytesSent                 prometheus.Counter
 	roomsCreated, matchesStarted, desyncs prometheus.Counter
 	reconnections, storeErrors            prometheus.Counter
 	inputsDropped, matchesEnded           *prometheus.CounterVec
 }
 
-func newLockstepMetrics(l *Service) *lockstepMetrics {
+func newMetrics() *metrics {
 	ns := "zinxgame_lockstep_"
 	h := func(name, help string, buckets []float64) prometheus.Histogram {
 		return prometheus.NewHistogram(prometheus.HistogramOpts{Name: ns + name, Help: help, Buckets: buckets})
@@ -23,11 +24,8 @@ func newLockstepMetrics(l *Service) *lockstepMetrics {
 	c := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Name: ns + name, Help: help})
 	}
-	tick := []float64{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2e-3, 5e-3, 10e-3, 33e-3, 100e-3}
-	return &lockstepMetrics{
-		tickDuration:   h("tick_duration_seconds", "Time one room tick took (requests applied, frame assembled and sent).", tick),
-		tickLateness:   h("tick_lateness_seconds", "How late a room tick started after its scheduled time.", tick),
-		catchUp:        h("catchup_duration_seconds", "Time to send a reconnecting player every frame it missed.", []float64{1e-3, 5e-3, 25e-3, 100e-3, 250e-3, 1, 5}),
+	return &metrics{
+		catchUp:        h("catchup_duration_seconds", "Time from a Reconnect to the player being live again (every frame it missed sent).", []float64{1e-3, 5e-3, 25e-3, 100e-3, 250e-3, 1, 5}),
 		framesSent:     c("frames_total", "Frames assembled and sent live."),
 		bytesSent:      c("bytes_sent_total", "Bytes of frames and catch-up sent, frame heads included."),
 		roomsCreated:   c("rooms_created_total", "Rooms created."),
@@ -42,18 +40,11 @@ func newLockstepMetrics(l *Service) *lockstepMetrics {
 	}
 }
 
-// WithMetrics registers the lockstep metrics (rooms by state, tick
-// duration and lateness, frames and bytes sent, dropped inputs,
-// reconnections and catch-up time, desyncs) on reg.
-func WithMetrics(reg prometheus.Registerer) Option {
-	return func(l *Service) { l.metricsReg = reg }
-}
-
 // register adds the collectors, with a gauge of rooms by state read at
 // scrape time.
-func (m *lockstepMetrics) register(reg prometheus.Registerer, l *Service) error {
+func (m *metrics) register(reg prometheus.Registerer, l *Service) error {
 	rooms := prometheus.NewDesc("zinxgame_lockstep_rooms", "Rooms by state: open (taking players) or running.", []string{"state"}, nil)
-	cs := []prometheus.Collector{m.tickDuration, m.tickLateness, m.catchUp, m.framesSent, m.bytesSent,
+	cs := []prometheus.Collector{m.catchUp, m.framesSent, m.bytesSent,
 		m.roomsCreated, m.matchesStarted, m.desyncs, m.reconnections, m.storeErrors, m.inputsDropped, m.matchesEnded,
 		roomsCollector{l: l, desc: rooms}}
 	for _, c := range cs {
@@ -72,17 +63,8 @@ type roomsCollector struct {
 func (c roomsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c roomsCollector) Collect(ch chan<- prometheus.Metric) {
-	var open, running int
-	c.l.mu.RLock()
-	for _, r := range c.l.rooms {
-		switch roomState(r.status.Load()) {
-		case stateOpen:
-			open++
-		case stateRunning:
-			running++
-		}
-	}
-	c.l.mu.RUnlock()
-	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(open), "open")
+	all := c.l.rooms.Count(RoomType)
+	running := int(c.l.running.Load())
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(max(all-running, 0)), "open")
 	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(running), "running")
 }
