@@ -71,4 +71,3 @@ func TestBatchWriterDecodes(t *testing.T) {
 		t.Fatalf("an empty one-frame batch takes %d bytes", len(w.b))
 	}
 }
-
