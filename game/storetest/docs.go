@@ -370,22 +370,21 @@ func docsOrder(t *testing.T, st game.DocStore) {
 	ctx := docCtx(t)
 	ref := game.DocRef{Collection: "counter", Owner: game.PlayerOwner(5), Key: "n"}
 	const n = 2000
-	done := make(chan struct{})
+	done, reading := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
 	var readErr, flushErr error
 	wg.Go(func() {
-		last, lastVer, reads := 0, uint64(0), 0
+		last, lastVer := 0, uint64(0)
+		var once sync.Once
+		defer once.Do(func() { close(reading) }) // whatever the first read found
 		for {
 			select {
 			case <-done:
-				if reads == 0 {
-					readErr = errors.New("no reads")
-				}
 				return
 			default:
 			}
 			d, ok, err := st.GetDoc(ctx, ref)
-			reads++
+			once.Do(func() { close(reading) }) // the writer starts after a first read
 			if err != nil {
 				readErr = err
 				return
@@ -414,6 +413,7 @@ func docsOrder(t *testing.T, st game.DocStore) {
 			}
 		}
 	})
+	<-reading
 	var prev uint64
 	for i := 1; i <= n; i++ {
 		v, err := st.PutDoc(ctx, ref, []byte(strconv.Itoa(i)))
