@@ -7,7 +7,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	flushes, flushErrors, queueFull, written, refused prometheus.Counter
 	flushSeconds                                      prometheus.Histogram
-	pending, up                                       prometheus.GaugeFunc
+	pending, up, docBytes                             prometheus.GaugeFunc
 }
 
 func newMetrics(s *Store) *metrics {
@@ -18,13 +18,15 @@ func newMetrics(s *Store) *metrics {
 	return &metrics{
 		flushes:     c("flushes_total", "Pipelines Redis took (one per FlushInterval in steady state, more while a backlog drains)."),
 		flushErrors: c("flush_errors_total", "Pipelines that failed (Redis unreachable or not ready); each is sent again."),
-		queueFull:   c("queue_full_total", "Frames refused because MaxPending writes were already queued."),
+		queueFull:   c("queue_full_total", "Frames and documents refused because MaxPending writes (or DocLimits.MaxBytes of documents) were already queued."),
 		written:     c("writes_total", "Writes stored in Redis."),
 		refused:     c("refused_writes_total", "Writes Redis refused for themselves (logged and dropped)."),
 		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: ns + "flush_duration_seconds",
 			Help: "Time one pipeline took, from send to the last reply.", Buckets: prometheus.ExponentialBuckets(250e-6, 4, 8)}),
 		pending: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: ns + "pending_writes",
 			Help: "Writes queued in memory or in flight, not yet in Redis."}, func() float64 { return float64(s.Pending()) }),
+		docBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: ns + "pending_doc_bytes",
+			Help: "Bytes of document writes queued or in flight, bounded by DocLimits.MaxBytes."}, func() float64 { return float64(s.PendingDocBytes()) }),
 		up: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: ns + "up",
 			Help: "1 when the last contact with Redis succeeded, 0 while it is unreachable."}, func() float64 {
 			if s.Up() {
@@ -36,7 +38,7 @@ func newMetrics(s *Store) *metrics {
 }
 
 func (m *metrics) register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.flushes, m.flushErrors, m.queueFull, m.written, m.refused, m.flushSeconds, m.pending, m.up} {
+	for _, c := range []prometheus.Collector{m.flushes, m.flushErrors, m.queueFull, m.written, m.refused, m.flushSeconds, m.pending, m.up, m.docBytes} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

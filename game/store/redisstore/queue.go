@@ -31,9 +31,11 @@ const (
 	opMatch                 // HSET match:<id> <fields>, and its TTL
 	opSession               // DEL, HSET, PEXPIREAT session:<id>
 	opRevoke                // revokeScript on session:<id>
+	opDocPut                // docPutScript on a document's hash (docs.go)
+	opDocDel                // HDEL a document's field
 )
 
-var kindNames = [...]string{"frame", "end match", "player", "match", "session", "revoke session"}
+var kindNames = [...]string{"frame", "end match", "player", "match", "session", "revoke session", "document", "delete document"}
 
 // op is one queued write. Its values are copies the caller no longer
 // touches, so the flusher and readers use them without a lock.
@@ -46,6 +48,7 @@ type op struct {
 	fields []any  // HSET field, value, ...
 	data   []byte // a frame's inputs
 	expire int64  // a session's expiry, Unix ms; 0 for none
+	doc    *docOp // a document write's details
 }
 
 // coalesces reports whether a write of this kind replaces the whole record,
@@ -177,6 +180,9 @@ func (s *Store) stored(batch []op, refused int) {
 		if o.key != "" && s.lastKey[o.key] == o.seq {
 			delete(s.lastKey, o.key)
 		}
+		if o.doc != nil {
+			s.docLandedLocked(&o)
+		}
 	}
 	s.landed = batch[len(batch)-1].seq
 	close(s.landedCh)
@@ -255,6 +261,8 @@ func (s *Store) send(batch []op, resend bool) (refused int, err error) {
 			}
 		case opRevoke:
 			p.Eval(ctx, revokeScript, []string{o.key})
+		case opDocPut, opDocDel:
+			s.sendDoc(ctx, p, &o)
 		}
 		for len(owner) < p.Len() {
 			owner = append(owner, int32(i))

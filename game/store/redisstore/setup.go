@@ -19,6 +19,7 @@ type Stores struct {
 	Matches  store.MatchStore
 	Sessions store.SessionStore
 	Frames   store.FrameStore // nil with memory: the lockstep service makes its own
+	Docs     store.DocStore   // the game's own documents, with the default store.DocLimits
 	// Redis is the Redis store, nil with memory.
 	Redis *Store
 }
@@ -38,7 +39,7 @@ func (s Stores) Close(ctx context.Context) error {
 func Open(ctx context.Context, rc zconf.RedisConfig, log *slog.Logger, reg prometheus.Registerer) (Stores, error) {
 	if !rc.Enabled() {
 		m := store.NewMemoryStore()
-		return Stores{Players: m, Matches: m, Sessions: m}, nil
+		return Stores{Players: m, Matches: m, Sessions: m, Docs: store.NewMemoryDocStore(store.DocLimits{})}, nil
 	}
 	redis.SetLogger(slogPrintf{log})
 	var opts []Option
@@ -49,7 +50,7 @@ func Open(ctx context.Context, rc zconf.RedisConfig, log *slog.Logger, reg prome
 	if err != nil {
 		return Stores{}, fmt.Errorf("redisstore: opening %s: %w", rc.Addr, err)
 	}
-	return Stores{Players: st, Matches: st, Sessions: st, Frames: st, Redis: st}, nil
+	return Stores{Players: st, Matches: st, Sessions: st, Frames: st, Docs: st, Redis: st}, nil
 }
 
 type slogPrintf struct{ log *slog.Logger }

@@ -1,6 +1,7 @@
-// Package redisstore implements package store's interfaces on Redis:
-// players, match metadata and input logs, and sessions (store.PlayerStore,
-// MatchStore, SessionStore and FrameStore), with github.com/redis/go-redis/v9.
+// Package redisstore implements game's stores on Redis: players, match
+// metadata and input logs, and sessions (store.PlayerStore, MatchStore,
+// SessionStore and FrameStore), and the game's own documents (store.DocStore,
+// see docs.go), with github.com/redis/go-redis/v9.
 //
 // Writes are write-behind. They go into one ordered, bounded queue in
 // memory and return at once: a room's tick never waits for Redis. A
@@ -63,6 +64,7 @@ var (
 	_ store.MatchStore   = (*Store)(nil)
 	_ store.SessionStore = (*Store)(nil)
 	_ store.FrameStore   = (*Store)(nil)
+	_ store.DocStore     = (*Store)(nil)
 )
 
 // Store is every game store on one Redis. Safe for concurrent use.
@@ -80,6 +82,7 @@ type Store struct {
 	resend    bool              // inflight failed once: its writes may be in Redis already
 	lastKey   map[string]uint64 // record key -> seq of its newest pending write
 	lastFrame map[uint64]uint32 // running match -> its last appended frame
+	docs      docState          // documents' bookkeeping (docs.go)
 	seq       uint64            // the last seq given
 	landed    uint64            // every write up to this seq is stored (or refused by Redis)
 	landedCh  chan struct{}     // closed and replaced when landed moves
@@ -98,7 +101,8 @@ type Store struct {
 type Option func(*options)
 
 type options struct {
-	reg prometheus.Registerer
+	reg       prometheus.Registerer
+	docLimits store.DocLimits
 }
 
 // WithMetrics registers the store's metrics on reg: pending writes, Redis
@@ -151,6 +155,7 @@ func New(ctx context.Context, rc zconf.RedisConfig, log *slog.Logger, opts ...Op
 		landedCh: make(chan struct{}), kick: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{}),
 	}
+	s.docs.limits = o.docLimits.WithDefaults()
 	s.met = newMetrics(s)
 	if o.reg != nil {
 		if err := s.met.register(o.reg); err != nil {

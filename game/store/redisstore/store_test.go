@@ -228,8 +228,8 @@ func TestMetricsLint(t *testing.T) {
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("lint: %v %v", problems, err)
 	}
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 8 {
-		t.Fatalf("%d metrics (%v), want 8", n, err)
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 9 {
+		t.Fatalf("%d metrics (%v), want 9", n, err)
 	}
 }
 
