@@ -67,9 +67,9 @@ type Config struct {
 	// Shards is the number of tick goroutines; 0 means GOMAXPROCS.
 	Shards int
 	// MsgIDBase is the first message ID of the lockstep protocol: its IDs
-	// are MsgIDBase+0 (Login) to MsgIDBase+21 (ReplayStart), in
+	// are MsgIDBase+0 (Login) to MsgIDBase+23 (LogoutAck), in
 	// protocol.MsgLogin's order. 0 means 1000, the protocol's own IDs;
-	// move it when another module of the server uses 1000-1021.
+	// move it when another module of the server uses 1000-1023.
 	MsgIDBase uint32
 	// TickSlack lets a shard that wakes for one room also run the rooms
 	// due within this much time, a little early, instead of sleeping and

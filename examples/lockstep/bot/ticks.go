@@ -21,7 +21,7 @@ import (
 // include that bound) over the run after the ramp.
 const (
 	targetLateness = 2 * time.Millisecond
-	latenessMetric = "zinxgame_lockstep_tick_lateness_seconds"
+	latenessMetric = "zinxgame_room_tick_lateness_seconds"
 	procsMetric    = "go_sched_gomaxprocs_threads"
 	scrapeTimeout  = 5 * time.Second
 )
