@@ -531,7 +531,8 @@ func (m *Manager) onDisconnect(c ziface.IConnection) {
 // Shutdown ends every room (EndShutdown) at its next tick and waits until
 // all have ended or ctx ends, then stops the scheduler; it reports the
 // rooms that had not ended. New rooms and joins are refused with ErrClosed
-// from the start. Later calls only wait again.
+// from the start. Later calls only wait again. A Config.Manual manager's
+// rooms are ticked by Shutdown itself, on the caller's goroutine.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
 	m.closed = true
@@ -546,6 +547,10 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	t := time.NewTicker(2 * time.Millisecond)
 	defer t.Stop()
 	for m.Rooms() > 0 && ctx.Err() == nil {
+		if m.cfg.Manual {
+			m.Step(time.Now()) // nobody else ticks them: the shutdown does
+			continue
+		}
 		select {
 		case <-ctx.Done():
 		case <-t.C:
