@@ -1,6 +1,7 @@
 package room
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -63,7 +64,11 @@ func BenchmarkRuntimeTick(b *testing.B) {
 type countConn struct {
 	znet.Connection // unused methods; calling one would panic
 	msgs, bytes     int
+	props           sync.Map
 }
+
+func (c *countConn) SetProperty(k string, v any)      { c.props.Store(k, v) }
+func (c *countConn) GetProperty(k string) (any, bool) { return c.props.Load(k) }
 
 func (c *countConn) SendMsg(_ uint32, data []byte) error {
 	c.msgs++
@@ -72,3 +77,35 @@ func (c *countConn) SendMsg(_ uint32, data []byte) error {
 }
 
 func (c *countConn) SendMsgNow(id uint32, data []byte) error { return c.SendMsg(id, data) }
+
+// BenchmarkManagerInput: what a handler pays to queue one member's input
+// on its room (rate limit, membership, the queue), drained as it goes.
+func BenchmarkManagerInput(b *testing.B) {
+	m, err := NewManager(Config{Manual: true, RequestRate: 1e6, QueueLen: 1 << 16}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Register("bench", func() Logic { return &frameLogic{} }, TypeOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	c := &countConn{}
+	r, err := m.Create("bench", "", nil, Join{Player: Player{ID: 1}, Conn: c}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.Step(time.Now())
+	data := []byte{1, 2}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := m.Input(1, c, 1, data); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i%1024 == 0 {
+			for len(r.events) > 0 {
+				<-r.events
+			}
+		}
+	}
+}

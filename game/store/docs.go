@@ -12,7 +12,7 @@ import (
 // results) as documents: opaque bytes under a key, grouped in collections
 // and owned by a player or a match. A DocStore gives them the built-in
 // records' guarantees: the memory implementation is the default, and
-// package game/redisstore's Store keeps them on Redis behind the same
+// package game/store/redisstore's Store keeps them on Redis behind the same
 // ordered write-behind queue as every other write.
 
 // OwnerKind says what owns a document.

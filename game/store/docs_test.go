@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/zinxgame/zinxgame/game/store"
-	"github.com/zinxgame/zinxgame/game/storetest"
+	"github.com/zinxgame/zinxgame/game/store/storetest"
 )
 
 func TestMemoryDocStore(t *testing.T) {

@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zinxgame/zinxgame/game/store"
-	"github.com/zinxgame/zinxgame/game/redisstore"
-	"github.com/zinxgame/zinxgame/game/storetest"
+	"github.com/zinxgame/zinxgame/game/store/redisstore"
+	"github.com/zinxgame/zinxgame/game/store/storetest"
 	"github.com/zinxgame/zinxgame/internal/redistest"
 )
 
