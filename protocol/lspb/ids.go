@@ -24,4 +24,6 @@ const (
 	MsgError       uint32 = 1019
 	MsgReplay      uint32 = 1020
 	MsgReplayStart uint32 = 1021
+	MsgLogout      uint32 = 1022
+	MsgLogoutAck   uint32 = 1023
 )

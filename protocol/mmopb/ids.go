@@ -9,9 +9,11 @@ const (
 	MsgLeave       uint32 = 201
 	MsgSyncPlayers uint32 = 202
 
-	MsgMmoLogin    uint32 = 10
-	MsgMmoLoginAck uint32 = 11
-	MsgMmoError    uint32 = 12
+	MsgMmoLogin     uint32 = 10
+	MsgMmoLoginAck  uint32 = 11
+	MsgMmoError     uint32 = 12
+	MsgMmoLogout    uint32 = 13
+	MsgMmoLogoutAck uint32 = 14
 )
 
 // BroadCast types (BroadCast.Tp).
