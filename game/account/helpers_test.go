@@ -1,6 +1,7 @@
 package account_test
 
 import (
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -20,3 +21,5 @@ func unmarshal(t *testing.T, b []byte, m proto.Message) {
 		t.Fatal(err)
 	}
 }
+
+func loginMsg(name string) *commonpb.Login { return &commonpb.Login{Name: name} }

@@ -56,7 +56,7 @@ type env struct {
 
 // start serves a Service over accounts (nil: memory) on a test server,
 // with the whoAmI route.
-func start(t *testing.T, cfg account.Config, accounts account.Accounts, zc zconf.Config) *env {
+func start(t *testing.T, cfg account.Config, accounts account.Accounts, zc zconf.Config, opts ...znettest.Option) *env {
 	t.Helper()
 	if accounts == nil {
 		accounts = account.NewMemoryAccounts()
@@ -85,7 +85,7 @@ func start(t *testing.T, cfg account.Config, accounts account.Accounts, zc zconf
 		}); err != nil {
 			t.Fatal(err)
 		}
-	})
+	}, opts...)
 	return e
 }
 
