@@ -5,8 +5,8 @@ import (
 	"log/slog"
 
 	"github.com/zinxgame/zinxgame/game/account"
-	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/zconf"
+	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
 )
 
