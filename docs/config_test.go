@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zinxgame/zinxgame/game/account"
 	"github.com/zinxgame/zinxgame/game/account/auth"
 	"github.com/zinxgame/zinxgame/game/lockstep"
 	"github.com/zinxgame/zinxgame/game/mmo"
@@ -21,6 +22,7 @@ import (
 var documented = map[string]any{
 	"Server keys":        zconf.Default(),
 	"`Redis` section":    zconf.DefaultRedis(),
+	"`Account` section":  account.DefaultConfig(),
 	"`Auth` section":     auth.Config{},
 	"`Lockstep` section": lockstep.DefaultConfig(),
 	"`MMO` section":      mmo.DefaultConfig(),
@@ -176,5 +178,37 @@ func TestConfigDocCoversExampleSections(t *testing.T) {
 	}
 	if seen == 0 {
 		t.Fatal("found no Sections in the examples: the pattern no longer matches how they load their config")
+	}
+}
+
+// TestMMOConfigAccountSection keeps conf/mmo.json's Account section the
+// complete reference: every key listed, and loading it gives the defaults
+// the example runs with (LoginTimeout off).
+func TestMMOConfigAccountSection(t *testing.T) {
+	b, err := os.ReadFile("../conf/mmo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct{ Account map[string]any }
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[account.Config]()) {
+		if _, ok := doc.Account[f.Name]; !ok {
+			t.Errorf("conf/mmo.json's Account section lacks %s", f.Name)
+		}
+	}
+	world, got := mmo.DefaultConfig(), account.Config{}
+	if _, err := zconf.Load(zconf.Source{File: "../conf/mmo.json",
+		Sections: map[string]any{"MMO": &world, "Account": &got}}); err != nil {
+		t.Fatal(err)
+	}
+	want := account.DefaultConfig()
+	want.LoginTimeout = -time.Second
+	if got != want {
+		t.Fatalf("conf/mmo.json's Account section loads as\n%+v\nwant\n%+v", got, want)
+	}
+	if _, err := account.New(got, nil, nil); err != nil {
+		t.Fatalf("the service refuses conf/mmo.json's Account section: %v", err)
 	}
 }

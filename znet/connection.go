@@ -54,9 +54,10 @@ type Connection struct {
 	hard     chan struct{} // closed by hardClose: stop waiting for anything
 	done     chan struct{} // closed after OnConnStop returned
 	fullOnce sync.Once
-	aborted  bool // the request being handled called Abort; only the executor touches it
-	peerDone bool // the reader saw the peer finish (EOF or error); only the reader touches it
-	hooked   bool // OnConnStart ran, so OnConnStop must; only the reader touches it
+	aborted  bool        // the request being handled called Abort; only the executor touches it
+	peerDone bool        // the reader saw the peer finish (EOF or error); only the reader touches it
+	hooked   bool        // OnConnStart ran, so OnConnStop must; only the reader touches it
+	timedOut atomic.Bool // the keep-alive sweeper closed it for silence
 
 	lim         *rate.Limiter // MsgRateLimit; nil when off
 	rateNoticed bool          // the client was told it is limited; only the reader touches it

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"log/slog"
 	"time"
+
+	"github.com/zinxgame/zinxgame/ziface"
 )
 
 // The keep-alive sweeper closes connections that went silent (heartbeat
@@ -78,6 +80,7 @@ func (e *engine) sweep(t time.Time) {
 			return
 		}
 		if !c.stopping.Load() { // count, tell and log a connection once, not every sweep while it closes
+			c.timedOut.Store(true)
 			_ = c.SendMsg(e.cfg.NoticeMsgID, Notice{Code: NoticeTimeout, Reason: reason}.encode())
 			if c.stop() {
 				e.stats.heartbeatTimeouts.Add(1)
@@ -85,6 +88,18 @@ func (e *engine) sweep(t time.Time) {
 			}
 		}
 	})
+}
+
+// TimedOut reports whether the server closed the connection because it
+// went silent (HeartbeatTimeout, FirstMessageTimeout), so a disconnect
+// hook can tell a timeout from a client that left. Safe for concurrent use.
+func (c *Connection) TimedOut() bool { return c.timedOut.Load() }
+
+// TimedOut is Connection.TimedOut for any connection: false for one that
+// is not a *Connection.
+func TimedOut(c ziface.IConnection) bool {
+	zc, ok := c.(*Connection)
+	return ok && zc.TimedOut()
 }
 
 // touch records that a whole message arrived.

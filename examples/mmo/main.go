@@ -30,7 +30,7 @@ func main() {
 }
 
 func run() error {
-	file := flag.String("c", "", "JSON config file: server keys, plus an \"MMO\" section for the world")
+	file := flag.String("c", "", "JSON config file: server keys, plus an \"MMO\" section for the world and an \"Account\" section for logins")
 	port := flag.Int("port", -1, "TCP port, overriding the config")
 	flag.Parse()
 
@@ -39,6 +39,10 @@ func run() error {
 		over["TcpPort"] = *port
 	}
 	world := mmo.DefaultConfig()
+	// Zinx's demo clients never log in: they play anonymously, so no
+	// connection is closed for not logging in (a file may still set it).
+	acct := account.DefaultConfig()
+	acct.LoginTimeout = account.Disabled
 	authCfg := auth.Config{}   // the secret from the file or ZINX_AUTH_SECRET
 	rc := zconf.DefaultRedis() // empty Addr: everything in memory
 	cfg, err := zconf.Load(zconf.Source{
@@ -51,7 +55,7 @@ func run() error {
 		// player in view would pay for it, so it is cut, config file or not.
 		Defaults: map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth, "FlushDelay": mmo.FlushDelay,
 			"MsgRateLimit": 30.0, "MsgRateBurst": 60, "MsgRatePolicy": zconf.RateDisconnect},
-		Sections: map[string]any{"MMO": &world, "Auth": &authCfg, "Redis": &rc},
+		Sections: map[string]any{"MMO": &world, "Account": &acct, "Auth": &authCfg, "Redis": &rc},
 	})
 	if err != nil {
 		return err
@@ -73,7 +77,12 @@ func run() error {
 		_ = stores.Close(context.Background())
 		return err
 	}
-	w, err := mmo.NewWorld(world, log, mmo.WithAccounts(accounts), mmo.WithPlayerStore(stores.Players))
+	svc, err := account.New(acct, accounts, log)
+	if err != nil {
+		_ = stores.Close(context.Background())
+		return err
+	}
+	w, err := mmo.NewWorld(world, log, mmo.WithAccountService(svc), mmo.WithPlayerStore(stores.Players))
 	if err != nil {
 		_ = stores.Close(context.Background())
 		return err

@@ -26,14 +26,15 @@ type TokenAccounts struct {
 }
 
 // NewTokenAccounts returns accounts signed by tokens, numbered by gen,
-// with sessions kept in sessions. tokens should verify against the same
-// store: auth.SessionRevoker(sessions, func(s Session) bool { return s.Revoked }).
+// with sessions kept in sessions. Verify loads each token's session and
+// checks it, so tokens need no Revoker (a SessionRevoker on the same store
+// would only read the session twice).
 func NewTokenAccounts(tokens *auth.Tokens, gen *ids.Generator, sessions store.SessionStore) *TokenAccounts {
 	return &TokenAccounts{tokens: tokens, ids: gen, sessions: sessions, node: uint32(gen.Node())}
 }
 
 // NewAccount numbers a new player, opens a session for it and signs a
-// token naming both.
+// token naming both. Safe for concurrent use.
 func (a *TokenAccounts) NewAccount(ctx context.Context, _ string) (Identity, string, error) {
 	id, err := a.ids.Next()
 	if err != nil {
@@ -55,25 +56,59 @@ func (a *TokenAccounts) NewAccount(ctx context.Context, _ string) (Identity, str
 	return Identity{PlayerID: id, Session: &se}, token, nil
 }
 
-// UpdateSession writes s (the session store may buffer it, as Redis does).
+// UpdateSession writes s (the session store may buffer it, as Redis
+// does). Safe for concurrent use.
 func (a *TokenAccounts) UpdateSession(ctx context.Context, s store.Session) error {
 	return a.sessions.PutSession(ctx, s)
 }
 
-// Verify checks a token's signature, expiry and session. The session
-// returned is rebuilt from the token, held now by this node; its room and
-// last frame are filled in as the player plays (UpdateSession).
+// Verify checks a token's signature and expiry, then loads its session:
+// a session that is gone (expired, dropped) or revoked refuses the token
+// (auth.ErrTokenRevoked), and one held by another player than the token's
+// subject refuses it as invalid (auth.ErrTokenInvalid: the token names a
+// session it does not own). The session returned is the stored one, with
+// its room and last frame, held now by this node. Safe for concurrent use.
 func (a *TokenAccounts) Verify(ctx context.Context, token string) (Identity, error) {
 	c, err := a.tokens.Verify(ctx, token)
-	switch {
-	case err == nil:
-		return Identity{PlayerID: c.PlayerID,
-			Session: &store.Session{ID: c.SessionID, PlayerID: c.PlayerID, Node: a.node, ExpiresAt: c.ExpiresAt}}, nil
-	case errors.Is(err, auth.ErrTokenInvalid), errors.Is(err, auth.ErrTokenExpired), errors.Is(err, auth.ErrTokenRevoked):
-		return Identity{}, fmt.Errorf("%w: %w", ErrBadToken, err)
-	default:
-		return Identity{}, err // the session store failed: not the token's fault
+	if err != nil {
+		return Identity{}, a.refusal(err)
 	}
+	se, ok, err := a.sessions.GetSession(ctx, c.SessionID)
+	switch {
+	case err != nil:
+		return Identity{}, fmt.Errorf("game: loading session %q: %w", c.SessionID, err) // not the token's fault
+	case !ok:
+		return Identity{}, fmt.Errorf("%w: %w: session %q is gone", ErrBadToken, auth.ErrTokenRevoked, c.SessionID)
+	case se.Revoked:
+		return Identity{}, fmt.Errorf("%w: %w: session %q", ErrBadToken, auth.ErrTokenRevoked, c.SessionID)
+	case se.PlayerID != c.PlayerID:
+		return Identity{}, fmt.Errorf("%w: %w: session %q belongs to another player", ErrBadToken, auth.ErrTokenInvalid, c.SessionID)
+	}
+	se.Node = a.node
+	return Identity{PlayerID: c.PlayerID, Session: &se}, nil
+}
+
+// refusal wraps a token verdict in ErrBadToken; a failure to reach a
+// Revoker stays a server-side failure.
+func (a *TokenAccounts) refusal(err error) error {
+	if errors.Is(err, auth.ErrTokenInvalid) || errors.Is(err, auth.ErrTokenExpired) || errors.Is(err, auth.ErrTokenRevoked) {
+		return fmt.Errorf("%w: %w", ErrBadToken, err)
+	}
+	return err
+}
+
+// Revoke marks the identity's session revoked in the session store, so
+// its token is refused with auth.ErrTokenRevoked until the session
+// expires. An identity without a session has nothing to revoke. Safe for
+// concurrent use.
+func (a *TokenAccounts) Revoke(ctx context.Context, id Identity) error {
+	if id.Session == nil {
+		return nil
+	}
+	if err := a.sessions.RevokeSession(ctx, id.Session.ID); err != nil {
+		return fmt.Errorf("game: revoking session %q: %w", id.Session.ID, err)
+	}
+	return nil
 }
 
 // BadTokenCode is the protocol error for a refused token.
@@ -99,7 +134,8 @@ func SetupAccounts(cfg auth.Config, node int, sessions store.SessionStore, log *
 	if err != nil {
 		return nil, nil, err
 	}
-	tokens, err := auth.NewTokens(cfg, auth.SessionRevoker(sessions, func(s store.Session) bool { return s.Revoked }), nil)
+	// No Revoker: TokenAccounts.Verify reads the session itself.
+	tokens, err := auth.NewTokens(cfg, nil, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,83 +2,89 @@ package mmo
 
 import (
 	"context"
-	"log/slog"
 	"time"
-
-	"google.golang.org/protobuf/proto"
 
 	"github.com/zinxgame/zinxgame/game/account"
 	"github.com/zinxgame/zinxgame/game/store"
-	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/ziface"
-	"github.com/zinxgame/zinxgame/znet"
 )
 
-// HandleLogin is the router for message 10. A new identity, or the one a
-// token stands for, is attached to the player; a returning player is moved
-// to where it was saved, with the appear and leave messages a move causes,
-// and its own new position (200, Tp 2). Account and store calls may block
-// (Redis), so they run off the worker (Async). A refused token gets an
-// Error (12), then the connection closes.
-func (w *World) HandleLogin(req ziface.IRequest) {
-	c := req.GetConnection()
+// Logging in is the account service's (game/account): it answers Login
+// (10) with LoginAck (11) or Error (12), and Logout (13) with LogoutAck
+// (14), on the MMO's IDs, and kicks an older connection of an identity
+// that logs in again. The world hears of it through the service's hooks:
+// a login moves the player to where it was saved, a logout saves it and
+// makes it anonymous again.
+
+// protocol is the MMO's login IDs, moved by MsgIDBase.
+func (w *World) protocol() account.Protocol {
+	return account.Protocol{
+		Login: w.id(mmopb.MsgMmoLogin), LoginAck: w.id(mmopb.MsgMmoLoginAck), Error: w.id(mmopb.MsgMmoError),
+		Logout: w.id(mmopb.MsgMmoLogout), LogoutAck: w.id(mmopb.MsgMmoLogoutAck),
+	}
+}
+
+// onLogin is the service's OnLogin hook, on the connection's worker after
+// LoginAck went out: the saved record is loaded off the worker (a store may
+// block), then the player is attached to its identity and moved where it
+// was, with the appear and leave messages a move causes, and its own new
+// position (200, Tp 2). The identity is attached only once the record is
+// in, so a player who leaves meanwhile never saves its spawn point over
+// its record.
+func (w *World) onLogin(c ziface.IConnection, pl account.Player, _ ziface.IConnection) {
 	p := w.playerOf(c)
 	if p == nil {
 		return
 	}
-	var m commonpb.Login
-	if err := proto.Unmarshal(req.GetData(), &m); err != nil {
-		znet.LogLimited(c, w.log, "bad_login", slog.LevelWarn, "game: bad Login message", "pid", p.PID, "err", err)
-		return
-	}
 	var (
-		ident  account.Identity
-		token  = m.Token
 		rec    store.PlayerRecord
 		found  bool
 		failed error
 	)
 	err := c.Async(func(ctx context.Context) {
-		if token == "" {
-			ident, token, failed = w.accounts.NewAccount(ctx, m.Name)
-			return
-		}
-		if ident, failed = w.accounts.Verify(ctx, token); failed == nil {
-			rec, found, failed = w.store.LoadPlayer(ctx, ident.PlayerID)
-		}
+		rec, found, failed = w.store.LoadPlayer(ctx, pl.ID)
 	}, func() {
-		w.finishLogin(c, p, &m, ident.PlayerID, token, rec, found, failed)
+		if failed != nil {
+			// Play on from the spawn point; the record is saved over
+			// when it moves, as for a new player.
+			w.log.Warn("game: loading a player record failed", "pid", p.PID, "account", pl.ID, "err", failed)
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.players[p.PID] != p {
+			return // it left while the record loaded
+		}
+		if still, ok := w.accounts.PlayerOf(c); !ok || still.ID != pl.ID {
+			return // logged out or replaced meanwhile
+		}
+		p.Account, p.Name = pl.ID, pl.Name
+		if found && finite(rec.X) && finite(rec.Y) && finite(rec.Z) && finite(rec.V) && rec.Scene == sceneMMO {
+			w.moveLocked(p, &mmopb.Position{X: rec.X, Y: rec.Y, Z: rec.Z, V: rec.V})
+			w.send(p, w.id(mmopb.MsgBroadCast), &mmopb.BroadCast{PID: p.PID, Tp: mmopb.TpAppear, Data: &mmopb.BroadCast_P{P: p.Pos}})
+		}
 	})
 	if err != nil {
-		w.log.Warn("game: login not started", "pid", p.PID, "err", err)
+		w.log.Warn("game: loading a player record not started", "pid", p.PID, "account", pl.ID, "err", err)
 	}
 }
 
-func (w *World) finishLogin(c ziface.IConnection, p *Player, m *commonpb.Login, id uint64, token string, rec store.PlayerRecord, found bool, failed error) {
-	if failed != nil {
-		code := account.BadTokenCode(failed)
-		w.log.Warn("game: login refused", "pid", p.PID, "err", failed)
-		b := marshal(&commonpb.Error{Code: code, Message: "login refused", RequestId: w.id(mmopb.MsgMmoLogin)})
-		_ = c.SendMsg(w.id(mmopb.MsgMmoError), b)
-		c.Stop()
-		return
+// onLogout is the service's OnLogout hook: the player's record is saved
+// and the player goes on anonymously (a replaced connection is being
+// kicked; a logged-out one closes). Saved here, before the newer
+// connection's onLogin loads the record (the service runs them in that
+// order), so the newer connection starts where the older one stood.
+func (w *World) onLogout(c ziface.IConnection, _ account.Player, _ account.LogoutReason) {
+	p := w.playerOf(c)
+	if p == nil {
+		return // already gone, and saved, by OnDisconnect
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.players[p.PID] != p {
-		return // it left while the login ran
-	}
-	if p.Account != 0 {
-		// One identity per connection: a second Login is ignored.
-		znet.LogLimited(c, w.log, "second_login", slog.LevelWarn, "game: second login on one connection ignored", "pid", p.PID, "account", p.Account)
-		return
-	}
-	p.Account, p.Name = id, m.Name
-	w.send(p, w.id(mmopb.MsgMmoLoginAck), &commonpb.LoginAck{PlayerId: id, Token: token})
-	if found && finite(rec.X) && finite(rec.Y) && finite(rec.Z) && finite(rec.V) && rec.Scene == sceneMMO {
-		w.moveLocked(p, &mmopb.Position{X: rec.X, Y: rec.Y, Z: rec.Z, V: rec.V})
-		w.send(p, w.id(mmopb.MsgBroadCast), &mmopb.BroadCast{PID: p.PID, Tp: mmopb.TpAppear, Data: &mmopb.BroadCast_P{P: p.Pos}})
+	rec, logged := w.record(p)
+	p.Account, p.Name = 0, ""
+	w.mu.Unlock()
+	if logged {
+		w.save(rec)
 	}
 }
 

@@ -82,9 +82,9 @@ type Player struct {
 	PID  int32
 	Conn ziface.IConnection
 	Pos  *mmopb.Position
-	// Account is the logged-in identity (message 10), 0 for an anonymous
-	// player; its position is saved when it leaves. Guarded by the world's
-	// mutex.
+	// Account is the logged-in identity (message 10, through the account
+	// service), 0 for an anonymous player; its position is saved as it
+	// moves and when it leaves or logs out. Guarded by the world's mutex.
 	Account uint64
 	Name    string
 }
@@ -101,7 +101,8 @@ type World struct {
 	cfg Config
 	log *slog.Logger
 
-	accounts account.Accounts
+	accounts *account.Service
+	book     account.Accounts // WithAccounts', until NewWorld made the service
 	store    store.PlayerStore
 
 	mu      sync.Mutex
@@ -124,8 +125,16 @@ type Option func(*World)
 func WithPlayerStore(s store.PlayerStore) Option { return func(w *World) { w.store = s } }
 
 // WithAccounts sets who issues and checks login tokens (in memory by
-// default: tokens die with the process).
-func WithAccounts(a account.Accounts) Option { return func(w *World) { w.accounts = a } }
+// default: tokens die with the process), for the account service the world
+// makes itself; WithAccountService gives it one instead.
+func WithAccounts(a account.Accounts) Option { return func(w *World) { w.book = a } }
+
+// WithAccountService logs players in through s, shared with the server's
+// other modules (one identity per player, one policy for a second
+// connection). Without it the world makes its own service over the
+// accounts of WithAccounts, with LoginTimeout Disabled: Zinx clients never
+// log in.
+func WithAccountService(s *account.Service) Option { return func(w *World) { w.accounts = s } }
 
 // NewWorld returns an empty world.
 func NewWorld(cfg Config, log *slog.Logger, opts ...Option) (*World, error) {
@@ -153,10 +162,22 @@ func NewWorld(cfg Config, log *slog.Logger, opts ...Option) (*World, error) {
 		w.store = store.NewMemoryStore()
 	}
 	if w.accounts == nil {
-		w.accounts = account.NewMemoryAccounts()
+		svc, err := account.New(account.Config{LoginTimeout: account.Disabled}, w.book, log)
+		if err != nil {
+			return nil, err
+		}
+		w.accounts = svc
 	}
+	w.book = nil
+	w.accounts.OnLogin(w.onLogin)
+	w.accounts.OnLogout(w.onLogout)
 	return w, nil
 }
+
+// AccountService is the service the world logs players in through: ask it
+// who a connection's player is (PlayerOf) from any router. Safe for
+// concurrent use.
+func (w *World) AccountService() *account.Service { return w.accounts }
 
 // Len is the number of players online.
 func (w *World) Len() int {
@@ -377,19 +398,23 @@ func finite(f float32) bool {
 }
 
 // Mount mounts the world on a server, with srv.Mount("mmo", w): its
-// routes (2 chat, 3 move, 10 login, moved by MsgIDBase) and its connect
-// and disconnect hooks (a player enters on connect, and leaves, saved, on
+// routes (2 chat, 3 move, moved by MsgIDBase), the account service's login
+// and logout on the MMO's IDs (10-14, moved too), and its connect and
+// disconnect hooks (a player enters on connect, and leaves, saved, on
 // disconnect).
 func (w *World) Mount(m *znet.Mount) error {
 	for _, r := range []struct {
 		id uint32
 		h  func(ziface.IRequest)
-	}{{mmopb.MsgTalk, w.HandleTalk}, {mmopb.MsgMove, w.HandleMove}, {mmopb.MsgMmoLogin, w.HandleLogin}} {
+	}{{mmopb.MsgTalk, w.HandleTalk}, {mmopb.MsgMove, w.HandleMove}} {
 		if err := m.Handle(w.id(r.id), r.h); err != nil {
 			return err
 		}
 	}
 	m.OnConnect(w.OnConnect)
+	if err := w.accounts.MountProtocol(m, w.protocol(), nil); err != nil {
+		return err
+	}
 	m.OnDisconnect(w.OnDisconnect)
 	return nil
 }

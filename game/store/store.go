@@ -86,12 +86,13 @@ type SessionStore interface {
 }
 
 // MemoryStore implements PlayerStore, MatchStore and SessionStore in
-// memory. Safe for concurrent use.
+// memory. Its sessions are bounded by the live ones: an expired session is
+// dropped as the store goes (sessions.go). Safe for concurrent use.
 type MemoryStore struct {
 	mu       sync.Mutex
 	players  map[uint64]PlayerRecord
 	matches  map[uint64]MatchMeta
-	sessions map[string]Session
+	sessions memorySessions
 	now      func() time.Time
 	// KeepMatches bounds the ended matches kept (oldest dropped first); 0
 	// keeps them all. Set it before the store is used.
@@ -104,7 +105,7 @@ func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
 		players:  make(map[uint64]PlayerRecord),
 		matches:  make(map[uint64]MatchMeta),
-		sessions: make(map[string]Session),
+		sessions: newMemorySessions(),
 		now:      time.Now,
 	}
 }
@@ -145,34 +146,6 @@ func (s *MemoryStore) LoadMatch(_ context.Context, id uint64) (MatchMeta, bool, 
 	defer s.mu.Unlock()
 	m, ok := s.matches[id]
 	return m, ok, nil
-}
-
-func (s *MemoryStore) PutSession(_ context.Context, se Session) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sessions[se.ID] = se
-	return nil
-}
-
-func (s *MemoryStore) GetSession(_ context.Context, id string) (Session, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	se, ok := s.sessions[id]
-	if ok && !se.ExpiresAt.IsZero() && !s.now().Before(se.ExpiresAt) {
-		delete(s.sessions, id)
-		return Session{}, false, nil
-	}
-	return se, ok, nil
-}
-
-func (s *MemoryStore) RevokeSession(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if se, ok := s.sessions[id]; ok {
-		se.Revoked = true
-		s.sessions[id] = se
-	}
-	return nil
 }
 
 // Flush does nothing: memory writes are immediate.

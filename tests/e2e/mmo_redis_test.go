@@ -33,7 +33,7 @@ func TestMMOSIGTERMSavesEveryPlayer(t *testing.T) {
 	rs := redistest.Start(t)
 	p := startBinary(t, "mmo", []string{
 		"ZINX_MODE=tcp", "ZINX_REDIS_ADDR=" + rs.Addr, "ZINX_AUTH_SECRET=" + strings.Repeat("k", 32),
-		"ZINX_CONNRATEPERIP=0",
+		"ZINX_CONNRATEPERIP=0", "ZINX_ACCOUNT_NEWIDENTITYRATE=-1", // 200 new identities from one IP
 	})
 	cfg := zconf.Default()
 	cfg.WorkerPoolSize = zconf.Off
