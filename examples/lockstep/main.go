@@ -49,7 +49,8 @@ func run() error {
 		over["TcpPort"] = *port
 	}
 	ls := lockstep.DefaultConfig()
-	authCfg := auth.Config{}   // the secret from the file or ZINX_AUTH_SECRET
+	acct := account.DefaultConfig() // login timeout, name bound, new identities per address
+	authCfg := auth.Config{}        // the secret from the file or ZINX_AUTH_SECRET
 	rc := zconf.DefaultRedis() // empty Addr: everything in memory
 	cfg, err := zconf.Load(zconf.Source{
 		File:      *file,
@@ -61,7 +62,7 @@ func run() error {
 		// too (InputRate); twice that, with a second of burst, is a flood.
 		Defaults: map[string]any{"Name": "lockstep", "Mode": zconf.ModeBoth,
 			"MsgRateLimit": 60.0, "MsgRateBurst": 120, "MsgRatePolicy": zconf.RateDisconnect},
-		Sections: map[string]any{"Lockstep": &ls, "Auth": &authCfg, "Redis": &rc},
+		Sections: map[string]any{"Lockstep": &ls, "Account": &acct, "Auth": &authCfg, "Redis": &rc},
 	})
 	if err != nil {
 		return err
@@ -87,7 +88,12 @@ func run() error {
 		_ = stores.Close(context.Background())
 		return err
 	}
-	opts := []lockstep.Option{lockstep.WithMetrics(reg), lockstep.WithAccounts(accounts),
+	identity, err := account.New(acct, accounts, log)
+	if err != nil {
+		_ = stores.Close(context.Background())
+		return err
+	}
+	opts := []lockstep.Option{lockstep.WithMetrics(reg), lockstep.WithIdentity(identity),
 		lockstep.WithIDs(ids), lockstep.WithMatchStore(stores.Matches)}
 	if stores.Frames != nil {
 		opts = append(opts, lockstep.WithFrameStore(stores.Frames))

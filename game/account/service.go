@@ -295,6 +295,16 @@ func (s *Service) UpdateSession(id uint64, room uint64, lastFrame uint32) {
 	}
 }
 
+// SaveSession records se, with its room and last frame, whether or not its
+// player is online: a seat held for a dropped player records where its
+// player would resume. It never blocks for long (called from room ticks);
+// a failure is logged. Safe for concurrent use.
+func (s *Service) SaveSession(se store.Session) {
+	if err := s.accounts.UpdateSession(context.Background(), se); err != nil {
+		s.log.Warn("account: recording a session failed", "player", se.PlayerID, "session", se.ID, "err", err)
+	}
+}
+
 // connected is the connect hook: track c and arm its LoginTimeout.
 func (s *Service) connected(c ziface.IConnection, p Protocol) {
 	s.mu.Lock()

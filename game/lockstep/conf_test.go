@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/zinxgame/zinxgame/game/account"
 	"github.com/zinxgame/zinxgame/zconf"
 )
 
@@ -27,7 +28,7 @@ func TestLockstepConfigFile(t *testing.T) {
 	}
 	got := DefaultConfig()
 	if _, err := zconf.Load(zconf.Source{File: "../../conf/lockstep.json", Logger: discardLog(),
-		Sections: map[string]any{"Lockstep": &got}}); err != nil {
+		Sections: map[string]any{"Lockstep": &got, "Account": new(account.Config)}}); err != nil {
 		t.Fatal(err)
 	}
 	if want := DefaultConfig(); got != want {

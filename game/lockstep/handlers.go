@@ -85,6 +85,7 @@ func (l *Service) player(req ziface.IRequest) (account.Player, bool) {
 }
 
 func joinOf(p account.Player, c ziface.IConnection, meta *joinMeta) room.Join {
+	meta.session = p.Session
 	return room.Join{Player: room.Player{ID: p.ID, Name: p.Name}, Conn: c, Meta: meta}
 }
 

@@ -152,24 +152,34 @@ func TestRoomsPerOwner(t *testing.T) {
 	a.expectError(commonpb.ErrorCode_ERROR_ROOM_LIMIT)
 }
 
-// Two long names would push RoomState and MatchStart over the packet
-// limit, and both were dropped without a word. Now the join that would is
-// refused, with its code, at the request.
+// Long names would push RoomState and MatchStart over the packet limit,
+// and both were dropped without a word (two 2,100-byte names did it).
+// Names are now bounded at login (ERROR_NAME_TOO_LONG), and a join whose
+// room state would not fit one packet is refused, with its code, at the
+// request, whatever the name bound is set to.
 func TestStateTooLargeIsRefusedAtTheJoin(t *testing.T) {
-	acc, err := account.New(account.Config{MaxNameBytes: 4096}, nil, discardLog())
+	e := startLockstep(t, nil)
+	a := e.dial()
+	a.send(lspb.MsgLogin, &commonpb.Login{Name: strings.Repeat("n", 2100)})
+	a.expectError(commonpb.ErrorCode_ERROR_NAME_TOO_LONG)
+
+	acc, err := account.New(account.Config{MaxNameBytes: 1024}, nil, discardLog())
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := startLockstep(t, nil, WithIdentity(acc))
-	long := strings.Repeat("n", 2100)
-	a, b := e.dial(), e.dial()
-	a.send(lspb.MsgLogin, &commonpb.Login{Name: long})
-	a.expect(lspb.MsgLoginAck, &commonpb.LoginAck{})
-	b.send(lspb.MsgLogin, &commonpb.Login{Name: long})
-	b.expect(lspb.MsgLoginAck, &commonpb.LoginAck{})
-	st := a.create(&lspb.RoomOptions{MaxPlayers: 2})
-	b.send(lspb.MsgRoomJoin, &lspb.RoomJoin{RoomId: st.Room.RoomId})
-	b.expectError(commonpb.ErrorCode_ERROR_STATE_TOO_LARGE)
+	e = startLockstep(t, nil, WithIdentity(acc))
+	long := strings.Repeat("n", 1000)
+	cs := []*lsClient{e.dial(), e.dial(), e.dial(), e.dial()}
+	for _, c := range cs {
+		c.send(lspb.MsgLogin, &commonpb.Login{Name: long})
+		c.expect(lspb.MsgLoginAck, &commonpb.LoginAck{})
+	}
+	st := cs[0].create(&lspb.RoomOptions{MaxPlayers: 4, ReadyTimeoutMs: 3600_000})
+	cs[1].join(st.Room.RoomId)
+	cs[2].join(st.Room.RoomId)
+	// Four 1,000-byte names do not fit a 4,000-byte packet.
+	cs[3].send(lspb.MsgRoomJoin, &lspb.RoomJoin{RoomId: st.Room.RoomId})
+	cs[3].expectError(commonpb.ErrorCode_ERROR_STATE_TOO_LARGE)
 }
 
 // 200 pipelined replay requests used to copy the whole match log 200

@@ -33,7 +33,8 @@ type createOpts struct {
 
 // joinMeta is what a join or rejoin carries to the room.
 type joinMeta struct {
-	req       uint32 // the request's message ID, for error replies
+	req       uint32         // the request's message ID, for error replies
+	session   *store.Session // the player's session, when its accounts keep one
 	reconnect bool   // a Reconnect: resume the match from lastFrame+1
 	lastFrame uint32
 }
@@ -43,6 +44,9 @@ type seat struct {
 	p     room.Player
 	conn  ziface.IConnection // nil while disconnected
 	ready bool
+	// session is the player's session as of its last join, so a drop
+	// records where the player would resume even though it is offline.
+	session *store.Session
 	// catching is the generation of the catch-up stream the seat waits
 	// on: while it is not 0 the seat gets no live frames; the stream hands
 	// over to live frames with no gap (catchup.go).
@@ -158,6 +162,9 @@ func (m *match) Join(r *room.Room, j room.Join) {
 	for i, s := range m.seats {
 		if s == nil {
 			s = &seat{p: j.Player, conn: j.Conn}
+			if meta != nil {
+				s.session = meta.session
+			}
 			m.seats[i] = s
 			m.seated++
 			m.l.acc.UpdateSession(j.ID, r.ID(), 0)
@@ -192,6 +199,9 @@ func (m *match) rejoin(j room.Join, meta *joinMeta) {
 	}
 	wasGone := s.conn == nil
 	s.conn = j.Conn
+	if meta != nil && meta.session != nil {
+		s.session = meta.session
+	}
 	m.sendState(j.Conn, slot)
 	if m.state != stateRunning {
 		return
@@ -222,7 +232,11 @@ func (m *match) Leave(r *room.Room, p room.Player, why room.LeaveReason) {
 		r.Hold(p.ID, m.l.cfg.ReconnectGrace)
 		m.event(lspb.PlayerEventKind_PLAYER_DISCONNECTED, slot, s, nil)
 		// The last frame sent: where a reconnection to any node would resume.
-		m.l.acc.UpdateSession(p.ID, r.ID(), m.sentUpTo)
+		if s.session != nil {
+			se := *s.session
+			se.RoomID, se.LastFrame = r.ID(), m.sentUpTo
+			m.l.acc.SaveSession(se)
+		}
 		m.updateListing()
 		return
 	}

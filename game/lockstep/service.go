@@ -47,6 +47,7 @@ type Service struct {
 
 	ownRooms   bool
 	accounts   account.Accounts // WithAccounts: the accounts of an identity service of our own
+	accountCfg account.Config
 	metricsReg prometheus.Registerer
 	// Connection property keys: the input limiter, the replay in progress.
 	inputKey, replayKey string
@@ -67,6 +68,11 @@ func WithMatchStore(s store.MatchStore) Option { return func(l *Service) { l.mat
 // account.TokenAccounts for signed tokens that survive restarts). Ignored
 // with WithIdentity.
 func WithAccounts(a account.Accounts) Option { return func(l *Service) { l.accounts = a } }
+
+// WithIdentityConfig configures the identity service the lockstep service
+// makes for itself (login timeout, name bound, new identities per
+// address); ignored with WithIdentity.
+func WithIdentityConfig(c account.Config) Option { return func(l *Service) { l.accountCfg = c } }
 
 // WithIdentity logs players in through s, shared with the server's other
 // modules, so a player has one identity everywhere and any router can read
@@ -129,7 +135,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Service, error) {
 		l.ids = g
 	}
 	if l.acc == nil {
-		acc, err := account.New(account.Config{}, l.accounts, log)
+		acc, err := account.New(l.accountCfg, l.accounts, log)
 		if err != nil {
 			return nil, err
 		}

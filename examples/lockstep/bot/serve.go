@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/zinxgame/zinxgame/game/account"
 	"github.com/zinxgame/zinxgame/game/lockstep"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
@@ -36,7 +37,10 @@ func startServer(bots int, log *slog.Logger, opts []lockstep.Option) (*inproc, e
 	cfg.LogLevel = "warn"
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector())
-	opts = append(slices.Clip(opts), lockstep.WithMetrics(reg))
+	// The bots are many players from one address: new identities are not
+	// limited per address here, as they are by default.
+	opts = append([]lockstep.Option{lockstep.WithIdentityConfig(account.Config{NewIdentityRate: account.Disabled})},
+		append(slices.Clip(opts), lockstep.WithMetrics(reg))...)
 	ls, err := lockstep.New(lockstep.DefaultConfig(), log, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("-serve: %w", err)
