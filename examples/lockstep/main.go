@@ -51,7 +51,7 @@ func run() error {
 	ls := lockstep.DefaultConfig()
 	acct := account.DefaultConfig() // login timeout, name bound, new identities per address
 	authCfg := auth.Config{}        // the secret from the file or ZINX_AUTH_SECRET
-	rc := zconf.DefaultRedis() // empty Addr: everything in memory
+	rc := zconf.DefaultRedis()      // empty Addr: everything in memory
 	cfg, err := zconf.Load(zconf.Source{
 		File:      *file,
 		Overrides: over,

@@ -35,7 +35,7 @@ type createOpts struct {
 type joinMeta struct {
 	req       uint32         // the request's message ID, for error replies
 	session   *store.Session // the player's session, when its accounts keep one
-	reconnect bool   // a Reconnect: resume the match from lastFrame+1
+	reconnect bool           // a Reconnect: resume the match from lastFrame+1
 	lastFrame uint32
 }
 
