@@ -2,6 +2,7 @@ package lockstep
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -49,12 +50,19 @@ func TestCatchUpTenMinutes(t *testing.T) {
 	}
 	defer cl.Close()
 	done := make(chan error, 1)
+	// Written by the client's reader until done is sent, read by the test
+	// after it is received.
 	var next uint32 = 1
 	var messages, inputs int
+	finished := false
 	cl.AddRouterFunc(lspb.MsgCatchUp, func(req ziface.IRequest) {
+		if finished {
+			return // the hand-over's last batches, after the 10 minutes
+		}
 		var b lspb.FrameBatch
 		if err := proto.Unmarshal(req.GetData(), &b); err != nil || b.FirstFrame != next {
-			done <- err
+			finished = true
+			done <- fmt.Errorf("batch from frame %d, want %d: %v", b.FirstFrame, next, err)
 			return
 		}
 		messages++
@@ -63,10 +71,8 @@ func TestCatchUpTenMinutes(t *testing.T) {
 		}
 		next += b.Count
 		if next > frames {
-			select {
-			case done <- nil:
-			default:
-			}
+			finished = true
+			done <- nil
 		}
 	})
 	if _, err := cl.Dial(context.Background(), ts.Addr); err != nil {
