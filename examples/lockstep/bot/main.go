@@ -34,6 +34,19 @@
 // answers Error, a connection drops, a reconnection fails or a match does
 // not end on the bots' vote.
 //
+// Listing under load: -fill-rooms N also opens N rooms that stay open
+// (one connection each creates a room of 4 seats with a ready timeout
+// longer than the run, and nobody joins), so they tick all through the
+// run; -list-rate R then sends R RoomList requests a second in all, over
+// -list-conns connections, from when the fill rooms are open to the end.
+// These run on a client of their own and add their own lines and checks
+// to the report (every fill room open, every request answered, no error);
+// with -bots 0 they run alone. With -metrics, the server's tick lateness
+// over that window is the figure to compare with and without -list-rate:
+//
+//	go run ./examples/lockstep/bot -addr 127.0.0.1:8999 -bots 0 -fill-rooms 5000 -list-rate 1000 -list-conns 20 \
+//	    -duration 30s -ramp 10s -metrics http://127.0.0.1:9102/metrics -server-pid 1234
+//
 // Exit status: 0 on PASS, 1 on FAIL or error, 2 for bad flags.
 package main
 
@@ -57,7 +70,7 @@ func cli() int {
 	var tick, fpp, hashInt uint
 	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8999", "lockstep server address (loopback only)")
 	flag.BoolVar(&cfg.NoReplay, "no-replay", false, "skip replaying one ended match at the end (ReplayRequest, re-simulated to the players' voted hash)")
-	flag.IntVar(&cfg.Bots, "bots", 400, "number of bots, a multiple of -players")
+	flag.IntVar(&cfg.Bots, "bots", 400, "number of bots, a multiple of -players (0 with -fill-rooms or -list-rate: the listing load alone)")
 	flag.IntVar(&cfg.Players, "players", 4, "bots per room (RoomOptions.max_players)")
 	flag.Float64Var(&cfg.InputRate, "input-rate", 10, "inputs per second per bot")
 	flag.Float64Var(&cfg.ReconnectProb, "reconnect-prob", 0, "chance per bot per second to drop the connection and reconnect (0-1)")
@@ -70,6 +83,9 @@ func cli() int {
 	flag.BoolVar(&cfg.Serve, "serve", false, "run the lockstep server in this process on 127.0.0.1:0 instead of using -addr")
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the external server, to report its CPU time")
 	flag.StringVar(&cfg.MetricsURL, "metrics", "", "the external server's /metrics URL (loopback), to report its tick lateness and GOMAXPROCS against the 2 ms p99 target")
+	flag.IntVar(&cfg.FillRooms, "fill-rooms", 0, "listing load: also open this many rooms that stay open (one connection each, nobody ready), ticking through the run")
+	flag.Float64Var(&cfg.ListRate, "list-rate", 0, "listing load: RoomList requests per second in all, from when the fill rooms are open to the end")
+	flag.IntVar(&cfg.ListConns, "list-conns", 20, "listing load: connections -list-rate is spread over (each at most 50/s: the server allows 60 messages/s a connection)")
 	flag.StringVar(&jsonFile, "json", "", "also write the report to this file as JSON")
 	cpuProfile := flag.String("cpuprofile", "", "write the bots' own CPU profile to this file")
 	flag.Parse()

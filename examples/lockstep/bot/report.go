@@ -72,6 +72,8 @@ type Report struct {
 	// Replay is one ended match fetched again and re-simulated; nil when
 	// none ended on a vote (or -replay=false).
 	Replay *Replay `json:"replay,omitempty"`
+	// Flood is the listing load (-fill-rooms, -list-rate); nil for none.
+	Flood *FloodReport `json:"listing_load,omitempty"`
 
 	Pass     bool     `json:"pass"`
 	Failures []string `json:"failures,omitempty"`
@@ -200,7 +202,9 @@ func (rep *Report) judge() {
 	if f := rep.Frames; f.Early > 0 || f.CatchUpUnasked > 0 {
 		rep.fail("frames: %d batches before MatchStart, %d catch-up batches unasked", f.Early, f.CatchUpUnasked)
 	}
+	playing := rep.Bots > 0 // -bots 0: only the listing load runs
 	switch {
+	case !playing:
 	case rep.TickRate == 0:
 		rep.fail("no match started")
 	case rep.InputRate > 0 && rep.Latency.Count == 0:
@@ -245,8 +249,11 @@ func (rep *Report) judge() {
 	if h := rep.Hashes; h.ResultsMissed > 0 || h.ResultMismatch > 0 {
 		rep.fail("result votes: %d missed, %d MatchEnd results differing from the vote", h.ResultsMissed, h.ResultMismatch)
 	}
-	if !ro.ListOK {
+	if playing && !ro.ListOK {
 		rep.fail("room list check: %s", ro.List)
+	}
+	if rep.Flood != nil {
+		rep.Flood.judge(rep)
 	}
 	if rep.TicksErr != "" {
 		rep.fail("server metrics: %s", rep.TicksErr)
@@ -332,7 +339,10 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 	rep.GaveUp = maps.Clone(r.failures)
 	rep.Hashes.DesyncSamples = slices.Clone(r.desyncs)
 	rep.Rooms.List, rep.Rooms.ListOK = r.roomList, r.listOK
-	if rep.Rooms.List == "" {
+	switch {
+	case r.cfg.Bots == 0:
+		rep.Rooms.List = "not checked: no playing bots (-bots 0)"
+	case rep.Rooms.List == "":
 		rep.Rooms.List = "not done (bot-0 did not create its room)"
 	}
 	if len(r.errCodes) > 0 {
@@ -480,6 +490,9 @@ func (rep *Report) WriteText(w io.Writer) {
 		p("  replay        match %d: %d frames in %s, state hash at frame %d %s (players voted %s): %s%s",
 			rp.MatchID, rp.Frames, rp.Took, rp.ResultFrame, rp.GotHash, rp.WantHash, verdict(rp.OK), map[bool]string{true: "", false: " " + rp.Err}[rp.Err == ""])
 	}
+	if rep.Flood != nil {
+		rep.Flood.lines(p)
+	}
 	if rep.CPU == nil {
 		p("  server CPU    not measured (give -server-pid, or use -serve)")
 	}
@@ -492,10 +505,14 @@ func (rep *Report) WriteText(w io.Writer) {
 	if rep.InputRate <= targetDownRate {
 		down = verdict(d.MeanBps <= targetDownBps)
 	}
-	p("  targets       desyncs %d == 0: %s; gaps %d == 0: %s; p99 input->frame %s <= %s: %s; downstream %.0f <= %d B/s: %s",
-		h.Desyncs, verdict(h.Desyncs == 0), f.GapFrames, verdict(f.GapFrames == 0),
-		rep.Latency.P99, botkit.Ms(rep.LatencyTarget()), verdict(rep.TickRate > 0 && time.Duration(rep.Latency.P99) <= rep.LatencyTarget()),
-		d.MeanBps, targetDownBps, down)
+	if rep.Bots == 0 {
+		p("  targets       the bots' not checked: no playing bots (-bots 0)")
+	} else {
+		p("  targets       desyncs %d == 0: %s; gaps %d == 0: %s; p99 input->frame %s <= %s: %s; downstream %.0f <= %d B/s: %s",
+			h.Desyncs, verdict(h.Desyncs == 0), f.GapFrames, verdict(f.GapFrames == 0),
+			rep.Latency.P99, botkit.Ms(rep.LatencyTarget()), verdict(rep.TickRate > 0 && time.Duration(rep.Latency.P99) <= rep.LatencyTarget()),
+			d.MeanBps, targetDownBps, down)
+	}
 	if st := rep.Ticks; st != nil {
 		v := verdict(st.Met())
 		if !st.Judged {

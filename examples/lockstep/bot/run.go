@@ -45,8 +45,14 @@ type Config struct {
 	// listener's /metrics, on loopback), read for its tick lateness and
 	// GOMAXPROCS; "" for none. With Serve the in-process server's are read.
 	MetricsURL string
-	Progress   io.Writer // a line a second; nil for none
-	Log        io.Writer // framework warnings; nil to discard
+	// Listing load (listflood.go): FillRooms rooms held open, and ListRate
+	// RoomList requests a second in all over ListConns connections, from
+	// when the fill rooms are open to the end of the run.
+	FillRooms int
+	ListRate  float64
+	ListConns int
+	Progress  io.Writer // a line a second; nil for none
+	Log       io.Writer // framework warnings; nil to discard
 }
 
 const (
@@ -68,8 +74,8 @@ func (c *Config) validate() error {
 	if c.Players < 1 || c.Players > 16 {
 		bad("-players %d: must be between 1 and 16 (RoomOptions.max_players)", c.Players)
 	}
-	if c.Bots < 1 || c.Bots > maxBots {
-		bad("-bots %d: must be between 1 and %d", c.Bots, maxBots)
+	if c.Bots < 0 || c.Bots > maxBots || (c.Bots == 0 && !c.floodWanted()) {
+		bad("-bots %d: must be between 1 and %d (0 only with -fill-rooms or -list-rate)", c.Bots, maxBots)
 	} else if c.Players >= 1 && c.Bots%c.Players != 0 {
 		bad("-bots %d: must be a multiple of -players %d (every room fills)", c.Bots, c.Players)
 	}
@@ -109,6 +115,7 @@ func (c *Config) validate() error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, c.validateFlood()...)
 	return errors.Join(errs...)
 }
 
@@ -175,6 +182,7 @@ type runner struct {
 	// metrics is the server's Prometheus registry or page; nil for none.
 	metrics    prometheus.Gatherer
 	metricsSrc string
+	flood      *flood // the listing load; nil for none
 
 	c                   [nCounters]atomic.Uint64
 	lat, catchUp        botkit.Hist   // input -> frame; Reconnect -> first live frame
@@ -251,7 +259,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var srv *inproc
 	if cfg.Serve {
 		var err error
-		if srv, err = startServer(cfg.Bots, log, cfg.ServeOptions); err != nil {
+		if srv, err = startServer(2*cfg.Bots+cfg.FillRooms+cfg.ListConns, log, cfg.ServeOptions); err != nil {
 			return nil, err
 		}
 		defer srv.stop()
@@ -274,6 +282,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer cl.Close()
 	r.cl = cl
+	if cfg.floodWanted() {
+		if r.flood, err = newFlood(cfg, r.addr, log); err != nil {
+			return nil, err
+		}
+	}
 	for i := range cfg.Bots / cfg.Players {
 		r.rooms = append(r.rooms, newRoom(i))
 	}
@@ -288,7 +301,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.deadline, _ = runCtx.Deadline()
 	start := r.snap(cpuPID)
 	r.spawned.Go(func() { r.progress(runCtx) })
+	filled := make(chan error, 1)
+	if r.flood != nil {
+		r.spawned.Go(func() { filled <- r.flood.fill(runCtx) })
+	} else {
+		filled <- nil
+	}
 	startErr := r.startAll(runCtx)
+	// The window measured starts once the bots and the fill rooms are
+	// in, and the list flood with it.
+	startErr = errors.Join(startErr, <-filled)
+	if startErr == nil && r.flood != nil {
+		startErr = r.flood.list(runCtx)
+	}
 	ramped := r.snap(cpuPID)
 	if startErr == nil {
 		<-runCtx.Done()
@@ -308,6 +333,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	sctx, scancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer scancel()
 	clientErr := cl.Shutdown(sctx)
+	if r.flood != nil {
+		clientErr = errors.Join(clientErr, r.flood.stop())
+	}
 	r.spawned.Wait()
 	var serverErr error
 	if srv != nil {
@@ -317,6 +345,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, startErr
 	}
 	rep := r.report(cpuPID, start, ramped, end, cl.Stats().DecodeErrors)
+	if r.flood != nil {
+		rep.Flood = r.flood.report(end.at.Sub(ramped.at).Seconds())
+		rep.judge()
+	}
 	if replay != nil {
 		rep.Replay = replay
 		rep.judge()
@@ -350,6 +382,9 @@ func (r *runner) newClient() (*znet.Client, error) {
 // room's creator starts before its joiners. It fails only when the first
 // bot cannot connect: the server is not there.
 func (r *runner) startAll(ctx context.Context) error {
+	if len(r.bots) == 0 {
+		return nil
+	}
 	interval := r.cfg.Ramp / time.Duration(r.cfg.Bots)
 	t := time.NewTimer(0)
 	defer t.Stop()
@@ -415,6 +450,7 @@ func (r *runner) progress(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	prev, prevAt, prevBytes := r.counters(), time.Now(), r.matchBytes()
+	var listSent, listGot uint64 // the flood's, at the previous line
 	for {
 		var now time.Time
 		select {
@@ -430,12 +466,16 @@ func (r *runner) progress(ctx context.Context) {
 		if n := r.inMatch.Load(); n > 0 {
 			down = float64(bytes-prevBytes) / dt / float64(n)
 		}
+		fl := ""
+		if r.flood != nil {
+			fl, listSent, listGot = r.flood.progress(listSent, listGot, dt)
+		}
 		fmt.Fprintf(w, "[%5.1fs] in match %d/%d  frames/s %.0f  inputs/s %.0f  input->frame p99 %s (n=%d)  "+
-			"down %.0f B/s/player  gaps %d dups %d desyncs %d  reconnects %d/%d  errors %d\n",
+			"down %.0f B/s/player  gaps %d dups %d desyncs %d  reconnects %d/%d  errors %d%s\n",
 			now.Sub(r.base).Seconds(), r.inMatch.Load(), r.cfg.Bots,
 			float64(c[cFramesApplied]-prev[cFramesApplied])/dt, float64(c[cInputsSent]-prev[cInputsSent])/dt,
 			botkit.Ms(lat.Quantile(0.99)), lat.Count(), down, c[cGapFrames], c[cDupFrames], c[cRecvDesync],
-			c[cReconnectsOK], c[cReconnects], c[cRecvError])
+			c[cReconnectsOK], c[cReconnects], c[cRecvError], fl)
 		prev, prevAt, prevBytes = c, now, bytes
 	}
 }

@@ -30,10 +30,10 @@ type inproc struct {
 	err      error
 }
 
-func startServer(bots int, log *slog.Logger, opts []lockstep.Option) (*inproc, error) {
+func startServer(conns int, log *slog.Logger, opts []lockstep.Option) (*inproc, error) {
 	cfg := zconf.Default()
 	cfg.Host = "127.0.0.1"
-	cfg.MaxConn = max(cfg.MaxConn, 2*bots+100)
+	cfg.MaxConn = max(cfg.MaxConn, conns+100)
 	cfg.LogLevel = "warn"
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector())
