@@ -63,7 +63,9 @@ func (m *match) handOver(c caughtUp) handOver {
 		return handOver{to: m.sentUpTo}
 	}
 	if c.upTo < m.sentUpTo {
-		_, _ = sendFrames(context.Background(), s.conn, m.l.id(lspb.MsgCatchUp), m.l.cfg.MaxBatchBytes, c.upTo+1, m.sentUpTo,
+		// On the tick: unpaced (a tick never waits for a client), and
+		// bounded by handOverFrames.
+		_, _ = sendFrames(context.Background(), false, s.conn, m.l.id(lspb.MsgCatchUp), m.l.cfg.MaxBatchBytes, c.upTo+1, m.sentUpTo,
 			func(from, to uint32, fn func(uint32, []byte) bool) error {
 				if !m.hist.read(from, to, fn) {
 					return errHistoryTrimmed
@@ -110,7 +112,7 @@ func (st *stream) catchUp(ctx context.Context) {
 	msgID := st.l.id(lspb.MsgCatchUp)
 	for {
 		if st.from <= st.to {
-			n, err := sendFrames(ctx, st.conn, msgID, st.l.cfg.MaxBatchBytes, st.from, st.to, st.read)
+			n, err := sendFrames(ctx, true, st.conn, msgID, st.l.cfg.MaxBatchBytes, st.from, st.to, st.read)
 			st.l.met.bytesSent.Add(float64(n))
 			if err != nil {
 				st.fail(err)
@@ -149,7 +151,7 @@ func (st *stream) finishEnded(ctx context.Context) {
 		return
 	}
 	if st.to < e.end.LastFrame {
-		if _, err := sendFrames(ctx, st.conn, st.l.id(lspb.MsgCatchUp), st.l.cfg.MaxBatchBytes, st.to+1, e.end.LastFrame, st.read); err != nil {
+		if _, err := sendFrames(ctx, true, st.conn, st.l.id(lspb.MsgCatchUp), st.l.cfg.MaxBatchBytes, st.to+1, e.end.LastFrame, st.read); err != nil {
 			st.fail(err)
 			return
 		}
@@ -177,8 +179,10 @@ type roomSender interface {
 // sendFrames sends frames [from, to], read with read, as catch-up batches
 // of at most maxBytes each, holding one batch at a time; it returns the
 // bytes sent. read may be called many times, each from the frame after the
-// last batch.
-func sendFrames(ctx context.Context, conn ziface.IConnection, msgID uint32, maxBytes int, from, to uint32,
+// last batch. Paced, each batch waits for room in the connection's send
+// queue (a stream); unpaced it does not (the room's tick, which never
+// waits).
+func sendFrames(ctx context.Context, pace bool, conn ziface.IConnection, msgID uint32, maxBytes int, from, to uint32,
 	read func(from, to uint32, fn func(uint32, []byte) bool) error) (int, error) {
 	var (
 		w    batchWriter
@@ -211,7 +215,7 @@ func sendFrames(ctx context.Context, conn ziface.IConnection, msgID uint32, maxB
 		for _, f := range list {
 			w.busy(f.frame, buf[f.off:f.end])
 		}
-		if rs, ok := conn.(roomSender); ok {
+		if rs, ok := conn.(roomSender); ok && pace {
 			if err := rs.WaitSendRoom(ctx); err != nil {
 				return sent, err
 			}
@@ -286,7 +290,7 @@ func (l *Service) replay(ctx context.Context, c ziface.IConnection, matchID uint
 	send(c, l.id(lspb.MsgReplayStart), start)
 	if meta.LastFrame > 0 {
 		st := &stream{l: l, conn: c, match: meta.MatchID}
-		n, err := sendFrames(ctx, c, l.id(lspb.MsgCatchUp), l.cfg.MaxBatchBytes, 1, meta.LastFrame, st.read)
+		n, err := sendFrames(ctx, true, c, l.id(lspb.MsgCatchUp), l.cfg.MaxBatchBytes, 1, meta.LastFrame, st.read)
 		l.met.bytesSent.Add(float64(n))
 		if err != nil {
 			if c.Context().Err() != nil {

@@ -323,3 +323,47 @@ func TestRoomListPagesAndLabels(t *testing.T) {
 		t.Fatalf("paged %d ranked rooms, want %d", len(got), len(want))
 	}
 }
+
+// Reconnect{0} made the room copy its whole log for every request. Now a
+// catch-up is a stream, one per seat at a time: a flood of Reconnects on
+// one connection gets ERROR_BUSY while one streams, and the frames come
+// once each, in order.
+func TestReconnectFloodStreamsOnce(t *testing.T) {
+	e := startLockstep(t, func(c *Config) { c.TickRate = 100; c.MaxBatchBytes, c.MaxInputBytes = 300, 32 })
+	a, b := e.dial(), e.dial()
+	a.login("")
+	b.login("")
+	st := a.create(&lspb.RoomOptions{MaxPlayers: 2})
+	b.join(st.Room.RoomId)
+	a.matchStart()
+	b.matchStart()
+	for i := range 100 {
+		a.send(lspb.MsgInput, &lspb.Input{Data: []byte("move"), Seq: uint32(i + 1)})
+		time.Sleep(2 * time.Millisecond)
+	}
+	a.frames(150)
+	req, _ := proto.Marshal(&lspb.Reconnect{})
+	for range 100 {
+		if err := b.c.SendMsg(lspb.MsgReconnect, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	busy, starts := 0, 0
+	for busy+starts < 100 {
+		m := b.next(lspb.MsgError, lspb.MsgMatchStart)
+		if m.id == lspb.MsgMatchStart {
+			starts++
+			continue
+		}
+		var er commonpb.Error
+		_ = proto.Unmarshal(m.data, &er)
+		if er.Code != commonpb.ErrorCode_ERROR_BUSY && er.Code != commonpb.ErrorCode_ERROR_RATE_LIMITED {
+			t.Fatalf("a Reconnect refused with %v", er.Code)
+		}
+		busy++
+	}
+	t.Logf("100 pipelined Reconnects: %d streamed, %d refused", starts, busy)
+	if starts > 10 {
+		t.Fatalf("%d of 100 pipelined Reconnects started a catch-up; want one at a time", starts)
+	}
+}

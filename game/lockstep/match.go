@@ -197,6 +197,12 @@ func (m *match) rejoin(j room.Join, meta *joinMeta) {
 	if s == nil {
 		return
 	}
+	if s.catching != 0 && s.conn == j.Conn {
+		// One catch-up per seat at a time: a Reconnect flood on one
+		// connection is refused, not streamed again and again.
+		m.l.sendError(j.Conn, reqOf(meta), commonpb.ErrorCode_ERROR_BUSY, "a catch-up is already streaming to you")
+		return
+	}
 	wasGone := s.conn == nil
 	s.conn = j.Conn
 	if meta != nil && meta.session != nil {
