@@ -1,0 +1,279 @@
+package room
+
+import (
+	"runtime/debug"
+	"time"
+
+	"github.com/zinxgame/zinxgame/ziface"
+)
+
+// A room's loop: its queue, its tick (requests, timers, the logic's Tick,
+// the empty check), its end, and the calls it makes to its logic, each
+// guarded so that a panic ends the room and nothing else.
+
+// enqueue queues a request. Control events (ctl) are never refused for
+// space; others get ErrBusy when the queue is full. Both get ErrRoomClosed
+// once the room has drained for the last time.
+func (r *Room) enqueue(ev event, ctl bool) error {
+	if ctl {
+		r.ctlMu.Lock()
+		defer r.ctlMu.Unlock()
+		if r.done {
+			return ErrRoomClosed
+		}
+		r.ctl = append(r.ctl, ev)
+		return nil
+	}
+	if r.ended.Load() {
+		return ErrRoomClosed
+	}
+	select {
+	case r.events <- ev:
+		return nil
+	default:
+		return ErrBusy
+	}
+}
+
+// tick runs one tick that was due at due; false ends the room.
+func (r *Room) tick(due time.Time) bool {
+	start := time.Now()
+	r.now = start
+	met := r.m.met
+	met.lateness.Observe(max(start.Sub(due), 0).Seconds())
+	r.drain()
+	if !r.ending {
+		r.fireTimers(start)
+	}
+	if !r.ending {
+		r.frame++
+		r.call(func() { r.logic.Tick(r, r.frame, start) })
+	}
+	if !r.ending {
+		r.checkEmpty(start)
+	}
+	if r.ending {
+		r.finish()
+		met.duration.Observe(time.Since(start).Seconds())
+		return false
+	}
+	met.duration.Observe(time.Since(start).Seconds())
+	return true
+}
+
+// checkEmpty expires held seats and ends a room nobody is connected to.
+func (r *Room) checkEmpty(now time.Time) {
+	for i := 0; r.held > 0 && i < len(r.list); i++ {
+		if mb := r.list[i]; mb.held && !now.Before(mb.holdTil) {
+			r.remove(mb, LeaveExpired)
+			i-- // remove moved the last member here
+		}
+	}
+	if r.connected > 0 || r.m.cfg.EmptyTimeout < 0 {
+		r.emptySince = time.Time{}
+		return
+	}
+	if r.emptySince.IsZero() {
+		r.emptySince = now
+		return
+	}
+	if now.Sub(r.emptySince) >= r.m.cfg.EmptyTimeout {
+		r.End(EndEmpty)
+	}
+}
+
+func (r *Room) drain() {
+	r.ctlMu.Lock()
+	ctl := r.ctl
+	r.ctl = nil
+	r.ctlMu.Unlock()
+	for i := range ctl {
+		r.apply(&ctl[i])
+		ctl[i] = event{}
+	}
+	if cap(ctl) <= 64 {
+		r.ctlMu.Lock()
+		if r.ctl == nil {
+			r.ctl = ctl[:0] // keep the backing array: a busy room's joins do not allocate
+		}
+		r.ctlMu.Unlock()
+	}
+	for n := len(r.events); n > 0; n-- {
+		ev := <-r.events
+		r.apply(&ev)
+	}
+}
+
+// finish calls the logic's End, releases every member, and answers the
+// requests that raced with the end.
+func (r *Room) finish() {
+	r.ended.Store(true)
+	r.call(func() { r.logic.End(r, r.endReason) })
+	for len(r.list) > 0 {
+		r.release(r.list[len(r.list)-1])
+	}
+	r.m.removeRoom(r)
+	r.ctlMu.Lock()
+	r.done = true
+	ctl := r.ctl
+	r.ctl = nil
+	r.ctlMu.Unlock()
+	for i := range ctl {
+		r.refuse(&ctl[i])
+	}
+	for n := len(r.events); n > 0; n-- {
+		ev := <-r.events
+		r.refuse(&ev)
+	}
+	r.m.met.ended.WithLabelValues(r.typ, r.endReason.String()).Inc()
+}
+
+// refuse answers a request to an ended room.
+func (r *Room) refuse(ev *event) {
+	switch ev.kind {
+	case evJoin, evRejoin:
+		r.m.unreserve(r, ev.join.j.ID, ev.kind == evJoin)
+		if ev.join.done != nil {
+			ev.join.done(ErrRoomClosed)
+		}
+	case evSignal:
+		ev.sig.reply <- signalResult{err: ErrRoomClosed}
+	}
+}
+
+// call runs a logic method, turning a panic into the room's end.
+func (r *Room) call(fn func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error("room: the room's logic panicked; ending the room", "panic", v, "stack", string(debug.Stack()))
+			r.m.met.panics.WithLabelValues(r.typ).Inc()
+			if !r.ending || r.endReason != EndFailed {
+				r.ending, r.endReason = true, EndFailed
+			}
+		}
+	}()
+	fn()
+}
+
+func (r *Room) apply(ev *event) {
+	if r.ending {
+		r.refuse(ev)
+		return
+	}
+	switch ev.kind {
+	case evJoin:
+		r.applyJoin(ev.join)
+	case evRejoin:
+		r.applyRejoin(ev.join)
+	case evLeave:
+		if mb := r.members[ev.pid]; mb != nil {
+			r.remove(mb, LeaveLeft)
+		}
+	case evInput:
+		if mb := r.members[ev.pid]; mb != nil && mb.conn == ev.conn {
+			r.call(func() { r.logic.Input(r, mb.p, ev.msgID, ev.data) })
+		}
+	case evDrop:
+		r.applyDrop(ev.pid, ev.conn)
+	case evSignal:
+		var res signalResult
+		r.call(func() { res.v, res.err = r.logic.Signal(r, ev.sig.data) })
+		ev.sig.reply <- res
+	case evShutdown:
+		r.End(EndShutdown)
+	}
+}
+
+func (r *Room) applyJoin(pj *pendingJoin) {
+	j := pj.j
+	if _, ok := r.members[j.ID]; ok {
+		r.m.unreserve(r, j.ID, false)
+		if pj.done != nil {
+			pj.done(ErrAlreadyInRoom)
+		}
+		return
+	}
+	var err error
+	r.call(func() { err = r.logic.JoinAttempt(r, j) })
+	if err == nil && r.ending {
+		err = ErrRoomClosed
+	}
+	if err != nil {
+		r.m.unreserve(r, j.ID, true)
+		if pj.done != nil {
+			pj.done(err)
+		}
+		return
+	}
+	mb := &member{p: j.Player, conn: j.Conn, idx: len(r.list)}
+	r.members[j.ID] = mb
+	r.list = append(r.list, mb)
+	r.connected++
+	r.m.joined(r, mb)
+	if pj.done != nil {
+		pj.done(nil)
+	}
+	r.call(func() { r.logic.Join(r, j) })
+}
+
+func (r *Room) applyRejoin(pj *pendingJoin) {
+	j := pj.j
+	mb := r.members[j.ID]
+	if mb == nil {
+		if pj.done != nil {
+			pj.done(ErrNoSeat)
+		}
+		return
+	}
+	if mb.conn == nil {
+		r.connected++
+	}
+	if mb.held {
+		r.held--
+	}
+	mb.conn, mb.held = j.Conn, false
+	mb.p = j.Player
+	r.m.rejoined(r, mb)
+	if pj.done != nil {
+		pj.done(nil)
+	}
+	r.call(func() { r.logic.Join(r, j) })
+}
+
+func (r *Room) applyDrop(pid uint64, conn ziface.IConnection) {
+	mb := r.members[pid]
+	if mb == nil || mb.conn != conn || conn == nil {
+		return // a connection the player has already replaced
+	}
+	mb.conn = nil
+	r.connected--
+	r.call(func() { r.logic.Leave(r, mb.p, LeaveDropped) })
+	if !mb.held && r.members[pid] == mb {
+		r.release(mb)
+	}
+}
+
+// remove takes a member out of the room and tells the logic.
+func (r *Room) remove(mb *member, why LeaveReason) {
+	r.release(mb)
+	r.call(func() { r.logic.Leave(r, mb.p, why) })
+}
+
+// release forgets a member here and in the manager.
+func (r *Room) release(mb *member) {
+	if r.members[mb.p.ID] != mb {
+		return
+	}
+	delete(r.members, mb.p.ID)
+	last := r.list[len(r.list)-1]
+	r.list[mb.idx], last.idx = last, mb.idx
+	r.list[len(r.list)-1] = nil
+	r.list = r.list[:len(r.list)-1]
+	if mb.conn != nil {
+		r.connected--
+	}
+	if mb.held {
+		r.held--
+	}
+	r.m.left(r, mb)
+}
