@@ -2,6 +2,7 @@ package lockstep
 
 import (
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -201,26 +202,8 @@ func TestPipelinedReplaysStreamOneAtATime(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	b, _ := proto.Marshal(&lspb.ReplayRequest{MatchId: ms.MatchId})
-	for range 200 {
-		if err := a.c.SendMsg(lspb.MsgReplay, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	busy, starts := 0, 0
-	for busy+starts < 200 {
-		m := a.next(lspb.MsgError, lspb.MsgReplayStart)
-		if m.id == lspb.MsgReplayStart {
-			starts++
-			continue
-		}
-		var er commonpb.Error
-		_ = proto.Unmarshal(m.data, &er)
-		if er.Code != commonpb.ErrorCode_ERROR_REPLAY_BUSY {
-			t.Fatalf("replay refused with %v", er.Code)
-		}
-		busy++
-	}
+	starts, busy := a.pipeline(200, lspb.MsgReplay, &lspb.ReplayRequest{MatchId: ms.MatchId}, lspb.MsgReplayStart,
+		commonpb.ErrorCode_ERROR_REPLAY_BUSY)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	t.Logf("200 pipelined replays: %d streamed, %d refused as busy; heap %+d KiB", starts, busy, (int64(after.HeapAlloc)-int64(before.HeapAlloc))>>10)
@@ -342,28 +325,37 @@ func TestReconnectFloodStreamsOnce(t *testing.T) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	a.frames(150)
-	req, _ := proto.Marshal(&lspb.Reconnect{})
-	for range 100 {
-		if err := b.c.SendMsg(lspb.MsgReconnect, req); err != nil {
-			t.Fatal(err)
-		}
-	}
-	busy, starts := 0, 0
-	for busy+starts < 100 {
-		m := b.next(lspb.MsgError, lspb.MsgMatchStart)
-		if m.id == lspb.MsgMatchStart {
-			starts++
-			continue
-		}
-		var er commonpb.Error
-		_ = proto.Unmarshal(m.data, &er)
-		if er.Code != commonpb.ErrorCode_ERROR_BUSY && er.Code != commonpb.ErrorCode_ERROR_RATE_LIMITED {
-			t.Fatalf("a Reconnect refused with %v", er.Code)
-		}
-		busy++
-	}
+	starts, busy := b.pipeline(100, lspb.MsgReconnect, &lspb.Reconnect{}, lspb.MsgMatchStart,
+		commonpb.ErrorCode_ERROR_BUSY, commonpb.ErrorCode_ERROR_RATE_LIMITED)
 	t.Logf("100 pipelined Reconnects: %d streamed, %d refused", starts, busy)
 	if starts > 10 {
 		t.Fatalf("%d of 100 pipelined Reconnects started a catch-up; want one at a time", starts)
 	}
+}
+
+// pipeline sends n copies of m at once and sorts the n answers: those that
+// started (a message startID) and those refused with one of codes; any
+// other answer fails the test.
+func (c *lsClient) pipeline(n int, id uint32, m proto.Message, startID uint32, codes ...commonpb.ErrorCode) (starts, refused int) {
+	c.t.Helper()
+	b, _ := proto.Marshal(m)
+	for range n {
+		if err := c.c.SendMsg(id, b); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	for starts+refused < n {
+		got := c.next(lspb.MsgError, startID)
+		if got.id == startID {
+			starts++
+			continue
+		}
+		var er commonpb.Error
+		_ = proto.Unmarshal(got.data, &er)
+		if !slices.Contains(codes, er.Code) {
+			c.t.Fatalf("message %d refused with %v, want one of %v", id, er.Code, codes)
+		}
+		refused++
+	}
+	return starts, refused
 }
