@@ -134,7 +134,7 @@ func (st *stream) catchUp(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			}
-		case errors.Is(err, room.ErrRoomClosed), errors.Is(err, room.ErrRoomNotFound):
+		case errors.Is(err, room.ErrRoomEnded), errors.Is(err, room.ErrRoomNotFound):
 			st.finishEnded(ctx)
 			return
 		default:

@@ -114,6 +114,8 @@ func (l *Service) roomError(c ziface.IConnection, req uint32, err error) {
 		code, msg = commonpb.ErrorCode_ERROR_ROOM_NOT_FOUND, "no such room"
 	case errors.Is(err, room.ErrRoomClosed):
 		code, msg = commonpb.ErrorCode_ERROR_ROOM_CLOSED, "the room is not taking players"
+	case errors.Is(err, room.ErrRoomEnded):
+		code, msg = commonpb.ErrorCode_ERROR_ROOM_CLOSED, "the room has ended"
 	case errors.Is(err, room.ErrRoomFull):
 		code, msg = commonpb.ErrorCode_ERROR_ROOM_FULL, "the room is full"
 	case errors.Is(err, room.ErrNotInRoom):
@@ -199,7 +201,7 @@ func (l *Service) handleToRoom(req ziface.IRequest) {
 		return
 	}
 	err := l.rooms.Input(p.ID, req.GetConnection(), req.GetMsgID(), req.GetData())
-	late := errors.Is(err, room.ErrNotInRoom) && req.GetMsgID() != l.id(lspb.MsgReady)
+	late := (errors.Is(err, room.ErrNotInRoom) || errors.Is(err, room.ErrRoomEnded)) && req.GetMsgID() != l.id(lspb.MsgReady)
 	if err != nil && !late {
 		l.roomError(req.GetConnection(), req.GetMsgID(), err)
 	}

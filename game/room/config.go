@@ -120,6 +120,7 @@ var (
 	ErrUnknownType   = errors.New("room: no such room type")
 	ErrRoomNotFound  = errors.New("room: no such room")
 	ErrRoomClosed    = errors.New("room: the room is not taking players")
+	ErrRoomEnded     = errors.New("room: the room has ended")
 	ErrRoomFull      = errors.New("room: the room is full")
 	ErrAlreadyInRoom = errors.New("room: the player is already in a room")
 	ErrNotInRoom     = errors.New("room: the player is not in a room")

@@ -3,6 +3,7 @@ package room_test
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/zinxgame/zinxgame/game/room"
@@ -182,5 +183,25 @@ func BenchmarkList(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Players who all find no open room at the same moment meet in the rooms
+// the first of them create, instead of each making one and waiting alone.
+func TestJoinOrCreateIsAtomic(t *testing.T) {
+	m := newLabelled(t, room.Config{EmptyTimeout: room.Disabled})
+	const players = 40
+	var wg sync.WaitGroup
+	for id := uint64(1); id <= players; id++ {
+		wg.Go(func() {
+			j, _ := player(id)
+			if _, err := m.JoinOrCreate("duel", "ranked", "ranked", j, nil); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := m.Count("duel"); n != players/2 {
+		t.Fatalf("%d players in 2-seat rooms made %d rooms, want %d", players, n, players/2)
 	}
 }

@@ -31,9 +31,11 @@ type Logic interface {
 	// back on a held seat with a new connection (j.Rejoin).
 	Join(r *Room, j Join)
 	// Leave tells the logic a player is gone, and why. For LeaveDropped
-	// the logic may keep the player's seat with r.Hold; a held player is a
-	// member without a connection until it comes back (Join with Rejoin)
-	// or the hold expires (Leave with LeaveExpired).
+	// the player is still a member during the call (without a
+	// connection), and the logic may keep its seat with r.Hold; a held
+	// player stays a member until it comes back (Join with Rejoin) or the
+	// hold expires (Leave with LeaveExpired). For every other reason the
+	// player is no longer a member when Leave runs.
 	Leave(r *Room, p Player, why LeaveReason)
 	// Input is a message a member sent to the room, in arrival order.
 	// data is the message's payload; it is not reused, and the logic may

@@ -66,7 +66,8 @@ type Manager struct {
 	owners   map[uint64]int // rooms per owner, while they run
 	creating int            // rooms reserved but not yet added
 	index    index
-	manual   []*Room // Config.Manual: the rooms Step ticks
+	jocMu    sync.Mutex // serializes JoinOrCreate
+	manual   []*Room    // Config.Manual: the rooms Step ticks
 	stepBuf  []*Room
 	closed   bool
 	stopOnce sync.Once
@@ -188,6 +189,10 @@ func (m *Manager) Create(typ, label string, opts any, owner Join, done func(erro
 	if err := m.allow(owner.Conn); err != nil {
 		return nil, err
 	}
+	return m.create(typ, label, opts, owner, done)
+}
+
+func (m *Manager) create(typ, label string, opts any, owner Join, done func(error)) (*Room, error) {
 	if len(label) > m.cfg.MaxLabelBytes {
 		return nil, fmt.Errorf("%w: label of %d bytes, at most %d", ErrTooLarge, len(label), m.cfg.MaxLabelBytes)
 	}

@@ -23,7 +23,7 @@ func (m *Manager) setPlayer(conn ziface.IConnection, id uint64) {
 // (ErrRoomClosed) or has no free seat (ErrRoomFull); otherwise a seat is
 // reserved, and the room's logic decides on its next tick (JoinAttempt).
 // done, if not nil, is called on the room's tick with the outcome: nil, the
-// logic's refusal, or ErrRoomClosed if the room ended first.
+// logic's refusal, or ErrRoomEnded if the room ended first.
 func (m *Manager) Join(id uint64, j Join, done func(error)) error {
 	if err := m.allow(j.Conn); err != nil {
 		return err
@@ -71,11 +71,16 @@ func (m *Manager) queueJoin(r *Room, j Join, done func(error)) error {
 // JoinOrCreate puts j.Player in an open room of type typ and label (any
 // label when label is empty) with a free seat, the oldest first, or, when
 // there is none, creates one with opts and label, owned by the player.
-// done is called as for Join. It returns the room chosen.
+// done is called as for Join. It returns the room chosen. Calls are
+// serialized with each other, so two players who find no open room at the
+// same moment meet in the one the first creates, instead of each waiting
+// alone in a room of its own.
 func (m *Manager) JoinOrCreate(typ, label string, opts any, j Join, done func(error)) (*Room, error) {
 	if err := m.allow(j.Conn); err != nil {
 		return nil, err
 	}
+	m.jocMu.Lock()
+	defer m.jocMu.Unlock()
 	m.mu.Lock()
 	if m.types[typ] == nil {
 		m.mu.Unlock()
@@ -90,7 +95,7 @@ func (m *Manager) JoinOrCreate(typ, label string, opts any, j Join, done func(er
 		return r, m.queueJoin(r, j, done)
 	}
 	m.mu.Unlock()
-	return m.Create(typ, label, opts, j, done)
+	return m.create(typ, label, opts, j, done)
 }
 
 // Rejoin brings a member back to its held seat (or moves it to a new

@@ -125,6 +125,9 @@ func (r *Room) Frame() uint64 { return r.frame }
 // Now is the time the current tick (or the call being applied) began.
 func (r *Room) Now() time.Time { return r.now }
 
+// Label is the room's label (SetLabel, or the one it was created with).
+func (r *Room) Label() string { return r.label }
+
 // Period is the time between two ticks.
 func (r *Room) Period() time.Duration { return r.period }
 
@@ -205,7 +208,9 @@ func (r *Room) Kick(id uint64) {
 
 // Hold keeps a dropped member's seat for d: call it from Leave with
 // LeaveDropped. The member comes back with Manager.Rejoin (Join with
-// Rejoin set), or leaves with LeaveExpired when d passes.
+// Rejoin set), or leaves with LeaveExpired when d passes. A room with no
+// connected member still ends after Config.EmptyTimeout, held seats or
+// not: keep d under it when a lone player must be able to come back.
 func (r *Room) Hold(id uint64, d time.Duration) {
 	if mb := r.members[id]; mb != nil && mb.conn == nil {
 		if !mb.held {

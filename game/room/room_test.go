@@ -460,3 +460,35 @@ func TestShutdownEndsEveryRoom(t *testing.T) {
 		t.Fatalf("create after shutdown: %v, want ErrClosed", err)
 	}
 }
+
+// A manual manager's rooms run on the clock Step gives: a minute's hold
+// and the empty timeout pass in two calls, not in a minute.
+func TestManualClock(t *testing.T) {
+	l := newRec()
+	l.hold = time.Minute
+	m, err := room.NewManager(room.Config{Manual: true, EmptyTimeout: 2 * time.Minute}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Register("test", func() room.Logic { return l }, room.TypeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a, ca := player(1)
+	if _, err := m.Create("test", "", nil, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	m.Step(now)
+	expectCall(t, l, "init <nil>")
+	expectCall(t, l, "join 1 rejoin=false")
+	m.Drop(1, ca)
+	m.Step(now.Add(time.Second))
+	expectCall(t, l, "leave 1 dropped")
+	m.Step(now.Add(62 * time.Second))
+	expectCall(t, l, "leave 1 expired")
+	if left := m.Step(now.Add(5 * time.Minute)); left != 0 {
+		t.Fatalf("%d rooms left after the empty timeout on the test's clock", left)
+	}
+	expectCall(t, l, "end empty")
+}

@@ -12,20 +12,20 @@ import (
 // guarded so that a panic ends the room and nothing else.
 
 // enqueue queues a request. Control events (ctl) are never refused for
-// space; others get ErrBusy when the queue is full. Both get ErrRoomClosed
+// space; others get ErrBusy when the queue is full. Both get ErrRoomEnded
 // once the room has drained for the last time.
 func (r *Room) enqueue(ev event, ctl bool) error {
 	if ctl {
 		r.ctlMu.Lock()
 		defer r.ctlMu.Unlock()
 		if r.done {
-			return ErrRoomClosed
+			return ErrRoomEnded
 		}
 		r.ctl = append(r.ctl, ev)
 		return nil
 	}
 	if r.ended.Load() {
-		return ErrRoomClosed
+		return ErrRoomEnded
 	}
 	select {
 	case r.events <- ev:
@@ -39,18 +39,21 @@ func (r *Room) enqueue(ev event, ctl bool) error {
 func (r *Room) tick(due time.Time) bool {
 	start := time.Now()
 	r.now = start
+	if r.m.cfg.Manual {
+		r.now = due // the test's clock: timers, holds and the empty timeout follow Step's now
+	}
 	met := r.m.met
 	met.lateness.Observe(max(start.Sub(due), 0).Seconds())
 	r.drain()
 	if !r.ending {
-		r.fireTimers(start)
+		r.fireTimers(r.now)
 	}
 	if !r.ending {
 		r.frame++
-		r.call(func() { r.logic.Tick(r, r.frame, start) })
+		r.call(func() { r.logic.Tick(r, r.frame, r.now) })
 	}
 	if !r.ending {
-		r.checkEmpty(start)
+		r.checkEmpty(r.now)
 	}
 	if r.ending {
 		r.finish()
@@ -134,10 +137,10 @@ func (r *Room) refuse(ev *event) {
 	case evJoin, evRejoin:
 		r.m.unreserve(r, ev.join.j.ID, ev.kind == evJoin)
 		if ev.join.done != nil {
-			ev.join.done(ErrRoomClosed)
+			ev.join.done(ErrRoomEnded)
 		}
 	case evSignal:
-		ev.sig.reply <- signalResult{err: ErrRoomClosed}
+		ev.sig.reply <- signalResult{err: ErrRoomEnded}
 	}
 }
 
@@ -196,7 +199,7 @@ func (r *Room) applyJoin(pj *pendingJoin) {
 	var err error
 	r.call(func() { err = r.logic.JoinAttempt(r, j) })
 	if err == nil && r.ending {
-		err = ErrRoomClosed
+		err = ErrRoomEnded
 	}
 	if err != nil {
 		r.m.unreserve(r, j.ID, true)
