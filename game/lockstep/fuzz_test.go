@@ -16,7 +16,7 @@ func FuzzParseInput(f *testing.F) {
 		b, _ := proto.Marshal(m)
 		f.Add(b)
 	}
-	f.Add([]byte{0x0a, 0xff})            // a length past the end
+	f.Add([]byte{0x0a, 0xff})             // a length past the end
 	f.Add([]byte{0x18, 0x80, 0x80, 0x80}) // a varint cut short
 	f.Fuzz(func(t *testing.T, b []byte) {
 		data, seq, err := parseInput(b)
