@@ -79,10 +79,12 @@ type Game struct {
 
 // New makes the game: players log in through acc, results go to docs.
 func New(cfg Config, acc *account.Service, docs store.DocStore, log *slog.Logger) (*Game, error) {
-	if cfg.Modes == nil {
-		cfg.Modes = map[string]Rules{"classic": {}, "quick": {PointsToWin: 2}}
+	modes := cfg.Modes
+	if modes == nil {
+		modes = map[string]Rules{"classic": {}, "quick": {PointsToWin: 2}}
 	}
-	for name, r := range cfg.Modes {
+	cfg.Modes = make(map[string]Rules, len(modes))
+	for name, r := range modes {
 		cfg.Modes[name] = r.withDefaults()
 	}
 	cfg.Grace = cmp.Or(cfg.Grace, 5*time.Second)
