@@ -71,10 +71,6 @@ type Game struct {
 	docs    store.DocStore
 	saves   sync.WaitGroup // result writes under way
 	statsMu sync.Mutex     // one read-modify-write of a player's stats at a time
-	// matchMu makes matchmaking one call at a time: two JoinOrCreate calls
-	// at once can both find no open room and create one each, and each
-	// player would wait alone. A room is listed when JoinOrCreate returns.
-	matchMu sync.Mutex
 }
 
 // New makes the game: players log in through acc, results go to docs.
@@ -176,9 +172,7 @@ func (g *Game) handlePlay(req ziface.IRequest) {
 	if msg.RoomId != 0 { // a friend's room, whatever its mode
 		err = g.rooms.Join(msg.RoomId, j, done)
 	} else { // matchmaking: the oldest open room of this mode, or a new one
-		g.matchMu.Lock()
 		_, err = g.rooms.JoinOrCreate(RoomType, mode, modeOpts{mode, rules}, j, done)
-		g.matchMu.Unlock()
 	}
 	roomError(j.Conn, req.GetMsgID(), err)
 }
@@ -194,7 +188,7 @@ func (g *Game) handleRejoin(req ziface.IRequest) {
 func (g *Game) handleMove(req ziface.IRequest) {
 	if j, ok := g.player(req); ok {
 		err := g.rooms.Input(j.ID, j.Conn, req.GetMsgID(), req.GetData())
-		if errors.Is(err, room.ErrRoomClosed) {
+		if errors.Is(err, room.ErrRoomEnded) {
 			err = room.ErrNotInRoom // the match has just ended
 		}
 		roomError(j.Conn, req.GetMsgID(), err)
