@@ -181,3 +181,25 @@ func TestRoomMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(rooms)
 }
+
+// BenchmarkOpenRoomTick: the tick of a room still open (one player in a
+// 4-seat room, nobody ready), which is what a server full of lobbies
+// spends its ticks on.
+func BenchmarkOpenRoomTick(b *testing.B) {
+	l := benchService(b)
+	opts, err := l.roomOptions(&lspb.RoomOptions{ReadyTimeoutMs: 3600_000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &countConn{}
+	if _, err := l.rooms.Create(RoomType, "", &createOpts{opts: opts, matchID: l.newID()},
+		room.Join{Player: room.Player{ID: benchPlayers.Add(1)}, Conn: c}, nil); err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	l.rooms.Step(now)
+	b.ReportAllocs()
+	for b.Loop() {
+		l.rooms.Step(now)
+	}
+}

@@ -71,8 +71,9 @@ type Room struct {
 
 	events chan event
 	ctlMu  sync.Mutex
-	ctl    []event // joins, drops and the shutdown: never refused for space
-	done   bool    // under ctlMu: the room has drained for the last time
+	ctl    []event      // joins, drops and the shutdown: never refused for space
+	ctlN   atomic.Int32 // events in ctl, read without the lock
+	done   bool         // under ctlMu: the room has drained for the last time
 
 	// Listing state, written on the tick under the manager's mutex.
 	label    string

@@ -22,6 +22,7 @@ func (r *Room) enqueue(ev event, ctl bool) error {
 			return ErrRoomEnded
 		}
 		r.ctl = append(r.ctl, ev)
+		r.ctlN.Add(1)
 		return nil
 	}
 	if r.ended.Load() {
@@ -86,20 +87,24 @@ func (r *Room) checkEmpty(now time.Time) {
 }
 
 func (r *Room) drain() {
-	r.ctlMu.Lock()
-	ctl := r.ctl
-	r.ctl = nil
-	r.ctlMu.Unlock()
-	for i := range ctl {
-		r.apply(&ctl[i])
-		ctl[i] = event{}
-	}
-	if cap(ctl) <= 64 {
+	// Control events are rare (joins, drops): most ticks skip the lock.
+	if r.ctlN.Load() > 0 {
 		r.ctlMu.Lock()
-		if r.ctl == nil {
-			r.ctl = ctl[:0] // keep the backing array: a busy room's joins do not allocate
-		}
+		ctl := r.ctl
+		r.ctl = nil
+		r.ctlN.Store(0)
 		r.ctlMu.Unlock()
+		for i := range ctl {
+			r.apply(&ctl[i])
+			ctl[i] = event{}
+		}
+		if cap(ctl) <= 64 {
+			r.ctlMu.Lock()
+			if r.ctl == nil {
+				r.ctl = ctl[:0] // keep the backing array: a busy room's joins do not allocate
+			}
+			r.ctlMu.Unlock()
+		}
 	}
 	for n := len(r.events); n > 0; n-- {
 		ev := <-r.events
