@@ -171,6 +171,8 @@ func (f *flood) routes(noticeID uint32) {
 		f.mu.Unlock()
 	})
 	on(lspb.MsgPlayerEvent, func(*floodConn, []byte) {}) // a fill room's own join: expected
+	on(lspb.MsgMatchStart, func(*floodConn, []byte) {})  // -fill-running: the fill room's own match
+	on(lspb.MsgFrames, func(*floodConn, []byte) {})
 	f.cl.SetNotFound(func(ziface.IRequest) { f.unknown.Add(1) })
 	f.cl.SetOnConnStop(func(c ziface.IConnection) {
 		if v, _ := c.GetProperty(propFlood); v != nil && !f.ending.Load() {
@@ -271,6 +273,13 @@ func (f *flood) fill(ctx context.Context) error {
 		FramesPerPacket: f.cfg.FramesPerPacket, HashInterval: f.cfg.HashInterval,
 		// Longer than the run: the room never starts on its own.
 		ReadyTimeoutMs: uint32((f.cfg.Duration + time.Minute).Milliseconds()),
+	}
+	if f.cfg.FillRunning {
+		// One seat: the match starts at once and runs through the run, so
+		// the room is not open, and a RoomList of open rooms finds none of
+		// them. Ten frames a packet keep the fill connections' reading low.
+		opts.MaxPlayers, opts.FramesPerPacket = 1, 10
+		opts.MaxDurationS = uint32((f.cfg.Duration + time.Minute).Seconds())
 	}
 	interval := f.cfg.Ramp / time.Duration(n)
 	begin := time.Now()
@@ -374,7 +383,7 @@ func (fc *floodConn) lister(ctx context.Context, first time.Time, period time.Du
 		fc.mu.Unlock()
 		if full {
 			fc.f.skipped.Add(1)
-		} else if fc.send(lspb.MsgRoomList, &lspb.RoomList{}) == nil {
+		} else if fc.send(lspb.MsgRoomList, &lspb.RoomList{OpenOnly: fc.f.cfg.FillRunning}) == nil {
 			fc.f.listsSent.Add(1)
 		}
 		now := time.Now()
@@ -417,6 +426,7 @@ func (f *flood) progress(prevSent, prevReplies uint64, dt float64) (string, uint
 // FloodReport is the listing load's outcome.
 type FloodReport struct {
 	FillRooms   int               `json:"fill_rooms"`
+	FillRunning bool              `json:"fill_running"`
 	Opened      uint64            `json:"fill_rooms_opened"`
 	ListRate    float64           `json:"list_rate_per_s"`
 	ListConns   int               `json:"list_conns"`
@@ -438,7 +448,7 @@ type FloodReport struct {
 
 func (f *flood) report(listSeconds float64) *FloodReport {
 	fr := &FloodReport{
-		FillRooms: f.cfg.FillRooms, Opened: f.opened.Load(), ListRate: f.cfg.ListRate, ListConns: f.cfg.ListConns,
+		FillRooms: f.cfg.FillRooms, FillRunning: f.cfg.FillRunning, Opened: f.opened.Load(), ListRate: f.cfg.ListRate, ListConns: f.cfg.ListConns,
 		Seconds: listSeconds, ListsSent: f.listsSent.Load(), Replies: f.replies.Load(), Unanswered: f.outstanding(),
 		Skipped: f.skipped.Load(), Latency: summary(&f.lat), DialErrors: f.dialErrs.Load(), Lost: f.lost.Load(),
 		SendErrors: f.sendErrs.Load(), Unknown: f.unknown.Load(),
@@ -482,7 +492,11 @@ func (fr *FloodReport) judge(rep *Report) {
 }
 
 func (fr *FloodReport) lines(p func(format string, args ...any)) {
-	p("  fill rooms    %d of %d open (%d seats, nobody ready), ticking through the run", fr.Opened, fr.FillRooms, fillSeats)
+	if fr.FillRunning {
+		p("  fill rooms    %d of %d running a 1-seat match through the run (RoomList asks for open rooms only)", fr.Opened, fr.FillRooms)
+	} else {
+		p("  fill rooms    %d of %d open (%d seats, nobody ready), ticking through the run", fr.Opened, fr.FillRooms, fillSeats)
+	}
 	if fr.ListConns == 0 {
 		p("  room list     no flood (-list-rate 0)")
 	} else {

@@ -76,3 +76,23 @@ func TestConfigValidateFlood(t *testing.T) {
 		}
 	}
 }
+
+// -fill-running: the fill rooms run their matches, so a RoomList of open
+// rooms finds none of them, and every request is still answered.
+func TestRunListFloodRunning(t *testing.T) {
+	rep, err := Run(context.Background(), Config{
+		Serve: true, Players: 4, InputRate: 10, FillRooms: 20, FillRunning: true, ListRate: 40, ListConns: 2,
+		Duration: 2500 * time.Millisecond, Ramp: 300 * time.Millisecond, Drain: time.Second, NoReplay: true,
+		Progress: io.Discard, Log: io.Discard,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := rep.Flood
+	if fr == nil || fr.Opened != 20 || fr.ListsSent == 0 || fr.Replies != fr.ListsSent || !rep.Pass {
+		t.Fatalf("flood report %+v, pass %v, failures %v", fr, rep.Pass, rep.Failures)
+	}
+	if fr.MeanListed != 0 {
+		t.Fatalf("a RoomList of open rooms listed %.1f running fill rooms a reply, want none", fr.MeanListed)
+	}
+}

@@ -84,6 +84,7 @@ func cli() int {
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the external server, to report its CPU time")
 	flag.StringVar(&cfg.MetricsURL, "metrics", "", "the external server's /metrics URL (loopback), to report its tick lateness and GOMAXPROCS against the 2 ms p99 target")
 	flag.IntVar(&cfg.FillRooms, "fill-rooms", 0, "listing load: also open this many rooms that stay open (one connection each, nobody ready), ticking through the run")
+	flag.BoolVar(&cfg.FillRunning, "fill-running", false, "listing load: the fill rooms run a 1-seat match instead of staying open, and RoomList asks for open rooms only (it finds none: a listing that scans every room pays the most)")
 	flag.Float64Var(&cfg.ListRate, "list-rate", 0, "listing load: RoomList requests per second in all, from when the fill rooms are open to the end")
 	flag.IntVar(&cfg.ListConns, "list-conns", 20, "listing load: connections -list-rate is spread over (each at most 50/s: the server allows 60 messages/s a connection)")
 	flag.StringVar(&jsonFile, "json", "", "also write the report to this file as JSON")

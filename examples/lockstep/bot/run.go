@@ -48,11 +48,12 @@ type Config struct {
 	// Listing load (listflood.go): FillRooms rooms held open, and ListRate
 	// RoomList requests a second in all over ListConns connections, from
 	// when the fill rooms are open to the end of the run.
-	FillRooms int
-	ListRate  float64
-	ListConns int
-	Progress  io.Writer // a line a second; nil for none
-	Log       io.Writer // framework warnings; nil to discard
+	FillRooms   int
+	FillRunning bool // -fill-running: fill rooms run a 1-seat match; RoomList asks for open rooms only
+	ListRate    float64
+	ListConns   int
+	Progress    io.Writer // a line a second; nil for none
+	Log         io.Writer // framework warnings; nil to discard
 }
 
 const (
