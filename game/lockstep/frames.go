@@ -58,6 +58,13 @@ func (m *match) ready(slot uint32, s *seat, ready bool, msgID uint32) {
 		m.l.sendError(s.conn, msgID, commonpb.ErrorCode_ERROR_ROOM_CLOSED, "the match has started")
 		return
 	}
+	if s.ready != ready {
+		if ready {
+			m.readyN++
+		} else {
+			m.readyN--
+		}
+	}
 	s.ready = ready
 	kind := lspb.PlayerEventKind_PLAYER_NOT_READY
 	if ready {

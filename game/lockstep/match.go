@@ -67,6 +67,11 @@ type match struct {
 
 	seats  []*seat // by slot
 	seated int
+	// readyN and readyTimeout keep the lobby's state in the match itself:
+	// an open room asks its start rule every tick, and thousands of open
+	// rooms should not each walk their seats to do it.
+	readyN       int
+	readyTimeout time.Duration
 	played []store.MatchPlayer // every seat at the start, leavers included, for the replay
 
 	frame     uint32 // the last frame assembled
@@ -115,6 +120,7 @@ func (m *match) Init(r *room.Room, o any) error {
 	cfg.FramesPerPacket = int(m.opts.FramesPerPacket)
 	m.budget = cfg.frameBudget()
 	m.seats = make([]*seat, m.opts.MaxPlayers)
+	m.readyTimeout = time.Duration(m.opts.ReadyTimeoutMs) * time.Millisecond
 	m.hist = newHistory(m.l.cfg.MaxHistoryBytes)
 	if err := r.SetTickRate(int(m.opts.TickRate)); err != nil {
 		return err
@@ -267,6 +273,9 @@ func (m *match) vacate(slot uint32) {
 	s := m.seats[slot]
 	m.seats[slot] = nil
 	m.seated--
+	if s.ready {
+		m.readyN--
+	}
 	delete(m.votes, slot)
 	m.l.acc.UpdateSession(s.p.ID, 0, 0)
 	m.updateListing()
@@ -293,16 +302,8 @@ func (m *match) Tick(r *room.Room, _ uint64, now time.Time) {
 }
 
 func (m *match) maybeStart(now time.Time) {
-	lobby := Lobby{Seats: len(m.seats), OpenFor: now.Sub(m.created),
-		ReadyTimeout: time.Duration(m.opts.ReadyTimeoutMs) * time.Millisecond}
-	for _, s := range m.seats {
-		if s != nil {
-			lobby.Present++
-			if s.ready {
-				lobby.Ready++
-			}
-		}
-	}
+	lobby := Lobby{Seats: len(m.seats), Present: m.seated, Ready: m.readyN, OpenFor: now.Sub(m.created),
+		ReadyTimeout: m.readyTimeout}
 	if lobby.Present > 0 && m.l.rules.Start(lobby) {
 		m.start(now)
 	}

@@ -41,7 +41,6 @@ type schedState struct {
 	period time.Duration
 	n      int64 // ticks run
 	next   time.Time
-	index  int
 }
 
 type shard struct {
@@ -99,7 +98,7 @@ func (sh *shard) run(quit <-chan struct{}, slack time.Duration) {
 	for {
 		sh.mu.Lock()
 		for _, t := range sh.pending {
-			heap.Push(&sh.h, t)
+			heap.Push(&sh.h, heapEntry{next: t.sched().next, t: t})
 		}
 		sh.pending = sh.pending[:0]
 		sh.mu.Unlock()
@@ -111,7 +110,7 @@ func (sh *shard) run(quit <-chan struct{}, slack time.Duration) {
 				return
 			}
 		}
-		if d := time.Until(sh.h[0].sched().next); d > 0 {
+		if d := time.Until(sh.h[0].next); d > 0 {
 			timer.Reset(d)
 			select {
 			case <-timer.C:
@@ -125,17 +124,18 @@ func (sh *shard) run(quit <-chan struct{}, slack time.Duration) {
 		sh.wakes.Add(1)
 		horizon := time.Now().Add(slack)
 		for len(sh.h) > 0 {
-			t := sh.h[0]
-			st := t.sched()
-			if st.next.After(horizon) {
+			if sh.h[0].next.After(horizon) {
 				break
 			}
+			t := sh.h[0].t
+			st := t.sched()
 			if !t.tick(st.next) {
 				heap.Pop(&sh.h)
 				continue
 			}
 			st.n++
 			st.next = st.base.Add(time.Duration(st.n) * st.period)
+			sh.h[0].next = st.next
 			heap.Fix(&sh.h, 0)
 		}
 		select {
@@ -146,23 +146,25 @@ func (sh *shard) run(quit <-chan struct{}, slack time.Duration) {
 	}
 }
 
-type tickHeap []ticker
+// tickHeap keeps each ticker's next due time in the heap itself, so
+// ordering thousands of rooms compares adjacent memory instead of chasing
+// a pointer into every room's state (a cache miss per comparison, and
+// most of a shard's time with thousands of rooms).
+type tickHeap []heapEntry
+
+type heapEntry struct {
+	next time.Time // a copy of t.sched().next
+	t    ticker
+}
 
 func (h tickHeap) Len() int           { return len(h) }
-func (h tickHeap) Less(i, j int) bool { return h[i].sched().next.Before(h[j].sched().next) }
-func (h tickHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].sched().index = i
-	h[j].sched().index = j
-}
-func (h *tickHeap) Push(x any) {
-	x.(ticker).sched().index = len(*h)
-	*h = append(*h, x.(ticker))
-}
+func (h tickHeap) Less(i, j int) bool { return h[i].next.Before(h[j].next) }
+func (h tickHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *tickHeap) Push(x any)        { *h = append(*h, x.(heapEntry)) }
 func (h *tickHeap) Pop() any {
 	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
+	e := old[len(old)-1]
+	old[len(old)-1] = heapEntry{}
 	*h = old[:len(old)-1]
-	return t
+	return e
 }
