@@ -72,7 +72,7 @@ type match struct {
 	// rooms should not each walk their seats to do it.
 	readyN       int
 	readyTimeout time.Duration
-	played []store.MatchPlayer // every seat at the start, leavers included, for the replay
+	played       []store.MatchPlayer // every seat at the start, leavers included, for the replay
 
 	frame     uint32 // the last frame assembled
 	sentUpTo  uint32 // the last frame sent live
