@@ -31,6 +31,9 @@ func TestMMOSecondLoginKicksTheFirst(t *testing.T) {
 	a.SendProto(mmopb.MsgMmoLogin, &commonpb.Login{Name: "ann"})
 	var ack commonpb.LoginAck
 	a.ExpectSkipProto(mmopb.MsgMmoLoginAck, &ack)
+	// The identity is attached once its saved record has loaded (off the
+	// worker); a move before that is not the identity's to save.
+	znettest.Eventually(t, func() bool { return w.Attached(ack.PlayerId) }, "the login's record to load")
 	a.SendProto(mmopb.MsgMove, &mmopb.Position{X: 300, Z: 350})
 	a.SendProto(mmopb.MsgTalk, &mmopb.Talk{Content: "moved"})
 	for {

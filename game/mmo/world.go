@@ -179,6 +179,20 @@ func NewWorld(cfg Config, log *slog.Logger, opts ...Option) (*World, error) {
 // concurrent use.
 func (w *World) AccountService() *account.Service { return w.accounts }
 
+// Attached reports whether a player online is logged in as account, its
+// saved position loaded: from then on its moves are saved to that account.
+// Safe for concurrent use.
+func (w *World) Attached(account uint64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, p := range w.players {
+		if p.Account == account {
+			return true
+		}
+	}
+	return false
+}
+
 // Len is the number of players online.
 func (w *World) Len() int {
 	w.mu.Lock()
