@@ -181,7 +181,8 @@ func (w *World) AccountService() *account.Service { return w.accounts }
 
 // Attached reports whether a player online is logged in as account, its
 // saved position loaded: from then on its moves are saved to that account.
-// Safe for concurrent use.
+// It looks through every player, so it is for tests and admin tools, not
+// a message path. Safe for concurrent use.
 func (w *World) Attached(account uint64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
