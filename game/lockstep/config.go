@@ -3,6 +3,7 @@ package lockstep
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/zinxgame/zinxgame/protocol/lspb"
@@ -147,7 +148,7 @@ func (c *Config) Validate() error {
 	}
 	dur("EmptyTimeout", c.EmptyTimeout, 0, 24*time.Hour)
 	in("MaxHistoryBytes", c.MaxHistoryBytes, 0, 1<<30)
-	in("KeptFrameBytes", c.KeptFrameBytes, 0, 1<<40)
+	in("KeptFrameBytes", c.KeptFrameBytes, 0, min(1<<40, math.MaxInt)) // 2 GiB on 32-bit targets
 	dur("ReconnectGrace", c.ReconnectGrace, 0, 24*time.Hour)
 	in("MaxInputBytes", c.MaxInputBytes, 1, 64<<10)
 	if !(c.InputRate > 0 && c.InputRate <= 10000) {
