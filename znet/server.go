@@ -397,3 +397,8 @@ func (s *Server) Kick(connID uint64, reason string) error {
 
 // Online is the number of connected clients.
 func (s *Server) Online() int { return s.mgr.Len() }
+
+// Config is the server's configuration, with its defaults filled in: a
+// module reads the limits it must announce or respect (MaxPackageSize).
+// Safe for concurrent use.
+func (s *Server) Config() zconf.Config { return s.cfg }

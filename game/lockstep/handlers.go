@@ -96,7 +96,7 @@ func (l *Service) ack(_ ziface.IConnection, p account.Player, a *commonpb.LoginA
 		a.RoomId = r.ID()
 	}
 	a.Limits = &commonpb.Limits{MaxInputBytes: uint32(l.cfg.MaxInputBytes), InputRate: l.cfg.InputRate,
-		MaxPacketSize: uint32(l.cfg.MaxBatchBytes), ReconnectGraceMs: uint32(l.cfg.ReconnectGrace.Milliseconds()),
+		MaxPacketSize: l.maxPacket.Load(), ReconnectGraceMs: uint32(l.cfg.ReconnectGrace.Milliseconds()),
 		MaxNameBytes: uint32(l.acc.Config().MaxNameBytes), RequestRate: l.cfg.RequestRate}
 }
 

@@ -248,7 +248,8 @@ func TestLimitsAnnouncedAndRateLimitNamesSeq(t *testing.T) {
 	e := startLockstep(t, func(c *Config) { c.InputRate = 5; c.MaxInputBytes = 64 })
 	a := e.dial()
 	ack := a.login("")
-	if l := ack.Limits; l == nil || l.MaxInputBytes != 64 || l.InputRate != 5 || l.MaxPacketSize == 0 || l.ReconnectGraceMs == 0 {
+	if l := ack.Limits; l == nil || l.MaxInputBytes != 64 || l.InputRate != 5 || l.ReconnectGraceMs == 0 ||
+		int(l.MaxPacketSize) != e.srv.Config().MaxPackageSize {
 		t.Fatalf("LoginAck limits %v", ack.Limits)
 	}
 	a.create(&lspb.RoomOptions{MaxPlayers: 1})

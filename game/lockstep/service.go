@@ -51,6 +51,9 @@ type Service struct {
 	metricsReg prometheus.Registerer
 	// Connection property keys: the input limiter, the replay in progress.
 	inputKey, replayKey string
+	// maxPacket is the largest packet the server takes, announced in
+	// LoginAck.limits; set at Mount.
+	maxPacket atomic.Uint32
 }
 
 // Option configures New.
@@ -204,6 +207,7 @@ func (l *Service) newID() uint64 {
 // seat is held for ReconnectGrace) and shutdown work (every match ends
 // with MATCH_END_SHUTDOWN while the players are still connected).
 func (l *Service) Mount(m *znet.Mount) error {
+	l.maxPacket.Store(uint32(m.Server().Config().MaxPackageSize))
 	p := account.Protocol{Login: l.id(lspb.MsgLogin), LoginAck: l.id(lspb.MsgLoginAck), Error: l.id(lspb.MsgError),
 		Logout: l.id(lspb.MsgLogout), LogoutAck: l.id(lspb.MsgLogoutAck)}
 	if err := l.acc.MountProtocol(m, p, l.ack); err != nil {
