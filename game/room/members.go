@@ -283,6 +283,11 @@ func (m *Manager) removeRoom(r *Room) {
 	if r.owner != 0 {
 		m.dropOwner(r.owner)
 	}
+	for _, mb := range r.list {
+		if ms := m.members[mb.p.ID]; ms != nil && ms.room == r {
+			delete(m.members, mb.p.ID)
+		}
+	}
 }
 
 // setListing changes a room's listed state under the manager's mutex,

@@ -492,3 +492,48 @@ func TestManualClock(t *testing.T) {
 	}
 	expectCall(t, l, "end empty")
 }
+
+// endLogic records, from its End, whether the manager still counts its
+// member in the room.
+type endLogic struct {
+	room.BaseLogic
+	m       *room.Manager
+	inRoom  chan bool
+	sentEnd chan error
+}
+
+func (l *endLogic) Input(r *room.Room, _ room.Player, _ uint32, _ []byte) { r.End(room.EndCustom) }
+func (l *endLogic) End(r *room.Room, _ room.EndReason) {
+	l.inRoom <- l.m.RoomOf(1) != nil
+	l.sentEnd <- r.Send(1, 9, []byte("over"))
+}
+
+// A member told by End that its room is over can join another room at
+// once: the manager has forgotten the membership before End runs, while
+// End can still send to the member.
+func TestEndedRoomsMembersAreFreeDuringEnd(t *testing.T) {
+	m, err := room.NewManager(room.Config{Manual: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	l := &endLogic{m: m, inRoom: make(chan bool, 1), sentEnd: make(chan error, 1)}
+	if err := m.Register("end", func() room.Logic { return l }, room.TypeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a, ca := player(1)
+	if _, err := m.Create("end", "", nil, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	m.Step(time.Now())
+	if err := m.Input(1, ca, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	m.Step(time.Now())
+	if <-l.inRoom {
+		t.Fatal("during End the manager still counted the member in the ended room")
+	}
+	if err := <-l.sentEnd; err != nil || len(ca.SentTo(9)) != 1 {
+		t.Fatalf("End could not tell its member: %v", err)
+	}
+}

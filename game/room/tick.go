@@ -116,11 +116,13 @@ func (r *Room) drain() {
 // requests that raced with the end.
 func (r *Room) finish() {
 	r.ended.Store(true)
-	r.call(func() { r.logic.End(r, r.endReason) })
-	for len(r.list) > 0 {
-		r.release(r.list[len(r.list)-1])
-	}
+	// The manager forgets the room and its members before the logic's End
+	// tells them the room is over, so a member who hears it can join or
+	// create another room at once. The room keeps its own member list for
+	// End to send to.
 	r.m.removeRoom(r)
+	r.call(func() { r.logic.End(r, r.endReason) })
+	r.members, r.list, r.connected, r.held = nil, nil, 0, 0
 	r.ctlMu.Lock()
 	r.done = true
 	ctl := r.ctl
