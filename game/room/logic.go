@@ -48,8 +48,9 @@ type Logic interface {
 	Tick(r *Room, frame uint64, now time.Time)
 	// End is the room's last call: the logic ended it (r.End), it stayed
 	// empty for Config.EmptyTimeout, the manager shut down, or a method
-	// panicked. The members are still there, so End can tell them; they
-	// are released after it returns.
+	// panicked. The members are still the room's, so End can tell them;
+	// the manager has already let them go, so one told the room is over
+	// can join another at once.
 	End(r *Room, reason EndReason)
 	// Signal answers an out-of-band call made with Manager.Signal (an
 	// admin action, a store read coming back).
