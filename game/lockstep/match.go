@@ -173,10 +173,10 @@ func (m *match) Join(r *room.Room, j room.Join) {
 			}
 			m.seats[i] = s
 			m.seated++
+			m.updateListing() // before anyone hears of the join, so a RoomList after it counts the player
 			m.l.acc.UpdateSession(j.ID, r.ID(), 0)
 			m.sendState(j.Conn, uint32(i))
 			m.event(lspb.PlayerEventKind_PLAYER_JOINED, uint32(i), s, j.Conn)
-			m.updateListing()
 			if h := m.l.hooks.OnJoin; h != nil {
 				h(r.ID(), Seat{Slot: uint32(i), PlayerID: j.ID, Name: j.Name})
 			}

@@ -101,7 +101,8 @@ func (m *Manager) JoinOrCreate(typ, label string, opts any, j Join, done func(er
 // Rejoin brings a member back to its held seat (or moves it to a new
 // connection) with j.Conn: the logic's Join is called with Rejoin set on
 // the room's next tick. It returns ErrNoSeat for a player who is in no
-// room.
+// room, and ErrBusy when the room's queue is full (a rejoin goes through
+// the bounded queue: the client can ask again).
 func (m *Manager) Rejoin(j Join, done func(error)) error {
 	if err := m.allow(j.Conn); err != nil {
 		return err
@@ -116,7 +117,7 @@ func (m *Manager) Rejoin(j Join, done func(error)) error {
 	m.mu.Unlock()
 	m.setPlayer(j.Conn, j.ID)
 	j.Rejoin = true
-	return r.enqueue(event{kind: evRejoin, join: &pendingJoin{j: j, done: done}}, true)
+	return r.count(r.enqueue(event{kind: evRejoin, join: &pendingJoin{j: j, done: done}}, false))
 }
 
 // Leave asks the player's room to let it go (LeaveLeft) on its next tick.
