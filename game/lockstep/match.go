@@ -321,12 +321,12 @@ func (m *match) start(now time.Time) {
 		}
 	}
 	m.saveMeta(lspb.MatchEndReason_MATCH_END_UNSPECIFIED, nil)
+	m.updateListing()
 	for i, s := range m.seats {
 		if s != nil && s.conn != nil {
 			send(s.conn, m.l.id(lspb.MsgMatchStart), m.matchStart(uint32(i)))
 		}
 	}
-	m.updateListing()
 	m.l.met.matchesStarted.Inc()
 	m.l.running.Add(1)
 	if h := m.l.hooks.OnMatchStart; h != nil {
