@@ -28,6 +28,7 @@ import (
 	"github.com/zinxgame/zinxgame/examples/pong/pong"
 	"github.com/zinxgame/zinxgame/examples/pong/pongpb"
 	"github.com/zinxgame/zinxgame/game/account"
+	"github.com/zinxgame/zinxgame/game/account/ids"
 	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/zconf"
@@ -84,7 +85,11 @@ func startServer() (addr string, shutdown func() error, err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	g, err := pong.New(pong.Config{}, acc, store.NewMemoryDocStore(store.DocLimits{}), log)
+	gen, err := ids.New(0) // rooms (and so matches) numbered apart from the players
+	if err != nil {
+		return "", nil, err
+	}
+	g, err := pong.New(pong.Config{IDs: gen.Next}, acc, store.NewMemoryDocStore(store.DocLimits{}), log)
 	if err != nil {
 		return "", nil, err
 	}
