@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/zinxgame/zinxgame/game/room"
@@ -28,10 +29,9 @@ const handOverFrames = 64
 
 // caughtUp is a stream telling the room it has sent frames up to upTo.
 type caughtUp struct {
-	slot  uint32
-	gen   uint64
-	upTo  uint32
-	match uint64
+	slot uint32
+	gen  uint64
+	upTo uint32
 }
 
 // handOver is the room's answer: done, or stream on up to to.
@@ -85,8 +85,8 @@ type stream struct {
 	conn    ziface.IConnection
 	match   uint64
 	room    uint64
-	hist    *history // nil for a replay
-	ended   interface{ Load() *endInfo }
+	hist    *history                 // nil for a replay
+	ended   *atomic.Pointer[endInfo] // the match's end, once it has ended; nil for a replay
 	slot    uint32
 	gen     uint64
 	from    uint32
@@ -119,7 +119,7 @@ func (st *stream) catchUp(ctx context.Context) {
 				return
 			}
 		}
-		v, err := st.l.rooms.Signal(ctx, st.room, caughtUp{slot: st.slot, gen: st.gen, upTo: st.to, match: st.match})
+		v, err := st.l.rooms.Signal(ctx, st.room, caughtUp{slot: st.slot, gen: st.gen, upTo: st.to})
 		switch {
 		case err == nil:
 			h := v.(handOver)

@@ -161,7 +161,7 @@ func (m *match) flush() {
 	sent := 0
 	for _, s := range m.seats {
 		if s != nil && s.conn != nil && s.catching == 0 {
-			sendNow(s.conn, m.l.id(lspb.MsgFrames), m.bw.b)
+			_ = room.SendNow(s.conn, m.l.id(lspb.MsgFrames), m.bw.b)
 			sent++
 		}
 	}

@@ -52,20 +52,6 @@ func marshal(m proto.Message) []byte {
 	return b
 }
 
-// nowSender is a connection that can write on the caller's goroutine
-// (*znet.Connection): a tick sends one frame to each seat.
-type nowSender interface {
-	SendMsgNow(msgID uint32, data []byte) error
-}
-
-func sendNow(c ziface.IConnection, msgID uint32, data []byte) {
-	if n, ok := c.(nowSender); ok {
-		_ = n.SendMsgNow(msgID, data)
-		return
-	}
-	_ = c.SendMsg(msgID, data)
-}
-
 // decode unmarshals a request, answering ERROR_BAD_REQUEST when it fails.
 func (l *Service) decode(req ziface.IRequest, m proto.Message) bool {
 	if err := proto.Unmarshal(req.GetData(), m); err != nil {

@@ -2,6 +2,7 @@ package lockstep
 
 import (
 	"fmt"
+	"github.com/zinxgame/zinxgame/znet/znettest"
 	"sync"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func TestRulesAndHooks(t *testing.T) {
 	b.send(lspb.MsgMatchResult, &lspb.MatchResult{Result: []byte("a")})
 	a.expect(lspb.MsgMatchEnd, &lspb.MatchEnd{})
 	want := `[join 0 join 1 join 2 start 3 seats leave 2 left end MATCH_END_RESULT "a" 3 seats]`
-	waitUntil(t, func() bool { mu.Lock(); defer mu.Unlock(); return fmt.Sprint(got) == want }, "the hooks")
+	znettest.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return fmt.Sprint(got) == want }, "the hooks")
 }
 
 // StartWhen(2, true) with two of three ready does not start: all present

@@ -1,6 +1,7 @@
 package lockstep
 
 import (
+	"github.com/zinxgame/zinxgame/znet/znettest"
 	"runtime"
 	"slices"
 	"strings"
@@ -115,7 +116,7 @@ func TestEmptyMatchEndsAfterEmptyTimeout(t *testing.T) {
 	a.c.Stop()
 	b.c.Stop()
 	start := time.Now()
-	waitUntil(t, func() bool { return e.ls.Rooms() == 0 }, "the abandoned room to end")
+	znettest.Eventually(t, func() bool { return e.ls.Rooms() == 0 }, "the abandoned room to end")
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("the abandoned room ticked for %v", d)
 	}
@@ -135,7 +136,7 @@ func TestRoomsPerOwner(t *testing.T) {
 	// Both rooms are empty now and end at once; until then (and for any
 	// owner whose rooms stay open) a third is refused. Hold the rooms open
 	// with another player in each.
-	waitUntil(t, func() bool { return e.ls.Rooms() == 0 }, "the empty rooms to end")
+	znettest.Eventually(t, func() bool { return e.ls.Rooms() == 0 }, "the empty rooms to end")
 	others := []*lsClient{e.dial(), e.dial()}
 	for _, o := range others {
 		o.login("")

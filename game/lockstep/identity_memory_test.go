@@ -98,7 +98,7 @@ func TestIdentityMemory(t *testing.T) {
 	}
 	settle := func(want int64) (heap uint64) {
 		t.Helper()
-		waitUntil(t, func() bool { return gone.Load() == want }, fmt.Sprintf("the server to see %d disconnects", want))
+		znettest.Eventually(t, func() bool { return gone.Load() == want }, "the server to see %d disconnects", want)
 		runtime.GC()
 		runtime.GC() // the second empties what sync.Pools kept through the first
 		var ms runtime.MemStats

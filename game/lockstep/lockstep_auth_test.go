@@ -3,6 +3,7 @@ package lockstep
 import (
 	"context"
 	"encoding/base64"
+	"github.com/zinxgame/zinxgame/znet/znettest"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -106,7 +107,7 @@ func TestLockstepSessionTracksRoom(t *testing.T) {
 	got := a.frames(20)
 	a.c.Stop()
 	<-a.c.Done()
-	waitUntil(t, func() bool {
+	znettest.Eventually(t, func() bool {
 		se, _, _ = ms.GetSession(context.Background(), id.Session.ID)
 		return se.LastFrame >= got[len(got)-1].n
 	}, "the session to record the last frame sent")

@@ -270,7 +270,7 @@ func TestLockstepStartWhenFullAndResult(t *testing.T) {
 			t.Fatalf("MatchEnd %v", &end)
 		}
 	}
-	waitUntil(t, func() bool { return e.ls.Rooms() == 0 }, "the ended room to be cleaned up")
+	znettest.Eventually(t, func() bool { return e.ls.Rooms() == 0 }, "the ended room to be cleaned up")
 	a.send(lspb.MsgInput, &lspb.Input{Data: []byte{1}})
 	a.expectError(commonpb.ErrorCode_ERROR_NOT_IN_ROOM)
 }
@@ -319,7 +319,7 @@ func TestLockstepLeaveBeforeStartAndEmptyRoom(t *testing.T) {
 	}
 	a.send(lspb.MsgRoomLeave, &lspb.RoomLeave{})
 	b.send(lspb.MsgRoomLeave, &lspb.RoomLeave{})
-	waitUntil(t, func() bool { return e.ls.Rooms() == 0 }, "empty rooms to be cleaned up")
+	znettest.Eventually(t, func() bool { return e.ls.Rooms() == 0 }, "empty rooms to be cleaned up")
 }
 
 func TestLockstepFrames(t *testing.T) {
@@ -531,17 +531,6 @@ func TestRoomListFiltersOpen(t *testing.T) {
 	c.expect(lspb.MsgRoomListAck, &ack)
 	if len(ack.Rooms) != 2 {
 		t.Fatalf("all rooms: %d, want 2", len(ack.Rooms))
-	}
-}
-
-func waitUntil(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

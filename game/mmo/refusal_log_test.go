@@ -39,7 +39,7 @@ func TestRefusedChatsLogAFewLines(t *testing.T) {
 	}
 	defer c.Close()
 	go func() { _, _ = io.Copy(io.Discard, c) }()
-	waitUntil(t, func() bool { return w.Len() == 1 }, "the player to join")
+	znettest.Eventually(t, func() bool { return w.Len() == 1 }, "the player to join")
 
 	pack := znet.NewDataPack(cfg.Framing, cfg.MaxPackageSize)
 	const n = 100_000
@@ -56,13 +56,13 @@ func TestRefusedChatsLogAFewLines(t *testing.T) {
 	}
 	c.Close()
 	text := func() string { mu.Lock(); defer mu.Unlock(); return buf.String() }
-	waitUntil(t, func() bool { return w.Len() == 0 }, "the player to leave") // its messages have all run
+	znettest.Eventually(t, func() bool { return w.Len() == 0 }, "the player to leave") // its messages have all run
 	got := text()
 	talks, moves := strings.Count(got, "bad Talk message"), strings.Count(got, "bad Position message")
 	if lines := strings.Count(got, "\n"); lines > 30 || talks > 5 || moves > 5 {
 		t.Fatalf("%d log lines (%d bad talks, %d bad moves) for %d bad messages; want a few", lines, talks, moves, n)
 	}
-	waitUntil(t, func() bool { return strings.Contains(text(), "were suppressed") }, "the suppressed lines to be reported")
+	znettest.Eventually(t, func() bool { return strings.Contains(text(), "were suppressed") }, "the suppressed lines to be reported")
 	got = text()
 	for _, want := range []string{
 		fmt.Sprintf("suppressed.bad_talk=%d", n/2-talks),

@@ -66,7 +66,7 @@ func TestChatStormCutsTheFlooderNotTheReaders(t *testing.T) {
 		idle = append(idle, dial())
 	}
 	flooder := dial()
-	waitUntil(t, func() bool { return w.Len() == readers+slow+1 }, "every player to join")
+	znettest.Eventually(t, func() bool { return w.Len() == readers+slow+1 }, "every player to join")
 
 	pack := znet.NewDataPack(cfg.Framing, cfg.MaxPackageSize)
 	talk, err := proto.Marshal(&mmopb.Talk{Content: strings.Repeat("spam ", 40)})
@@ -87,7 +87,7 @@ func TestChatStormCutsTheFlooderNotTheReaders(t *testing.T) {
 			break
 		}
 	}
-	waitUntil(t, func() bool { return w.Len() <= readers }, "the flooder and the non-readers to be cut")
+	znettest.Eventually(t, func() bool { return w.Len() <= readers }, "the flooder and the non-readers to be cut")
 	time.Sleep(100 * time.Millisecond) // let a reader that was cut see its EOF
 	if n := cut.Load(); n > 0 {
 		t.Fatalf("%d of %d readers were cut; stats %+v", n, readers, srv.Stats()) // the log follows

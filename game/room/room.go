@@ -182,7 +182,7 @@ func (r *Room) Send(id uint64, msgID uint32, data []byte) error {
 	if mb == nil || mb.conn == nil {
 		return ErrNotConnected
 	}
-	return sendNow(mb.conn, msgID, data)
+	return SendNow(mb.conn, msgID, data)
 }
 
 // Broadcast sends one message, encoded once, to every connected member
@@ -191,7 +191,7 @@ func (r *Room) Broadcast(msgID uint32, data []byte, except uint64) int {
 	n := 0
 	for _, mb := range r.list {
 		if mb.conn != nil && mb.p.ID != except {
-			_ = sendNow(mb.conn, msgID, data)
+			_ = SendNow(mb.conn, msgID, data)
 			n++
 		}
 	}
@@ -276,7 +276,11 @@ type nowSender interface {
 	SendMsgNow(msgID uint32, data []byte) error
 }
 
-func sendNow(c ziface.IConnection, msgID uint32, data []byte) error {
+// SendNow sends a message from a room's tick: written on the caller's
+// goroutine when the connection can (znet.Connection.SendMsgNow), queued
+// as SendMsg otherwise. Room.Send and Broadcast use it; a logic that keeps
+// its members' connections itself (lockstep's frame fan-out) calls it too.
+func SendNow(c ziface.IConnection, msgID uint32, data []byte) error {
 	if n, ok := c.(nowSender); ok {
 		return n.SendMsgNow(msgID, data)
 	}
