@@ -316,13 +316,36 @@ func (q *sendQueue) pushNow(pack *DataPack, msgID uint32, data []byte) error {
 	defer q.mu.Unlock()
 	q.buf = pack.appendPacket(q.buf, msgID, data)
 	q.countLocked()
+	q.sendNowLocked()
+	return nil
+}
+
+// pushFramesNow is pushNow for count frames the caller packed back to back
+// in frames: they are copied into the queue as they are and counted as
+// count frames, so the metrics and framesLeft after a partial write stay
+// right. The bounds are those of one push of len(frames) bytes.
+func (q *sendQueue) pushFramesNow(frames []byte, count int) error {
+	if err := q.lockRoom(len(frames)); err != nil {
+		return err
+	}
+	defer q.mu.Unlock()
+	q.buf = append(q.buf, frames...)
+	q.n += count
+	q.sent += uint64(count)
+	q.sendNowLocked()
+	return nil
+}
+
+// sendNowLocked is the end of pushNow and pushFramesNow: unless a batch of
+// the connection's own is running (its end flushes), it writes what is
+// queued without blocking and hands the rest to the writer at once.
+func (q *sendQueue) sendNowLocked() {
 	if !q.deferred.Load() {
 		q.cancelDelayedLocked() // "now" outranks FlushDelay
 		q.writeNowLocked()
 		q.kickLocked(true)
 		q.settleLocked()
 	}
-	return nil
 }
 
 // writeLoop is the writer goroutine: it sends what is queued with blocking
