@@ -24,8 +24,9 @@ type Config struct {
 	// 2.
 	MaxRoomsPerOwner int
 	// QueueLen bounds each room's queue of requests between two ticks
-	// (inputs, leaves, signals); a full queue refuses with ErrBusy. 0
-	// means 128.
+	// (inputs, leaves, rejoins, signals); a full queue refuses with
+	// ErrBusy. 0 means 128. A room type can set its own
+	// (TypeOptions.QueueLen).
 	QueueLen int
 	// RequestRate is each connection's allowed requests per second to
 	// room queues (inputs, leaves, joins, creations; burst: one second's
@@ -133,4 +134,5 @@ var (
 	ErrTooManyTimers = errors.New("room: too many timers")
 	ErrClosed        = errors.New("room: the manager has shut down")
 	ErrNotConnected  = errors.New("room: the player is not connected")
+	ErrDisconnected  = errors.New("room: the player's connection closed before its join was applied")
 )

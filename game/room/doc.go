@@ -10,9 +10,10 @@
 // kick, end, timers, label and metadata for listings) and must not block.
 //
 // Every queue is bounded, and each states what happens when it is full:
-//   - A room's request queue (Config.QueueLen) refuses a request (an
-//     input, a leave, a rejoin, a signal) with ErrBusy; the request is not
-//     applied, and the caller tells its client.
+//   - A room's request queue (Config.QueueLen, or its type's
+//     TypeOptions.QueueLen) refuses a request (an input, a leave, a
+//     rejoin, a signal) with ErrBusy; the request is not applied, and the
+//     caller tells its client.
 //   - Each connection's requests to room queues are rate limited
 //     (Config.RequestRate); over the rate a request is refused with
 //     ErrRateLimited.

@@ -24,6 +24,11 @@ type TypeOptions struct {
 	TickRate int
 	// Capacity is the type's members per room; 0 means Config.MaxMembers.
 	Capacity int
+	// QueueLen bounds the queue of requests between two ticks of each room
+	// of the type (ErrBusy when full); 0 means Config.QueueLen. A room
+	// whose members send many inputs a tick (an MMO scene: every player's
+	// moves) needs more than a match of a few players.
+	QueueLen int
 }
 
 type roomType struct {
@@ -131,6 +136,9 @@ func (m *Manager) Register(name string, f Factory, o TypeOptions) error {
 	if o.TickRate < 0 || o.TickRate > 1000 || o.Capacity < 0 {
 		return fmt.Errorf("room: type %q: tick rate %d or capacity %d out of range", name, o.TickRate, o.Capacity)
 	}
+	if o.QueueLen < 0 || o.QueueLen > 1<<20 {
+		return fmt.Errorf("room: type %q: QueueLen = %d: must be between 0 and %d", name, o.QueueLen, 1<<20)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.types[name]; ok {
@@ -183,7 +191,7 @@ func (m *Manager) nextID() uint64 {
 // the room starts ticking. If owner.ID is not 0, the room counts against
 // the owner's Config.MaxRoomsPerOwner and the owner joins it as its first
 // member (JoinAttempt, then Join, on the first tick); done, if not nil, is
-// called on the room's tick with the join's outcome. A room with no owner
+// called on the room's tick with the join's outcome, as for Join. A room with no owner
 // is the server's (an MMO scene, say). label is the room's first label.
 func (m *Manager) Create(typ, label string, opts any, owner Join, done func(error)) (*Room, error) {
 	if err := m.allow(owner.Conn); err != nil {
@@ -306,8 +314,12 @@ func (m *Manager) newRoom(t *roomType, id, owner uint64, label string) *Room {
 	if t.opts.Capacity != 0 {
 		capacity = t.opts.Capacity
 	}
+	queueLen := m.cfg.QueueLen
+	if t.opts.QueueLen != 0 {
+		queueLen = t.opts.QueueLen
+	}
 	r := &Room{m: m, id: id, typ: t.name, owner: owner, logic: t.factory(), open: true, capacity: capacity, label: label,
-		events: make(chan event, m.cfg.QueueLen), members: make(map[uint64]*member), now: time.Now()}
+		events: make(chan event, queueLen), members: make(map[uint64]*member), now: time.Now()}
 	r.log = m.log.With("room", id, "type", t.name)
 	return r
 }

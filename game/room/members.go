@@ -23,7 +23,9 @@ func (m *Manager) setPlayer(conn ziface.IConnection, id uint64) {
 // (ErrRoomClosed) or has no free seat (ErrRoomFull); otherwise a seat is
 // reserved, and the room's logic decides on its next tick (JoinAttempt).
 // done, if not nil, is called on the room's tick with the outcome: nil, the
-// logic's refusal, or ErrRoomEnded if the room ended first.
+// logic's refusal, ErrRoomEnded if the room ended first, or ErrDisconnected
+// if j.Conn closed first (the logic is not asked then: a player who is
+// gone costs the room no JoinAttempt, Join and Leave).
 func (m *Manager) Join(id uint64, j Join, done func(error)) error {
 	if err := m.allow(j.Conn); err != nil {
 		return err
@@ -102,7 +104,10 @@ func (m *Manager) JoinOrCreate(typ, label string, opts any, j Join, done func(er
 // connection) with j.Conn: the logic's Join is called with Rejoin set on
 // the room's next tick. It returns ErrNoSeat for a player who is in no
 // room, and ErrBusy when the room's queue is full (a rejoin goes through
-// the bounded queue: the client can ask again).
+// the bounded queue: the client can ask again). done, if not nil, is
+// called on the room's tick with the outcome: nil, ErrNoSeat if the seat
+// was gone by then, ErrRoomEnded, or ErrDisconnected if j.Conn closed
+// first (the seat stays as it was, and the logic is not called).
 func (m *Manager) Rejoin(j Join, done func(error)) error {
 	if err := m.allow(j.Conn); err != nil {
 		return err

@@ -86,29 +86,52 @@ func (r *Room) checkEmpty(now time.Time) {
 	}
 }
 
+// drain applies the requests queued since the last tick: the control
+// queue's joins (in order), then the bounded queue's events (inputs,
+// leaves, rejoins, signals, in order), then the control queue's drops and
+// shutdown (in order). The two queues have no common order, so this one
+// is chosen for what a player's requests mean: a player's inputs may be
+// queued right after its join is (the manager routes them to the room
+// from the reservation on), so joins come first; a connection's drop is
+// queued when it closes, after every input it sent, so drops come last,
+// or the inputs queued before it were applied after it and lost. A
+// rejoin on a new connection may so be applied before the old
+// connection's drop; applyDrop ignores a drop of a connection that is no
+// longer the member's.
 func (r *Room) drain() {
 	// Control events are rare (joins, drops): most ticks skip the lock.
+	var ctl []event
 	if r.ctlN.Load() > 0 {
 		r.ctlMu.Lock()
-		ctl := r.ctl
+		ctl = r.ctl
 		r.ctl = nil
 		r.ctlN.Store(0)
 		r.ctlMu.Unlock()
 		for i := range ctl {
-			r.apply(&ctl[i])
-			ctl[i] = event{}
-		}
-		if cap(ctl) <= 64 {
-			r.ctlMu.Lock()
-			if r.ctl == nil {
-				r.ctl = ctl[:0] // keep the backing array: a busy room's joins do not allocate
+			if ctl[i].kind == evJoin {
+				r.apply(&ctl[i])
 			}
-			r.ctlMu.Unlock()
 		}
 	}
 	for n := len(r.events); n > 0; n-- {
 		ev := <-r.events
 		r.apply(&ev)
+	}
+	if ctl == nil {
+		return
+	}
+	for i := range ctl {
+		if ctl[i].kind != evJoin {
+			r.apply(&ctl[i])
+		}
+		ctl[i] = event{}
+	}
+	if cap(ctl) <= 64 {
+		r.ctlMu.Lock()
+		if r.ctl == nil {
+			r.ctl = ctl[:0] // keep the backing array: a busy room's joins do not allocate
+		}
+		r.ctlMu.Unlock()
 	}
 }
 
@@ -203,6 +226,15 @@ func (r *Room) applyJoin(pj *pendingJoin) {
 		}
 		return
 	}
+	if closedConn(j.Conn) {
+		// Gone before its turn: refused without asking the logic, and the
+		// drop queued when it closed finds no member.
+		r.m.unreserve(r, j.ID, true)
+		if pj.done != nil {
+			pj.done(ErrDisconnected)
+		}
+		return
+	}
 	var err error
 	r.call(func() { err = r.logic.JoinAttempt(r, j) })
 	if err == nil && r.ending {
@@ -235,6 +267,13 @@ func (r *Room) applyRejoin(pj *pendingJoin) {
 		}
 		return
 	}
+	if closedConn(j.Conn) {
+		// The seat stays as it was: held, or with the connection it has.
+		if pj.done != nil {
+			pj.done(ErrDisconnected)
+		}
+		return
+	}
 	if mb.conn == nil {
 		r.connected++
 	}
@@ -248,6 +287,18 @@ func (r *Room) applyRejoin(pj *pendingJoin) {
 		pj.done(nil)
 	}
 	r.call(func() { r.logic.Join(r, j) })
+}
+
+// closedConn reports whether conn has closed already: znet cancels a
+// connection's Context as soon as it stops (Stop, Kick, the peer's close,
+// a cut), before its disconnect hook runs, and a Recorder's Stop does too.
+// A connection with no Context (a test's stub) counts as open.
+func closedConn(conn ziface.IConnection) bool {
+	if conn == nil {
+		return false
+	}
+	ctx := conn.Context()
+	return ctx != nil && ctx.Err() != nil
 }
 
 func (r *Room) applyDrop(pid uint64, conn ziface.IConnection) {
