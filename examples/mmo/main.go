@@ -48,12 +48,13 @@ func run() error {
 	cfg, err := zconf.Load(zconf.Source{
 		File:      *file,
 		Overrides: over,
-		// The demo serves Zinx's TCP clients and browser clients at once,
-		// and coalesces its broadcasts (see mmo.FlushDelay). A player
-		// sends a move or a chat a few times a second; one that keeps up
-		// more than 30 a second past a burst of 60 is flooding, and every
-		// player in view would pay for it, so it is cut, config file or not.
-		Defaults: map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth, "FlushDelay": mmo.FlushDelay,
+		// The demo serves Zinx's TCP clients and browser clients at once.
+		// Its scenes coalesce each tick's messages per player themselves,
+		// so FlushDelay stays 0. A player sends a move or a chat a few
+		// times a second; one that keeps up more than 30 a second past a
+		// burst of 60 is flooding, and every player in view would pay for
+		// it, so it is cut, config file or not.
+		Defaults: map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth,
 			"MsgRateLimit": 30.0, "MsgRateBurst": 60, "MsgRatePolicy": zconf.RateDisconnect},
 		Sections: map[string]any{"MMO": &world, "Account": &acct, "Auth": &authCfg, "Redis": &rc},
 	})

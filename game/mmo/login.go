@@ -12,10 +12,10 @@ import (
 
 // Logging in is the account service's (game/account): it answers Login
 // (10) with LoginAck (11) or Error (12), and Logout (13) with LogoutAck
-// (14), on the MMO's IDs, and kicks an older connection of an identity
-// that logs in again. The world hears of it through the service's hooks:
-// a login moves the player to where it was saved, a logout saves it and
-// makes it anonymous again.
+// (14), on the MMO's IDs, once per connection, and kicks an older
+// connection of an identity that logs in again. The world hears of it
+// through the service's hooks: a login moves the player to where it was
+// saved, a logout makes it anonymous again.
 
 // protocol is the MMO's login IDs, moved by MsgIDBase.
 func (w *World) protocol() account.Protocol {
@@ -26,14 +26,14 @@ func (w *World) protocol() account.Protocol {
 }
 
 // onLogin is the service's OnLogin hook, on the connection's worker after
-// LoginAck went out: the saved record is loaded off the worker (a store may
-// block), then the player is attached to its identity and moved where it
-// was, with the appear and leave messages a move causes, and its own new
-// position (200, Tp 2). The identity is attached only once the record is
-// in, so a player who leaves meanwhile never saves its spawn point over
-// its record.
+// LoginAck went out: the saved record is loaded off the worker (a store
+// may block), then handed to the player's scene, which applies it on its
+// tick in order with the player's moves: the identity is attached and the
+// player moved where it was. Until then the player's moves are not the
+// identity's to save, so one who leaves first never saves its spawn point
+// over its record.
 func (w *World) onLogin(c ziface.IConnection, pl account.Player, _ ziface.IConnection) {
-	p := w.playerOf(c)
+	p := playerOf(c)
 	if p == nil {
 		return
 	}
@@ -46,63 +46,89 @@ func (w *World) onLogin(c ziface.IConnection, pl account.Player, _ ziface.IConne
 		rec, found, failed = w.store.LoadPlayer(ctx, pl.ID)
 	}, func() {
 		if failed != nil {
-			// Play on from the spawn point; the record is saved over
+			// Play on from where it stands; the record is saved over
 			// when it moves, as for a new player.
 			w.log.Warn("game: loading a player record failed", "pid", p.PID, "account", pl.ID, "err", failed)
-		}
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if w.players[p.PID] != p {
-			return // it left while the record loaded
+			found = false
 		}
 		if still, ok := w.accounts.PlayerOf(c); !ok || still.ID != pl.ID {
 			return // logged out or replaced meanwhile
 		}
-		p.Account, p.Name = pl.ID, pl.Name
-		if found && finite(rec.X) && finite(rec.Y) && finite(rec.Z) && finite(rec.V) && rec.Scene == sceneMMO {
-			w.moveLocked(p, &mmopb.Position{X: rec.X, Y: rec.Y, Z: rec.Z, V: rec.V})
-			w.send(p, w.id(mmopb.MsgBroadCast), &mmopb.BroadCast{PID: p.PID, Tp: mmopb.TpAppear, Data: &mmopb.BroadCast_P{P: p.Pos}})
-		}
+		p.restore.Store(&restoreReq{account: pl.ID, name: pl.Name, rec: rec, found: found})
+		// The scene applies it with this request, or with the player's
+		// next one if the queue is full now.
+		_ = w.rooms.Input(memberID(p.PID), c, restoreMsgID, nil)
 	})
 	if err != nil {
 		w.log.Warn("game: loading a player record not started", "pid", p.PID, "account", pl.ID, "err", err)
 	}
 }
 
-// onLogout is the service's OnLogout hook: the player's record is saved
-// and the player goes on anonymously (a replaced connection is being
-// kicked; a logged-out one closes). Saved here, before the newer
-// connection's onLogin loads the record (the service runs them in that
-// order), so the newer connection starts where the older one stood.
+// onLogout is the service's OnLogout hook (a logout, or a newer connection
+// of the same identity replacing this one): the player goes on
+// anonymously, and nothing it does from now on is saved to the identity.
+// Its record is as of its last move applied, saved then, so the newer
+// connection's login, which the service runs after this, loads where it
+// stood.
 func (w *World) onLogout(c ziface.IConnection, _ account.Player, _ account.LogoutReason) {
-	p := w.playerOf(c)
+	p := playerOf(c)
 	if p == nil {
-		return // already gone, and saved, by OnDisconnect
+		return
 	}
-	w.mu.Lock()
-	rec, logged := w.record(p)
-	p.Account, p.Name = 0, ""
-	w.mu.Unlock()
-	if logged {
-		w.save(rec)
+	p.restore.Store(nil)
+	p.account.Store(0)
+	p.name.Store(nil)
+}
+
+// applyRestore applies a login's record on the player's scene's tick.
+func (s *Scene) applyRestore(p *Player, rq *restoreReq) {
+	w := s.w
+	if still, ok := w.accounts.PlayerOf(p.Conn); !ok || still.ID != rq.account {
+		return
+	}
+	name := rq.name
+	p.name.Store(&name)
+	p.account.Store(rq.account)
+	rec := rq.rec
+	if !rq.found || !finite(rec.X) || !finite(rec.Y) || !finite(rec.Z) || !finite(rec.V) {
+		return
+	}
+	pos := Position{X: rec.X, Y: rec.Y, Z: rec.Z, V: rec.V}
+	if to := w.scenes[rec.Scene]; to != nil && to != s {
+		s.changeTo(p, to, &pos, 0)
+		return
+	}
+	if rec.Scene == s.name || w.scenes[rec.Scene] == nil {
+		s.teleport(p, pos)
 	}
 }
 
-// sceneMMO names the world's scene in player records.
-const sceneMMO = "mmo"
-
-// record is p's saved state; false for an anonymous player. Call it with
-// the world's mutex held.
-func (w *World) record(p *Player) (store.PlayerRecord, bool) {
-	if p.Account == 0 {
+// record is p's saved state; false for an anonymous player. Call it on
+// the tick of p's scene.
+func (p *Player) record() (store.PlayerRecord, bool) {
+	id := p.account.Load()
+	if id == 0 || p.scene == nil {
 		return store.PlayerRecord{}, false
 	}
-	return store.PlayerRecord{ID: p.Account, Name: p.Name, Scene: sceneMMO, X: p.Pos.X, Y: p.Pos.Y, Z: p.Pos.Z, V: p.Pos.V,
+	return store.PlayerRecord{ID: id, Name: p.Name(), Scene: p.scene.name, X: p.pos.X, Y: p.pos.Y, Z: p.pos.Z, V: p.pos.V,
 		UpdatedAt: time.Now()}, true
 }
 
-// save stores a player record, logging a failure.
-func (w *World) save(rec store.PlayerRecord) {
+// saveMoved saves a logged-in player after a move. Every move: the Redis
+// store keeps one queued write per player and sends it with the next
+// flush, so a crash loses at most the last FlushInterval of movement.
+func (w *World) saveMoved(p *Player) {
+	if p.account.Load() != 0 {
+		w.save(p)
+	}
+}
+
+// save stores p's record, logging a failure.
+func (w *World) save(p *Player) {
+	rec, ok := p.record()
+	if !ok {
+		return
+	}
 	if err := w.store.SavePlayer(context.Background(), rec); err != nil {
 		w.log.Error("game: saving a player failed", "account", rec.ID, "err", err)
 	}

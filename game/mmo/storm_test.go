@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/zinxgame/zinxgame/game/room"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
@@ -27,13 +28,19 @@ import (
 // bytes as one frame and counted frames held back by FlushDelay as if the
 // client had refused them, so the readers were cut and the flooder
 // stayed.)
+//
+// The storm needs chat without a rate: by default (Config.ChatRate) the
+// flood never reaches the other players; TestChatFloodIsRateLimited checks
+// that.
 func TestChatStormCutsTheFlooderNotTheReaders(t *testing.T) {
 	const readers, slow = 20, 3
+	wc := DefaultConfig()
+	wc.ChatRate = Disabled
 	cfg := zconf.Default()
-	cfg.FlushDelay = FlushDelay              // as examples/mmo
 	cfg.FirstMessageTimeout = zconf.Disabled // the readers only read; under -race the storm may outlast it
 	cfg.LogLevel = "warn"
-	w, err := NewWorld(DefaultConfig(), discardLog())
+	// Nor the room runtime's request rate per connection.
+	w, err := NewWorld(wc, discardLog(), WithRoomConfig(room.Config{RequestRate: 1e6}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,11 @@ package mmo
 import (
 	"log/slog"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/zinxgame/zinxgame/game/room"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/znet/znettest"
 )
@@ -16,10 +18,11 @@ import (
 func TestCrowdedLoginListIsSplit(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.SpawnRange = 0 // everyone in one spot, all in view of each other
-	w, err := NewWorld(cfg, slog.New(slog.DiscardHandler))
+	w, err := NewWorld(cfg, slog.New(slog.DiscardHandler), WithRoomConfig(room.Config{Manual: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer w.Close()
 	// Recorders refuse payloads over MaxPackageSize, as connections do: a
 	// list too big for one packet is not recorded, and its players are
 	// missed.
@@ -29,6 +32,7 @@ func TestCrowdedLoginListIsSplit(t *testing.T) {
 	}
 	last := znettest.NewRecorder()
 	w.OnConnect(last)
+	w.Rooms().Step(time.Now()) // the scene's tick applies the joins
 	seen := map[int32]bool{}
 	lists := 0
 	for _, data := range last.SentTo(mmopb.MsgSyncPlayers) {

@@ -14,6 +14,10 @@ const (
 	MsgMmoError     uint32 = 12
 	MsgMmoLogout    uint32 = 13
 	MsgMmoLogoutAck uint32 = 14
+
+	// zinxgame's additions: a move to another scene and its answer.
+	MsgChangeScene  uint32 = 15
+	MsgSceneChanged uint32 = 16
 )
 
 // BroadCast types (BroadCast.Tp).

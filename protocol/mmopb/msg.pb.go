@@ -395,6 +395,109 @@ func (x *SyncPlayers) GetPs() []*Player {
 	return nil
 }
 
+// Client -> server, ID 15 (zinxgame; not in Zinx's demo): move to another
+// scene (map) of the server, by name. Refused with Error (12):
+// ERROR_ROOM_NOT_FOUND for a scene the server does not run, ERROR_ROOM_FULL,
+// or ERROR_BUSY. The player's PID stays the same.
+type ChangeScene struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scene         string                 `protobuf:"bytes,1,opt,name=Scene,proto3" json:"Scene,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeScene) Reset() {
+	*x = ChangeScene{}
+	mi := &file_mmopb_msg_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeScene) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeScene) ProtoMessage() {}
+
+func (x *ChangeScene) ProtoReflect() protoreflect.Message {
+	mi := &file_mmopb_msg_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeScene.ProtoReflect.Descriptor instead.
+func (*ChangeScene) Descriptor() ([]byte, []int) {
+	return file_mmopb_msg_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ChangeScene) GetScene() string {
+	if x != nil {
+		return x.Scene
+	}
+	return ""
+}
+
+// Server -> client, ID 16 (zinxgame): the player is now in Scene, at P. The
+// players of the old scene got 201 for it and it must forget them; its
+// position (200, Tp 2) and the players around it (202) follow, as on login.
+type SceneChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scene         string                 `protobuf:"bytes,1,opt,name=Scene,proto3" json:"Scene,omitempty"`
+	P             *Position              `protobuf:"bytes,2,opt,name=P,proto3" json:"P,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SceneChanged) Reset() {
+	*x = SceneChanged{}
+	mi := &file_mmopb_msg_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SceneChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SceneChanged) ProtoMessage() {}
+
+func (x *SceneChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_mmopb_msg_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SceneChanged.ProtoReflect.Descriptor instead.
+func (*SceneChanged) Descriptor() ([]byte, []int) {
+	return file_mmopb_msg_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SceneChanged) GetScene() string {
+	if x != nil {
+		return x.Scene
+	}
+	return ""
+}
+
+func (x *SceneChanged) GetP() *Position {
+	if x != nil {
+		return x.P
+	}
+	return nil
+}
+
 var File_mmopb_msg_proto protoreflect.FileDescriptor
 
 const file_mmopb_msg_proto_rawDesc = "" +
@@ -422,7 +525,12 @@ const file_mmopb_msg_proto_rawDesc = "" +
 	"\x03PID\x18\x01 \x01(\x05R\x03PID\x12$\n" +
 	"\x01P\x18\x02 \x01(\v2\x16.zinxgame.mmo.PositionR\x01P\"3\n" +
 	"\vSyncPlayers\x12$\n" +
-	"\x02ps\x18\x01 \x03(\v2\x14.zinxgame.mmo.PlayerR\x02psB2Z+github.com/zinxgame/zinxgame/protocol/mmopb\xaa\x02\x02Pbb\x06proto3"
+	"\x02ps\x18\x01 \x03(\v2\x14.zinxgame.mmo.PlayerR\x02ps\"#\n" +
+	"\vChangeScene\x12\x14\n" +
+	"\x05Scene\x18\x01 \x01(\tR\x05Scene\"J\n" +
+	"\fSceneChanged\x12\x14\n" +
+	"\x05Scene\x18\x01 \x01(\tR\x05Scene\x12$\n" +
+	"\x01P\x18\x02 \x01(\v2\x16.zinxgame.mmo.PositionR\x01PB2Z+github.com/zinxgame/zinxgame/protocol/mmopb\xaa\x02\x02Pbb\x06proto3"
 
 var (
 	file_mmopb_msg_proto_rawDescOnce sync.Once
@@ -436,24 +544,27 @@ func file_mmopb_msg_proto_rawDescGZIP() []byte {
 	return file_mmopb_msg_proto_rawDescData
 }
 
-var file_mmopb_msg_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_mmopb_msg_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_mmopb_msg_proto_goTypes = []any{
-	(*SyncPID)(nil),     // 0: zinxgame.mmo.SyncPID
-	(*Position)(nil),    // 1: zinxgame.mmo.Position
-	(*BroadCast)(nil),   // 2: zinxgame.mmo.BroadCast
-	(*Talk)(nil),        // 3: zinxgame.mmo.Talk
-	(*Player)(nil),      // 4: zinxgame.mmo.Player
-	(*SyncPlayers)(nil), // 5: zinxgame.mmo.SyncPlayers
+	(*SyncPID)(nil),      // 0: zinxgame.mmo.SyncPID
+	(*Position)(nil),     // 1: zinxgame.mmo.Position
+	(*BroadCast)(nil),    // 2: zinxgame.mmo.BroadCast
+	(*Talk)(nil),         // 3: zinxgame.mmo.Talk
+	(*Player)(nil),       // 4: zinxgame.mmo.Player
+	(*SyncPlayers)(nil),  // 5: zinxgame.mmo.SyncPlayers
+	(*ChangeScene)(nil),  // 6: zinxgame.mmo.ChangeScene
+	(*SceneChanged)(nil), // 7: zinxgame.mmo.SceneChanged
 }
 var file_mmopb_msg_proto_depIdxs = []int32{
 	1, // 0: zinxgame.mmo.BroadCast.P:type_name -> zinxgame.mmo.Position
 	1, // 1: zinxgame.mmo.Player.P:type_name -> zinxgame.mmo.Position
 	4, // 2: zinxgame.mmo.SyncPlayers.ps:type_name -> zinxgame.mmo.Player
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	1, // 3: zinxgame.mmo.SceneChanged.P:type_name -> zinxgame.mmo.Position
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_mmopb_msg_proto_init() }
@@ -472,7 +583,7 @@ func file_mmopb_msg_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mmopb_msg_proto_rawDesc), len(file_mmopb_msg_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -38,6 +38,7 @@ func startMMO(t *testing.T, websocket bool) (*mmo.World, func() *znettest.Peer) 
 	t.Helper()
 	wc := mmo.DefaultConfig()
 	wc.SpawnRange = 0 // everyone appears at (160, 134): grid column 2, row 3
+	wc.ChatRate = mmo.Disabled // every step ends with a chat barrier
 	w, err := mmo.NewWorld(wc, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -187,11 +188,12 @@ func mmoScenario(t *testing.T, websocket bool) {
 		a: {appear(c.pid)}, b: {}, c: {appear(a.pid)},
 	}, a, b, c)
 
-	// Off-map and NaN moves: clamped onto the edge (C still sees A), refused.
+	// Off-map and NaN moves: clamped onto the edge (C still sees A), and
+	// refused with an Error (12) to A.
 	nan := float32(0)
 	nan /= nan
 	step(t, "A clamps", a, func() { a.move(1e9, 1e9); a.move(nan, 100) }, map[*mmoClient][]event{
-		a: {}, b: {}, c: {moved(a.pid)},
+		a: {{id: mmopb.MsgMmoError}}, b: {}, c: {moved(a.pid)},
 	}, a, b, c)
 
 	// A disconnects: C, who could see A, gets 201; B does not.

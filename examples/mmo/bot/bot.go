@@ -31,6 +31,7 @@ const (
 	cRecvLeave
 	cRecvSyncPlayers
 	cRecvNotice
+	cRecvError // Error (12): a refused request, such as a chat over the server's rate
 	cRecvUnknownID
 	cUnmarshalErr // proto.Unmarshal failed
 	cMalformed    // decoded, but a field the type needs is missing

@@ -14,7 +14,7 @@ func TestRunServe(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	rep, err := Run(context.Background(), Config{
 		Serve: true, Bots: 20, Duration: 1500 * time.Millisecond, Ramp: 200 * time.Millisecond,
-		Drain: 200 * time.Millisecond, MoveRate: 5, ChatRate: 600,
+		Drain: 200 * time.Millisecond, MoveRate: 5, ChatRate: 50, // chats per minute: under the server's default chat rate (1/s, burst 5)
 		Progress: io.Discard, Log: io.Discard,
 	})
 	if err != nil {
@@ -33,6 +33,9 @@ func TestRunServe(t *testing.T) {
 		if !(l.P50 <= l.P99 && l.P99 <= l.Max) {
 			t.Errorf("%s latency: p50 %s, p99 %s, max %s out of order", name, l.P50, l.P99, l.Max)
 		}
+	}
+	if n := rep.Received[cRecvError].Count; n != 0 {
+		t.Errorf("%d refusals (Error, 12); want none at this chat rate", n)
 	}
 	if rep.Dec.Total != 0 || rep.Disconnects != 0 || rep.MissingLists != 0 {
 		t.Errorf("decode errors %+v, disconnects %d, missing login lists %d; want none",

@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
@@ -150,6 +151,18 @@ func (r *runner) onSyncPlayers(req ziface.IRequest) {
 	if !b.gotList {
 		b.gotList = true
 		r.gotLists.Add(1)
+	}
+}
+
+// onError counts a refusal (Error, 12). The server refuses a bot's chats
+// only past its chat rate (the MMO section's ChatRate), so a run with
+// -chat-rate above it sees some.
+func (r *runner) onError(req ziface.IRequest) {
+	b := botOf(req)
+	b.count(cRecvError)
+	var e commonpb.Error
+	if err := proto.Unmarshal(req.GetData(), &e); err != nil {
+		b.count(cUnmarshalErr)
 	}
 }
 

@@ -131,6 +131,7 @@ func (r *runner) report(addr string, cpuPID int, start, ramped, end snapshot, fr
 		{cRecvLeave, 201, 0, "SyncPID (left view)"},
 		{cRecvSyncPlayers, 202, 0, "SyncPlayers (login)"},
 		{cRecvNotice, 65535, 0, "server notice"},
+		{cRecvError, 12, 0, "Error (refusals)"},
 		{cRecvUnknownID, 0, 0, "unknown IDs"},
 	} {
 		rep.Received = append(rep.Received, Count{ID: n.id, Tp: n.tp, Name: n.name, Count: final[n.i]})

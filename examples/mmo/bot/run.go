@@ -258,6 +258,7 @@ func (r *runner) newClient(log *slog.Logger) (*znet.Client, error) {
 	cl.AddRouterFunc(mmopb.MsgLeave, r.onLeave)
 	cl.AddRouterFunc(mmopb.MsgSyncPlayers, r.onSyncPlayers)
 	cl.AddRouterFunc(cfg.NoticeMsgID, r.onNotice)
+	cl.AddRouterFunc(mmopb.MsgMmoError, r.onError)
 	cl.SetNotFound(func(req ziface.IRequest) { botOf(req).count(cRecvUnknownID) })
 	return cl, nil
 }
@@ -341,7 +342,6 @@ func startServer(bots int, log *slog.Logger) (*inproc, error) {
 	cfg := zconf.Default()
 	cfg.Host = "127.0.0.1"
 	cfg.MaxConn = max(cfg.MaxConn, bots+100)
-	cfg.FlushDelay = mmo.FlushDelay // as examples/mmo runs
 	cfg.LogLevel = "warn"
 	srv, err := znet.NewServer(cfg, znet.WithLogger(log))
 	if err != nil {
