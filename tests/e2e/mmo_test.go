@@ -37,7 +37,7 @@ func (e event) String() string { return fmt.Sprintf("{id %d tp %d pid %d}", e.id
 func startMMO(t *testing.T, websocket bool) (*mmo.World, func() *znettest.Peer) {
 	t.Helper()
 	wc := mmo.DefaultConfig()
-	wc.SpawnRange = 0 // everyone appears at (160, 134): grid column 2, row 3
+	wc.SpawnRange = 0          // everyone appears at (160, 134): grid column 2, row 3
 	wc.ChatRate = mmo.Disabled // every step ends with a chat barrier
 	w, err := mmo.NewWorld(wc, slog.New(slog.DiscardHandler))
 	if err != nil {
