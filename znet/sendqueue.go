@@ -329,9 +329,26 @@ func (q *sendQueue) pushFramesNow(frames []byte, count int) error {
 		return err
 	}
 	defer q.mu.Unlock()
+	q.sent += uint64(count)
+	if q.tryWrite != nil && q.n == 0 && q.inflight == 0 && !q.writing && !q.deferred.Load() {
+		// Nothing is queued and nobody else is writing: write the
+		// caller's bytes straight from its buffer, the common case of a
+		// tick's one write per player, and copy only what the socket did
+		// not take.
+		n := q.tryWrite(frames)
+		q.written += uint64(n)
+		if n == len(frames) {
+			return nil
+		}
+		q.buf = append(q.buf, frames[n:]...)
+		q.n = q.framesLeft(frames, count, n)
+		q.stalled = true
+		q.kickLocked(true)
+		q.settleLocked()
+		return nil
+	}
 	q.buf = append(q.buf, frames...)
 	q.n += count
-	q.sent += uint64(count)
 	q.sendNowLocked()
 	return nil
 }

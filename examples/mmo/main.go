@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/zinxgame/zinxgame/game/account"
 	"github.com/zinxgame/zinxgame/game/account/auth"
 	"github.com/zinxgame/zinxgame/game/mmo"
@@ -61,7 +63,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	srv, err := znet.NewServer(cfg)
+	// One registry for the server's metrics and the world's (AdminAddr
+	// serves it on /metrics).
+	reg := prometheus.NewRegistry()
+	srv, err := znet.NewServer(cfg, znet.WithMetrics(reg))
 	if err != nil {
 		return err
 	}
@@ -83,7 +88,8 @@ func run() error {
 		_ = stores.Close(context.Background())
 		return err
 	}
-	w, err := mmo.NewWorld(world, log, mmo.WithAccountService(svc), mmo.WithPlayerStore(stores.Players))
+	w, err := mmo.NewWorld(world, log, mmo.WithAccountService(svc), mmo.WithPlayerStore(stores.Players),
+		mmo.WithMetrics(reg))
 	if err != nil {
 		_ = stores.Close(context.Background())
 		return err

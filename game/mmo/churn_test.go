@@ -55,7 +55,6 @@ func TestChurnDoesNotStarveNewPlayers(t *testing.T) {
 	}
 	// As examples/mmo, less its message rate limit: the churn sends nothing.
 	cfg := zconf.Default()
-	cfg.FlushDelay = mmo.FlushDelay          // as examples/mmo
 	cfg.FirstMessageTimeout = zconf.Disabled // the crowd only reads; the test outlasts the default 10 s
 	// A jammed world holds the shutdown's disconnect hooks too: bound the
 	// cleanup of a failing run (a healthy one drains in well under this).

@@ -361,22 +361,12 @@ func (w *World) Mount(m *znet.Mount) error {
 		w.pack.Store(srv.DataPack())
 		w.maxData = srv.Config().MaxPackageSize
 	}
-	routes := []struct {
-		id uint32
-		h  func(ziface.IRequest)
-	}{
-		{w.id(mmopb.MsgTalk), w.handleTalk},
-		{w.id(mmopb.MsgMove), w.handleMove},
-		{w.id(mmopb.MsgChangeScene), w.handleChangeScene},
-	}
+	ids := []uint32{w.id(mmopb.MsgTalk), w.id(mmopb.MsgMove), w.id(mmopb.MsgChangeScene)}
 	for id := range w.hooks.Load().handlers {
-		routes = append(routes, struct {
-			id uint32
-			h  func(ziface.IRequest)
-		}{id, w.handleApp})
+		ids = append(ids, id)
 	}
-	for _, r := range routes {
-		if err := m.Handle(r.id, r.h); err != nil {
+	for _, id := range ids {
+		if err := m.Handle(id, w.route(id)); err != nil {
 			return err
 		}
 	}
@@ -385,6 +375,19 @@ func (w *World) Mount(m *znet.Mount) error {
 		return err
 	}
 	return w.rooms.Mount(m)
+}
+
+// route is the router of one of the world's message IDs.
+func (w *World) route(msgID uint32) func(ziface.IRequest) {
+	switch msgID {
+	case w.id(mmopb.MsgTalk):
+		return w.handleTalk
+	case w.id(mmopb.MsgMove):
+		return w.handleMove
+	case w.id(mmopb.MsgChangeScene):
+		return w.handleChangeScene
+	}
+	return w.handleApp
 }
 
 // Close stops the scenes at once, without saving their players; Shutdown
