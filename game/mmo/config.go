@@ -84,13 +84,18 @@ type Map struct {
 }
 
 // DefaultConfig returns the Zinx MMO demo's map and spawn area as the
-// only scene.
+// only scene, with every limit at its default.
 func DefaultConfig() Config {
 	return Config{
 		MinX: 85, MaxX: 410, CntX: 10,
 		MinZ: 75, MaxZ: 400, CntZ: 20,
 		SpawnX: 160, SpawnZ: 134, SpawnRange: 50,
+		Scene:      DefaultScene,
 		MaxChatLen: 256,
+		TickRate:   DefaultTickRate,
+		ChatRate:   1, ChatBurst: 5,
+		MaxPlayers: 20000,
+		QueueLen:   16384,
 	}
 }
 

@@ -37,8 +37,10 @@ type Player struct {
 	scene  *Scene
 	out    []byte // this tick's frames for the player, packed
 	frames int
-	queued bool // in scene.dirty
-	gone   bool // left the world, saved
+	slot   int32  // its AOI key in its scene
+	mark   uint64 // Scene.mark when a move last appeared to it
+	queued bool   // in scene.dirty
+	gone   bool   // left the world, saved
 }
 
 // Account is the identity the player is logged in as, its saved position

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
@@ -66,6 +68,11 @@ func TestRefusedChatsLogAFewLines(t *testing.T) {
 	talks, moves := strings.Count(got, "bad Talk message"), strings.Count(got, "bad Position message")
 	if lines := strings.Count(got, "\n"); lines > 30 || talks > 5 || moves > 5 {
 		t.Fatalf("%d log lines (%d bad talks, %d bad moves) for %d bad messages; want a few", lines, talks, moves, n)
+	}
+	for _, cause := range []string{"bad_talk", "bad_move"} {
+		if got := testutil.ToFloat64(w.met.refused.WithLabelValues(cause)); got != n/2 {
+			t.Errorf("%s refusals counted: %v, want %d", cause, got, n/2)
+		}
 	}
 	znettest.Eventually(t, func() bool { return strings.Contains(text(), "were suppressed") }, "the suppressed lines to be reported")
 	got = text()

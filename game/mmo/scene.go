@@ -25,9 +25,15 @@ type Scene struct {
 	r       *room.Room
 	grid    *aoi.Manager
 	players map[int32]*Player
-	dirty   []*Player // players with frames to write this tick
-	rng     *rand.Rand
-	enc     encoder
+	// slots index the players by their AOI key, a small number reused
+	// after a player leaves: the fan-out finds a player in view by index,
+	// not by a map lookup per receiver.
+	slots []*Player
+	free  []int32
+	mark  uint64    // stamps the players a move just appeared to
+	dirty []*Player // players with frames to write this tick
+	rng   *rand.Rand
+	enc   encoder
 	// scratch slices: no allocation per move
 	around, entered, left []aoi.ID
 	list                  []*Player
@@ -67,9 +73,9 @@ func (s *Scene) Each(fn func(p *Player)) {
 // InView appends to dst the players who see p (those in the grids around
 // its own), p not included, and returns it.
 func (s *Scene) InView(p *Player, dst []*Player) []*Player {
-	s.around, _ = s.grid.AroundEntity(aoi.ID(p.PID), s.around[:0])
+	s.around, _ = s.grid.AroundEntity(aoi.ID(p.slot), s.around[:0])
 	for _, id := range s.around {
-		if o := s.players[int32(id)]; o != nil {
+		if o := s.slots[id]; o != nil {
 			dst = append(dst, o)
 		}
 	}
@@ -86,10 +92,10 @@ func (s *Scene) Send(p *Player, msgID uint32, data []byte) {
 // and for p too when self is set. It returns how many it was queued for.
 func (s *Scene) SendView(p *Player, msgID uint32, data []byte, self bool) int {
 	frame := s.enc.frame(s.w.pack.Load(), msgID, data)
-	s.around, _ = s.grid.AroundEntity(aoi.ID(p.PID), s.around[:0])
+	s.around, _ = s.grid.AroundEntity(aoi.ID(p.slot), s.around[:0])
 	n := 0
 	for _, id := range s.around {
-		if o := s.players[int32(id)]; o != nil {
+		if o := s.slots[id]; o != nil {
 			s.sendFrame(o, frame)
 			n++
 		}
@@ -223,7 +229,14 @@ func (s *Scene) arrive(a *arrival) {
 	}
 	p.scene = s
 	s.players[p.PID] = p
-	if err := s.grid.Add(aoi.ID(p.PID), p.pos.X, p.pos.Z); err != nil {
+	if n := len(s.free); n > 0 {
+		p.slot, s.free = s.free[n-1], s.free[:n-1]
+	} else {
+		p.slot = int32(len(s.slots))
+		s.slots = append(s.slots, nil)
+	}
+	s.slots[p.slot] = p
+	if err := s.grid.Add(aoi.ID(p.slot), p.pos.X, p.pos.Z); err != nil {
 		s.r.Logger().Error("game: adding a player to the AOI", "pid", p.PID, "err", err)
 	}
 	w.placed(p)
@@ -262,7 +275,9 @@ const playersPerSync = 100
 func (s *Scene) depart(p *Player, why LeaveReason) {
 	gone := s.enc.syncPID(p.PID)
 	s.SendView(p, s.w.id(mmopb.MsgLeave), gone, false)
-	_ = s.grid.Remove(aoi.ID(p.PID))
+	_ = s.grid.Remove(aoi.ID(p.slot))
+	s.slots[p.slot] = nil
+	s.free = append(s.free, p.slot)
 	delete(s.players, p.PID)
 	for _, fn := range s.w.hooks.Load().leave {
 		fn(s, p, why)
@@ -280,7 +295,7 @@ func (s *Scene) move(p *Player, pos Position) {
 	w := s.w
 	p.pos = s.clamp(pos)
 	var err error
-	s.entered, s.left, _, err = s.grid.Move(aoi.ID(p.PID), p.pos.X, p.pos.Z, s.entered[:0], s.left[:0])
+	s.entered, s.left, _, err = s.grid.Move(aoi.ID(p.slot), p.pos.X, p.pos.Z, s.entered[:0], s.left[:0])
 	if err != nil {
 		s.r.Logger().Error("game: moving a player in the AOI", "pid", p.PID, "err", err)
 		return
@@ -288,13 +303,15 @@ func (s *Scene) move(p *Player, pos Position) {
 	bcID := w.id(mmopb.MsgBroadCast)
 	if len(s.entered) > 0 {
 		appear := s.enc.frame(w.pack.Load(), bcID, s.enc.broadcastPos(p.PID, mmopb.TpAppear, p.pos))
+		s.mark++
 		for _, id := range s.entered {
-			if o := s.players[int32(id)]; o != nil {
+			if o := s.slots[id]; o != nil {
+				o.mark = s.mark
 				s.sendFrame(o, appear)
 			}
 		}
 		for _, id := range s.entered {
-			if o := s.players[int32(id)]; o != nil {
+			if o := s.slots[id]; o != nil {
 				s.Send(p, bcID, s.enc.broadcastPos(o.PID, mmopb.TpAppear, o.pos))
 			}
 		}
@@ -303,33 +320,24 @@ func (s *Scene) move(p *Player, pos Position) {
 		leaveID := w.id(mmopb.MsgLeave)
 		gone := s.enc.frame(w.pack.Load(), leaveID, s.enc.syncPID(p.PID))
 		for _, id := range s.left {
-			if o := s.players[int32(id)]; o != nil {
+			if o := s.slots[id]; o != nil {
 				s.sendFrame(o, gone)
 			}
 		}
 		for _, id := range s.left {
-			s.Send(p, leaveID, s.enc.syncPID(int32(id)))
+			if o := s.slots[id]; o != nil {
+				s.Send(p, leaveID, s.enc.syncPID(o.PID))
+			}
 		}
 	}
 	moved := s.enc.frame(w.pack.Load(), bcID, s.enc.broadcastPos(p.PID, mmopb.TpMoved, p.pos))
-	s.around, _ = s.grid.AroundEntity(aoi.ID(p.PID), s.around[:0])
+	s.around, _ = s.grid.AroundEntity(aoi.ID(p.slot), s.around[:0])
+	entered := len(s.entered) > 0
 	for _, id := range s.around {
-		if contains(s.entered, id) {
-			continue
-		}
-		if o := s.players[int32(id)]; o != nil {
+		if o := s.slots[id]; o != nil && (!entered || o.mark != s.mark) { // the ones who just saw it appear know
 			s.sendFrame(o, moved)
 		}
 	}
-}
-
-func contains(ids []aoi.ID, id aoi.ID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // changeTo moves p from s to scene to, at pos (nil: to's spawn area), on
