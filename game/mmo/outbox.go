@@ -59,6 +59,13 @@ func (s *Scene) flush() {
 	} else {
 		s.writeAll(d)
 	}
+	frames := 0
+	for _, p := range d {
+		frames += p.sent
+		p.sent = 0
+	}
+	s.w.met.writes.Add(float64(len(d)))
+	s.w.met.frames.Add(float64(frames))
 	clear(d)
 	s.dirty = d[:0]
 }
@@ -100,14 +107,13 @@ func (s *Scene) write(p *Player) {
 		return
 	}
 	err := sendFrames(p.Conn, s.w.pack.Load(), p.out, p.frames)
-	s.w.met.writes.Inc()
-	s.w.met.frames.Add(float64(p.frames))
 	if err != nil && !errors.Is(err, znet.ErrConnClosed) && !errors.Is(err, znet.ErrSendQueueFull) {
 		// A closed connection is a player leaving; a full queue is a
 		// player znet is cutting, logged once there. Anything else is a
 		// bug.
 		s.r.Logger().Warn("game: write to a player failed", "pid", p.PID, "bytes", len(p.out), "err", err)
 	}
+	p.sent += p.frames
 	if cap(p.out) > maxTickBytes {
 		p.out = nil // one burst does not keep its buffer
 	} else {

@@ -37,6 +37,7 @@ type Player struct {
 	scene  *Scene
 	out    []byte // this tick's frames for the player, packed
 	frames int
+	sent   int    // frames written this tick, for the metrics
 	slot   int32  // its AOI key in its scene
 	mark   uint64 // Scene.mark when a move last appeared to it
 	queued bool   // in scene.dirty

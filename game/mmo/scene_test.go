@@ -51,7 +51,7 @@ func (c *writeConn) SendFramesNow(frames []byte, n int) error {
 }
 
 // manualWorld is a world whose scenes tick only when step is called.
-func manualWorld(t *testing.T, cfg Config, opts ...Option) (*World, func()) {
+func manualWorld(t testing.TB, cfg Config, opts ...Option) (*World, func()) {
 	t.Helper()
 	w, err := NewWorld(cfg, discardLog(), append([]Option{WithRoomConfig(room.Config{Manual: true})}, opts...)...)
 	if err != nil {
