@@ -162,8 +162,8 @@ func (l *sceneLogic) Input(_ *room.Room, rp room.Player, msgID uint32, data []by
 	}
 	if rq := p.restore.Swap(nil); rq != nil {
 		s.applyRestore(p, rq)
-		if p.scene != s {
-			return // the record put it in another scene
+		if s.players[p.PID] != p {
+			return // the record put it in another scene, whose tick has it now
 		}
 	}
 	w := s.w
