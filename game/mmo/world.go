@@ -31,8 +31,8 @@ import (
 // index of who is where, so no lock is held while a move fans out to the
 // hundreds of players who see it.
 //
-// The methods of World are safe for concurrent use; the ones that change
-// its hooks (OnEnter, OnLeave, OnTick, Handle) are for before Mount.
+// The methods of World are safe for concurrent use. Handle registers a
+// route, so it is for before Mount; the hooks may be added at any time.
 type World struct {
 	cfg Config // with its defaults
 	log *slog.Logger
