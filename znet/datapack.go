@@ -27,6 +27,10 @@ func NewDataPack(framing string, maxPackageSize int) *DataPack {
 	return &DataPack{be: framing == zconf.FramingBE, max: uint32(maxPackageSize)}
 }
 
+// MaxPayload is the largest payload p packs or reads (MaxPackageSize), for
+// a caller that builds a message and must know whether it can be sent.
+func (p *DataPack) MaxPayload() int { return int(p.max) }
+
 // GetHeadLen returns HeadLen.
 func (p *DataPack) GetHeadLen() uint32 { return HeadLen }
 

@@ -67,9 +67,9 @@ type Config struct {
 // the players in one burst, so the period is what the coalescing costs in
 // latency, and each tick costs one write per player in view of a change,
 // so it is also what the coalescing saves. Under the 1,000 crowded bots,
-// 40 Hz kept the move p99 at 41-45 ms against the 50 ms target, where 30 Hz
-// gave 54-59 ms for 9% less CPU (docs/performance.md, "The MMO world as
-// scenes"); 20 Hz waits up to 50 ms before any work.
+// 40 Hz kept the move p99 at 40-51 ms against the 50 ms target, where 30 Hz
+// gave 52-92 ms for about 15% less CPU (docs/performance.md, "The MMO world
+// as scenes"); 20 Hz waits up to 50 ms before any work.
 const DefaultTickRate = 40
 
 // Map is a scene's map and spawn area.

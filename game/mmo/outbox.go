@@ -2,6 +2,7 @@ package mmo
 
 import (
 	"errors"
+	"log/slog"
 	"runtime"
 	"sync"
 
@@ -152,6 +153,7 @@ func sendFrames(c ziface.IConnection, pack *znet.DataPack, buf []byte, n int) er
 // payload and the last packed frame, each valid until the next call that
 // makes one.
 type encoder struct {
+	log             *slog.Logger
 	payload, packed []byte
 	opts            proto.MarshalOptions
 	bc              mmopb.BroadCast
@@ -164,10 +166,13 @@ type encoder struct {
 }
 
 // frame packs (msgID, data) into the encoder's frame buffer. A payload
-// over the packer's bound is dropped (nil): no client would read it.
+// over the packer's bound (MaxPackageSize) is dropped (nil), with a log
+// line: no client would read it. The world's own messages never are
+// (handleTalk refuses a chat too long to send); an application's can be.
 func (e *encoder) frame(pack *znet.DataPack, msgID uint32, data []byte) []byte {
 	b, err := pack.AppendPack(e.packed[:0], msgID, data)
 	if err != nil {
+		e.log.Warn("game: a message over MaxPackageSize was not sent", "msg_id", msgID, "bytes", len(data), "err", err)
 		return nil
 	}
 	e.packed = b

@@ -54,6 +54,12 @@ func (w *World) handleTalk(req ziface.IRequest) {
 		}
 	}
 	bc := marshal(&mmopb.BroadCast{PID: p.PID, Tp: mmopb.TpChat, Data: &mmopb.BroadCast_Content{Content: talk.Content}})
+	if max := w.pack.Load().MaxPayload(); len(bc) > max {
+		// MaxChatLen allows more characters than one packet holds.
+		w.refuse(p, "chat_refused", req.GetMsgID(), commonpb.ErrorCode_ERROR_BAD_REQUEST,
+			"game: chat refused: longer than a packet holds", nil, "bytes", len(bc), "max_package_size", max)
+		return
+	}
 	w.queue(p, req.GetMsgID(), bc)
 }
 

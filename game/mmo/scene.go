@@ -134,7 +134,7 @@ func (l *sceneLogic) Init(r *room.Room, opts any) error {
 	if !ok {
 		return errors.New("game: an MMO scene is created by its World")
 	}
-	l.s, s.r = s, r
+	l.s, s.r, s.enc.log = s, r, r.Logger()
 	return nil
 }
 
@@ -353,6 +353,8 @@ func (s *Scene) changeTo(p *Player, to *Scene, pos *Position, reqID uint32) {
 	if to == s {
 		if pos != nil {
 			s.teleport(p, *pos)
+		} else {
+			s.Send(p, w.id(mmopb.MsgMmoError), errorPayload(commonpb.ErrorCode_ERROR_BAD_REQUEST, reqID, "game: already in that scene"))
 		}
 		return
 	}

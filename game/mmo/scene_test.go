@@ -361,3 +361,38 @@ func TestPublicAPI(t *testing.T) {
 		t.Fatalf("Send: b got %q", got)
 	}
 }
+
+// TestRefusalsAnswered: a chat that MaxChatLen allows but no packet holds,
+// and a scene change to the scene a player is in, are each answered with
+// an Error instead of vanishing.
+func TestRefusalsAnswered(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxChatLen = 65536 // more than MaxPackageSize (4096) bytes
+	w, step := manualWorld(t, cfg)
+	a, b := newWriteConn(), newWriteConn()
+	w.OnConnect(a)
+	w.OnConnect(b)
+	step()
+	b.Reset()
+	long := make([]byte, 5000)
+	for i := range long {
+		long[i] = 'x'
+	}
+	input(t, w, a, mmopb.MsgTalk, &mmopb.Talk{Content: string(long)})
+	input(t, w, a, mmopb.MsgChangeScene, &mmopb.ChangeScene{Scene: DefaultScene})
+	step()
+	var codes []commonpb.ErrorCode
+	for _, data := range a.SentTo(mmopb.MsgMmoError) {
+		var e commonpb.Error
+		if err := proto.Unmarshal(data, &e); err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, e.Code)
+	}
+	if len(codes) != 2 || codes[0] != commonpb.ErrorCode_ERROR_BAD_REQUEST || codes[1] != commonpb.ErrorCode_ERROR_BAD_REQUEST {
+		t.Fatalf("refusals answered with %v, want two ERROR_BAD_REQUEST", codes)
+	}
+	if got := b.SentTo(mmopb.MsgBroadCast); len(got) != 0 {
+		t.Fatalf("the other player got %d broadcasts of the refused chat", len(got))
+	}
+}

@@ -46,7 +46,6 @@ type World struct {
 	reg     prometheus.Registerer
 	met     *metrics
 	pack    atomic.Pointer[znet.DataPack]
-	maxData int // the largest payload a client reads (MaxPackageSize)
 
 	extra  map[string]Map // WithScene's
 	scenes map[string]*Scene
@@ -93,8 +92,9 @@ func WithAccountService(s *account.Service) Option { return func(w *World) { w.a
 // WithRoomConfig sets the room runtime the scenes run on: its shards (tick
 // goroutines; a scene stays on one), its per-connection request rate, or
 // Manual for tests that step the scenes themselves (Rooms().Step). The
-// world sets EmptyTimeout (scenes never end for being empty), TickRate,
-// MaxMembers and QueueLen from its own Config.
+// world sets EmptyTimeout (scenes never end for being empty); the scenes'
+// tick rate, capacity and queue bound are the world's Config (TickRate,
+// MaxPlayers, QueueLen), as their room type's options.
 func WithRoomConfig(c room.Config) Option { return func(w *World) { w.roomCfg = c } }
 
 // WithMetrics registers the world's metrics (zinxgame_mmo_*) and its room
@@ -126,7 +126,6 @@ func NewWorld(cfg Config, log *slog.Logger, opts ...Option) (*World, error) {
 	}
 	def := zconf.Default()
 	w.pack.Store(znet.NewDataPack(def.Framing, def.MaxPackageSize))
-	w.maxData = def.MaxPackageSize
 	w.hooks.Store(&hookSet{handlers: map[uint32]Handler{}})
 	if w.store == nil {
 		w.store = store.NewMemoryStore()
@@ -152,9 +151,6 @@ func NewWorld(cfg Config, log *slog.Logger, opts ...Option) (*World, error) {
 func (w *World) startScenes() error {
 	rc := w.roomCfg
 	rc.EmptyTimeout = room.Disabled
-	rc.TickRate = w.cfg.TickRate
-	rc.MaxMembers = w.cfg.MaxPlayers
-	rc.QueueLen = w.cfg.QueueLen
 	rc.MaxRooms = max(rc.MaxRooms, 1+len(w.cfg.Scenes)+len(w.extra))
 	var ropts []room.Option
 	if w.reg != nil {
@@ -168,7 +164,8 @@ func (w *World) startScenes() error {
 		return err
 	}
 	w.rooms = m
-	if err := m.Register(sceneType, func() room.Logic { return &sceneLogic{} }, room.TypeOptions{}); err != nil {
+	scenes := room.TypeOptions{TickRate: w.cfg.TickRate, Capacity: w.cfg.MaxPlayers, QueueLen: w.cfg.QueueLen}
+	if err := m.Register(sceneType, func() room.Logic { return &sceneLogic{} }, scenes); err != nil {
 		return err
 	}
 	maps := map[string]Map{w.cfg.Scene: w.cfg.Map()}
@@ -359,7 +356,6 @@ func (w *World) Mount(m *znet.Mount) error {
 	}
 	if srv := m.Server(); srv != nil {
 		w.pack.Store(srv.DataPack())
-		w.maxData = srv.Config().MaxPackageSize
 	}
 	ids := []uint32{w.id(mmopb.MsgTalk), w.id(mmopb.MsgMove), w.id(mmopb.MsgChangeScene)}
 	for id := range w.hooks.Load().handlers {
