@@ -148,7 +148,11 @@ func (l *sceneLogic) Leave(_ *room.Room, rp room.Player, why room.LeaveReason) {
 	s := l.s
 	p := s.players[int32(uint32(rp.ID))]
 	if p == nil {
-		return // moved to another scene: it left this one then
+		return
+	}
+	if why == room.LeaveMoved {
+		s.handOver(p)
+		return
 	}
 	s.depart(p, LeftWorld)
 	s.w.forget(p)
@@ -342,38 +346,48 @@ func (s *Scene) move(p *Player, pos Position) {
 
 // changeTo moves p from s to scene to, at pos (nil: to's spawn area), on
 // a ChangeScene request (reqID) or a login whose record names another
-// scene (reqID 0). p leaves s now and enters to on to's next tick; if to
-// does not take it, it comes back to s.
+// scene (reqID 0). The room runtime reserves p's place in to first, so a
+// refusal (a full scene) leaves p where it is, told why; otherwise p
+// leaves s now (Leave with LeaveMoved hands it over) and enters to on
+// to's next tick.
 func (s *Scene) changeTo(p *Player, to *Scene, pos *Position, reqID uint32) {
 	w := s.w
-	if to == nil {
+	switch {
+	case to == nil:
 		s.Send(p, w.id(mmopb.MsgMmoError), errorPayload(commonpb.ErrorCode_ERROR_ROOM_NOT_FOUND, reqID, "game: no such scene"))
 		return
-	}
-	if to == s {
-		if pos != nil {
-			s.teleport(p, *pos)
-		} else {
-			s.Send(p, w.id(mmopb.MsgMmoError), errorPayload(commonpb.ErrorCode_ERROR_BAD_REQUEST, reqID, "game: already in that scene"))
-		}
+	case to == s && pos != nil:
+		s.teleport(p, *pos)
+		return
+	case to == s:
+		s.Send(p, w.id(mmopb.MsgMmoError), errorPayload(commonpb.ErrorCode_ERROR_BAD_REQUEST, reqID, "game: already in that scene"))
 		return
 	}
-	s.depart(p, ChangedScene)
-	s.flushNow(p) // what it was told here leaves before the other scene writes to it
-	s.r.Kick(memberID(p.PID))
-	w.mu.Lock()
-	delete(w.players, p.PID) // between scenes: placed again on arrival
-	w.mu.Unlock()
-	err := w.enter(to, p, pos, true)
+	err := s.r.MoveTo(memberID(p.PID), to.id, &arrival{p: p, pos: pos, changed: true}, func(err error) {
+		if err != nil { // closed before to's tick
+			w.forget(p)
+		}
+	})
 	if err == nil {
 		return
 	}
 	w.met.refused.WithLabelValues("scene_change_failed").Inc()
-	_ = p.Conn.SendMsg(w.id(mmopb.MsgMmoError), errorPayload(codeOf(err), reqID, "game: the scene did not take the player: "+err.Error()))
-	back := p.pos
-	if err := w.enter(s, p, &back, true); err != nil {
-		w.refuseEntry(p, err)
+	if s.players[p.PID] == p { // refused before it left: it plays on here
+		s.Send(p, w.id(mmopb.MsgMmoError), errorPayload(codeOf(err), reqID, "game: the scene did not take the player: "+err.Error()))
+		return
 	}
+	w.forget(p) // the other scene ended as it moved (shutdown)
+}
+
+// handOver is p leaving s for another scene (Leave with LeaveMoved): off
+// the map, told of nothing more here, and out of the world's index until
+// the other scene places it.
+func (s *Scene) handOver(p *Player) {
+	s.depart(p, ChangedScene)
+	s.flushNow(p) // what it was told here leaves before the other scene writes to it
+	s.w.mu.Lock()
+	delete(s.w.players, p.PID)
+	s.w.mu.Unlock()
 }
 
 // teleport moves p to pos within the scene and tells p where it is now.

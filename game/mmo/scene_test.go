@@ -396,3 +396,35 @@ func TestRefusalsAnswered(t *testing.T) {
 		t.Fatalf("the other player got %d broadcasts of the refused chat", len(got))
 	}
 }
+
+// TestSceneChangeToAFullScene: a scene change the other scene has no room
+// for leaves the player where it was, told ERROR_ROOM_FULL; it is not
+// dropped from the world.
+func TestSceneChangeToAFullScene(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Scenes = []string{"dungeon"}
+	cfg.MaxPlayers = 1
+	w, step := manualWorld(t, cfg)
+	a, b := newWriteConn(), newWriteConn()
+	w.OnConnect(a)
+	step()
+	input(t, w, a, mmopb.MsgChangeScene, &mmopb.ChangeScene{Scene: "dungeon"})
+	step()
+	step()
+	w.OnConnect(b) // the first scene has room again
+	step()
+	b.Reset()
+	input(t, w, b, mmopb.MsgChangeScene, &mmopb.ChangeScene{Scene: "dungeon"})
+	step()
+	step()
+	var e commonpb.Error
+	if got := b.SentTo(mmopb.MsgMmoError); len(got) != 1 || proto.Unmarshal(got[0], &e) != nil || e.Code != commonpb.ErrorCode_ERROR_ROOM_FULL {
+		t.Fatalf("a change to a full scene: %v, want ERROR_ROOM_FULL", &e)
+	}
+	if p, ok := w.Player(pidOf(t, b)); !ok || p.sceneName() != DefaultScene || w.Len() != 2 {
+		t.Fatalf("after the refused change: placed %v in %q, %d players; want b still in %q", ok, p.sceneName(), w.Len(), DefaultScene)
+	}
+	if b.Stopped() {
+		t.Fatal("the refused player's connection was closed")
+	}
+}

@@ -120,6 +120,9 @@ const (
 	LeaveKicked
 	// LeaveExpired: a held seat's time ran out before the player came back.
 	LeaveExpired
+	// LeaveMoved: the logic moved the player to another room
+	// (Room.MoveTo).
+	LeaveMoved
 )
 
 func (r LeaveReason) String() string {
@@ -132,6 +135,8 @@ func (r LeaveReason) String() string {
 		return "kicked"
 	case LeaveExpired:
 		return "expired"
+	case LeaveMoved:
+		return "moved"
 	}
 	return fmt.Sprintf("LeaveReason(%d)", r)
 }

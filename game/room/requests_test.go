@@ -216,3 +216,49 @@ func TestTypeQueueLen(t *testing.T) {
 		}
 	}
 }
+
+// TestMoveTo: a logic moves a member to another room: the target's seat is
+// taken first, so a full target leaves the member where it was; a move
+// leaves with LeaveMoved, joins the target on its tick with the meta, and
+// is not charged to the connection's request rate.
+func TestMoveTo(t *testing.T) {
+	m, from, lf := newSeqRoom(t, room.Config{RequestRate: 1}, room.TypeOptions{Capacity: 1})
+	to, err := m.Create("seq", "", nil, room.Join{}, nil) // the same logic: calls of both rooms in one list
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := player(1)
+	if err := m.Join(from.ID(), a, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := player(2)
+	if err := m.Join(to.ID(), b, nil); err != nil {
+		t.Fatal(err)
+	}
+	m.Step(time.Now())
+	lf.take()
+	if err := from.MoveTo(1, to.ID(), "meta", nil); !errors.Is(err, room.ErrRoomFull) {
+		t.Fatalf("move to a full room: %v, want ErrRoomFull", err)
+	}
+	if in, _ := from.Member(1); !in || m.RoomOf(1) != from {
+		t.Fatal("a refused move took the member out of its room")
+	}
+	to.Kick(2)
+	lf.take()
+	done, got := outcome()
+	if err := from.MoveTo(1, to.ID(), "meta", done); err != nil {
+		t.Fatalf("move (the connection's rate of 1 a second is spent): %v", err)
+	}
+	expectCalls(t, lf, "leave 1 moved")
+	if in, _ := from.Member(1); in || m.RoomOf(1) != to {
+		t.Fatal("the moved member is not on its way to the target")
+	}
+	m.Step(time.Now())
+	if *got != nil {
+		t.Fatalf("the move's join: %v", *got)
+	}
+	expectCalls(t, lf, "attempt 1", "join 1 rejoin=false")
+	if in, _ := to.Member(1); !in {
+		t.Fatal("the moved member is not in the target")
+	}
+}

@@ -230,6 +230,60 @@ func (r *Room) End(reason EndReason) {
 	}
 }
 
+// MoveTo moves member id, connected, to room to: a seat there is
+// reserved first, so a refusal (ErrRoomNotFound, ErrRoomClosed,
+// ErrRoomFull, ErrClosed, or ErrNotConnected for a held seat) leaves the
+// member here and is returned. Then the member leaves this room at once
+// (the logic's Leave is called with LeaveMoved before MoveTo returns, so
+// the logic hands the player over there) and joins room to on its next
+// tick, with meta as its Join's Meta; done is called as for
+// Manager.Join. A move is not charged to the connection's request rate:
+// the request that caused it was. Joins, moves and their order are the
+// target room's, as for any join. If room to ended between the two steps
+// (ErrRoomEnded), the member has left this room and is in none.
+func (r *Room) MoveTo(id, to uint64, meta any, done func(error)) error {
+	mb := r.members[id]
+	switch {
+	case mb == nil:
+		return ErrNotInRoom
+	case mb.conn == nil:
+		return ErrNotConnected
+	}
+	m := r.m
+	m.mu.Lock()
+	t := m.rooms[to]
+	var err error
+	switch {
+	case m.closed:
+		err = ErrClosed
+	case t == nil:
+		err = ErrRoomNotFound
+	case t == r:
+		err = ErrAlreadyInRoom
+	case !t.open:
+		err = ErrRoomClosed
+	case t.taken >= t.capacity:
+		err = ErrRoomFull
+	}
+	if err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	// One step under the lock: the seat moves, and the manager never sees
+	// the player in no room or in two.
+	m.index.remove(t)
+	t.taken++
+	m.index.add(t)
+	m.index.remove(r)
+	r.taken--
+	m.index.add(r)
+	m.members[id] = &membership{room: t, conn: mb.conn, pending: true}
+	m.mu.Unlock()
+	r.forget(mb)
+	r.call(func() { r.logic.Leave(r, mb.p, LeaveMoved) })
+	return m.queueJoin(t, Join{Player: mb.p, Conn: mb.conn, Meta: meta}, done)
+}
+
 // Ending reports whether End was called.
 func (r *Room) Ending() bool { return r.ending }
 

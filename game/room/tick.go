@@ -322,8 +322,16 @@ func (r *Room) remove(mb *member, why LeaveReason) {
 
 // release forgets a member here and in the manager.
 func (r *Room) release(mb *member) {
+	if r.forget(mb) {
+		r.m.left(r, mb)
+	}
+}
+
+// forget takes a member off the room's own books; false if it was not
+// the room's.
+func (r *Room) forget(mb *member) bool {
 	if r.members[mb.p.ID] != mb {
-		return
+		return false
 	}
 	delete(r.members, mb.p.ID)
 	last := r.list[len(r.list)-1]
@@ -336,5 +344,5 @@ func (r *Room) release(mb *member) {
 	if mb.held {
 		r.held--
 	}
-	r.m.left(r, mb)
+	return true
 }
