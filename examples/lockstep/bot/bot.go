@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/zinxgame/zinxgame/examples/lockstep/demo"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -47,7 +48,7 @@ type bot struct {
 	matchID uint64
 	seed    uint64
 	hashInt uint32 // hash_interval
-	sim     *sim
+	sim     *demo.Sim
 	fs      frameSeq
 	broken  bool // a gap: the state is no longer the room's
 	fly     inflight
@@ -365,7 +366,7 @@ func (b *bot) input(s *session) error {
 	}
 	b.mu.Unlock()
 	hint := b.lastFrame.Load()
-	err := b.send(s, lspb.MsgInput, &lspb.Input{Data: encodeInput(dx, dy), FrameHint: hint, Seq: b.seq})
+	err := b.send(s, lspb.MsgInput, &lspb.Input{Data: demo.EncodeInput(dx, dy), FrameHint: hint, Seq: b.seq})
 	if err == nil {
 		b.r.add(cInputsSent, 1)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/zinxgame/zinxgame/examples/lockstep/demo"
 	"strconv"
 	"sync"
 	"testing"
@@ -334,7 +335,7 @@ func corrupt(b *lspb.FrameBatch) []byte {
 	for _, fi := range c.Busy {
 		for _, in := range fi.Inputs {
 			if in.Slot == 0 {
-				in.Data = encodeInput(-int8(in.Data[0]), -int8(in.Data[1]))
+				in.Data = demo.EncodeInput(-int8(in.Data[0]), -int8(in.Data[1]))
 			}
 		}
 	}

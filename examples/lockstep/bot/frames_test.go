@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/zinxgame/zinxgame/examples/lockstep/demo"
 	"testing"
 
 	"github.com/zinxgame/zinxgame/protocol/lspb"
@@ -136,7 +137,7 @@ func TestHashRing(t *testing.T) {
 }
 
 func TestValidBatch(t *testing.T) {
-	in := []*lspb.SlotInput{{Slot: 1, Data: encodeInput(1, 0), Seq: 1}}
+	in := []*lspb.SlotInput{{Slot: 1, Data: demo.EncodeInput(1, 0), Seq: 1}}
 	busy := func(offsets ...uint32) (fi []*lspb.FrameInputs) {
 		for _, o := range offsets {
 			fi = append(fi, &lspb.FrameInputs{Offset: o, Inputs: in})

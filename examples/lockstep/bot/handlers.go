@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/zinxgame/zinxgame/examples/lockstep/demo"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -183,7 +184,7 @@ func (r *runner) onMatchStart(s *session, data []byte) {
 			r.add(cMatchMismatch, 1)
 		}
 		b.started, b.matchID, b.seed, b.slot, b.hashInt = true, m.MatchId, m.Seed, m.YourSlot, m.HashInterval
-		b.sim = newSim(m.Seed, seats, m.StartFrame-1)
+		b.sim = demo.New(m.Seed, seats, m.StartFrame-1)
 		b.fs.start(m.StartFrame)
 		b.lastFrame.Store(m.StartFrame - 1)
 		b.matchAt.Store(r.now())
@@ -225,7 +226,7 @@ func (r *runner) onFrames(s *session, id uint32, data []byte) {
 		r.add(cGaps, 1)
 		r.add(cGapFrames, uint64(skipped))
 		b.broken = true
-		b.sim.frame = from - 1
+		b.sim.Frame = from - 1
 	}
 	if repeated > 0 {
 		r.add(cDups, 1)
@@ -233,15 +234,15 @@ func (r *runner) onFrames(s *session, id uint32, data []byte) {
 	}
 	eachFrame(m, from, n, func(f uint32, inputs []*lspb.SlotInput) {
 		for _, in := range inputs {
-			if !b.sim.input(in.Slot, in.Data) {
+			if !b.sim.Input(in.Slot, in.Data) {
 				r.add(cBadInput, 1)
 			}
 			if in.Slot == b.slot {
 				b.ownInput(in.Seq, id, at)
 			}
 		}
-		b.sim.step()
-		h := b.sim.hash()
+		b.sim.Step()
+		h := b.sim.Hash()
 		b.ring.put(f, h)
 		if b.hashInt > 0 && f%b.hashInt == 0 && !b.broken {
 			if b.send(s, lspb.MsgHashReport, &lspb.HashReport{Frame: f, Hash: h}) == nil {

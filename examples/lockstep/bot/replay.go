@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/zinxgame/zinxgame/examples/lockstep/demo"
 	"io"
 	"log/slog"
 	"slices"
@@ -143,7 +144,7 @@ func (r *runner) replay(ctx context.Context, rp *Replay) error {
 	for _, s := range st.Slots {
 		seats = max(seats, int(s.Slot)+1)
 	}
-	sm := newSim(st.Seed, seats, st.StartFrame-1)
+	sm := demo.New(st.Seed, seats, st.StartFrame-1)
 	var seq frameSeq
 	seq.start(st.StartFrame)
 	for seq.last() < st.LastFrame {
@@ -160,11 +161,11 @@ func (r *runner) replay(ctx context.Context, rp *Replay) error {
 		}
 		eachFrame(&b, from, n, func(f uint32, inputs []*lspb.SlotInput) {
 			for _, in := range inputs {
-				sm.input(in.Slot, in.Data)
+				sm.Input(in.Slot, in.Data)
 			}
-			sm.step()
+			sm.Step()
 			if f == rp.ResultFrame {
-				rp.GotHash = fmt.Sprintf("%016x", sm.hash())
+				rp.GotHash = fmt.Sprintf("%016x", sm.Hash())
 			}
 			rp.Frames++
 		})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/zinxgame/zinxgame/examples/lockstep/demo"
 	"math/rand/v2"
 	"testing"
 
@@ -18,7 +19,7 @@ func frames(seed uint64, seats, n int) [][]*lspb.SlotInput {
 			slot := rng.IntN(seats)
 			seq[slot]++
 			out[f] = append(out[f], &lspb.SlotInput{Slot: uint32(slot), Seq: seq[slot],
-				Data: encodeInput(int8(rng.IntN(3)-1), int8(rng.IntN(3)-1))})
+				Data: demo.EncodeInput(int8(rng.IntN(3)-1), int8(rng.IntN(3)-1))})
 		}
 	}
 	return out
@@ -42,7 +43,7 @@ func batches(fr [][]*lspb.SlotInput, per int) (out []*lspb.FrameBatch) {
 // the state hash after every frame.
 func play(t *testing.T, seed uint64, seats int, bs []*lspb.FrameBatch) []uint64 {
 	t.Helper()
-	s := newSim(seed, seats, 0)
+	s := demo.New(seed, seats, 0)
 	var q frameSeq
 	q.start(1)
 	var hashes []uint64
@@ -56,15 +57,15 @@ func play(t *testing.T, seed uint64, seats int, bs []*lspb.FrameBatch) []uint64 
 		}
 		eachFrame(b, from, n, func(f uint32, inputs []*lspb.SlotInput) {
 			for _, in := range inputs {
-				if !s.input(in.Slot, in.Data) {
+				if !s.Input(in.Slot, in.Data) {
 					t.Fatalf("frame %d: input %v refused", f, in)
 				}
 			}
-			s.step()
-			if s.frame != f {
-				t.Fatalf("sim at frame %d, applying %d", s.frame, f)
+			s.Step()
+			if s.Frame != f {
+				t.Fatalf("sim at frame %d, applying %d", s.Frame, f)
 			}
-			hashes = append(hashes, s.hash())
+			hashes = append(hashes, s.Hash())
 		})
 	}
 	return hashes
@@ -106,7 +107,7 @@ func TestSimDeterministic(t *testing.T) {
 			if int8(in.Data[0]) == 1 {
 				dx = -1
 			}
-			in.Data = encodeInput(dx, int8(in.Data[1]))
+			in.Data = demo.EncodeInput(dx, int8(in.Data[1]))
 			break
 		}
 	}
@@ -128,38 +129,38 @@ func equal(a, b []uint64) bool {
 }
 
 func TestSimRejectsBadInput(t *testing.T) {
-	s := newSim(1, 2, 0)
-	h := s.hash()
+	s := demo.New(1, 2, 0)
+	h := s.Hash()
 	for _, c := range []struct {
 		slot uint32
 		data []byte
-	}{{2, encodeInput(1, 1)}, {0, []byte{1}}, {0, []byte{1, 1, 1}}, {0, nil}} {
-		if s.input(c.slot, c.data) {
+	}{{2, demo.EncodeInput(1, 1)}, {0, []byte{1}}, {0, []byte{1, 1, 1}}, {0, nil}} {
+		if s.Input(c.slot, c.data) {
 			t.Errorf("input(%d, %v) accepted", c.slot, c.data)
 		}
 	}
-	if s.hash() != h {
+	if s.Hash() != h {
 		t.Error("a refused input changed the state")
 	}
 	// Out-of-range values are clamped to -1..1, as any int8 may arrive.
-	a, b := newSim(1, 1, 0), newSim(1, 1, 0)
-	a.input(0, []byte{100, 0x80})
-	b.input(0, encodeInput(1, -1))
-	if a.hash() != b.hash() {
+	a, b := demo.New(1, 1, 0), demo.New(1, 1, 0)
+	a.Input(0, []byte{100, 0x80})
+	b.Input(0, demo.EncodeInput(1, -1))
+	if a.Hash() != b.Hash() {
 		t.Error("input (100, -128) is not (1, -1)")
 	}
 }
 
 func TestSimWrapsAround(t *testing.T) {
-	s := newSim(7, 1, 0)
-	s.units[0] = unit{X: 1, Y: worldSize - 2, VX: -maxSpeed, VY: maxSpeed}
+	s := demo.New(7, 1, 0)
+	s.Units[0] = demo.Unit{X: 1, Y: demo.WorldSize - 2, VX: -demo.MaxSpeed, VY: demo.MaxSpeed}
 	for range 1000 {
-		s.step()
-		if u := s.units[0]; u.X < 0 || u.X >= worldSize || u.Y < 0 || u.Y >= worldSize {
-			t.Fatalf("frame %d: unit at (%d, %d)", s.frame, u.X, u.Y)
+		s.Step()
+		if u := s.Units[0]; u.X < 0 || u.X >= demo.WorldSize || u.Y < 0 || u.Y >= demo.WorldSize {
+			t.Fatalf("frame %d: unit at (%d, %d)", s.Frame, u.X, u.Y)
 		}
-		if u := s.units[0]; u.VX < -maxSpeed || u.VX > maxSpeed {
-			t.Fatalf("frame %d: velocity %d", s.frame, u.VX)
+		if u := s.Units[0]; u.VX < -demo.MaxSpeed || u.VX > demo.MaxSpeed {
+			t.Fatalf("frame %d: velocity %d", s.Frame, u.VX)
 		}
 	}
 }
