@@ -11,10 +11,10 @@
  * @returns {number}
  */
 export function backoffDelay(attempt, { minMs = 100, maxMs = 5000, jitter = 0.5 } = {}, random = Math.random) {
-  const a = Number.isFinite(attempt) && attempt > 0 ? Math.floor(attempt) : 0;
+  const a = attempt > 0 ? Math.floor(Math.min(attempt, 60)) : 0; // NaN and negatives: the first attempt
   const lo = Math.max(0, minMs);
   const hi = Math.max(lo, maxMs);
-  const base = Math.min(hi, lo * 2 ** Math.min(a, 60));
+  const base = Math.min(hi, lo * 2 ** a);
   const j = Math.min(1, Math.max(0, jitter));
   return base * (1 - j * random());
 }

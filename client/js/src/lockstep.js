@@ -160,7 +160,7 @@ export class LockstepClient extends Emitter {
     for (let page = 0; page < 16; page++) {
       const ack = await this.list({ openOnly: true, label, after });
       for (const r of ack.rooms) {
-        if (r.status !== RoomStatus.ROOM_STATUS_OPEN) continue;
+        if (r.status !== RoomStatus.OPEN) continue;
         try {
           return await this.join(r.roomId);
         } catch (err) {
@@ -348,7 +348,7 @@ export class LockstepClient extends Emitter {
     this.slot = rs.yourSlot;
     const answered = this._answer(MsgID.RoomState, rs);
     if (!answered && this._resuming) {
-      if (rs.room?.status !== RoomStatus.ROOM_STATUS_RUNNING) {
+      if (rs.room?.status !== RoomStatus.RUNNING) {
         // Resumed into a room whose match has not started: nothing to catch up.
         this._resuming = false;
         this._setState("resumed");
