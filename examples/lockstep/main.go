@@ -7,6 +7,7 @@
 //
 //	go run ./examples/lockstep                 # TCP :8999 and WebSocket :9000
 //	go run ./examples/lockstep -c conf/lockstep.json
+//	go run ./examples/lockstep -demo 127.0.0.1:8080   # also the browser demo page (or "Demo": {"Addr": ...}, ZINX_DEMO_ADDR)
 //	go run ./examples/lockstep/bot -addr 127.0.0.1:8999   # the bot swarm
 package main
 
@@ -36,9 +37,48 @@ func main() {
 	}
 }
 
+// settings are the server's configuration: zconf's keys and the sections.
+type settings struct {
+	net      zconf.Config
+	lockstep lockstep.Config
+	account  account.Config
+	auth     auth.Config
+	redis    zconf.RedisConfig
+	demo     demoConfig
+}
+
+// loadSettings reads file (if any), the environment (environ, or the
+// process's when nil) and overrides, in zconf's order.
+func loadSettings(file string, over map[string]any, environ []string) (settings, error) {
+	st := settings{
+		lockstep: lockstep.DefaultConfig(),
+		account:  account.DefaultConfig(), // login timeout, name bound, new identities per address
+		auth:     auth.Config{},           // the secret from the file or ZINX_AUTH_SECRET
+		redis:    zconf.DefaultRedis(),    // empty Addr: everything in memory
+		demo:     demoConfig{},            // empty Addr: no demo page
+	}
+	var err error
+	st.net, err = zconf.Load(zconf.Source{
+		File:      file,
+		Overrides: over,
+		Environ:   environ,
+		// Native clients over TCP and browser clients over WebSocket at once.
+		// FlushDelay stays 0: a frame is due at every tick, and holding it
+		// back would add to every player's input latency.
+		// Inputs come at most once a tick (30 Hz) and the room limits them
+		// too (InputRate); twice that, with a second of burst, is a flood.
+		Defaults: map[string]any{"Name": "lockstep", "Mode": zconf.ModeBoth,
+			"MsgRateLimit": 60.0, "MsgRateBurst": 120, "MsgRatePolicy": zconf.RateDisconnect},
+		Sections: map[string]any{"Lockstep": &st.lockstep, "Account": &st.account, "Auth": &st.auth,
+			"Redis": &st.redis, "Demo": &st.demo},
+	})
+	return st, err
+}
+
 func run() error {
 	file := flag.String("c", "", "JSON config file: server keys, plus a \"Lockstep\" section for rooms and matches")
 	port := flag.Int("port", -1, "TCP port, overriding the config")
+	demoAddr := flag.String("demo", "", "serve the browser demo page on this address (host:port), overriding the config's Demo.Addr")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
@@ -48,25 +88,14 @@ func run() error {
 	if *port >= 0 {
 		over["TcpPort"] = *port
 	}
-	ls := lockstep.DefaultConfig()
-	acct := account.DefaultConfig() // login timeout, name bound, new identities per address
-	authCfg := auth.Config{}        // the secret from the file or ZINX_AUTH_SECRET
-	rc := zconf.DefaultRedis()      // empty Addr: everything in memory
-	cfg, err := zconf.Load(zconf.Source{
-		File:      *file,
-		Overrides: over,
-		// Native clients over TCP and browser clients over WebSocket at once.
-		// FlushDelay stays 0: a frame is due at every tick, and holding it
-		// back would add to every player's input latency.
-		// Inputs come at most once a tick (30 Hz) and the room limits them
-		// too (InputRate); twice that, with a second of burst, is a flood.
-		Defaults: map[string]any{"Name": "lockstep", "Mode": zconf.ModeBoth,
-			"MsgRateLimit": 60.0, "MsgRateBurst": 120, "MsgRatePolicy": zconf.RateDisconnect},
-		Sections: map[string]any{"Lockstep": &ls, "Account": &acct, "Auth": &authCfg, "Redis": &rc},
-	})
+	if *demoAddr != "" {
+		over["Demo.Addr"] = *demoAddr
+	}
+	st, err := loadSettings(*file, over, nil)
 	if err != nil {
 		return err
 	}
+	cfg, ls, acct, authCfg, rc, dc := st.net, st.lockstep, st.account, st.auth, st.redis, st.demo
 	// One registry for the network layer's metrics and the matches', served
 	// on AdminAddr.
 	reg := prometheus.NewRegistry()
@@ -76,6 +105,13 @@ func run() error {
 		return err
 	}
 	log := cfg.NewLogger(os.Stderr)
+	if dc.Addr != "" {
+		_, closeDemo, err := serveDemo(srv, dc, ls, log)
+		if err != nil {
+			return err
+		}
+		defer closeDemo() // after a clean shutdown it is closed already
+	}
 	stores, err := redisstore.Open(context.Background(), rc, log, reg)
 	if err != nil {
 		return err
