@@ -53,6 +53,10 @@ func (d *Dialer) Close() error {
 	return d.cl.Close()
 }
 
+// NetStats are the network client's counters (bytes, messages, framing
+// errors) over every connection the Dialer made. Safe for concurrent use.
+func (d *Dialer) NetStats() znet.Stats { return d.cl.Stats() }
+
 // routes sends every message to the link of its connection. They run on
 // the connection's reader (WorkerPoolSize Off), one at a time, so a link
 // sees its messages in order.

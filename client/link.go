@@ -76,6 +76,9 @@ func (l *link) receive(id uint32, data []byte) {
 	c := l.c
 	c.stats.bytesIn.Add(uint64(len(data) + headLen))
 	c.stats.msgsIn.Add(1)
+	if f := c.h.OnMessage; f != nil {
+		f(id, len(data))
+	}
 	net := c.d.cfg.Net
 	switch id {
 	case net.PingMsgID:

@@ -95,6 +95,11 @@ type Handler struct {
 	// (StateReconnecting), ErrNoSeat when a resumed login found the seat
 	// gone (StateResumed), or why it closed (StateClosed).
 	OnState func(s State, err error)
+	// OnMessage, unlike the others, runs on the connection's reader, for
+	// every message as it arrives (size is its payload's): a tap for
+	// counters and traffic figures. It must be quick and must not call
+	// the client.
+	OnMessage func(id uint32, size int)
 }
 
 // Lockstep is one player's connection to a lockstep server. Its methods
