@@ -1,0 +1,18 @@
+export * from "./types.js";
+export * from "./is-message.js";
+export * from "./create.js";
+export * from "./clone.js";
+export * from "./descriptors.js";
+export * from "./equals.js";
+export * from "./fields.js";
+export * from "./registry.js";
+export type { JsonValue, JsonObject } from "./json-value.js";
+export { toBinary } from "./to-binary.js";
+export type { BinaryWriteOptions } from "./to-binary.js";
+export { fromBinary, mergeFromBinary } from "./from-binary.js";
+export type { BinaryReadOptions } from "./from-binary.js";
+export * from "./to-json.js";
+export * from "./from-json.js";
+export * from "./merge.js";
+export { hasExtension, getExtension, setExtension, clearExtension, hasOption, getOption, } from "./extensions.js";
+export * from "./proto-int64.js";
