@@ -54,6 +54,7 @@
 //	1021  server->client   ReplayStart   the match's seed and seats; 1016 batches and MatchEnd follow
 //	1022  client->server   Logout        (common.proto) end my session: the token stops working
 //	1023  server->client   LogoutAck     (common.proto) the session is ended; the connection closes
+//	1024  client->server   RoomJoinOrCreate  join an open room with the label, or create one
 //
 // Kicks and shutdowns arrive as znet notices (zconf NoticeMsgID, JSON).
 //

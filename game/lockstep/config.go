@@ -68,7 +68,7 @@ type Config struct {
 	// Shards is the number of tick goroutines; 0 means GOMAXPROCS.
 	Shards int
 	// MsgIDBase is the first message ID of the lockstep protocol: its IDs
-	// are MsgIDBase+0 (Login) to MsgIDBase+23 (LogoutAck), in
+	// are MsgIDBase+0 (Login) to MsgIDBase+24 (RoomJoinOrCreate), in
 	// protocol.MsgLogin's order. 0 means 1000, the protocol's own IDs;
 	// move it when another module of the server uses 1000-1023.
 	MsgIDBase uint32

@@ -149,6 +149,28 @@ func (l *Service) handleCreate(req ziface.IRequest) {
 	}
 }
 
+// handleJoinOrCreate seats the player in the oldest open room of the label
+// or in a new one: the room manager serializes these, so two players who
+// find none at once meet in one room.
+func (l *Service) handleJoinOrCreate(req ziface.IRequest) {
+	c := req.GetConnection()
+	p, ok := l.player(req)
+	var m lspb.RoomJoinOrCreate
+	if !ok || !l.decode(req, &m) {
+		return
+	}
+	opts, err := l.roomOptions(m.Options)
+	if err != nil {
+		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_BAD_OPTIONS, err.Error())
+		return
+	}
+	meta := &joinMeta{req: req.GetMsgID()}
+	co := &createOpts{opts: opts, label: m.Label, matchID: l.newID()}
+	if _, err := l.rooms.JoinOrCreate(RoomType, m.Label, co, joinOf(p, c, meta), l.done(c, req.GetMsgID())); err != nil {
+		l.roomError(c, req.GetMsgID(), err)
+	}
+}
+
 func (l *Service) handleJoin(req ziface.IRequest) {
 	c := req.GetConnection()
 	p, ok := l.player(req)

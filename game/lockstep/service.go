@@ -202,7 +202,7 @@ func (l *Service) newID() uint64 {
 
 // Mount mounts the lockstep service on a server, with
 // srv.Mount("lockstep", l): its login and logout routes on the identity
-// service, its own routes (MsgIDBase to MsgIDBase+23), and, for a room
+// service, its own routes (MsgIDBase to MsgIDBase+24), and, for a room
 // manager of its own, the manager's disconnect hook (a dropped player's
 // seat is held for ReconnectGrace) and shutdown work (every match ends
 // with MATCH_END_SHUTDOWN while the players are still connected).
@@ -217,7 +217,7 @@ func (l *Service) Mount(m *znet.Mount) error {
 		id uint32
 		h  znet.HandlerFunc
 	}{
-		{lspb.MsgRoomCreate, l.handleCreate}, {lspb.MsgRoomJoin, l.handleJoin}, {lspb.MsgRoomLeave, l.handleLeave},
+		{lspb.MsgRoomCreate, l.handleCreate}, {lspb.MsgRoomJoinOrCreate, l.handleJoinOrCreate}, {lspb.MsgRoomJoin, l.handleJoin}, {lspb.MsgRoomLeave, l.handleLeave},
 		{lspb.MsgRoomList, l.handleList}, {lspb.MsgReady, l.handleToRoom}, {lspb.MsgInput, l.handleInput},
 		{lspb.MsgHashReport, l.handleToRoom}, {lspb.MsgReconnect, l.handleReconnect},
 		{lspb.MsgMatchResult, l.handleToRoom}, {lspb.MsgReplay, l.handleReplay},

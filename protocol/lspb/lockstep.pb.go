@@ -381,6 +381,63 @@ func (x *RoomJoin) GetRoomId() uint64 {
 	return 0
 }
 
+// Client -> server, 1024: join the oldest open room with this label that
+// has a free seat or, when there is none, create one with these options
+// and take its first seat. Answered like RoomCreate and RoomJoin (RoomState,
+// or Error). The server serializes these, so players who find no room at
+// the same moment meet in the one the first creates.
+type RoomJoinOrCreate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Options       *RoomOptions           `protobuf:"bytes,1,opt,name=options,proto3" json:"options,omitempty"` // for a room it creates; a room joined keeps its own
+	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`     // at most 128 bytes; empty matches any room, and a room created gets none
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomJoinOrCreate) Reset() {
+	*x = RoomJoinOrCreate{}
+	mi := &file_lspb_lockstep_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomJoinOrCreate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomJoinOrCreate) ProtoMessage() {}
+
+func (x *RoomJoinOrCreate) ProtoReflect() protoreflect.Message {
+	mi := &file_lspb_lockstep_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomJoinOrCreate.ProtoReflect.Descriptor instead.
+func (*RoomJoinOrCreate) Descriptor() ([]byte, []int) {
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RoomJoinOrCreate) GetOptions() *RoomOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *RoomJoinOrCreate) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
 // Client -> server, 1004: leave the room (before the match, or giving up
 // the seat during it).
 type RoomLeave struct {
@@ -391,7 +448,7 @@ type RoomLeave struct {
 
 func (x *RoomLeave) Reset() {
 	*x = RoomLeave{}
-	mi := &file_lspb_lockstep_proto_msgTypes[3]
+	mi := &file_lspb_lockstep_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -403,7 +460,7 @@ func (x *RoomLeave) String() string {
 func (*RoomLeave) ProtoMessage() {}
 
 func (x *RoomLeave) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[3]
+	mi := &file_lspb_lockstep_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -416,7 +473,7 @@ func (x *RoomLeave) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomLeave.ProtoReflect.Descriptor instead.
 func (*RoomLeave) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{3}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{4}
 }
 
 // Client -> server, 1005.
@@ -432,7 +489,7 @@ type RoomList struct {
 
 func (x *RoomList) Reset() {
 	*x = RoomList{}
-	mi := &file_lspb_lockstep_proto_msgTypes[4]
+	mi := &file_lspb_lockstep_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -444,7 +501,7 @@ func (x *RoomList) String() string {
 func (*RoomList) ProtoMessage() {}
 
 func (x *RoomList) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[4]
+	mi := &file_lspb_lockstep_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -457,7 +514,7 @@ func (x *RoomList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomList.ProtoReflect.Descriptor instead.
 func (*RoomList) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{4}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RoomList) GetOpenOnly() bool {
@@ -501,7 +558,7 @@ type RoomInfo struct {
 
 func (x *RoomInfo) Reset() {
 	*x = RoomInfo{}
-	mi := &file_lspb_lockstep_proto_msgTypes[5]
+	mi := &file_lspb_lockstep_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -513,7 +570,7 @@ func (x *RoomInfo) String() string {
 func (*RoomInfo) ProtoMessage() {}
 
 func (x *RoomInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[5]
+	mi := &file_lspb_lockstep_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -526,7 +583,7 @@ func (x *RoomInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomInfo.ProtoReflect.Descriptor instead.
 func (*RoomInfo) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{5}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RoomInfo) GetRoomId() uint64 {
@@ -575,7 +632,7 @@ type RoomListAck struct {
 
 func (x *RoomListAck) Reset() {
 	*x = RoomListAck{}
-	mi := &file_lspb_lockstep_proto_msgTypes[6]
+	mi := &file_lspb_lockstep_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +644,7 @@ func (x *RoomListAck) String() string {
 func (*RoomListAck) ProtoMessage() {}
 
 func (x *RoomListAck) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[6]
+	mi := &file_lspb_lockstep_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +657,7 @@ func (x *RoomListAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomListAck.ProtoReflect.Descriptor instead.
 func (*RoomListAck) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{6}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RoomListAck) GetRooms() []*RoomInfo {
@@ -627,7 +684,7 @@ type Ready struct {
 
 func (x *Ready) Reset() {
 	*x = Ready{}
-	mi := &file_lspb_lockstep_proto_msgTypes[7]
+	mi := &file_lspb_lockstep_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -639,7 +696,7 @@ func (x *Ready) String() string {
 func (*Ready) ProtoMessage() {}
 
 func (x *Ready) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[7]
+	mi := &file_lspb_lockstep_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -652,7 +709,7 @@ func (x *Ready) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ready.ProtoReflect.Descriptor instead.
 func (*Ready) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{7}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Ready) GetReady() bool {
@@ -675,7 +732,7 @@ type RoomState struct {
 
 func (x *RoomState) Reset() {
 	*x = RoomState{}
-	mi := &file_lspb_lockstep_proto_msgTypes[8]
+	mi := &file_lspb_lockstep_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +744,7 @@ func (x *RoomState) String() string {
 func (*RoomState) ProtoMessage() {}
 
 func (x *RoomState) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[8]
+	mi := &file_lspb_lockstep_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +757,7 @@ func (x *RoomState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomState.ProtoReflect.Descriptor instead.
 func (*RoomState) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{8}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RoomState) GetRoom() *RoomInfo {
@@ -737,7 +794,7 @@ type SlotPlayer struct {
 
 func (x *SlotPlayer) Reset() {
 	*x = SlotPlayer{}
-	mi := &file_lspb_lockstep_proto_msgTypes[9]
+	mi := &file_lspb_lockstep_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -749,7 +806,7 @@ func (x *SlotPlayer) String() string {
 func (*SlotPlayer) ProtoMessage() {}
 
 func (x *SlotPlayer) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[9]
+	mi := &file_lspb_lockstep_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -762,7 +819,7 @@ func (x *SlotPlayer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlotPlayer.ProtoReflect.Descriptor instead.
 func (*SlotPlayer) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{9}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SlotPlayer) GetSlot() uint32 {
@@ -811,7 +868,7 @@ type PlayerEvent struct {
 
 func (x *PlayerEvent) Reset() {
 	*x = PlayerEvent{}
-	mi := &file_lspb_lockstep_proto_msgTypes[10]
+	mi := &file_lspb_lockstep_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -823,7 +880,7 @@ func (x *PlayerEvent) String() string {
 func (*PlayerEvent) ProtoMessage() {}
 
 func (x *PlayerEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[10]
+	mi := &file_lspb_lockstep_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -836,7 +893,7 @@ func (x *PlayerEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerEvent.ProtoReflect.Descriptor instead.
 func (*PlayerEvent) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{10}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PlayerEvent) GetKind() PlayerEventKind {
@@ -870,7 +927,7 @@ type MatchStart struct {
 
 func (x *MatchStart) Reset() {
 	*x = MatchStart{}
-	mi := &file_lspb_lockstep_proto_msgTypes[11]
+	mi := &file_lspb_lockstep_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -882,7 +939,7 @@ func (x *MatchStart) String() string {
 func (*MatchStart) ProtoMessage() {}
 
 func (x *MatchStart) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[11]
+	mi := &file_lspb_lockstep_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -895,7 +952,7 @@ func (x *MatchStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchStart.ProtoReflect.Descriptor instead.
 func (*MatchStart) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{11}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MatchStart) GetMatchId() uint64 {
@@ -966,7 +1023,7 @@ type Input struct {
 
 func (x *Input) Reset() {
 	*x = Input{}
-	mi := &file_lspb_lockstep_proto_msgTypes[12]
+	mi := &file_lspb_lockstep_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1035,7 @@ func (x *Input) String() string {
 func (*Input) ProtoMessage() {}
 
 func (x *Input) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[12]
+	mi := &file_lspb_lockstep_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1048,7 @@ func (x *Input) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Input.ProtoReflect.Descriptor instead.
 func (*Input) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{12}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Input) GetData() []byte {
@@ -1027,7 +1084,7 @@ type SlotInput struct {
 
 func (x *SlotInput) Reset() {
 	*x = SlotInput{}
-	mi := &file_lspb_lockstep_proto_msgTypes[13]
+	mi := &file_lspb_lockstep_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1096,7 @@ func (x *SlotInput) String() string {
 func (*SlotInput) ProtoMessage() {}
 
 func (x *SlotInput) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[13]
+	mi := &file_lspb_lockstep_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1109,7 @@ func (x *SlotInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlotInput.ProtoReflect.Descriptor instead.
 func (*SlotInput) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{13}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SlotInput) GetSlot() uint32 {
@@ -1087,7 +1144,7 @@ type FrameInputs struct {
 
 func (x *FrameInputs) Reset() {
 	*x = FrameInputs{}
-	mi := &file_lspb_lockstep_proto_msgTypes[14]
+	mi := &file_lspb_lockstep_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1099,7 +1156,7 @@ func (x *FrameInputs) String() string {
 func (*FrameInputs) ProtoMessage() {}
 
 func (x *FrameInputs) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[14]
+	mi := &file_lspb_lockstep_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1112,7 +1169,7 @@ func (x *FrameInputs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FrameInputs.ProtoReflect.Descriptor instead.
 func (*FrameInputs) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{14}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FrameInputs) GetOffset() uint32 {
@@ -1143,7 +1200,7 @@ type FrameBatch struct {
 
 func (x *FrameBatch) Reset() {
 	*x = FrameBatch{}
-	mi := &file_lspb_lockstep_proto_msgTypes[15]
+	mi := &file_lspb_lockstep_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1155,7 +1212,7 @@ func (x *FrameBatch) String() string {
 func (*FrameBatch) ProtoMessage() {}
 
 func (x *FrameBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[15]
+	mi := &file_lspb_lockstep_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1168,7 +1225,7 @@ func (x *FrameBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FrameBatch.ProtoReflect.Descriptor instead.
 func (*FrameBatch) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{15}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FrameBatch) GetFirstFrame() uint32 {
@@ -1203,7 +1260,7 @@ type HashReport struct {
 
 func (x *HashReport) Reset() {
 	*x = HashReport{}
-	mi := &file_lspb_lockstep_proto_msgTypes[16]
+	mi := &file_lspb_lockstep_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1215,7 +1272,7 @@ func (x *HashReport) String() string {
 func (*HashReport) ProtoMessage() {}
 
 func (x *HashReport) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[16]
+	mi := &file_lspb_lockstep_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1228,7 +1285,7 @@ func (x *HashReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HashReport.ProtoReflect.Descriptor instead.
 func (*HashReport) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{16}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *HashReport) GetFrame() uint32 {
@@ -1258,7 +1315,7 @@ type Desync struct {
 
 func (x *Desync) Reset() {
 	*x = Desync{}
-	mi := &file_lspb_lockstep_proto_msgTypes[17]
+	mi := &file_lspb_lockstep_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1327,7 @@ func (x *Desync) String() string {
 func (*Desync) ProtoMessage() {}
 
 func (x *Desync) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[17]
+	mi := &file_lspb_lockstep_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1340,7 @@ func (x *Desync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Desync.ProtoReflect.Descriptor instead.
 func (*Desync) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{17}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Desync) GetFrame() uint32 {
@@ -1318,7 +1375,7 @@ type Reconnect struct {
 
 func (x *Reconnect) Reset() {
 	*x = Reconnect{}
-	mi := &file_lspb_lockstep_proto_msgTypes[18]
+	mi := &file_lspb_lockstep_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1387,7 @@ func (x *Reconnect) String() string {
 func (*Reconnect) ProtoMessage() {}
 
 func (x *Reconnect) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[18]
+	mi := &file_lspb_lockstep_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1400,7 @@ func (x *Reconnect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reconnect.ProtoReflect.Descriptor instead.
 func (*Reconnect) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{18}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Reconnect) GetLastFrame() uint32 {
@@ -1366,7 +1423,7 @@ type MatchEnd struct {
 
 func (x *MatchEnd) Reset() {
 	*x = MatchEnd{}
-	mi := &file_lspb_lockstep_proto_msgTypes[19]
+	mi := &file_lspb_lockstep_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1435,7 @@ func (x *MatchEnd) String() string {
 func (*MatchEnd) ProtoMessage() {}
 
 func (x *MatchEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[19]
+	mi := &file_lspb_lockstep_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1448,7 @@ func (x *MatchEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchEnd.ProtoReflect.Descriptor instead.
 func (*MatchEnd) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{19}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MatchEnd) GetMatchId() uint64 {
@@ -1433,7 +1490,7 @@ type MatchResult struct {
 
 func (x *MatchResult) Reset() {
 	*x = MatchResult{}
-	mi := &file_lspb_lockstep_proto_msgTypes[20]
+	mi := &file_lspb_lockstep_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1445,7 +1502,7 @@ func (x *MatchResult) String() string {
 func (*MatchResult) ProtoMessage() {}
 
 func (x *MatchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[20]
+	mi := &file_lspb_lockstep_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1515,7 @@ func (x *MatchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchResult.ProtoReflect.Descriptor instead.
 func (*MatchResult) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{20}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MatchResult) GetResult() []byte {
@@ -1478,7 +1535,7 @@ type ReplayRequest struct {
 
 func (x *ReplayRequest) Reset() {
 	*x = ReplayRequest{}
-	mi := &file_lspb_lockstep_proto_msgTypes[21]
+	mi := &file_lspb_lockstep_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1547,7 @@ func (x *ReplayRequest) String() string {
 func (*ReplayRequest) ProtoMessage() {}
 
 func (x *ReplayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[21]
+	mi := &file_lspb_lockstep_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1560,7 @@ func (x *ReplayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayRequest.ProtoReflect.Descriptor instead.
 func (*ReplayRequest) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{21}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReplayRequest) GetMatchId() uint64 {
@@ -1531,7 +1588,7 @@ type ReplayStart struct {
 
 func (x *ReplayStart) Reset() {
 	*x = ReplayStart{}
-	mi := &file_lspb_lockstep_proto_msgTypes[22]
+	mi := &file_lspb_lockstep_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1543,7 +1600,7 @@ func (x *ReplayStart) String() string {
 func (*ReplayStart) ProtoMessage() {}
 
 func (x *ReplayStart) ProtoReflect() protoreflect.Message {
-	mi := &file_lspb_lockstep_proto_msgTypes[22]
+	mi := &file_lspb_lockstep_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1556,7 +1613,7 @@ func (x *ReplayStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayStart.ProtoReflect.Descriptor instead.
 func (*ReplayStart) Descriptor() ([]byte, []int) {
-	return file_lspb_lockstep_proto_rawDescGZIP(), []int{22}
+	return file_lspb_lockstep_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReplayStart) GetMatchId() uint64 {
@@ -1633,7 +1690,10 @@ const file_lspb_lockstep_proto_rawDesc = "" +
 	"\aoptions\x18\x01 \x01(\v2\x1e.zinxgame.lockstep.RoomOptionsR\aoptions\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\"#\n" +
 	"\bRoomJoin\x12\x17\n" +
-	"\aroom_id\x18\x01 \x01(\x04R\x06roomId\"\v\n" +
+	"\aroom_id\x18\x01 \x01(\x04R\x06roomId\"b\n" +
+	"\x10RoomJoinOrCreate\x128\n" +
+	"\aoptions\x18\x01 \x01(\v2\x1e.zinxgame.lockstep.RoomOptionsR\aoptions\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\"\v\n" +
 	"\tRoomLeave\"i\n" +
 	"\bRoomList\x12\x1b\n" +
 	"\topen_only\x18\x01 \x01(\bR\bopenOnly\x12\x14\n" +
@@ -1761,55 +1821,57 @@ func file_lspb_lockstep_proto_rawDescGZIP() []byte {
 }
 
 var file_lspb_lockstep_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_lspb_lockstep_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_lspb_lockstep_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_lspb_lockstep_proto_goTypes = []any{
-	(RoomStatus)(0),       // 0: zinxgame.lockstep.RoomStatus
-	(PlayerEventKind)(0),  // 1: zinxgame.lockstep.PlayerEventKind
-	(MatchEndReason)(0),   // 2: zinxgame.lockstep.MatchEndReason
-	(*RoomOptions)(nil),   // 3: zinxgame.lockstep.RoomOptions
-	(*RoomCreate)(nil),    // 4: zinxgame.lockstep.RoomCreate
-	(*RoomJoin)(nil),      // 5: zinxgame.lockstep.RoomJoin
-	(*RoomLeave)(nil),     // 6: zinxgame.lockstep.RoomLeave
-	(*RoomList)(nil),      // 7: zinxgame.lockstep.RoomList
-	(*RoomInfo)(nil),      // 8: zinxgame.lockstep.RoomInfo
-	(*RoomListAck)(nil),   // 9: zinxgame.lockstep.RoomListAck
-	(*Ready)(nil),         // 10: zinxgame.lockstep.Ready
-	(*RoomState)(nil),     // 11: zinxgame.lockstep.RoomState
-	(*SlotPlayer)(nil),    // 12: zinxgame.lockstep.SlotPlayer
-	(*PlayerEvent)(nil),   // 13: zinxgame.lockstep.PlayerEvent
-	(*MatchStart)(nil),    // 14: zinxgame.lockstep.MatchStart
-	(*Input)(nil),         // 15: zinxgame.lockstep.Input
-	(*SlotInput)(nil),     // 16: zinxgame.lockstep.SlotInput
-	(*FrameInputs)(nil),   // 17: zinxgame.lockstep.FrameInputs
-	(*FrameBatch)(nil),    // 18: zinxgame.lockstep.FrameBatch
-	(*HashReport)(nil),    // 19: zinxgame.lockstep.HashReport
-	(*Desync)(nil),        // 20: zinxgame.lockstep.Desync
-	(*Reconnect)(nil),     // 21: zinxgame.lockstep.Reconnect
-	(*MatchEnd)(nil),      // 22: zinxgame.lockstep.MatchEnd
-	(*MatchResult)(nil),   // 23: zinxgame.lockstep.MatchResult
-	(*ReplayRequest)(nil), // 24: zinxgame.lockstep.ReplayRequest
-	(*ReplayStart)(nil),   // 25: zinxgame.lockstep.ReplayStart
+	(RoomStatus)(0),          // 0: zinxgame.lockstep.RoomStatus
+	(PlayerEventKind)(0),     // 1: zinxgame.lockstep.PlayerEventKind
+	(MatchEndReason)(0),      // 2: zinxgame.lockstep.MatchEndReason
+	(*RoomOptions)(nil),      // 3: zinxgame.lockstep.RoomOptions
+	(*RoomCreate)(nil),       // 4: zinxgame.lockstep.RoomCreate
+	(*RoomJoin)(nil),         // 5: zinxgame.lockstep.RoomJoin
+	(*RoomJoinOrCreate)(nil), // 6: zinxgame.lockstep.RoomJoinOrCreate
+	(*RoomLeave)(nil),        // 7: zinxgame.lockstep.RoomLeave
+	(*RoomList)(nil),         // 8: zinxgame.lockstep.RoomList
+	(*RoomInfo)(nil),         // 9: zinxgame.lockstep.RoomInfo
+	(*RoomListAck)(nil),      // 10: zinxgame.lockstep.RoomListAck
+	(*Ready)(nil),            // 11: zinxgame.lockstep.Ready
+	(*RoomState)(nil),        // 12: zinxgame.lockstep.RoomState
+	(*SlotPlayer)(nil),       // 13: zinxgame.lockstep.SlotPlayer
+	(*PlayerEvent)(nil),      // 14: zinxgame.lockstep.PlayerEvent
+	(*MatchStart)(nil),       // 15: zinxgame.lockstep.MatchStart
+	(*Input)(nil),            // 16: zinxgame.lockstep.Input
+	(*SlotInput)(nil),        // 17: zinxgame.lockstep.SlotInput
+	(*FrameInputs)(nil),      // 18: zinxgame.lockstep.FrameInputs
+	(*FrameBatch)(nil),       // 19: zinxgame.lockstep.FrameBatch
+	(*HashReport)(nil),       // 20: zinxgame.lockstep.HashReport
+	(*Desync)(nil),           // 21: zinxgame.lockstep.Desync
+	(*Reconnect)(nil),        // 22: zinxgame.lockstep.Reconnect
+	(*MatchEnd)(nil),         // 23: zinxgame.lockstep.MatchEnd
+	(*MatchResult)(nil),      // 24: zinxgame.lockstep.MatchResult
+	(*ReplayRequest)(nil),    // 25: zinxgame.lockstep.ReplayRequest
+	(*ReplayStart)(nil),      // 26: zinxgame.lockstep.ReplayStart
 }
 var file_lspb_lockstep_proto_depIdxs = []int32{
 	3,  // 0: zinxgame.lockstep.RoomCreate.options:type_name -> zinxgame.lockstep.RoomOptions
-	0,  // 1: zinxgame.lockstep.RoomInfo.status:type_name -> zinxgame.lockstep.RoomStatus
-	3,  // 2: zinxgame.lockstep.RoomInfo.options:type_name -> zinxgame.lockstep.RoomOptions
-	8,  // 3: zinxgame.lockstep.RoomListAck.rooms:type_name -> zinxgame.lockstep.RoomInfo
-	8,  // 4: zinxgame.lockstep.RoomState.room:type_name -> zinxgame.lockstep.RoomInfo
-	12, // 5: zinxgame.lockstep.RoomState.slots:type_name -> zinxgame.lockstep.SlotPlayer
-	1,  // 6: zinxgame.lockstep.PlayerEvent.kind:type_name -> zinxgame.lockstep.PlayerEventKind
-	12, // 7: zinxgame.lockstep.PlayerEvent.player:type_name -> zinxgame.lockstep.SlotPlayer
-	12, // 8: zinxgame.lockstep.MatchStart.slots:type_name -> zinxgame.lockstep.SlotPlayer
-	16, // 9: zinxgame.lockstep.FrameInputs.inputs:type_name -> zinxgame.lockstep.SlotInput
-	17, // 10: zinxgame.lockstep.FrameBatch.busy:type_name -> zinxgame.lockstep.FrameInputs
-	2,  // 11: zinxgame.lockstep.MatchEnd.reason:type_name -> zinxgame.lockstep.MatchEndReason
-	12, // 12: zinxgame.lockstep.ReplayStart.slots:type_name -> zinxgame.lockstep.SlotPlayer
-	2,  // 13: zinxgame.lockstep.ReplayStart.reason:type_name -> zinxgame.lockstep.MatchEndReason
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	3,  // 1: zinxgame.lockstep.RoomJoinOrCreate.options:type_name -> zinxgame.lockstep.RoomOptions
+	0,  // 2: zinxgame.lockstep.RoomInfo.status:type_name -> zinxgame.lockstep.RoomStatus
+	3,  // 3: zinxgame.lockstep.RoomInfo.options:type_name -> zinxgame.lockstep.RoomOptions
+	9,  // 4: zinxgame.lockstep.RoomListAck.rooms:type_name -> zinxgame.lockstep.RoomInfo
+	9,  // 5: zinxgame.lockstep.RoomState.room:type_name -> zinxgame.lockstep.RoomInfo
+	13, // 6: zinxgame.lockstep.RoomState.slots:type_name -> zinxgame.lockstep.SlotPlayer
+	1,  // 7: zinxgame.lockstep.PlayerEvent.kind:type_name -> zinxgame.lockstep.PlayerEventKind
+	13, // 8: zinxgame.lockstep.PlayerEvent.player:type_name -> zinxgame.lockstep.SlotPlayer
+	13, // 9: zinxgame.lockstep.MatchStart.slots:type_name -> zinxgame.lockstep.SlotPlayer
+	17, // 10: zinxgame.lockstep.FrameInputs.inputs:type_name -> zinxgame.lockstep.SlotInput
+	18, // 11: zinxgame.lockstep.FrameBatch.busy:type_name -> zinxgame.lockstep.FrameInputs
+	2,  // 12: zinxgame.lockstep.MatchEnd.reason:type_name -> zinxgame.lockstep.MatchEndReason
+	13, // 13: zinxgame.lockstep.ReplayStart.slots:type_name -> zinxgame.lockstep.SlotPlayer
+	2,  // 14: zinxgame.lockstep.ReplayStart.reason:type_name -> zinxgame.lockstep.MatchEndReason
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_lspb_lockstep_proto_init() }
@@ -1823,7 +1885,7 @@ func file_lspb_lockstep_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lspb_lockstep_proto_rawDesc), len(file_lspb_lockstep_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

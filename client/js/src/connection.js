@@ -294,7 +294,10 @@ export class Connection extends Emitter {
     this._sock = null;
     this._opened = false;
     if (s) {
-      s.onopen = s.onmessage = s.onclose = s.onerror = null;
+      s.onopen = s.onmessage = s.onclose = null;
+      // Not null: closing a socket still connecting makes `ws` emit an error,
+      // which with no listener at all is thrown as an uncaught exception.
+      s.onerror = () => {};
       try {
         s.close();
       } catch {

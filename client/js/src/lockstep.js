@@ -27,11 +27,15 @@ const now = () => (typeof performance !== "undefined" ? performance.now() : Date
 
 /** The error a request rejects with: .code is the commonpb ErrorCode (0 for a timeout or a lost connection). */
 export class RequestError extends Error {
-  constructor(message, code = 0, { timeout = false } = {}) {
+  constructor(message, code = 0, { timeout = false, requestId = 0, seq = 0 } = {}) {
     super(message);
     this.name = "RequestError";
     this.code = code;
     this.timeout = timeout;
+    /** The message ID of the failed request (the Error's request_id), 0 when not from an Error. */
+    this.requestId = requestId;
+    /** For a refused input: its sequence number. */
+    this.seq = seq;
   }
 }
 
@@ -416,7 +420,7 @@ export class LockstepClient extends Emitter {
         this._login();
         return;
       }
-      this.emit("error", new RequestError(`login refused: ${e.message}`, e.code));
+      this.emit("error", new RequestError(`login refused: ${e.message}`, e.code, { requestId: e.requestId }));
       return;
     }
     if (e.requestId === MsgID.Reconnect && this._resuming) {
@@ -431,9 +435,9 @@ export class LockstepClient extends Emitter {
     const w = this._waiters.find((w) => w.req === e.requestId);
     if (w) {
       this._settle(w);
-      w.reject(new RequestError(e.message, e.code));
+      w.reject(new RequestError(e.message, e.code, { requestId: e.requestId }));
       return;
     }
-    this.emit("error", new RequestError(e.message, e.code));
+    this.emit("error", new RequestError(e.message, e.code, { requestId: e.requestId, seq: e.seq }));
   }
 }

@@ -4,96 +4,79 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/zinxgame/zinxgame/examples/lockstep/demo"
 	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
-	"github.com/zinxgame/zinxgame/protocol/commonpb"
+	"github.com/zinxgame/zinxgame/client"
+	"github.com/zinxgame/zinxgame/examples/lockstep/demo"
 	"github.com/zinxgame/zinxgame/protocol/lspb"
-	"github.com/zinxgame/zinxgame/znet"
 )
 
-// bot is one simulated player. Its own goroutine (run) logs in, takes a
-// seat, sends inputs and reconnects; its connection's handlers (on the
-// connection's reader goroutine, WorkerPoolSize Off) apply the frames to its
-// simulation. A reconnection replaces the connection, so the two sides
-// share the bot's state under mu, and the handlers tell the goroutine what
-// arrived through ev.
+// bot is one simulated player, on the client package: its goroutine (run)
+// logs in, takes a seat, sends inputs and now and then drops its
+// connection (Redial); the client reconnects, resumes the seat and hands
+// every frame, once and in order, to the bot's Game (game.go), on the
+// client's event goroutine. The two sides share the bot's state under mu.
 type bot struct {
 	r       *runner
 	idx     int
 	rm      *room
 	creator bool
 	name    string
-	ev      chan event    // handler -> run: something arrived
-	endCh   chan struct{} // closed at MatchEnd
-	rng     *rand.Rand    // run's only
-	seq     uint32        // run's only: the last input's sequence number
-	ids     loginIDs      // run's only
-	gen     uint32        // run's only: connections made so far
+	c       *client.Lockstep // set once dialled
+	wake    chan struct{}    // a callback -> run: something arrived
+	resumed chan struct{}    // a callback -> run: the match's MatchStart came back after a reconnection
+	endCh   chan struct{}    // closed at MatchEnd
+	rng     *rand.Rand       // run's only
+	player  uint64           // run's only: the account, from the first login
 
-	mu      sync.Mutex // guards the fields below
-	sess    *session   // the connection in use; nil while reconnecting
-	slot    uint32     // our seat
-	roomID  uint64     // from RoomState
-	seated  map[uint64]bool
-	maxSeat uint32 // the room's max_players
-	started bool   // our match started (first MatchStart)
-	ended   bool   // ... and ended (MatchEnd)
-	matchID uint64
-	seed    uint64
-	hashInt uint32 // hash_interval
-	sim     *demo.Sim
-	fs      frameSeq
-	broken  bool // a gap: the state is no longer the room's
-	fly     inflight
-	ring    hashRing
-	voted   bool
-	vote    []byte
-	// A reconnection under way: Reconnect was sent at reconnectAt, and the
-	// first live frame after it ends the catch-up.
+	mu        sync.Mutex // guards the fields below
+	gen       uint32     // connections so far: inputs are timed on the one they were sent on
+	redialing bool       // the bot itself is replacing the connection
+	slot      uint32     // our seat
+	roomID    uint64     // from RoomState
+	seated    map[uint64]bool
+	maxSeat   uint32 // the room's max_players
+	started   bool   // our match started (first MatchStart)
+	ended     bool   // ... and ended (MatchEnd)
+	matchID   uint64
+	seed      uint64
+	sim       *demo.Sim
+	fly       inflight
+	ring      hashRing
+	voted     bool
+	vote      []byte
+	// A reconnection under way: its MatchStart came at reconnectAt, and
+	// the first live frame after it ends the catch-up.
 	catchingUp  bool
 	reconnectAt int64
 
-	lastFrame  atomic.Uint32 // the last frame applied: frame_hint, and the vote's frame
+	lastFrame  atomic.Uint32 // the last frame applied: the vote's frame
 	bytes      atomic.Uint64 // received, frame heads included
 	matchBytes atomic.Uint64 // received from the first MatchStart to the end of the run
 	matchAt    atomic.Int64  // runner clock of the first MatchStart; 0 before
 }
 
-type loginIDs struct {
-	playerID uint64
-	token    string
-}
-
-// session is one connection of a bot.
-type session struct {
-	b       *bot
-	conn    *znet.Connection
-	gen     uint32
-	resumed bool // MatchStart arrived on this connection (under b.mu)
-}
-
-// event tells run that a message arrived on s.
-type event struct {
-	s   *session
-	id  uint32
-	msg proto.Message
-}
-
-var errConnClosed = errors.New("connection closed")
+var errNoSeat = errors.New("the server holds no seat for the bot any more")
 
 func newBot(r *runner, idx int, rm *room) *bot {
 	return &bot{
 		r: r, idx: idx, rm: rm, creator: idx%r.cfg.Players == 0,
-		name: "bot-" + strconv.Itoa(idx), ev: make(chan event, 64), endCh: make(chan struct{}),
+		name: "bot-" + strconv.Itoa(idx), wake: make(chan struct{}, 1), resumed: make(chan struct{}, 1),
+		endCh:  make(chan struct{}),
 		rng:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 		seated: map[uint64]bool{},
+	}
+}
+
+// notify wakes run (it looks at the shared state itself).
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }
 
@@ -101,7 +84,7 @@ func newBot(r *runner, idx int, rm *room) *bot {
 func (b *bot) run(ctx context.Context) {
 	if err := b.join(ctx); err != nil {
 		// bot-0 failing to connect at all ends the run with its error.
-		if ctx.Err() == nil && (b.idx != 0 || b.gen > 0) {
+		if ctx.Err() == nil && (b.idx != 0 || b.c != nil) {
 			b.r.botFailed("joining a match", err)
 		}
 		return
@@ -109,86 +92,24 @@ func (b *bot) run(ctx context.Context) {
 	b.play(ctx)
 }
 
-// connect dials a new connection and makes it the bot's.
-func (b *bot) connect(ctx context.Context) (*session, error) {
-	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	conn, err := b.r.cl.Dial(dctx, b.r.addr)
+// dial connects and logs in (the client does both).
+func (b *bot) dial(ctx context.Context) error {
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout+replyTimeout)
+	c, err := b.r.d.DialLockstep(dctx, b.r.addr, client.Player{Name: b.name}, b.handler())
 	cancel()
-	if b.idx == 0 && b.gen == 0 {
+	if b.idx == 0 {
 		b.r.firstDial <- err
 	}
 	if err != nil {
 		b.r.dialErrs.Add(1)
-		return nil, err
+		return err
 	}
 	b.mu.Lock()
-	b.gen++
-	s := &session{b: b, conn: conn, gen: b.gen}
-	b.sess = s
+	b.c, b.gen = c, 1
 	b.mu.Unlock()
-	// Nothing arrives before Login: the property is set in time.
-	conn.SetProperty(propSession, s)
-	return s, nil
-}
-
-func (b *bot) send(s *session, id uint32, m proto.Message) error {
-	data, err := proto.Marshal(m)
-	if err == nil {
-		err = s.conn.SendMsg(id, data)
-	}
-	if err != nil {
-		b.r.add(cSendErr, 1)
-		return fmt.Errorf("sending %d: %w", id, err)
-	}
+	b.player = c.PlayerID()
+	b.r.loggedIn.Add(1)
 	return nil
-}
-
-// await waits for message want on s (0: any message), an Error, the end
-// of ctx or of the connection, or timeout (0: none).
-func (b *bot) await(ctx context.Context, s *session, want uint32, timeout time.Duration) (proto.Message, error) {
-	var expire <-chan time.Time
-	if timeout > 0 {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		expire = t.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-s.conn.Done():
-			return nil, errConnClosed
-		case <-expire:
-			return nil, fmt.Errorf("no answer (%d) within %s", want, timeout)
-		case ev := <-b.ev:
-			if ev.s != s {
-				continue
-			}
-			if ev.id == lspb.MsgError {
-				e := ev.msg.(*commonpb.Error)
-				return nil, fmt.Errorf("server error %s answering %d: %s", e.Code, e.RequestId, e.Message)
-			}
-			if want == 0 || ev.id == want {
-				return ev.msg, nil
-			}
-		}
-	}
-}
-
-// login sends Login (with a token to resume) and waits for LoginAck.
-func (b *bot) login(ctx context.Context, s *session, token string) (*commonpb.LoginAck, error) {
-	if err := b.send(s, lspb.MsgLogin, &commonpb.Login{Name: b.name, Token: token}); err != nil {
-		return nil, err
-	}
-	m, err := b.await(ctx, s, lspb.MsgLoginAck, replyTimeout)
-	if err != nil {
-		return nil, fmt.Errorf("login: %w", err)
-	}
-	ack := m.(*commonpb.LoginAck)
-	if ack.PlayerId == 0 || ack.Token == "" {
-		return nil, fmt.Errorf("login: LoginAck without player_id or token")
-	}
-	return ack, nil
 }
 
 // join logs in, creates or joins the group's room, sends Ready once the
@@ -197,41 +118,27 @@ func (b *bot) join(ctx context.Context) error {
 	if b.creator {
 		defer b.rm.publish(0) // the joiners stop waiting if we fail (no-op once published)
 	}
-	s, err := b.connect(ctx)
-	if err != nil {
+	if err := b.dial(ctx); err != nil {
 		return err
 	}
-	ack, err := b.login(ctx, s, "")
-	if err != nil {
-		return err
-	}
-	b.ids = loginIDs{playerID: ack.PlayerId, token: ack.Token}
-	b.r.loggedIn.Add(1)
+	rctx, cancel := context.WithTimeout(ctx, replyTimeout)
+	defer cancel()
 	if b.creator {
-		err = b.send(s, lspb.MsgRoomCreate, &lspb.RoomCreate{Options: b.r.roomOptions()})
-		if err == nil {
-			_, err = b.await(ctx, s, lspb.MsgRoomState, replyTimeout)
-		}
-		b.mu.Lock()
-		id := b.roomID
-		b.mu.Unlock()
-		if err == nil && id == 0 {
+		st, err := b.c.Create(rctx, b.r.roomOptions(), "")
+		if err == nil && st.GetRoom().GetRoomId() == 0 {
 			err = errors.New("RoomState with room_id 0")
 		}
 		if err != nil {
 			return fmt.Errorf("RoomCreate: %w", err)
 		}
-		b.rm.publish(id)
+		b.rm.publish(st.Room.RoomId)
 		if b.idx == 0 {
-			b.listRooms(ctx, s, id)
+			b.listRooms(rctx, st.Room.RoomId)
 		}
 	} else {
 		id, err := b.rm.wait(ctx)
 		if err == nil {
-			err = b.send(s, lspb.MsgRoomJoin, &lspb.RoomJoin{RoomId: id})
-		}
-		if err == nil {
-			_, err = b.await(ctx, s, lspb.MsgRoomState, replyTimeout)
+			_, err = b.c.Join(rctx, id)
 		}
 		if err != nil {
 			return fmt.Errorf("RoomJoin: %w", err)
@@ -247,42 +154,42 @@ func (b *bot) join(ctx context.Context) error {
 			return nil
 		}
 		if full && !ready {
-			if err := b.send(s, lspb.MsgReady, &lspb.Ready{Ready: true}); err != nil {
+			if err := b.c.Ready(true); err != nil {
+				b.r.add(cSendErr, 1)
 				return err
 			}
 			ready = true
 		}
-		if _, err := b.await(ctx, s, 0, 0); err != nil {
-			return fmt.Errorf("waiting for MatchStart: %w", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-b.c.Done():
+			return fmt.Errorf("waiting for MatchStart: %w", b.c.Err())
+		case <-b.wake:
 		}
 	}
 }
 
 // listRooms checks RoomList once a run: the room just created is listed.
-func (b *bot) listRooms(ctx context.Context, s *session, id uint64) {
+func (b *bot) listRooms(ctx context.Context, id uint64) {
 	result := func(ok bool, format string, args ...any) {
 		b.r.mu.Lock()
 		b.r.listOK, b.r.roomList = ok, fmt.Sprintf(format, args...)
 		b.r.mu.Unlock()
 	}
-	if err := b.send(s, lspb.MsgRoomList, &lspb.RoomList{}); err != nil {
-		result(false, "RoomList: %v", err)
-		return
-	}
-	m, err := b.await(ctx, s, lspb.MsgRoomListAck, replyTimeout)
+	ack, err := b.c.List(ctx, &lspb.RoomList{})
 	if err != nil {
 		result(false, "RoomList: %v", err)
 		return
 	}
-	rooms := m.(*lspb.RoomListAck).Rooms
-	for _, ri := range rooms {
+	for _, ri := range ack.Rooms {
 		if ri.RoomId == id {
 			result(true, "ok: %d rooms listed, bot-0's room %d among them (%s, %d players)",
-				len(rooms), id, ri.Status, ri.Players)
+				len(ack.Rooms), id, ri.Status, ri.Players)
 			return
 		}
 	}
-	result(false, "RoomListAck: %d rooms listed, not bot-0's room %d", len(rooms), id)
+	result(false, "RoomListAck: %d rooms listed, not bot-0's room %d", len(ack.Rooms), id)
 }
 
 // play sends inputs at InputRate and, with ReconnectProb a second, drops
@@ -303,9 +210,6 @@ func (b *bot) play(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		b.mu.Lock()
-		s := b.sess
-		b.mu.Unlock()
 		next := nextInput
 		if next.IsZero() || (!nextCheck.IsZero() && nextCheck.Before(next)) {
 			next = nextCheck
@@ -318,19 +222,14 @@ func (b *bot) play(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.conn.Done(): // lost: counted by onDisconnect
+		case <-b.c.Done(): // the client gave up: counted by its OnState
 			return
 		case <-b.endCh:
 			return
-		case <-b.ev: // nothing to wait for: the handlers did the work
-			timer.Stop()
-			continue
 		case now = <-fire:
 		}
 		if !nextInput.IsZero() && !now.Before(nextInput) {
-			if b.input(s) != nil {
-				return
-			}
+			b.input()
 			nextInput = later(nextInput.Add(inputEvery), now)
 		}
 		if !nextCheck.IsZero() && !now.Before(nextCheck) {
@@ -356,73 +255,64 @@ func later(next, now time.Time) time.Time {
 	return next
 }
 
-// input sends a random (dx, dy), remembering when, to time its frame.
-func (b *bot) input(s *session) error {
+// input sends a random (dx, dy), remembering when, to time its frame. An
+// input the client refuses (its connection is down) is counted and
+// skipped: the bot goes on.
+func (b *bot) input() {
 	dx, dy := int8(b.rng.IntN(3)-1), int8(b.rng.IntN(3)-1)
-	b.seq++
 	b.mu.Lock()
-	if b.fly.push(sent{seq: b.seq, at: b.r.now(), gen: s.gen}) {
+	defer b.mu.Unlock() // held across the send: the frame carrying it must find it waiting
+	seq, err := b.c.Input(demo.EncodeInput(dx, dy))
+	if err != nil {
+		b.r.add(cSendErr, 1)
+		return
+	}
+	if b.fly.push(sent{seq: seq, at: b.r.now(), gen: b.gen}) {
 		b.r.add(cInputsExpired, 1)
 	}
-	b.mu.Unlock()
-	hint := b.lastFrame.Load()
-	err := b.send(s, lspb.MsgInput, &lspb.Input{Data: demo.EncodeInput(dx, dy), FrameHint: hint, Seq: b.seq})
-	if err == nil {
-		b.r.add(cInputsSent, 1)
-	}
-	return err
+	b.r.add(cInputsSent, 1)
 }
 
 // reconnect drops the connection, stays offline for a while (Offline/2 to
-// Offline), dials a new one, logs in with the token and sends Reconnect
-// with the last frame applied. The handlers check what
-// follows: MatchStart again, catch-up frames from exactly the next frame,
-// then live frames with no gap. It returns once MatchStart is back.
+// Offline) and has the client dial again, log in with the token and send
+// Reconnect with the last frame applied. It returns once MatchStart is
+// back; the Game checks what follows (catch-up from exactly the next
+// frame, then live frames with no gap) with the client's counters.
 func (b *bot) reconnect(ctx context.Context) error {
 	b.r.add(cReconnects, 1)
 	b.mu.Lock()
-	old := b.sess
-	b.sess = nil // from here, the old connection's messages are stale
-	last := b.fs.last()
+	b.redialing = true
+	b.gen++
 	b.mu.Unlock()
-	old.conn.Stop()
+	defer func() {
+		b.mu.Lock()
+		b.redialing = false
+		b.mu.Unlock()
+	}()
+	var off time.Duration
+	if o := b.r.cfg.Offline; o > 0 {
+		off = o/2 + time.Duration(b.rng.Int64N(int64(o/2)+1))
+	}
 	select {
-	case <-old.conn.Done():
-	case <-time.After(stopTimeout):
-		return errors.New("the old connection did not close")
+	case <-b.resumed: // a stale signal from an earlier reconnection
+	default:
 	}
-	if off := b.r.cfg.Offline; off > 0 {
-		t := time.NewTimer(off/2 + time.Duration(b.rng.Int64N(int64(off/2)+1)))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+	rctx, cancel := context.WithTimeout(ctx, off+dialTimeout+replyTimeout)
+	defer cancel()
+	if err := b.c.Redial(rctx, off); err != nil {
+		return err
+	}
+	if b.c.PlayerID() != b.player {
+		return fmt.Errorf("login with the token: player %d, want %d", b.c.PlayerID(), b.player)
+	}
+	select {
+	case <-b.resumed:
+	case <-b.endCh:
+	case <-rctx.Done():
+		if b.c.Room() == nil || b.c.Match() == nil {
+			return errNoSeat
 		}
-	}
-	s, err := b.connect(ctx)
-	if err != nil {
-		return err
-	}
-	ack, err := b.login(ctx, s, b.ids.token)
-	if err != nil {
-		return err
-	}
-	if ack.PlayerId != b.ids.playerID {
-		return fmt.Errorf("login with the token: player %d, want %d", ack.PlayerId, b.ids.playerID)
-	}
-	if ack.RoomId == 0 {
-		return errors.New("login with the token: LoginAck.room_id 0, no seat held")
-	}
-	b.ids.token = ack.Token
-	b.mu.Lock()
-	b.catchingUp, b.reconnectAt = true, b.r.now()
-	b.mu.Unlock()
-	if err := b.send(s, lspb.MsgReconnect, &lspb.Reconnect{LastFrame: last}); err != nil {
-		return err
-	}
-	if _, err := b.await(ctx, s, lspb.MsgMatchStart, replyTimeout); err != nil {
-		return fmt.Errorf("Reconnect: %w", err)
+		return fmt.Errorf("Reconnect: no MatchStart within %s", replyTimeout)
 	}
 	b.r.add(cReconnectsOK, 1)
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -227,6 +228,8 @@ func (f *flood) open(ctx context.Context, name string) (*floodConn, error) {
 }
 
 // ask sends m and waits for the answer the opener expects.
+var errConnClosed = errors.New("connection closed")
+
 func (fc *floodConn) ask(ctx context.Context, id uint32, m proto.Message) (proto.Message, error) {
 	if err := fc.send(id, m); err != nil {
 		return nil, err

@@ -179,3 +179,34 @@ func (r *runner) replay(ctx context.Context, rp *Replay) error {
 	}
 	return nil
 }
+
+// eachFrame calls fn with each frame of [from, from+n), a part of batch
+// m, and its inputs (none for an empty frame), in order; m is valid.
+func eachFrame(m *lspb.FrameBatch, from, n uint32, fn func(frame uint32, inputs []*lspb.SlotInput)) {
+	busy := m.Busy
+	for f := from; f < from+n; f++ {
+		off := f - m.FirstFrame
+		for len(busy) > 0 && busy[0].Offset < off {
+			busy = busy[1:]
+		}
+		var inputs []*lspb.SlotInput
+		if len(busy) > 0 && busy[0].Offset == off {
+			inputs = busy[0].Inputs
+		}
+		fn(f, inputs)
+	}
+}
+
+// validBatch checks what the replay relies on: at least one frame, and
+// the busy frames in increasing offset order, each within the batch.
+func validBatch(m *lspb.FrameBatch) bool {
+	if m.Count == 0 || m.FirstFrame == 0 {
+		return false
+	}
+	for i, fi := range m.Busy {
+		if fi.Offset >= m.Count || (i > 0 && fi.Offset <= m.Busy[i-1].Offset) || len(fi.Inputs) == 0 {
+			return false
+		}
+	}
+	return true
+}

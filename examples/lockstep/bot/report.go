@@ -60,7 +60,6 @@ type Report struct {
 	MatchMismatch uint64            `json:"match_mismatch"`
 	LostConns     uint64            `json:"lost_connections"`
 	SendErrors    uint64            `json:"send_errors"`
-	EventOverflow uint64            `json:"event_overflow"`
 	Dec           DecodeErrors      `json:"decode_errors"`
 
 	CPU *CPU `json:"server_cpu,omitempty"`
@@ -100,9 +99,10 @@ type Frames struct {
 	GapFrames       uint64 `json:"gap_frames"`
 	Duplicates      uint64 `json:"duplicates"` // batches that repeated frames
 	DuplicateFrames uint64 `json:"duplicate_frames"`
-	Early           uint64 `json:"before_match_start"` // batches on a connection before its MatchStart
-	CatchUpUnasked  uint64 `json:"catch_up_unasked"`   // 1016 with no reconnection under way
-	Stale           uint64 `json:"stale_messages"`     // from connections the bots had dropped (ignored)
+	CatchUpUnasked  uint64 `json:"catch_up_unasked"` // catch-up (1016) frames with no reconnection under way
+	// Stale: messages of connections the bots had replaced, and frames
+	// outside a match or before a resync's MatchStart (ignored).
+	Stale uint64 `json:"stale_messages"`
 }
 
 // Inputs counts the bots' inputs and their fate.
@@ -199,8 +199,8 @@ func (rep *Report) judge() {
 	if f := rep.Frames; f.GapFrames > 0 || f.DuplicateFrames > 0 {
 		rep.fail("frames: %d gaps (%d frames missing), %d duplicates (%d frames repeated)", f.Gaps, f.GapFrames, f.Duplicates, f.DuplicateFrames)
 	}
-	if f := rep.Frames; f.Early > 0 || f.CatchUpUnasked > 0 {
-		rep.fail("frames: %d batches before MatchStart, %d catch-up batches unasked", f.Early, f.CatchUpUnasked)
+	if f := rep.Frames; f.CatchUpUnasked > 0 {
+		rep.fail("frames: %d catch-up frames unasked", f.CatchUpUnasked)
 	}
 	playing := rep.Bots > 0 // -bots 0: only the listing load runs
 	switch {
@@ -294,7 +294,7 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 		Frames: Frames{
 			Applied: c[cFramesApplied], LiveBatches: c[cRecvFrames], CatchUpBatches: c[cRecvCatchUp],
 			Gaps: c[cGaps], GapFrames: c[cGapFrames], Duplicates: c[cDups], DuplicateFrames: c[cDupFrames],
-			Early: c[cFramesEarly], CatchUpUnasked: c[cCatchUpUnasked], Stale: c[cStale],
+			CatchUpUnasked: c[cCatchUpUnasked], Stale: c[cStale],
 		},
 		Inputs: Inputs{
 			Sent: c[cInputsSent], Echoed: c[cInputsEchoed], CaughtUp: c[cInputsCaughtUp], Lost: c[cInputsLost],
@@ -311,7 +311,7 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 		},
 		Latency:   summary(&r.lat),
 		ReadyLate: c[cReadyLate], MatchMismatch: c[cMatchMismatch], LostConns: c[cLostConns],
-		SendErrors: c[cSendErr], EventOverflow: c[cEvOverflow],
+		SendErrors: c[cSendErr],
 	}
 	if rep.TickRate > 0 {
 		rep.TickPeriod = Millis(time.Second / time.Duration(rep.TickRate))
@@ -462,9 +462,9 @@ func (rep *Report) WriteText(w io.Writer) {
 		p("    %-6s %-22s %d", id, c.Name, c.Count)
 	}
 	p("  frames        %d applied (all bots); %d live and %d catch-up batches; gaps %d (%d frames), duplicates %d (%d frames); "+
-		"%d before MatchStart, %d catch-up unasked, %d stale ignored",
+		"%d catch-up frames unasked, %d stale ignored",
 		f.Applied, f.LiveBatches, f.CatchUpBatches, f.Gaps, f.GapFrames, f.Duplicates, f.DuplicateFrames,
-		f.Early, f.CatchUpUnasked, f.Stale)
+		f.CatchUpUnasked, f.Stale)
 	p("  inputs        %d sent, %d echoed (%d in catch-up), %d lost, %d lost with a dropped connection, %d unmatched, %d expired, %d bad relayed",
 		in.Sent, in.Echoed, in.CaughtUp, in.Lost, in.LostByDrop, in.Unmatched, in.Expired, in.BadRelayed)
 	p("  hashes        %d reports sent, %d desyncs received%s, %d local mismatches; results %d sent, %d missed, %d mismatched",
@@ -476,8 +476,8 @@ func (rep *Report) WriteText(w io.Writer) {
 	p("  downstream    %.0f B/s per player (mean over %d), max %.0f B/s; %.2f MiB in all", d.MeanBps, d.Players, d.MaxBps, d.TotalMiB)
 	p("  reconnect     %d begun, %d ok, %d failed", rc.Begun, rc.OK, rc.Failed)
 	lat("catch-up", rc.CatchUp)
-	p("  errors        %d from the server%s; %d late Ready answered (tolerated); %d match mismatches; %d connections lost; %d send errors; %d event overflows",
-		sum(rep.Errors), listed(rep.Errors), rep.ReadyLate, rep.MatchMismatch, rep.LostConns, rep.SendErrors, rep.EventOverflow)
+	p("  errors        %d from the server%s; %d late Ready answered (tolerated); %d match mismatches; %d connections lost; %d send errors",
+		sum(rep.Errors), listed(rep.Errors), rep.ReadyLate, rep.MatchMismatch, rep.LostConns, rep.SendErrors)
 	dec := rep.Dec
 	p("  decode errors %d (unmarshal %d, malformed %d, unknown IDs %d, bad frames %d)",
 		dec.Total, dec.Unmarshal, dec.Malformed, dec.UnknownIDs, dec.Framing)

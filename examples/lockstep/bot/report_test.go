@@ -41,7 +41,7 @@ func TestJudge(t *testing.T) {
 		{"local mismatch", func(r *Report) { r.Hashes.LocalMismatches = 1 }, "state hashes differ"},
 		{"gap", func(r *Report) { r.Frames.Gaps, r.Frames.GapFrames = 1, 3 }, "1 gaps (3 frames missing)"},
 		{"duplicate", func(r *Report) { r.Frames.Duplicates, r.Frames.DuplicateFrames = 1, 1 }, "1 duplicates"},
-		{"frames before MatchStart", func(r *Report) { r.Frames.Early = 1 }, "before MatchStart"},
+		{"catch-up unasked", func(r *Report) { r.Frames.CatchUpUnasked = 1 }, "1 catch-up frames unasked"},
 		{"latency over a tick + 5ms", func(r *Report) { r.Latency.P99 = Millis(38*time.Millisecond + 400*time.Microsecond) }, "p99 38.40ms > 38.33ms"},
 		{"latency at 60 Hz", func(r *Report) { r.TickRate, r.TickPeriod = 60, Millis(time.Second/60) }, "> 21.67ms"},
 		{"no latency sample", func(r *Report) { r.Latency = Latency{} }, "no samples"},

@@ -13,11 +13,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zinxgame/zinxgame/client"
 	"github.com/zinxgame/zinxgame/game/lockstep"
 	"github.com/zinxgame/zinxgame/internal/botkit"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/zconf"
-	"github.com/zinxgame/zinxgame/znet"
 )
 
 // Config is one run of the bot swarm.
@@ -143,9 +143,8 @@ const (
 	cGapFrames
 	cDups // batches that repeated frames
 	cDupFrames
-	cFramesEarly      // frames on a connection before its MatchStart
-	cCatchUpUnasked   // catch-up batches (1016) with no reconnection under way
-	cStale            // messages from a connection the bot has dropped
+	cCatchUpUnasked   // catch-up frames (1016) with no reconnection under way
+	cStale            // messages from a connection the bot has dropped, or frames outside a match (the client's count)
 	cInputsSent       // Input messages sent
 	cInputsEchoed     // own inputs seen in a frame
 	cInputsLost       // own inputs never relayed, sent on the connection still in use
@@ -165,7 +164,6 @@ const (
 	cLostConns        // connections lost (not dropped by the bot) before the bot's match ended
 	cSendErr
 	cReadyLate // Error answering a Ready sent as the match started: tolerated
-	cEvOverflow
 	nCounters
 	nRecv = cRecvUnknownID + 1
 )
@@ -176,8 +174,10 @@ type runner struct {
 	log      *slog.Logger
 	base     time.Time // the clock behind now
 	deadline time.Time // end of the run
-	cl       *znet.Client
+	d        *client.Dialer
 	addr     string
+	pingID   uint32 // the keep-alive's pongs, not counted as the game's traffic
+	noticeID uint32
 	rooms    []*room
 	bots     []*bot
 	// metrics is the server's Prometheus registry or page; nil for none.
@@ -207,9 +207,26 @@ type runner struct {
 
 func (r *runner) add(c int, n uint64) { r.c[c].Add(n) }
 
+// counters are the run's counters, with the ones the bots' clients keep
+// (sequencing, decoding) summed in.
 func (r *runner) counters() (c [nCounters]uint64) {
 	for i := range c {
 		c[i] = r.c[i].Load()
+	}
+	for _, b := range r.bots {
+		b.mu.Lock()
+		cl := b.c
+		b.mu.Unlock()
+		if cl == nil {
+			continue
+		}
+		s := cl.Stats()
+		c[cGaps] += s.Gaps
+		c[cGapFrames] += s.GapFrames
+		c[cDups] += s.Dups
+		c[cDupFrames] += s.DupFrames
+		c[cStale] += s.Stale
+		c[cUnmarshalErr] += s.Malformed
 	}
 	return c
 }
@@ -277,12 +294,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("-server-pid %d: %w", cpuPID, err)
 		}
 	}
-	cl, err := r.newClient()
+	d, err := r.newDialer()
 	if err != nil {
 		return nil, err
 	}
-	defer cl.Close()
-	r.cl = cl
+	defer d.Close()
+	r.d = d
 	if cfg.floodWanted() {
 		if r.flood, err = newFlood(cfg, r.addr, log); err != nil {
 			return nil, err
@@ -331,9 +348,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	r.ending.Store(true)
-	sctx, scancel := context.WithTimeout(context.Background(), stopTimeout)
-	defer scancel()
-	clientErr := cl.Shutdown(sctx)
+	clientErr := r.closeBots()
 	if r.flood != nil {
 		clientErr = errors.Join(clientErr, r.flood.stop())
 	}
@@ -345,7 +360,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if startErr != nil {
 		return nil, startErr
 	}
-	rep := r.report(cpuPID, start, ramped, end, cl.Stats().DecodeErrors)
+	rep := r.report(cpuPID, start, ramped, end, d.NetStats().DecodeErrors)
 	if r.flood != nil {
 		rep.Flood = r.flood.report(end.at.Sub(ramped.at).Seconds())
 		rep.judge()
@@ -363,20 +378,51 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-func (r *runner) newClient() (*znet.Client, error) {
+// newDialer is the bots' client: one network client for the swarm.
+func (r *runner) newDialer() (*client.Dialer, error) {
 	cfg := zconf.Default()
-	cfg.WorkerPoolSize = zconf.Off           // handlers run on each connection's reader
-	cfg.MaxConn = 2*r.cfg.Bots + 10          // a reconnecting bot may hold two for a moment
-	cfg.MaxPackageSize = 64 << 10            // catch-up batches may be larger than live ones
-	cfg.HeartbeatTimeout = zconf.Disabled    // a bot may wait quietly for its room to fill
-	cfg.FirstMessageTimeout = zconf.Disabled // the server speaks only when spoken to
+	cfg.MaxConn = 2*r.cfg.Bots + 10 // a reconnecting bot may hold two for a moment
+	cfg.MaxPackageSize = 64 << 10   // catch-up batches may be larger than live ones
 	cfg.LogLevel = "warn"
-	cl, err := znet.NewClient(cfg, znet.WithLogger(r.log))
+	r.pingID, r.noticeID = cfg.PingMsgID, cfg.NoticeMsgID
+	d, err := client.NewDialer(client.Config{
+		Net: &cfg, Logger: r.log, DialTimeout: dialTimeout, RequestTimeout: replyTimeout,
+		// The server ending the run's matches or the run's own end must not
+		// look like a network fault to retry for long.
+		Backoff: client.Backoff{Attempts: 5, Min: 50 * time.Millisecond, Max: time.Second},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("bot client: %w", err)
 	}
-	r.routes(cl, cfg.NoticeMsgID)
-	return cl, nil
+	return d, nil
+}
+
+// closeBots closes every bot's client, then the dialer, within
+// stopTimeout.
+func (r *runner) closeBots() error {
+	for _, b := range r.bots {
+		b.mu.Lock()
+		cl := b.c
+		b.mu.Unlock()
+		if cl != nil {
+			_ = cl.Close()
+		}
+	}
+	deadline := time.After(stopTimeout)
+	for _, b := range r.bots {
+		b.mu.Lock()
+		cl := b.c
+		b.mu.Unlock()
+		if cl == nil {
+			continue
+		}
+		select {
+		case <-cl.Done():
+		case <-deadline:
+			return fmt.Errorf("bot %s's client did not close", b.name)
+		}
+	}
+	return r.d.Close()
 }
 
 // startAll starts the bots, spread evenly over the ramp, in room order: a
