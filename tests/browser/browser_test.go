@@ -130,7 +130,7 @@ func (l *loads) take() map[string]float64 {
 // the middle.
 func TestDemoPageInARoom(t *testing.T) {
 	path := chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 110*time.Second)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ts := startServer(t, log)
@@ -201,10 +201,13 @@ func TestDemoPageInARoom(t *testing.T) {
 	}
 	t.Logf("page: resumed slot %d at frame %d", resumed.Slot, resumed.Frame)
 
-	// At least 100 timed inputs after the reload (10 a second), 150 in
-	// all, and 300 frames.
-	final := waitView(bctx, t, "300 frames and 150 timed inputs", func(v pageView) bool {
-		return v.Frame >= max(300, resumed.Frame+60) && len(v.InputLatencyMs) >= max(100, 150-len(first.InputLatencyMs))
+	// At least 100 timed inputs after the reload (10 a second), 300 in
+	// all, and 300 frames: over 300 inputs the p99 is the fourth slowest,
+	// so one scheduling stall of the shared machine (a few inputs late
+	// together) does not decide it.
+	const inputs = 300
+	final := waitView(bctx, t, "300 frames and 300 timed inputs", func(v pageView) bool {
+		return v.Frame >= max(300, resumed.Frame+60) && len(v.InputLatencyMs) >= max(100, inputs-len(first.InputLatencyMs))
 	})
 
 	if first.Desyncs != 0 {
@@ -249,8 +252,8 @@ func TestDemoPageInARoom(t *testing.T) {
 	slices.Sort(lat)
 	p50, p99 := lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
 	limit := 1000.0/float64(ts.ls.TickRate) + 10
-	t.Logf("page input→frame at %d Hz over %d inputs: p50 %.1f ms, p99 %.1f ms, max %.1f ms (limit %.1f ms); RTT %.2f ms",
-		ts.ls.TickRate, len(lat), p50, p99, lat[len(lat)-1], limit, final.RTTMs)
+	t.Logf("page input→frame at %d Hz over %d inputs: p50 %.1f ms, p99 %.1f ms, max %.1f ms (limit %.1f ms); RTT %.2f ms; slowest %.1f",
+		ts.ls.TickRate, len(lat), p50, p99, lat[len(lat)-1], limit, final.RTTMs, lat[max(0, len(lat)-5):])
 	if p99 > limit {
 		t.Errorf("input→frame p99 %.1f ms over one tick + 10 ms (%.1f ms)", p99, limit)
 	}

@@ -151,7 +151,8 @@ async function main() {
     if (f.catchUp) {
       return; // inputs from before a reload: not ours to time
     }
-    const now = performance.now();
+    // f.at: when its packet arrived (performance.now()), before any game work.
+    const now = typeof f.at === "number" ? f.at : performance.now();
     for (const input of f.inputs) {
       if (input.slot !== view.slot) {
         continue;
