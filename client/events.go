@@ -200,7 +200,10 @@ func (c *Lockstep) batch(ev event, m *lspb.FrameBatch) {
 		for len(busy) > 0 && busy[0].Offset < off {
 			busy = busy[1:]
 		}
-		fr := Frame{Number: f, CatchUp: catchUp, At: ev.at, HashDue: hashEvery > 0 && f%hashEvery == 0}
+		// Catch-up frames are not reported: the server judges only recent
+		// rounds, and a reload's thousands of reports would trip its
+		// message rate limit.
+		fr := Frame{Number: f, CatchUp: catchUp, At: ev.at, HashDue: !catchUp && hashEvery > 0 && f%hashEvery == 0}
 		if len(busy) > 0 && busy[0].Offset == off {
 			ins := busy[0].Inputs
 			fr.Inputs = make([]FrameInput, len(ins))

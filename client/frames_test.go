@@ -24,13 +24,29 @@ func (g *recGame) Hash() uint64           { return uint64(len(g.frames)) }
 // sequencer is a client whose events are fed by hand, on a connection to
 // a server that records what the client sends.
 func sequencer(t testing.TB) (*Lockstep, *recGame, *link, chan *lspb.Reconnect) {
+	c, g, l, got, _ := sequencerHashes(t)
+	return c, g, l, got
+}
+
+// sequencerHashes is sequencer with the hash reports the server got too.
+func sequencerHashes(t testing.TB) (*Lockstep, *recGame, *link, chan *lspb.Reconnect, chan *lspb.HashReport) {
 	t.Helper()
 	got := make(chan *lspb.Reconnect, 8)
+	hashes := make(chan *lspb.HashReport, 64)
 	ts := znettest.NewServer(t, znettest.Config(), func(srv *znet.Server) {
 		srv.AddRouterFunc(lspb.MsgReconnect, func(req ziface.IRequest) {
 			m := &lspb.Reconnect{}
 			if proto.Unmarshal(req.GetData(), m) == nil {
 				got <- m
+			}
+		})
+		srv.AddRouterFunc(lspb.MsgHashReport, func(req ziface.IRequest) {
+			m := &lspb.HashReport{}
+			if proto.Unmarshal(req.GetData(), m) == nil {
+				select {
+				case hashes <- m:
+				default:
+				}
 			}
 		})
 	})
@@ -44,7 +60,27 @@ func sequencer(t testing.TB) (*Lockstep, *recGame, *link, chan *lspb.Reconnect) 
 	c := d.newLockstep(ts.Addr, Player{}, Handler{Game: g}, false)
 	l := &link{c: c, conn: conn, gen: c.gen.Add(1)}
 	c.handle(event{l: l, id: lspb.MsgMatchStart, msg: &lspb.MatchStart{MatchId: 7, StartFrame: 1, HashInterval: 100}})
-	return c, g, l, got
+	return c, g, l, got, hashes
+}
+
+func TestOnlyLiveFramesAreHashReported(t *testing.T) {
+	c, _, l, _, hashes := sequencerHashes(t)
+	c.handle(event{l: l, id: lspb.MsgMatchStart, msg: &lspb.MatchStart{MatchId: 8, StartFrame: 1, HashInterval: 10}})
+	c.handle(event{l: l, id: lspb.MsgCatchUp, msg: batchOf(1, 40)}) // a reload's catch-up: 4 rounds, all past judging
+	c.handle(event{l: l, id: lspb.MsgFrames, msg: batchOf(41, 10)})
+	select {
+	case h := <-hashes:
+		if h.Frame != 50 {
+			t.Fatalf("first hash report for frame %d, want 50 (the first live round)", h.Frame)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no hash report for a live round")
+	}
+	select {
+	case h := <-hashes:
+		t.Fatalf("another report, for frame %d", h.Frame)
+	case <-time.After(100 * time.Millisecond):
+	}
 }
 
 func batchOf(first, count uint32, busy ...uint32) *lspb.FrameBatch {

@@ -38,9 +38,10 @@ type Frame struct {
 	Inputs  []FrameInput
 	CatchUp bool      // it came in a catch-up batch (1016), not live
 	At      time.Time // when its batch arrived
-	// HashDue says the server expects a HashReport after this frame
-	// (Number is a multiple of hash_interval). A Game's hash is reported
-	// by the client; a Frames() reader calls ReportHash itself.
+	// HashDue says the server expects a HashReport after this live frame
+	// (Number is a multiple of hash_interval; catch-up frames are past
+	// judging). A Game's hash is reported by the client; a Frames()
+	// reader calls ReportHash itself.
 	HashDue bool
 }
 

@@ -7,7 +7,7 @@ import { LoginSchema, LoginAckSchema, ErrorSchema, ErrorCode } from "../gen/comm
 import {
   RoomCreateSchema, RoomJoinSchema, RoomListSchema, RoomListAckSchema, ReadySchema, RoomStateSchema,
   PlayerEventSchema, MatchStartSchema, InputSchema, FrameBatchSchema, HashReportSchema, DesyncSchema,
-  ReconnectSchema, MatchEndSchema, MatchResultSchema, RoomStatus,
+  ReconnectSchema, MatchEndSchema, MatchResultSchema, RoomJoinOrCreateSchema, RoomStatus,
 } from "../gen/lspb/lockstep_pb.js";
 import { Connection } from "./connection.js";
 import { Emitter } from "./emitter.js";
@@ -18,6 +18,7 @@ export const MsgID = Object.freeze({
   RoomListAck: 1006, Ready: 1007, RoomState: 1008, PlayerEvent: 1009, MatchStart: 1010, Input: 1011,
   Frames: 1012, HashReport: 1013, Desync: 1014, Reconnect: 1015, CatchUp: 1016, MatchEnd: 1017,
   MatchResult: 1018, Error: 1019, Replay: 1020, ReplayStart: 1021, Logout: 1022, LogoutAck: 1023,
+  RoomJoinOrCreate: 1024,
 });
 
 // Login errors after which the stored token is useless: log in afresh.
@@ -101,6 +102,7 @@ export class LockstepClient extends Emitter {
 
     this._seq = 0;
     this._waiters = []; // {ids, match(id, msg), resolve, reject, timer}
+    this._loggedIn = false; // the current socket's Login was answered
     this._resuming = false; // a Reconnect was sent and live frames have not come yet
     this._freshLogin = false; // the stored token was refused once; log in without it
     this._connectWaiter = null;
@@ -113,7 +115,10 @@ export class LockstepClient extends Emitter {
     this.conn.on("down", ({ error }) => this._down(error));
     this.conn.on("state", ({ state, error }) => {
       // "connected" is the client's once logged in, not the socket's.
-      if (state === "connecting" || state === "reconnecting" || state === "closed") this._setState(state, error);
+      if (state === "connecting" || state === "reconnecting" || state === "closed") {
+        this._loggedIn = false; // until this socket's LoginAck
+        this._setState(state, error);
+      }
       if (state === "closed") this._closed(error);
     });
   }
@@ -156,26 +161,14 @@ export class LockstepClient extends Emitter {
   }
 
   /**
-   * Joins an open room with this label and a free seat, or creates one when
-   * there is none (or every one fills up first); resolves with its RoomState.
+   * Joins the oldest open room with this label and a free seat, or creates
+   * one with these options when there is none (RoomJoinOrCreate, 1024); the
+   * server decides atomically, so players looking at once meet in one room.
+   * Resolves with its RoomState.
    */
-  async joinOrCreate(label = "", options = {}) {
-    let after = 0n;
-    for (let page = 0; page < 16; page++) {
-      const ack = await this.list({ openOnly: true, label, after });
-      for (const r of ack.rooms) {
-        if (r.status !== RoomStatus.OPEN) continue;
-        try {
-          return await this.join(r.roomId);
-        } catch (err) {
-          const c = err.code;
-          if (c !== ErrorCode.ERROR_ROOM_FULL && c !== ErrorCode.ERROR_ROOM_CLOSED && c !== ErrorCode.ERROR_ROOM_NOT_FOUND) throw err;
-        }
-      }
-      if (ack.next === 0n) break;
-      after = ack.next;
-    }
-    return this.create(options, label);
+  joinOrCreate(label = "", options = {}) {
+    const m = create(RoomJoinOrCreateSchema, { options: options ?? {}, label });
+    return this._request(MsgID.RoomJoinOrCreate, toBinary(RoomJoinOrCreateSchema, m), [MsgID.RoomState]);
   }
 
   /** Says whether this player is ready; the match starts when everyone is. */
@@ -185,11 +178,13 @@ export class LockstepClient extends Emitter {
 
   /**
    * Sends an input for the frame being assembled (frame_hint = lastFrame);
-   * returns its sequence number, echoed in the frame, or 0 when no socket is
-   * open (the input is not sent).
+   * returns its sequence number, echoed in the frame, or 0 when it was not
+   * sent: no socket is open, the login on it has not been answered, or the
+   * seat is still being resumed (the server would refuse it, and a late
+   * input would land in a later frame than the player meant).
    */
   input(data) {
-    if (!this.conn.open) return 0;
+    if (!this.conn.open || !this._loggedIn || this._resuming) return 0;
     const seq = (this._seq = (this._seq + 1) >>> 0 || 1);
     const m = create(InputSchema, { data, frameHint: this.lastFrame, seq });
     this.conn.send(MsgID.Input, toBinary(InputSchema, m));
@@ -321,6 +316,7 @@ export class LockstepClient extends Emitter {
 
   _onLoginAck(ack) {
     this._ack = ack;
+    this._loggedIn = true;
     this._retriedFresh = false;
     this.playerId = ack.playerId;
     this.token = ack.token;

@@ -91,24 +91,21 @@ test("requests resolve with their answer and reject with the Error's code, or on
   await assert.rejects(s.c.join(45), /not connected/);
 });
 
-test("joinOrCreate joins a listed open room, skipping full ones, else creates", async () => {
+test("joinOrCreate asks the server for a seat in one request (RoomJoinOrCreate) and resolves with its RoomState", async () => {
   const s = setup();
   const p = s.c.connect();
   s.login();
   await p;
-  const open = lspb.RoomStatus.OPEN;
   const done = s.c.joinOrCreate("ffa", { maxPlayers: 3 });
-  s.reply(MsgID.RoomListAck, lspb.RoomListAckSchema, { rooms: [{ roomId: 1n, status: open }, { roomId: 2n, status: open }] });
   await new Promise((r) => setImmediate(r));
-  s.reply(MsgID.Error, commonpb.ErrorSchema, { code: commonpb.ErrorCode.ERROR_ROOM_FULL, requestId: MsgID.RoomJoin });
-  await new Promise((r) => setImmediate(r));
-  s.reply(MsgID.Error, commonpb.ErrorSchema, { code: commonpb.ErrorCode.ERROR_ROOM_CLOSED, requestId: MsgID.RoomJoin });
-  await new Promise((r) => setImmediate(r));
+  const jc = s.sent(MsgID.RoomJoinOrCreate, lspb.RoomJoinOrCreateSchema);
+  assert.deepEqual(jc.map((m) => [m.label, m.options.maxPlayers]), [["ffa", 3]]);
   s.reply(MsgID.RoomState, lspb.RoomStateSchema, { room: { roomId: 3n }, yourSlot: 0 });
   assert.equal((await done).room.roomId, 3n);
-  assert.deepEqual(s.sent(MsgID.RoomJoin, lspb.RoomJoinSchema).map((j) => j.roomId), [1n, 2n]);
-  const cr = s.sent(MsgID.RoomCreate, lspb.RoomCreateSchema);
-  assert.deepEqual(cr.map((c) => [c.label, c.options.maxPlayers]), [["ffa", 3]]);
+  const refused = s.c.joinOrCreate("", { maxPlayers: 99 });
+  await new Promise((r) => setImmediate(r));
+  s.reply(MsgID.Error, commonpb.ErrorSchema, { code: commonpb.ErrorCode.ERROR_BAD_OPTIONS, requestId: MsgID.RoomJoinOrCreate });
+  await assert.rejects(refused, (e) => e.code === commonpb.ErrorCode.ERROR_BAD_OPTIONS);
 });
 
 test("frames are expanded and delivered once each, in order; hashes reported every hash_interval", async () => {
@@ -148,13 +145,17 @@ test("a dropped socket reconnects, logs in with the token, resumes from lastFram
   assert.equal(s.c.state, "reconnecting");
   s.clock.advance(100);
   s.sock().accept();
+  assert.equal(s.c.input(new Uint8Array([1])), 0, "no input before the new socket's login is answered");
   assert.deepEqual(s.sent(MsgID.Login, commonpb.LoginSchema).map((l) => l.token), ["tok-1"]);
   s.reply(MsgID.LoginAck, commonpb.LoginAckSchema, { playerId: 7n, token: "tok-2", roomId: 42n });
   assert.deepEqual(s.sent(MsgID.Reconnect, lspb.ReconnectSchema).map((r) => r.lastFrame), [4]);
   s.reply(MsgID.RoomState, lspb.RoomStateSchema, { room: { roomId: 42n, status: lspb.RoomStatus.RUNNING }, yourSlot: 1 });
   s.matchStart();
   s.batch(5, 3, [], true);
+  assert.equal(s.c.input(new Uint8Array([1])), 0, "no input while the seat is caught up");
   s.batch(8, 2);
+  assert.notEqual(s.c.input(new Uint8Array([1])), 0, "inputs again once live");
+  assert.equal(s.sent(MsgID.Input, lspb.InputSchema).length, 1);
   assert.deepEqual(s.starts, [99n], "game.start is not called again for the same match");
   assert.deepEqual(s.steps, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
   const frames = s.events.filter(([t]) => t === "frame").map(([, f]) => [f.number, f.catchUp]);

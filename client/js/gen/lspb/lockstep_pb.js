@@ -14,7 +14,7 @@ import { enumDesc, fileDesc, messageDesc, tsEnum } from "@bufbuild/protobuf/code
  * Describes the file lspb/lockstep.proto.
  */
 export const file_lspb_lockstep = /*@__PURE__*/
-  fileDesc("ChNsc3BiL2xvY2tzdGVwLnByb3RvEhF6aW54Z2FtZS5sb2Nrc3RlcCKZAQoLUm9vbU9wdGlvbnMSEwoLbWF4X3BsYXllcnMYASABKA0SEQoJdGlja19yYXRlGAIgASgNEhgKEHJlYWR5X3RpbWVvdXRfbXMYAyABKA0SFgoObWF4X2R1cmF0aW9uX3MYBCABKA0SGQoRZnJhbWVzX3Blcl9wYWNrZXQYBSABKA0SFQoNaGFzaF9pbnRlcnZhbBgGIAEoDSJMCgpSb29tQ3JlYXRlEi8KB29wdGlvbnMYASABKAsyHi56aW54Z2FtZS5sb2Nrc3RlcC5Sb29tT3B0aW9ucxINCgVsYWJlbBgCIAEoCSIbCghSb29tSm9pbhIPCgdyb29tX2lkGAEgASgEIgsKCVJvb21MZWF2ZSJKCghSb29tTGlzdBIRCglvcGVuX29ubHkYASABKAgSDQoFbGFiZWwYAiABKAkSDQoFYWZ0ZXIYAyABKAQSDQoFbGltaXQYBCABKA0imwEKCFJvb21JbmZvEg8KB3Jvb21faWQYASABKAQSLQoGc3RhdHVzGAIgASgOMh0uemlueGdhbWUubG9ja3N0ZXAuUm9vbVN0YXR1cxIPCgdwbGF5ZXJzGAMgASgNEi8KB29wdGlvbnMYBCABKAsyHi56aW54Z2FtZS5sb2Nrc3RlcC5Sb29tT3B0aW9ucxINCgVsYWJlbBgFIAEoCSJHCgtSb29tTGlzdEFjaxIqCgVyb29tcxgBIAMoCzIbLnppbnhnYW1lLmxvY2tzdGVwLlJvb21JbmZvEgwKBG5leHQYAiABKAQiFgoFUmVhZHkSDQoFcmVhZHkYASABKAgidwoJUm9vbVN0YXRlEikKBHJvb20YASABKAsyGy56aW54Z2FtZS5sb2Nrc3RlcC5Sb29tSW5mbxIRCgl5b3VyX3Nsb3QYAiABKA0SLAoFc2xvdHMYAyADKAsyHS56aW54Z2FtZS5sb2Nrc3RlcC5TbG90UGxheWVyIl0KClNsb3RQbGF5ZXISDAoEc2xvdBgBIAEoDRIRCglwbGF5ZXJfaWQYAiABKAQSDAoEbmFtZRgDIAEoCRINCgVyZWFkeRgEIAEoCBIRCgljb25uZWN0ZWQYBSABKAgibgoLUGxheWVyRXZlbnQSMAoEa2luZBgBIAEoDjIiLnppbnhnYW1lLmxvY2tzdGVwLlBsYXllckV2ZW50S2luZBItCgZwbGF5ZXIYAiABKAsyHS56aW54Z2FtZS5sb2Nrc3RlcC5TbG90UGxheWVyIscBCgpNYXRjaFN0YXJ0EhAKCG1hdGNoX2lkGAEgASgEEgwKBHNlZWQYAiABKAQSEQoJdGlja19yYXRlGAMgASgNEiwKBXNsb3RzGAQgAygLMh0uemlueGdhbWUubG9ja3N0ZXAuU2xvdFBsYXllchITCgtzdGFydF9mcmFtZRgFIAEoDRIRCgl5b3VyX3Nsb3QYBiABKA0SFQoNaGFzaF9pbnRlcnZhbBgHIAEoDRIZChFmcmFtZXNfcGVyX3BhY2tldBgIIAEoDSI2CgVJbnB1dBIMCgRkYXRhGAEgASgMEhIKCmZyYW1lX2hpbnQYAiABKA0SCwoDc2VxGAMgASgNIjQKCVNsb3RJbnB1dBIMCgRzbG90GAEgASgNEgwKBGRhdGEYAiABKAwSCwoDc2VxGAMgASgNIksKC0ZyYW1lSW5wdXRzEg4KBm9mZnNldBgBIAEoDRIsCgZpbnB1dHMYAiADKAsyHC56aW54Z2FtZS5sb2Nrc3RlcC5TbG90SW5wdXQiXgoKRnJhbWVCYXRjaBITCgtmaXJzdF9mcmFtZRgBIAEoDRINCgVjb3VudBgCIAEoDRIsCgRidXN5GAMgAygLMh4uemlueGdhbWUubG9ja3N0ZXAuRnJhbWVJbnB1dHMiKQoKSGFzaFJlcG9ydBINCgVmcmFtZRgBIAEoDRIMCgRoYXNoGAIgASgEIjkKBkRlc3luYxINCgVmcmFtZRgBIAEoDRINCgVzbG90cxgCIAMoDRIRCgl1bmRlY2lkZWQYAyABKAgiHwoJUmVjb25uZWN0EhIKCmxhc3RfZnJhbWUYASABKA0icwoITWF0Y2hFbmQSEAoIbWF0Y2hfaWQYASABKAQSEgoKbGFzdF9mcmFtZRgCIAEoDRIxCgZyZWFzb24YAyABKA4yIS56aW54Z2FtZS5sb2Nrc3RlcC5NYXRjaEVuZFJlYXNvbhIOCgZyZXN1bHQYBCABKAwiHQoLTWF0Y2hSZXN1bHQSDgoGcmVzdWx0GAEgASgMIiEKDVJlcGxheVJlcXVlc3QSEAoIbWF0Y2hfaWQYASABKAQi2gEKC1JlcGxheVN0YXJ0EhAKCG1hdGNoX2lkGAEgASgEEgwKBHNlZWQYAiABKAQSEQoJdGlja19yYXRlGAMgASgNEiwKBXNsb3RzGAQgAygLMh0uemlueGdhbWUubG9ja3N0ZXAuU2xvdFBsYXllchITCgtzdGFydF9mcmFtZRgFIAEoDRISCgpsYXN0X2ZyYW1lGAYgASgNEjEKBnJlYXNvbhgHIAEoDjIhLnppbnhnYW1lLmxvY2tzdGVwLk1hdGNoRW5kUmVhc29uEg4KBnJlc3VsdBgIIAEoDCpvCgpSb29tU3RhdHVzEhsKF1JPT01fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFAoQUk9PTV9TVEFUVVNfT1BFThABEhcKE1JPT01fU1RBVFVTX1JVTk5JTkcQAhIVChFST09NX1NUQVRVU19FTkRFRBADKqwBCg9QbGF5ZXJFdmVudEtpbmQSHAoYUExBWUVSX0VWRU5UX1VOU1BFQ0lGSUVEEAASEQoNUExBWUVSX0pPSU5FRBABEg8KC1BMQVlFUl9MRUZUEAISFwoTUExBWUVSX0RJU0NPTk5FQ1RFRBADEhYKElBMQVlFUl9SRUNPTk5FQ1RFRBAEEhAKDFBMQVlFUl9SRUFEWRAFEhQKEFBMQVlFUl9OT1RfUkVBRFkQBiqgAQoOTWF0Y2hFbmRSZWFzb24SGQoVTUFUQ0hfRU5EX1VOU1BFQ0lGSUVEEAASFAoQTUFUQ0hfRU5EX1JFU1VMVBABEhMKD01BVENIX0VORF9FTVBUWRACEhoKFk1BVENIX0VORF9NQVhfRFVSQVRJT04QAxIWChJNQVRDSF9FTkRfU0hVVERPV04QBBIUChBNQVRDSF9FTkRfRkFJTEVEEAVCMVoqZ2l0aHViLmNvbS96aW54Z2FtZS96aW54Z2FtZS9wcm90b2NvbC9sc3BiqgICUGJiBnByb3RvMw");
+  fileDesc("ChNsc3BiL2xvY2tzdGVwLnByb3RvEhF6aW54Z2FtZS5sb2Nrc3RlcCKZAQoLUm9vbU9wdGlvbnMSEwoLbWF4X3BsYXllcnMYASABKA0SEQoJdGlja19yYXRlGAIgASgNEhgKEHJlYWR5X3RpbWVvdXRfbXMYAyABKA0SFgoObWF4X2R1cmF0aW9uX3MYBCABKA0SGQoRZnJhbWVzX3Blcl9wYWNrZXQYBSABKA0SFQoNaGFzaF9pbnRlcnZhbBgGIAEoDSJMCgpSb29tQ3JlYXRlEi8KB29wdGlvbnMYASABKAsyHi56aW54Z2FtZS5sb2Nrc3RlcC5Sb29tT3B0aW9ucxINCgVsYWJlbBgCIAEoCSIbCghSb29tSm9pbhIPCgdyb29tX2lkGAEgASgEIlIKEFJvb21Kb2luT3JDcmVhdGUSLwoHb3B0aW9ucxgBIAEoCzIeLnppbnhnYW1lLmxvY2tzdGVwLlJvb21PcHRpb25zEg0KBWxhYmVsGAIgASgJIgsKCVJvb21MZWF2ZSJKCghSb29tTGlzdBIRCglvcGVuX29ubHkYASABKAgSDQoFbGFiZWwYAiABKAkSDQoFYWZ0ZXIYAyABKAQSDQoFbGltaXQYBCABKA0imwEKCFJvb21JbmZvEg8KB3Jvb21faWQYASABKAQSLQoGc3RhdHVzGAIgASgOMh0uemlueGdhbWUubG9ja3N0ZXAuUm9vbVN0YXR1cxIPCgdwbGF5ZXJzGAMgASgNEi8KB29wdGlvbnMYBCABKAsyHi56aW54Z2FtZS5sb2Nrc3RlcC5Sb29tT3B0aW9ucxINCgVsYWJlbBgFIAEoCSJHCgtSb29tTGlzdEFjaxIqCgVyb29tcxgBIAMoCzIbLnppbnhnYW1lLmxvY2tzdGVwLlJvb21JbmZvEgwKBG5leHQYAiABKAQiFgoFUmVhZHkSDQoFcmVhZHkYASABKAgidwoJUm9vbVN0YXRlEikKBHJvb20YASABKAsyGy56aW54Z2FtZS5sb2Nrc3RlcC5Sb29tSW5mbxIRCgl5b3VyX3Nsb3QYAiABKA0SLAoFc2xvdHMYAyADKAsyHS56aW54Z2FtZS5sb2Nrc3RlcC5TbG90UGxheWVyIl0KClNsb3RQbGF5ZXISDAoEc2xvdBgBIAEoDRIRCglwbGF5ZXJfaWQYAiABKAQSDAoEbmFtZRgDIAEoCRINCgVyZWFkeRgEIAEoCBIRCgljb25uZWN0ZWQYBSABKAgibgoLUGxheWVyRXZlbnQSMAoEa2luZBgBIAEoDjIiLnppbnhnYW1lLmxvY2tzdGVwLlBsYXllckV2ZW50S2luZBItCgZwbGF5ZXIYAiABKAsyHS56aW54Z2FtZS5sb2Nrc3RlcC5TbG90UGxheWVyIscBCgpNYXRjaFN0YXJ0EhAKCG1hdGNoX2lkGAEgASgEEgwKBHNlZWQYAiABKAQSEQoJdGlja19yYXRlGAMgASgNEiwKBXNsb3RzGAQgAygLMh0uemlueGdhbWUubG9ja3N0ZXAuU2xvdFBsYXllchITCgtzdGFydF9mcmFtZRgFIAEoDRIRCgl5b3VyX3Nsb3QYBiABKA0SFQoNaGFzaF9pbnRlcnZhbBgHIAEoDRIZChFmcmFtZXNfcGVyX3BhY2tldBgIIAEoDSI2CgVJbnB1dBIMCgRkYXRhGAEgASgMEhIKCmZyYW1lX2hpbnQYAiABKA0SCwoDc2VxGAMgASgNIjQKCVNsb3RJbnB1dBIMCgRzbG90GAEgASgNEgwKBGRhdGEYAiABKAwSCwoDc2VxGAMgASgNIksKC0ZyYW1lSW5wdXRzEg4KBm9mZnNldBgBIAEoDRIsCgZpbnB1dHMYAiADKAsyHC56aW54Z2FtZS5sb2Nrc3RlcC5TbG90SW5wdXQiXgoKRnJhbWVCYXRjaBITCgtmaXJzdF9mcmFtZRgBIAEoDRINCgVjb3VudBgCIAEoDRIsCgRidXN5GAMgAygLMh4uemlueGdhbWUubG9ja3N0ZXAuRnJhbWVJbnB1dHMiKQoKSGFzaFJlcG9ydBINCgVmcmFtZRgBIAEoDRIMCgRoYXNoGAIgASgEIjkKBkRlc3luYxINCgVmcmFtZRgBIAEoDRINCgVzbG90cxgCIAMoDRIRCgl1bmRlY2lkZWQYAyABKAgiHwoJUmVjb25uZWN0EhIKCmxhc3RfZnJhbWUYASABKA0icwoITWF0Y2hFbmQSEAoIbWF0Y2hfaWQYASABKAQSEgoKbGFzdF9mcmFtZRgCIAEoDRIxCgZyZWFzb24YAyABKA4yIS56aW54Z2FtZS5sb2Nrc3RlcC5NYXRjaEVuZFJlYXNvbhIOCgZyZXN1bHQYBCABKAwiHQoLTWF0Y2hSZXN1bHQSDgoGcmVzdWx0GAEgASgMIiEKDVJlcGxheVJlcXVlc3QSEAoIbWF0Y2hfaWQYASABKAQi2gEKC1JlcGxheVN0YXJ0EhAKCG1hdGNoX2lkGAEgASgEEgwKBHNlZWQYAiABKAQSEQoJdGlja19yYXRlGAMgASgNEiwKBXNsb3RzGAQgAygLMh0uemlueGdhbWUubG9ja3N0ZXAuU2xvdFBsYXllchITCgtzdGFydF9mcmFtZRgFIAEoDRISCgpsYXN0X2ZyYW1lGAYgASgNEjEKBnJlYXNvbhgHIAEoDjIhLnppbnhnYW1lLmxvY2tzdGVwLk1hdGNoRW5kUmVhc29uEg4KBnJlc3VsdBgIIAEoDCpvCgpSb29tU3RhdHVzEhsKF1JPT01fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFAoQUk9PTV9TVEFUVVNfT1BFThABEhcKE1JPT01fU1RBVFVTX1JVTk5JTkcQAhIVChFST09NX1NUQVRVU19FTkRFRBADKqwBCg9QbGF5ZXJFdmVudEtpbmQSHAoYUExBWUVSX0VWRU5UX1VOU1BFQ0lGSUVEEAASEQoNUExBWUVSX0pPSU5FRBABEg8KC1BMQVlFUl9MRUZUEAISFwoTUExBWUVSX0RJU0NPTk5FQ1RFRBADEhYKElBMQVlFUl9SRUNPTk5FQ1RFRBAEEhAKDFBMQVlFUl9SRUFEWRAFEhQKEFBMQVlFUl9OT1RfUkVBRFkQBiqgAQoOTWF0Y2hFbmRSZWFzb24SGQoVTUFUQ0hfRU5EX1VOU1BFQ0lGSUVEEAASFAoQTUFUQ0hfRU5EX1JFU1VMVBABEhMKD01BVENIX0VORF9FTVBUWRACEhoKFk1BVENIX0VORF9NQVhfRFVSQVRJT04QAxIWChJNQVRDSF9FTkRfU0hVVERPV04QBBIUChBNQVRDSF9FTkRfRkFJTEVEEAVCMVoqZ2l0aHViLmNvbS96aW54Z2FtZS96aW54Z2FtZS9wcm90b2NvbC9sc3BiqgICUGJiBnByb3RvMw");
 
 /**
  * Describes the message zinxgame.lockstep.RoomOptions.
@@ -38,144 +38,151 @@ export const RoomJoinSchema = /*@__PURE__*/
   messageDesc(file_lspb_lockstep, 2);
 
 /**
+ * Describes the message zinxgame.lockstep.RoomJoinOrCreate.
+ * Use `create(RoomJoinOrCreateSchema)` to create a new message.
+ */
+export const RoomJoinOrCreateSchema = /*@__PURE__*/
+  messageDesc(file_lspb_lockstep, 3);
+
+/**
  * Describes the message zinxgame.lockstep.RoomLeave.
  * Use `create(RoomLeaveSchema)` to create a new message.
  */
 export const RoomLeaveSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 3);
+  messageDesc(file_lspb_lockstep, 4);
 
 /**
  * Describes the message zinxgame.lockstep.RoomList.
  * Use `create(RoomListSchema)` to create a new message.
  */
 export const RoomListSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 4);
+  messageDesc(file_lspb_lockstep, 5);
 
 /**
  * Describes the message zinxgame.lockstep.RoomInfo.
  * Use `create(RoomInfoSchema)` to create a new message.
  */
 export const RoomInfoSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 5);
+  messageDesc(file_lspb_lockstep, 6);
 
 /**
  * Describes the message zinxgame.lockstep.RoomListAck.
  * Use `create(RoomListAckSchema)` to create a new message.
  */
 export const RoomListAckSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 6);
+  messageDesc(file_lspb_lockstep, 7);
 
 /**
  * Describes the message zinxgame.lockstep.Ready.
  * Use `create(ReadySchema)` to create a new message.
  */
 export const ReadySchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 7);
+  messageDesc(file_lspb_lockstep, 8);
 
 /**
  * Describes the message zinxgame.lockstep.RoomState.
  * Use `create(RoomStateSchema)` to create a new message.
  */
 export const RoomStateSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 8);
+  messageDesc(file_lspb_lockstep, 9);
 
 /**
  * Describes the message zinxgame.lockstep.SlotPlayer.
  * Use `create(SlotPlayerSchema)` to create a new message.
  */
 export const SlotPlayerSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 9);
+  messageDesc(file_lspb_lockstep, 10);
 
 /**
  * Describes the message zinxgame.lockstep.PlayerEvent.
  * Use `create(PlayerEventSchema)` to create a new message.
  */
 export const PlayerEventSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 10);
+  messageDesc(file_lspb_lockstep, 11);
 
 /**
  * Describes the message zinxgame.lockstep.MatchStart.
  * Use `create(MatchStartSchema)` to create a new message.
  */
 export const MatchStartSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 11);
+  messageDesc(file_lspb_lockstep, 12);
 
 /**
  * Describes the message zinxgame.lockstep.Input.
  * Use `create(InputSchema)` to create a new message.
  */
 export const InputSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 12);
+  messageDesc(file_lspb_lockstep, 13);
 
 /**
  * Describes the message zinxgame.lockstep.SlotInput.
  * Use `create(SlotInputSchema)` to create a new message.
  */
 export const SlotInputSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 13);
+  messageDesc(file_lspb_lockstep, 14);
 
 /**
  * Describes the message zinxgame.lockstep.FrameInputs.
  * Use `create(FrameInputsSchema)` to create a new message.
  */
 export const FrameInputsSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 14);
+  messageDesc(file_lspb_lockstep, 15);
 
 /**
  * Describes the message zinxgame.lockstep.FrameBatch.
  * Use `create(FrameBatchSchema)` to create a new message.
  */
 export const FrameBatchSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 15);
+  messageDesc(file_lspb_lockstep, 16);
 
 /**
  * Describes the message zinxgame.lockstep.HashReport.
  * Use `create(HashReportSchema)` to create a new message.
  */
 export const HashReportSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 16);
+  messageDesc(file_lspb_lockstep, 17);
 
 /**
  * Describes the message zinxgame.lockstep.Desync.
  * Use `create(DesyncSchema)` to create a new message.
  */
 export const DesyncSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 17);
+  messageDesc(file_lspb_lockstep, 18);
 
 /**
  * Describes the message zinxgame.lockstep.Reconnect.
  * Use `create(ReconnectSchema)` to create a new message.
  */
 export const ReconnectSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 18);
+  messageDesc(file_lspb_lockstep, 19);
 
 /**
  * Describes the message zinxgame.lockstep.MatchEnd.
  * Use `create(MatchEndSchema)` to create a new message.
  */
 export const MatchEndSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 19);
+  messageDesc(file_lspb_lockstep, 20);
 
 /**
  * Describes the message zinxgame.lockstep.MatchResult.
  * Use `create(MatchResultSchema)` to create a new message.
  */
 export const MatchResultSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 20);
+  messageDesc(file_lspb_lockstep, 21);
 
 /**
  * Describes the message zinxgame.lockstep.ReplayRequest.
  * Use `create(ReplayRequestSchema)` to create a new message.
  */
 export const ReplayRequestSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 21);
+  messageDesc(file_lspb_lockstep, 22);
 
 /**
  * Describes the message zinxgame.lockstep.ReplayStart.
  * Use `create(ReplayStartSchema)` to create a new message.
  */
 export const ReplayStartSchema = /*@__PURE__*/
-  messageDesc(file_lspb_lockstep, 22);
+  messageDesc(file_lspb_lockstep, 23);
 
 /**
  * Describes the enum zinxgame.lockstep.RoomStatus.
