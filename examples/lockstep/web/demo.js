@@ -198,6 +198,9 @@ async function main() {
       showError(err);
       return;
     }
+    if (!seq) {
+      return; // not sent: no socket, or the seat is being resumed
+    }
     view.inputsSent++;
     pending.set(seq, now);
     if (pending.size > maxPending) {
