@@ -254,7 +254,11 @@ func TestDemoPageInARoom(t *testing.T) {
 	limit := 1000.0/float64(ts.ls.TickRate) + 10
 	t.Logf("page input→frame at %d Hz over %d inputs: p50 %.1f ms, p99 %.1f ms, max %.1f ms (limit %.1f ms); RTT %.2f ms; slowest %.1f",
 		ts.ls.TickRate, len(lat), p50, p99, lat[len(lat)-1], limit, final.RTTMs, lat[max(0, len(lat)-5):])
-	if p99 > limit {
+	switch {
+	case p99 <= limit:
+	case raceDetector:
+		t.Logf("input→frame p99 over the limit, not judged: built with -race (raceDetector)")
+	default:
 		t.Errorf("input→frame p99 %.1f ms over one tick + 10 ms (%.1f ms)", p99, limit)
 	}
 
