@@ -130,6 +130,16 @@ func (l *Service) done(c ziface.IConnection, req uint32) func(error) {
 	}
 }
 
+// createOpts are a new room's options, checked; a refusal is answered.
+func (l *Service) createOpts(req ziface.IRequest, o *lspb.RoomOptions, label string) (*createOpts, bool) {
+	opts, err := l.roomOptions(o)
+	if err != nil {
+		l.sendError(req.GetConnection(), req.GetMsgID(), commonpb.ErrorCode_ERROR_BAD_OPTIONS, err.Error())
+		return nil, false
+	}
+	return &createOpts{opts: opts, label: label, matchID: l.newID()}, true
+}
+
 func (l *Service) handleCreate(req ziface.IRequest) {
 	c := req.GetConnection()
 	p, ok := l.player(req)
@@ -137,13 +147,11 @@ func (l *Service) handleCreate(req ziface.IRequest) {
 	if !ok || !l.decode(req, &m) {
 		return
 	}
-	opts, err := l.roomOptions(m.Options)
-	if err != nil {
-		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_BAD_OPTIONS, err.Error())
+	co, ok := l.createOpts(req, m.Options, m.Label)
+	if !ok {
 		return
 	}
 	meta := &joinMeta{req: req.GetMsgID()}
-	co := &createOpts{opts: opts, label: m.Label, matchID: l.newID()}
 	if _, err := l.rooms.Create(RoomType, m.Label, co, joinOf(p, c, meta), l.done(c, req.GetMsgID())); err != nil {
 		l.roomError(c, req.GetMsgID(), err)
 	}
@@ -159,13 +167,11 @@ func (l *Service) handleJoinOrCreate(req ziface.IRequest) {
 	if !ok || !l.decode(req, &m) {
 		return
 	}
-	opts, err := l.roomOptions(m.Options)
-	if err != nil {
-		l.sendError(c, req.GetMsgID(), commonpb.ErrorCode_ERROR_BAD_OPTIONS, err.Error())
+	co, ok := l.createOpts(req, m.Options, m.Label)
+	if !ok {
 		return
 	}
 	meta := &joinMeta{req: req.GetMsgID()}
-	co := &createOpts{opts: opts, label: m.Label, matchID: l.newID()}
 	if _, err := l.rooms.JoinOrCreate(RoomType, m.Label, co, joinOf(p, c, meta), l.done(c, req.GetMsgID())); err != nil {
 		l.roomError(c, req.GetMsgID(), err)
 	}
