@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,14 @@ var documented = map[string]any{
 	"`Auth` section":     auth.Config{},
 	"`Lockstep` section": lockstep.DefaultConfig(),
 	"`MMO` section":      mmo.DefaultConfig(),
+	// examples/lockstep's demoConfig, whose package (main) cannot be
+	// imported: the same fields, so a key added there fails
+	// TestExampleDemoSectionMatches below.
+	"`Demo` section": demoSection{},
 }
+
+// demoSection mirrors examples/lockstep's Demo section.
+type demoSection struct{ Addr string }
 
 // row is one line of a key table: the key and its Default cell's literal.
 type row struct {
@@ -178,6 +186,30 @@ func TestConfigDocCoversExampleSections(t *testing.T) {
 	}
 	if seen == 0 {
 		t.Fatal("found no Sections in the examples: the pattern no longer matches how they load their config")
+	}
+}
+
+// TestExampleDemoSectionMatches keeps demoSection in step with the
+// example's demoConfig: the same field names, read from its source.
+func TestExampleDemoSectionMatches(t *testing.T) {
+	b, err := os.ReadFile("../examples/lockstep/demopage.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := regexp.MustCompile(`(?s)type demoConfig struct \{(.*?)\n\}`).FindSubmatch(b)
+	if body == nil {
+		t.Fatal("examples/lockstep/demopage.go has no demoConfig struct")
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`(?m)^\t(\w+)\s`).FindAllSubmatch(body[1], -1) {
+		got = append(got, string(m[1]))
+	}
+	var want []string
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[demoSection]()) {
+		want = append(want, f.Name)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("demoConfig's fields %v, demoSection's %v: update docs/configuration.md's Demo table and demoSection", got, want)
 	}
 }
 
