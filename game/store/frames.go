@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -227,4 +228,16 @@ func (s *MemoryFrameStore) ReadFrames(matchID uint64, from, to uint32, fn func(u
 	}
 	l.Read(from, to, fn)
 	return nil
+}
+
+// LastFrame returns the last busy frame kept for the match
+// (store.FrameRecovery). Safe for concurrent use.
+func (s *MemoryFrameStore) LastFrame(_ context.Context, matchID uint64) (uint32, bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	l := s.logs[matchID]
+	if l == nil || l.n == 0 {
+		return 0, false, nil
+	}
+	return l.last, true, nil
 }

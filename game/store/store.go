@@ -44,6 +44,7 @@ type MatchPlayer struct {
 type MatchMeta struct {
 	MatchID   uint64
 	RoomID    uint64
+	Node      uint32 // the server node that runs it (its ID generator's node)
 	Seed      uint64
 	TickRate  uint32
 	Players   []MatchPlayer
@@ -69,6 +70,7 @@ type Session struct {
 	PlayerID  uint64
 	Node      uint32 // the server node holding the player
 	RoomID    uint64 // 0 when not in a room
+	MatchID   uint64 // the match running in RoomID when the player was last there; 0 for none
 	LastFrame uint32 // the last frame the player acknowledged
 	ExpiresAt time.Time
 	Revoked   bool
@@ -150,3 +152,25 @@ func (s *MemoryStore) LoadMatch(_ context.Context, id uint64) (MatchMeta, bool, 
 
 // Flush does nothing: memory writes are immediate.
 func (s *MemoryStore) Flush(context.Context) error { return nil }
+
+// RunningMatches returns the matches node saved with a zero EndedAt and
+// has not ended since, in no particular order (store.MatchRecovery). The
+// memory store dies with its process, so in practice it finds only the
+// running matches of this one. Safe for concurrent use.
+func (s *MemoryStore) RunningMatches(_ context.Context, node uint32) ([]uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []uint64
+	for id, m := range s.matches {
+		if m.Node == node && m.EndedAt.IsZero() {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// The recovery interfaces the memory stores implement.
+var (
+	_ MatchRecovery = (*MemoryStore)(nil)
+	_ FrameRecovery = (*MemoryFrameStore)(nil)
+)
