@@ -34,11 +34,13 @@ func assign(f reflect.Value, key string, raw any) error {
 			return bad(`a duration string such as "5s" or "250ms"`)
 		}
 	case f.Kind() == reflect.String:
-		r, ok := raw.(string)
-		if !ok {
+		// A named string type (a mode, say) arrives as itself from the
+		// defaults and as a string from a file or the environment.
+		r := reflect.ValueOf(raw)
+		if !r.IsValid() || (r.Type() != f.Type() && r.Type() != reflect.TypeOf("")) {
 			return bad("a string")
 		}
-		f.SetString(r)
+		f.SetString(r.String())
 	case f.Kind() == reflect.Bool:
 		switch r := raw.(type) {
 		case bool:

@@ -63,7 +63,40 @@ type RedisConfig struct {
 	// their last write (its end, or the crash of the server running it);
 	// 0 keeps them forever.
 	FrameTTL time.Duration
+
+	// Durability per kind of record: DurabilityAsync acknowledges a write
+	// when it is queued (a crash loses up to FlushInterval of them),
+	// DurabilitySync once it is in Redis or in the spill file. Frames:
+	// a lockstep frame's broadcast; matches: MatchEnd; sessions:
+	// LoginAck; docs: PutDoc's return; players (MMO positions, with no
+	// acknowledgement): sync sends each save at once.
+	FrameDurability   Durability
+	MatchDurability   Durability
+	SessionDurability Durability
+	PlayerDurability  Durability
+	DocDurability     Durability
+	// SpillFile is the local file that takes the writes Redis cannot
+	// (the queue is full, or the store closes while Redis is away):
+	// append-only, a checksum per record, fsynced, and replayed into Redis
+	// in order at the next start. Empty means spill/<program>.spill under
+	// the working directory; SpillOff turns spilling off.
+	SpillFile string
+	// MaxSpillBytes bounds the spill file; past it, writes are refused as
+	// with a full queue.
+	MaxSpillBytes int64
 }
+
+// Durability is a kind of record's durability mode (see RedisConfig).
+type Durability string
+
+// The durability modes.
+const (
+	DurabilityAsync Durability = "async"
+	DurabilitySync  Durability = "sync"
+)
+
+// SpillOff as RedisConfig.SpillFile turns the spill file off.
+const SpillOff = "off"
 
 // DefaultRedis returns the defaults: Redis off (no Addr), a 1 s flush
 // interval, 100,000 pending writes and a week of match retention.
@@ -79,6 +112,13 @@ func DefaultRedis() RedisConfig {
 		FlushInterval: time.Second,
 		MaxPending:    100_000,
 		FrameTTL:      7 * 24 * time.Hour,
+		// The defaults follow docs/persistence.md's measurements.
+		FrameDurability:   DurabilityAsync,
+		MatchDurability:   DurabilitySync,
+		SessionDurability: DurabilitySync,
+		PlayerDurability:  DurabilityAsync,
+		DocDurability:     DurabilitySync,
+		MaxSpillBytes:     1 << 30,
 	}
 }
 
@@ -123,6 +163,19 @@ func (c RedisConfig) Validate() error {
 	durIn("FlushInterval", c.FlushInterval, time.Millisecond, 10*time.Second)
 	intIn("MaxPending", c.MaxPending, 1, 100_000_000)
 	durIn("FrameTTL", c.FrameTTL, 0, 10*365*24*time.Hour)
+	for _, d := range []struct {
+		key string
+		v   Durability
+	}{{"FrameDurability", c.FrameDurability}, {"MatchDurability", c.MatchDurability},
+		{"SessionDurability", c.SessionDurability}, {"PlayerDurability", c.PlayerDurability},
+		{"DocDurability", c.DocDurability}} {
+		if d.v != DurabilityAsync && d.v != DurabilitySync {
+			errs = append(errs, fmt.Errorf("zconf: Redis.%s = %q: want %q or %q", d.key, d.v, DurabilityAsync, DurabilitySync))
+		}
+	}
+	if c.MaxSpillBytes < 1<<20 || c.MaxSpillBytes > 1<<40 {
+		errs = append(errs, fmt.Errorf("zconf: Redis.MaxSpillBytes = %d: must be between 1 MiB and 1 TiB", c.MaxSpillBytes))
+	}
 	if c.FrameTTL > 0 && c.FrameTTL < time.Second {
 		errs = append(errs, fmt.Errorf("zconf: Redis.FrameTTL = %s: must be 0 (keep forever) or at least 1s", c.FrameTTL))
 	}

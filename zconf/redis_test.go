@@ -40,6 +40,9 @@ func TestRedisValidate(t *testing.T) {
 		{func(c *zconf.RedisConfig) { c.MaxPending = 0 }, []string{"Redis.MaxPending = 0", "between 1 and 100000000"}},
 		{func(c *zconf.RedisConfig) { c.FrameTTL = time.Millisecond }, []string{"Redis.FrameTTL = 1ms", "at least 1s"}},
 		{func(c *zconf.RedisConfig) { c.FrameTTL = -time.Hour }, []string{"Redis.FrameTTL = -1h0m0s"}},
+		{func(c *zconf.RedisConfig) { c.FrameDurability = "always" }, []string{`Redis.FrameDurability = "always"`, `"async" or "sync"`}},
+		{func(c *zconf.RedisConfig) { c.SessionDurability = "" }, []string{`Redis.SessionDurability = ""`}},
+		{func(c *zconf.RedisConfig) { c.MaxSpillBytes = 10 }, []string{"Redis.MaxSpillBytes = 10", "between 1 MiB and 1 TiB"}},
 	} {
 		rc := zconf.DefaultRedis()
 		c.f(&rc)
@@ -62,8 +65,9 @@ func TestLoadRedisSection(t *testing.T) {
 		"Required": true, "FrameTTL": "48h", "PoolSize": 20, "KeyPrefix": "game1:"}}`)
 	rc := zconf.DefaultRedis()
 	cfg, err := zconf.Load(zconf.Source{
-		File:      path,
-		Environ:   []string{"ZINX_REDIS_PASSWORD=s3cret", "ZINX_REDIS_TLS=true", "ZINX_REDIS_MAXPENDING=5000"},
+		File: path,
+		Environ: []string{"ZINX_REDIS_PASSWORD=s3cret", "ZINX_REDIS_TLS=true", "ZINX_REDIS_MAXPENDING=5000",
+			"ZINX_REDIS_FRAMEDURABILITY=sync", "ZINX_REDIS_SESSIONDURABILITY=async", "ZINX_REDIS_SPILLFILE=/var/lib/game/redis.spill"},
 		Overrides: map[string]any{"Redis.ReadTimeout": "1500ms"},
 		Sections:  map[string]any{"Redis": &rc},
 	})
@@ -74,6 +78,7 @@ func TestLoadRedisSection(t *testing.T) {
 	want.Addr, want.DB, want.FlushInterval, want.Required, want.FrameTTL, want.PoolSize, want.KeyPrefix =
 		"127.0.0.1:6380", 2, 250*time.Millisecond, true, 48*time.Hour, 20, "game1:"
 	want.Password, want.TLS, want.MaxPending, want.ReadTimeout = "s3cret", true, 5000, 1500*time.Millisecond
+	want.FrameDurability, want.SessionDurability, want.SpillFile = zconf.DurabilitySync, zconf.DurabilityAsync, "/var/lib/game/redis.spill"
 	if cfg.Name != "lockstep" || rc != want {
 		t.Fatalf("loaded %+v\nwant   %+v", rc, want)
 	}

@@ -114,7 +114,10 @@ func (s *Store) PendingDocBytes() int64 {
 // PutDoc queues the document (value copied) and returns its version. It
 // reads Redis's count of the owner's documents first when none of the
 // document's writes is queued (see above), so call it off a room's tick.
-// Besides game's refusals it fails with ErrQueueFull and ErrClosed.
+// With DocDurability sync it returns once the write is durable (in Redis
+// or the spill file), or fails when ctx ends first (the write stays
+// queued). Besides game's refusals it fails with ErrQueueFull and
+// ErrClosed.
 func (s *Store) PutDoc(ctx context.Context, ref store.DocRef, value []byte) (uint64, error) {
 	l := s.docs.limits
 	if err := l.CheckRef(ref); err != nil {
@@ -190,22 +193,34 @@ func (s *Store) PutDoc(ctx context.Context, ref store.DocRef, value []byte) (uin
 		if err != nil {
 			return 0, err
 		}
+		if err := s.waitSync(ctx, store.KindDocs); err != nil {
+			return 0, fmt.Errorf("redisstore: putting document %q: %w", ref.Key, err)
+		}
 		return d.version, nil
 	}
 }
 
-// DeleteDoc queues the document's removal. It never waits for Redis.
-func (s *Store) DeleteDoc(_ context.Context, ref store.DocRef) error {
+// DeleteDoc queues the document's removal. It never waits for Redis,
+// unless documents are sync (DocDurability): then it returns once the
+// removal is durable, or ctx ends.
+func (s *Store) DeleteDoc(ctx context.Context, ref store.DocRef) error {
 	if err := s.docs.limits.CheckRef(ref); err != nil {
 		return err
 	}
 	d := docOp{hash: s.docHash(ref.Owner, ref.Collection), field: ref.Key, match: ref.Owner.Kind == store.OwnerMatch}
 	o := op{kind: opDocDel, key: docQueueKey(d.hash, d.field), doc: &d}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	p, inPlace := s.pendingDocLocked(o.key)
 	d.base = baseBefore(p, inPlace)
-	return s.enqueueDocLocked(o, p, inPlace)
+	err := s.enqueueDocLocked(o, p, inPlace)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := s.waitSync(ctx, store.KindDocs); err != nil {
+		return fmt.Errorf("redisstore: deleting document %q: %w", ref.Key, err)
+	}
+	return nil
 }
 
 // GetDoc returns the document's latest write: the one queued when there is
@@ -223,7 +238,16 @@ func (s *Store) GetDoc(ctx context.Context, ref store.DocRef) (store.Doc, bool, 
 		}
 		return store.Doc{Key: ref.Key, Value: bytes.Clone(p.data), Version: p.doc.version}, true, nil
 	}
+	_, spilled := s.lastKey[docQueueKey(hash, ref.Key)] // its newest write is in the spill file
 	s.mu.Unlock()
+	if spilled {
+		if !s.up.Load() {
+			return store.Doc{}, false, fmt.Errorf("redisstore: reading document %q of %s: %w", ref.Key, hash, ErrUnavailable)
+		}
+		if err := s.Flush(ctx); err != nil {
+			return store.Doc{}, false, fmt.Errorf("redisstore: reading document %q of %s: %w", ref.Key, hash, err)
+		}
+	}
 	raw, err := s.rdb.HGet(ctx, hash, ref.Key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return store.Doc{}, false, nil
@@ -331,9 +355,15 @@ func (s *Store) enqueueDocLocked(o op, p *op, inPlace bool) error {
 	if inPlace {
 		freed = docSize(p)
 	}
-	if n := len(s.queue) + len(s.inflight); !inPlace && n >= s.rc.MaxPending {
-		s.met.queueFull.Inc()
-		return fmt.Errorf("%w: %d writes pending (MaxPending)", ErrQueueFull, n)
+	full := len(s.queue)+len(s.inflight) >= s.rc.MaxPending || s.docs.bytes+size > s.docs.limits.MaxBytes
+	if !inPlace && full {
+		// The queue goes to the spill file, in order, and makes room (a
+		// write in place of a queued one would lose its place: it is
+		// refused below instead).
+		if err := s.spillLocked("the write queue is full"); err != nil {
+			s.met.queueFull.Inc()
+			return fmt.Errorf("%w: %d writes pending (MaxPending), and spilling failed: %w", ErrQueueFull, len(s.queue)+len(s.inflight), err)
+		}
 	}
 	if s.docs.bytes-freed+size > s.docs.limits.MaxBytes {
 		s.met.queueFull.Inc()

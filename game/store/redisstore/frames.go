@@ -54,8 +54,11 @@ func (s *Store) ReadFrames(matchID uint64, from, to uint32, fn func(frame uint32
 	// Queued frames first: one that lands after this snapshot is then in
 	// Redis when we read it, and one that lands before is in both (the
 	// second copy is skipped below); none falls between.
-	queued := s.queuedFrames(matchID, from, to)
 	ctx := context.Background()
+	if err := s.flushSpilledFrames(ctx, matchID); err != nil {
+		return fmt.Errorf("redisstore: reading match %d frames: %w", matchID, err)
+	}
+	queued := s.queuedFrames(matchID, from, to)
 	key := s.framesKey(matchID)
 	start, end := streamID(max(from, 1)), streamID(to)
 	var last uint32
@@ -128,4 +131,44 @@ func frameOf(id string) (uint32, error) {
 		return 0, fmt.Errorf("stream entry %q is not a frame: %w", id, err)
 	}
 	return uint32(f), nil
+}
+
+// flushSpilledFrames flushes when some of the match's frames are in the
+// spill file, not yet in Redis (a read would miss them); with Redis away it
+// fails with ErrUnavailable.
+func (s *Store) flushSpilledFrames(ctx context.Context, matchID uint64) error {
+	s.mu.Lock()
+	seq, ok := s.spilledFrames[matchID]
+	waiting := ok && seq > s.landed
+	s.mu.Unlock()
+	if !waiting {
+		return nil
+	}
+	if !s.up.Load() {
+		return ErrUnavailable
+	}
+	return s.Flush(ctx)
+}
+
+// LastFrame returns the match's last busy frame this store holds, queued
+// or in Redis (store.FrameRecovery).
+func (s *Store) LastFrame(ctx context.Context, matchID uint64) (uint32, bool, error) {
+	if err := s.flushSpilledFrames(ctx, matchID); err != nil {
+		return 0, false, fmt.Errorf("redisstore: reading match %d's last frame: %w", matchID, err)
+	}
+	if q := s.queuedFrames(matchID, 1, ^uint32(0)); len(q) > 0 {
+		return q[len(q)-1].frame, true, nil
+	}
+	msgs, err := s.rdb.XRevRangeN(ctx, s.framesKey(matchID), "+", "-", 1).Result()
+	if err != nil {
+		return 0, false, fmt.Errorf("redisstore: reading match %d's last frame: %w", matchID, err)
+	}
+	if len(msgs) == 0 {
+		return 0, false, nil
+	}
+	f, err := frameOf(msgs[0].ID)
+	if err != nil {
+		return 0, false, fmt.Errorf("redisstore: match %d: %w", matchID, err)
+	}
+	return f, true, nil
 }

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/zinxgame/zinxgame/game/store"
 )
 
 // maxBatch bounds one pipeline, so a queue grown during an outage drains
@@ -49,6 +52,35 @@ type op struct {
 	data   []byte // a frame's inputs
 	expire int64  // a session's expiry, Unix ms; 0 for none
 	doc    *docOp // a document write's details
+	run    string // a match write's running index (running:<node>); empty for none
+	ended  bool   // a match write of an ended match: it leaves the index
+	// spilled says where a write read back from the spill file came from:
+	// spillOwn, this process's queue (its document bookkeeping is still
+	// held); spillCopy, a copy of a write also sent from memory, or a
+	// write an earlier process spilled (no bookkeeping).
+	spilled uint8
+}
+
+const (
+	spillNone uint8 = iota
+	spillOwn
+	spillCopy
+)
+
+// storeKind is the record kind a write counts under, for its durability
+// mode.
+func (k opKind) storeKind() store.Kind {
+	switch k {
+	case opFrame:
+		return store.KindFrames
+	case opEnd, opMatch:
+		return store.KindMatches
+	case opPlayer:
+		return store.KindPlayers
+	case opSession, opRevoke:
+		return store.KindSessions
+	}
+	return store.KindDocs
 }
 
 // coalesces reports whether a write of this kind replaces the whole record,
@@ -67,8 +99,14 @@ func (s *Store) enqueueLocked(o op) error {
 		return ErrClosed
 	}
 	if o.kind == opFrame && len(s.queue)+len(s.inflight) >= s.rc.MaxPending {
-		s.met.queueFull.Inc()
-		return ErrQueueFull
+		// Full: the queue goes to the spill file, in order, and makes room.
+		if err := s.spillLocked("the write queue is full"); err != nil {
+			s.met.queueFull.Inc()
+			return fmt.Errorf("%w (and spilling failed: %w)", ErrQueueFull, err)
+		}
+	}
+	if s.modes[o.kind.storeKind()] == store.Sync {
+		s.wake() // a group commit: do not wait for the interval
 	}
 	if o.kind.coalesces() && len(s.queue) > 0 {
 		if seq, ok := s.lastKey[o.key]; ok && seq >= s.queue[0].seq {
@@ -136,10 +174,22 @@ func (s *Store) drain() {
 			continue
 		}
 		s.failed(err)
-		select {
-		case <-s.quit:
-			return
-		case <-time.After(backoff):
+		// While Redis is away, an acknowledgement waiting on a sync write
+		// is given once the write is in the spill file, rather than after
+		// the outage: at once now, and at every call until the retry.
+		s.spillForWaiters()
+		retry := time.NewTimer(backoff)
+	wait:
+		for {
+			select {
+			case <-s.quit:
+				retry.Stop()
+				return
+			case <-retry.C:
+				break wait
+			case <-s.kick:
+				s.spillForWaiters()
+			}
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
@@ -157,6 +207,10 @@ func (s *Store) next(limit *uint64) ([]op, bool) {
 	}
 	if len(s.inflight) > 0 {
 		return s.inflight, s.resend
+	}
+	if s.spill != nil && s.fileRead < s.spill.size {
+		// The spill file's writes are older than the queue's: they go first.
+		return s.nextFromFileLocked()
 	}
 	if len(s.queue) == 0 || s.queue[0].seq > *limit {
 		return nil, false
@@ -176,6 +230,7 @@ func (s *Store) next(limit *uint64) ([]op, bool) {
 func (s *Store) stored(batch []op, refused int) {
 	now := time.Now()
 	s.mu.Lock()
+	last := s.landed
 	for _, o := range batch {
 		if o.key != "" && s.lastKey[o.key] == o.seq {
 			delete(s.lastKey, o.key)
@@ -183,17 +238,21 @@ func (s *Store) stored(batch []op, refused int) {
 		if o.doc != nil {
 			s.docLandedLocked(&o)
 		}
+		last = max(last, o.seq)
 	}
-	s.landed = batch[len(batch)-1].seq
+	s.landed = last
 	close(s.landedCh)
 	s.landedCh = make(chan struct{})
 	pending := len(s.queue)
 	clear(batch)
-	if s.spare == nil {
+	if s.inflightEnd > 0 {
+		s.fileLandedLocked() // the batch came from the spill file
+	} else if s.spare == nil {
 		s.spare = batch[:0]
 	}
-	s.inflight, s.resend = nil, false
+	s.inflight, s.resend, s.inflightSpilled = nil, false, false
 	s.mu.Unlock()
+	s.fireWaiters()
 
 	s.met.flushes.Inc()
 	s.met.written.Add(float64(len(batch) - refused))
@@ -252,6 +311,11 @@ func (s *Store) send(batch []op, resend bool) (refused int, err error) {
 			p.HSet(ctx, o.key, o.fields...)
 			if ttl > 0 {
 				p.Expire(ctx, o.key, ttl)
+			}
+			if o.run != "" && o.ended {
+				p.HDel(ctx, o.run, strconv.FormatUint(o.id, 10))
+			} else if o.run != "" {
+				p.HSet(ctx, o.run, strconv.FormatUint(o.id, 10), "1")
 			}
 		case opSession:
 			p.Del(ctx, o.key)

@@ -53,9 +53,49 @@ func (s *Store) SaveMatch(_ context.Context, m store.MatchMeta) error {
 		return fmt.Errorf("redisstore: match %d: %w", m.MatchID, err)
 	}
 	return s.enqueue(op{kind: opMatch, id: m.MatchID, key: s.matchKey(m.MatchID), fields: []any{
-		"id", m.MatchID, "room", m.RoomID, "seed", m.Seed, "tick", m.TickRate, "players", players,
+		"id", m.MatchID, "room", m.RoomID, "node", m.Node, "seed", m.Seed, "tick", m.TickRate, "players", players,
 		"started", msOf(m.StartedAt), "ended", msOf(m.EndedAt), "last", m.LastFrame, "reason", m.EndReason,
-		"result", slices.Clone(m.Result)}})
+		"result", slices.Clone(m.Result)},
+		run: s.runningKey(m.Node), ended: !m.EndedAt.IsZero()})
+}
+
+// RunningMatches returns the matches node saved running and has not ended
+// since (store.MatchRecovery): the fields of running:<node>, which SaveMatch
+// adds to at a start and removes from at the end, in the same pipeline as
+// the match's hash. It flushes what is queued first.
+func (s *Store) RunningMatches(ctx context.Context, node uint32) ([]uint64, error) {
+	if err := s.flushForRead(ctx); err != nil {
+		return nil, fmt.Errorf("redisstore: reading the running matches: %w", err)
+	}
+	ids, err := s.rdb.HKeys(ctx, s.runningKey(node)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: reading the running matches: %w", err)
+	}
+	out := make([]uint64, 0, len(ids))
+	for _, v := range ids {
+		id, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %s holds %q, not a match ID", s.runningKey(node), v)
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// flushForRead flushes every pending write (the spill file's too) before a
+// read that cannot tell which it needs; with Redis away and writes pending
+// it fails with ErrUnavailable rather than wait.
+func (s *Store) flushForRead(ctx context.Context) error {
+	s.mu.Lock()
+	pending := s.landed < s.seq
+	s.mu.Unlock()
+	if !pending {
+		return nil
+	}
+	if !s.up.Load() {
+		return ErrUnavailable
+	}
+	return s.Flush(ctx)
 }
 
 func (s *Store) LoadMatch(ctx context.Context, matchID uint64) (store.MatchMeta, bool, error) {
@@ -65,7 +105,7 @@ func (s *Store) LoadMatch(ctx context.Context, matchID uint64) (store.MatchMeta,
 		return store.MatchMeta{}, false, err
 	}
 	d := decoder{h: h}
-	m := store.MatchMeta{MatchID: matchID, RoomID: d.u64("room"), Seed: d.u64("seed"), TickRate: d.u32("tick"),
+	m := store.MatchMeta{MatchID: matchID, RoomID: d.u64("room"), Node: d.u32("node"), Seed: d.u64("seed"), TickRate: d.u32("tick"),
 		StartedAt: d.time("started"), EndedAt: d.time("ended"), LastFrame: d.u32("last"), EndReason: h["reason"]}
 	if r := h["result"]; r != "" {
 		m.Result = []byte(r)
@@ -90,7 +130,7 @@ func (s *Store) PutSession(_ context.Context, se store.Session) error {
 		revoked = "1"
 	}
 	o := op{kind: opSession, key: s.sessionKey(se.ID), fields: []any{
-		"player", se.PlayerID, "node", se.Node, "room", se.RoomID, "frame", se.LastFrame,
+		"player", se.PlayerID, "node", se.Node, "room", se.RoomID, "match", se.MatchID, "frame", se.LastFrame,
 		"expires", msOf(se.ExpiresAt), "revoked", revoked}}
 	if !se.ExpiresAt.IsZero() {
 		o.expire = se.ExpiresAt.UnixMilli()
@@ -104,7 +144,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (store.Session, bool,
 		return store.Session{}, false, err
 	}
 	d := decoder{h: h}
-	se := store.Session{ID: id, PlayerID: d.u64("player"), Node: d.u32("node"), RoomID: d.u64("room"),
+	se := store.Session{ID: id, PlayerID: d.u64("player"), Node: d.u32("node"), RoomID: d.u64("room"), MatchID: d.u64("match"),
 		LastFrame: d.u32("frame"), ExpiresAt: d.time("expires"), Revoked: h["revoked"] == "1"}
 	if d.err != nil {
 		return store.Session{}, false, fmt.Errorf("redisstore: session %q: %w", id, d.err)

@@ -19,6 +19,7 @@ import (
 func TestResendIsIdempotent(t *testing.T) {
 	rc := zconf.DefaultRedis()
 	rc.Addr, rc.FlushInterval = redistest.Start(t).Addr, 10*time.Second
+	rc.SpillFile = zconf.SpillOff
 	s, err := New(context.Background(), rc, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

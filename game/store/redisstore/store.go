@@ -60,11 +60,13 @@ var (
 
 // The stores this package implements.
 var (
-	_ store.PlayerStore  = (*Store)(nil)
-	_ store.MatchStore   = (*Store)(nil)
-	_ store.SessionStore = (*Store)(nil)
-	_ store.FrameStore   = (*Store)(nil)
-	_ store.DocStore     = (*Store)(nil)
+	_ store.PlayerStore   = (*Store)(nil)
+	_ store.MatchStore    = (*Store)(nil)
+	_ store.SessionStore  = (*Store)(nil)
+	_ store.FrameStore    = (*Store)(nil)
+	_ store.DocStore      = (*Store)(nil)
+	_ store.MatchRecovery = (*Store)(nil)
+	_ store.FrameRecovery = (*Store)(nil)
 )
 
 // Store is every game store on one Redis. Safe for concurrent use.
@@ -87,6 +89,21 @@ type Store struct {
 	landed    uint64            // every write up to this seq is stored (or refused by Redis)
 	landedCh  chan struct{}     // closed and replaced when landed moves
 	closed    bool
+
+	// Durability (durability.go) and the spill (spill.go).
+	modes           [store.KindDocs + 1]store.Mode
+	waiters         []waiter // AfterDurable's, in seq order
+	firing          bool     // a goroutine is calling waiters (fireMu held)
+	fireMu          sync.Mutex
+	closeErr        error // set when Close has finished: ErrClosed, or the loss it reported
+	spill           *spillFile
+	spilledTo       uint64            // every write up to this seq is stored or in the file
+	spilledFrames   map[uint64]uint64 // match -> seq of its newest frame in the file
+	fileRead        int64             // the file's records before this offset are in Redis
+	inflightEnd     int64             // when inflight came from the file: the offset after it
+	inflightSpilled bool              // inflight is in the file (a copy, or read from it)
+	startN          uint64            // records an earlier process left in the file, numbered 1..startN
+	startDone       uint64            // of which read back so far
 
 	up       atomic.Bool
 	downAt   time.Time // when the current outage began (flusher only)
@@ -154,6 +171,7 @@ func New(ctx context.Context, rc zconf.RedisConfig, log *slog.Logger, opts ...Op
 		lastKey: make(map[string]uint64), lastFrame: make(map[uint64]uint32),
 		landedCh: make(chan struct{}), kick: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{}),
+		modes: modesOf(rc), spilledFrames: make(map[uint64]uint64),
 	}
 	s.docs.limits = o.docLimits.WithDefaults()
 	s.met = newMetrics(s)
@@ -181,10 +199,35 @@ func New(ctx context.Context, rc zconf.RedisConfig, log *slog.Logger, opts ...Op
 		log.Error("redisstore: Redis unreachable at start; serving anyway with writes queued in memory and retried",
 			"addr", rc.Addr, "err", err, "max_pending", rc.MaxPending)
 	}
+	if err := s.openSpillAtStart(); err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
 	s.flushCtx, s.cancel = context.WithCancel(context.Background())
 	go s.run()
+	if s.startN > 0 && s.up.Load() {
+		// Replay what an earlier process spilled before serving, so its
+		// records are in Redis when players come back; if it takes too
+		// long, the rest follows in order, ahead of every new write.
+		rctx, cancel := context.WithTimeout(ctx, replayWait)
+		err := s.Flush(rctx)
+		cancel()
+		if err != nil {
+			log.Error("redisstore: the spilled writes are not all replayed yet; serving, with them sent first", "err", err)
+		} else {
+			log.Info("redisstore: the spilled writes are replayed", "writes", s.startN)
+		}
+	}
 	return s, nil
 }
+
+// replayWait bounds New's wait for the spill's replay.
+const replayWait = 30 * time.Second
+
+// closeGrace bounds Close's wait for a Redis that is already unreachable
+// when it begins, before it spills: the outage may be a blip, and a
+// shutdown should not wait its whole timeout on one that is not.
+const closeGrace = time.Second
 
 // Pending is the number of writes queued or in flight, not yet in Redis.
 func (s *Store) Pending() int {
@@ -236,16 +279,33 @@ func (s *Store) Close(ctx context.Context) error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	ferr := s.Flush(ctx)
+	fctx := ctx
+	if !s.up.Load() {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(ctx, closeGrace)
+		defer cancel()
+	}
+	ferr := s.Flush(fctx)
 	close(s.quit)
 	s.cancel() // abort a pipeline stuck on an unreachable Redis
 	<-s.done
 	_ = s.rdb.Close()
-	if n := s.Pending(); n > 0 {
-		s.log.Error("redisstore: closed with writes not stored", "pending", n, "err", ferr)
-		return fmt.Errorf("redisstore: closed with %d writes not stored: %w", n, ferr)
+	err := s.spillAtClose(ferr)
+	s.mu.Lock()
+	s.closeErr = ErrClosed
+	if err != nil {
+		s.closeErr = err
 	}
-	return nil
+	left := len(s.queue) + len(s.inflight)
+	inFile := s.spill != nil && !s.spill.empty()
+	s.mu.Unlock()
+	if err == nil && left > 0 || inFile {
+		s.log.Warn("redisstore: closed with writes Redis has not taken; they are in the spill file, and the next start replays them",
+			"file", s.spill.path, "file_bytes", s.spill.size)
+	}
+	s.fireWith(err, true)
+	s.closeSpill()
+	return err
 }
 
 func (s *Store) wake() {
@@ -263,3 +323,6 @@ func (s *Store) playerKey(id uint64) string  { return s.key("player:", id) }
 func (s *Store) matchKey(id uint64) string   { return s.key("match:", id) }
 func (s *Store) framesKey(id uint64) string  { return s.key("frames:", id) }
 func (s *Store) sessionKey(id string) string { return s.prefix + "session:" + id }
+func (s *Store) runningKey(node uint32) string {
+	return s.prefix + "running:" + strconv.FormatUint(uint64(node), 10)
+}

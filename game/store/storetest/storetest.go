@@ -72,7 +72,7 @@ func matches(t *testing.T, ctx context.Context, st store.MatchStore) {
 	if _, ok, err := st.LoadMatch(ctx, 99); ok || err != nil {
 		t.Fatalf("LoadMatch of nothing = %v, %v", ok, err)
 	}
-	m := store.MatchMeta{MatchID: 11, RoomID: 3, Seed: 1<<63 + 5, TickRate: 30, StartedAt: time.Now(),
+	m := store.MatchMeta{MatchID: 11, RoomID: 3, Node: 4, Seed: 1<<63 + 5, TickRate: 30, StartedAt: time.Now(),
 		Players: []store.MatchPlayer{{Slot: 0, PlayerID: 1, Name: "a"}, {Slot: 2, PlayerID: 9, Name: "b"}}}
 	if err := st.SaveMatch(ctx, m); err != nil {
 		t.Fatal(err)
@@ -88,20 +88,45 @@ func matches(t *testing.T, ctx context.Context, st store.MatchStore) {
 	if err != nil || !ok {
 		t.Fatalf("LoadMatch = %v, %v", ok, err)
 	}
-	if got.RoomID != m.RoomID || got.Seed != m.Seed || got.TickRate != m.TickRate || got.LastFrame != m.LastFrame ||
+	if got.RoomID != m.RoomID || got.Node != m.Node || got.Seed != m.Seed || got.TickRate != m.TickRate || got.LastFrame != m.LastFrame ||
 		got.EndReason != m.EndReason || string(got.Result) != string(m.Result) || !reflect.DeepEqual(got.Players, m.Players) ||
 		!sameTime(got.StartedAt, m.StartedAt) || !sameTime(got.EndedAt, m.EndedAt) {
 		t.Fatalf("LoadMatch = %+v, want %+v", got, m)
 	}
+	if r, ok := st.(store.MatchRecovery); ok {
+		running(t, ctx, st, r)
+	}
+}
+
+// running checks MatchRecovery: a match saved without an end is running
+// on its node until it is saved with one.
+func running(t *testing.T, ctx context.Context, st store.MatchStore, r store.MatchRecovery) {
+	for _, m := range []store.MatchMeta{{MatchID: 21, Node: 7}, {MatchID: 22, Node: 7}, {MatchID: 23, Node: 8}} {
+		m.StartedAt = time.Now()
+		if err := st.SaveMatch(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.SaveMatch(ctx, store.MatchMeta{MatchID: 22, Node: 7, StartedAt: time.Now(), EndedAt: time.Now(),
+		EndReason: "MATCH_END_EMPTY"}); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := r.RunningMatches(ctx, 7)
+	if err != nil || len(ids) != 1 || ids[0] != 21 {
+		t.Fatalf("RunningMatches(7) = %v, %v; want [21] (22 ended, 23 is node 8's)", ids, err)
+	}
+	if ids, err := r.RunningMatches(ctx, 9); err != nil || len(ids) != 0 {
+		t.Fatalf("RunningMatches(9) = %v, %v; want none", ids, err)
+	}
 }
 
 func sessions(t *testing.T, ctx context.Context, st store.SessionStore) {
-	s := store.Session{ID: "jti-1", PlayerID: 5, Node: 2, RoomID: 8, LastFrame: 77, ExpiresAt: time.Now().Add(time.Hour)}
+	s := store.Session{ID: "jti-1", PlayerID: 5, Node: 2, RoomID: 8, MatchID: 12, LastFrame: 77, ExpiresAt: time.Now().Add(time.Hour)}
 	if err := st.PutSession(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	got, ok, err := st.GetSession(ctx, "jti-1")
-	if err != nil || !ok || got.PlayerID != 5 || got.Node != 2 || got.RoomID != 8 || got.LastFrame != 77 || got.Revoked {
+	if err != nil || !ok || got.PlayerID != 5 || got.Node != 2 || got.RoomID != 8 || got.MatchID != 12 || got.LastFrame != 77 || got.Revoked {
 		t.Fatalf("GetSession = %+v, %v, %v", got, ok, err)
 	}
 	if err := st.RevokeSession(ctx, "jti-1"); err != nil {
@@ -171,5 +196,19 @@ func frames(t *testing.T, ctx context.Context, s Stores) {
 	_ = st.ReadFrames(match, 1, 601, func(uint32, []byte) bool { n++; return n < 3 })
 	if n != 3 {
 		t.Fatalf("ReadFrames went on after fn returned false: %d calls", n)
+	}
+	if r, ok := st.(store.FrameRecovery); ok {
+		if f, ok, err := r.LastFrame(ctx, match); err != nil || !ok || f != 600 {
+			t.Fatalf("LastFrame = %d, %v, %v; want 600 (the last busy frame)", f, ok, err)
+		}
+		if err := st.AppendFrame(match+1, 7, []byte{7}); err != nil {
+			t.Fatal(err)
+		}
+		if f, ok, err := r.LastFrame(ctx, match+1); err != nil || !ok || f != 7 {
+			t.Fatalf("LastFrame of a frame not yet flushed = %d, %v, %v; want 7", f, ok, err)
+		}
+		if _, ok, err := r.LastFrame(ctx, 999); err != nil || ok {
+			t.Fatalf("LastFrame of no match = %v, %v", ok, err)
+		}
 	}
 }
