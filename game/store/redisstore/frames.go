@@ -147,6 +147,10 @@ func (s *Store) flushSpilledFrames(ctx context.Context, matchID uint64) error {
 	if !s.up.Load() {
 		return ErrUnavailable
 	}
+	// ReadFrames has no context of its own: bound the wait by a dial and
+	// a read, the time a reachable Redis takes.
+	ctx, cancel := context.WithTimeout(ctx, s.rc.DialTimeout+s.rc.ReadTimeout)
+	defer cancel()
 	return s.Flush(ctx)
 }
 

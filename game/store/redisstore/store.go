@@ -205,7 +205,7 @@ func New(ctx context.Context, rc zconf.RedisConfig, log *slog.Logger, opts ...Op
 	}
 	s.flushCtx, s.cancel = context.WithCancel(context.Background())
 	go s.run()
-	if s.startN > 0 && s.up.Load() {
+	if n := s.startN; n > 0 && s.up.Load() {
 		// Replay what an earlier process spilled before serving, so its
 		// records are in Redis when players come back; if it takes too
 		// long, the rest follows in order, ahead of every new write.
@@ -215,7 +215,7 @@ func New(ctx context.Context, rc zconf.RedisConfig, log *slog.Logger, opts ...Op
 		if err != nil {
 			log.Error("redisstore: the spilled writes are not all replayed yet; serving, with them sent first", "err", err)
 		} else {
-			log.Info("redisstore: the spilled writes are replayed", "writes", s.startN)
+			log.Info("redisstore: the spilled writes are replayed", "writes", n)
 		}
 	}
 	return s, nil
@@ -224,9 +224,34 @@ func New(ctx context.Context, rc zconf.RedisConfig, log *slog.Logger, opts ...Op
 // replayWait bounds New's wait for the spill's replay.
 const replayWait = 30 * time.Second
 
-// closeGrace bounds Close's wait for a Redis that is already unreachable
-// when it begins, before it spills: the outage may be a blip, and a
-// shutdown should not wait its whole timeout on one that is not.
+// giveUpWhenDown cancels Close's flush once Redis has been unreachable
+// for closeGrace (the writes are spilled instead), or returns when ctx
+// ends.
+func (s *Store) giveUpWhenDown(ctx context.Context, cancel context.CancelFunc) {
+	t := time.NewTicker(closeGrace / 20)
+	defer t.Stop()
+	var downSince time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			switch {
+			case s.up.Load():
+				downSince = time.Time{}
+			case downSince.IsZero():
+				downSince = now
+			case now.Sub(downSince) >= closeGrace:
+				cancel()
+				return
+			}
+		}
+	}
+}
+
+// closeGrace bounds Close's wait on a Redis found unreachable, before it
+// spills: the outage may be a blip, and a shutdown should not wait its
+// whole timeout on one that is not.
 const closeGrace = time.Second
 
 // Pending is the number of writes queued or in flight, not yet in Redis.
@@ -279,12 +304,9 @@ func (s *Store) Close(ctx context.Context) error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	fctx := ctx
-	if !s.up.Load() {
-		var cancel context.CancelFunc
-		fctx, cancel = context.WithTimeout(ctx, closeGrace)
-		defer cancel()
-	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go s.giveUpWhenDown(fctx, cancel)
 	ferr := s.Flush(fctx)
 	close(s.quit)
 	s.cancel() // abort a pipeline stuck on an unreachable Redis
