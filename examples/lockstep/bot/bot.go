@@ -95,8 +95,12 @@ func (b *bot) run(ctx context.Context) {
 // dial connects and logs in (the client does both).
 func (b *bot) dial(ctx context.Context) error {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout+replyTimeout)
+	start := time.Now()
 	c, err := b.r.d.DialLockstep(dctx, b.r.addr, client.Player{Name: b.name}, b.handler())
 	cancel()
+	if err == nil {
+		b.r.login.Record(time.Since(start))
+	}
 	if b.idx == 0 {
 		b.r.firstDial <- err
 	}

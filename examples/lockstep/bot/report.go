@@ -52,6 +52,7 @@ type Report struct {
 	Inputs     Inputs     `json:"inputs"`
 	Hashes     Hashes     `json:"hashes"`
 	Latency    Latency    `json:"input_to_frame"`
+	Login      Latency    `json:"login"` // a new player's dial to its LoginAck: connect and login
 	Downstream Downstream `json:"downstream"`
 	Reconnect  Reconnect  `json:"reconnect"`
 
@@ -310,6 +311,7 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 			CatchUp: summary(&r.catchUp),
 		},
 		Latency:   summary(&r.lat),
+		Login:     summary(&r.login),
 		ReadyLate: c[cReadyLate], MatchMismatch: c[cMatchMismatch], LostConns: c[cLostConns],
 		SendErrors: c[cSendErr],
 	}
@@ -473,6 +475,7 @@ func (rep *Report) WriteText(w io.Writer) {
 		p("  %-13s n=%d  p50 %s  p90 %s  p99 %s  max %s", name, l.Count, l.P50, l.P90, l.P99, l.Max)
 	}
 	lat("input->frame", rep.Latency)
+	lat("login", rep.Login)
 	p("  downstream    %.0f B/s per player (mean over %d), max %.0f B/s; %.2f MiB in all", d.MeanBps, d.Players, d.MaxBps, d.TotalMiB)
 	p("  reconnect     %d begun, %d ok, %d failed", rc.Begun, rc.OK, rc.Failed)
 	lat("catch-up", rc.CatchUp)

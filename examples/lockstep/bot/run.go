@@ -187,6 +187,7 @@ type runner struct {
 
 	c                   [nCounters]atomic.Uint64
 	lat, catchUp        botkit.Hist   // input -> frame; Reconnect -> first live frame
+	login               botkit.Hist   // a new player's dial -> LoginAck (connect and login)
 	loggedIn, inMatch   atomic.Int64  // bots
 	tickRate            atomic.Uint32 // from the first MatchStart
 	stopped             atomic.Bool   // the run's time is up: bytes are no longer counted
