@@ -355,14 +355,14 @@ func (s *Store) enqueueDocLocked(o op, p *op, inPlace bool) error {
 	if inPlace {
 		freed = docSize(p)
 	}
-	full := len(s.queue)+len(s.inflight) >= s.rc.MaxPending || s.docs.bytes+size > s.docs.limits.MaxBytes
+	full := s.inMemoryLocked() >= s.rc.MaxPending || s.docs.bytes+size > s.docs.limits.MaxBytes
 	if !inPlace && full {
 		// The queue goes to the spill file, in order, and makes room (a
 		// write in place of a queued one would lose its place: it is
 		// refused below instead).
 		if err := s.spillLocked("the write queue is full"); err != nil {
 			s.met.queueFull.Inc()
-			return fmt.Errorf("%w: %d writes pending (MaxPending), and spilling failed: %w", ErrQueueFull, len(s.queue)+len(s.inflight), err)
+			return fmt.Errorf("%w: %d writes pending (MaxPending), and spilling failed: %w", ErrQueueFull, s.inMemoryLocked(), err)
 		}
 	}
 	if s.docs.bytes-freed+size > s.docs.limits.MaxBytes {

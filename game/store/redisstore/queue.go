@@ -98,7 +98,7 @@ func (s *Store) enqueueLocked(o op) error {
 	if s.closed {
 		return ErrClosed
 	}
-	if o.kind == opFrame && len(s.queue)+len(s.inflight) >= s.rc.MaxPending {
+	if o.kind == opFrame && s.inMemoryLocked() >= s.rc.MaxPending {
 		// Full: the queue goes to the spill file, in order, and makes room.
 		if err := s.spillLocked("the write queue is full"); err != nil {
 			s.met.queueFull.Inc()
@@ -125,6 +125,17 @@ func (s *Store) enqueueLocked(o op) error {
 		s.lastKey[o.key] = o.seq
 	}
 	return nil
+}
+
+// inMemoryLocked is the writes held only in memory, counted against
+// MaxPending: the queue, and the batch in flight unless the spill file
+// has it too.
+func (s *Store) inMemoryLocked() int {
+	n := len(s.queue)
+	if !s.inflightSpilled {
+		n += len(s.inflight)
+	}
+	return n
 }
 
 func (s *Store) enqueue(o op) error {
