@@ -2,6 +2,7 @@ package lockstep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -39,7 +40,17 @@ type Service struct {
 	rooms   *room.Manager
 	acc     *account.Service
 	ids     *ids.Generator
+	node    uint32        // ids' node, recorded in MatchMeta.Node
 	lastID  atomic.Uint64 // the largest ID issued, for newID's fallback
+	// fence is an ID issued when the service was made: every match of
+	// this process has a larger one, so recovery never takes a match of
+	// this process for one its predecessor left running.
+	fence uint64
+	// framesDur and matchesDur are the stores' Durability when their
+	// kind is Sync (store.ModeOf), nil when Async: a frame is broadcast,
+	// and MatchEnd sent, only once durable (durable.go).
+	framesDur, matchesDur store.Durability
+	recovery              recovery
 	running atomic.Int64  // matches running, for the rooms gauge
 	rules   Rules
 	hooks   Hooks
@@ -137,6 +148,14 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Service, error) {
 		}
 		l.ids = g
 	}
+	l.node = uint32(l.ids.Node())
+	l.fence = l.newID()
+	if d, ok := l.frames.(store.Durability); ok && d.Mode(store.KindFrames) == store.Sync {
+		l.framesDur = d
+	}
+	if d, ok := l.matches.(store.Durability); ok && d.Mode(store.KindMatches) == store.Sync {
+		l.matchesDur = d
+	}
 	if l.acc == nil {
 		acc, err := account.New(l.accountCfg, l.accounts, log)
 		if err != nil {
@@ -205,7 +224,10 @@ func (l *Service) newID() uint64 {
 // service, its own routes (MsgIDBase to MsgIDBase+24), and, for a room
 // manager of its own, the manager's disconnect hook (a dropped player's
 // seat is held for ReconnectGrace) and shutdown work (every match ends
-// with MATCH_END_SHUTDOWN while the players are still connected).
+// with MATCH_END_SHUTDOWN while the players are still connected). Once
+// mounted, the service marks the matches its node's previous process left
+// running as interrupted, in the background (Recover), retrying until it
+// succeeds or the service shuts down.
 func (l *Service) Mount(m *znet.Mount) error {
 	l.maxPacket.Store(uint32(m.Server().Config().MaxPackageSize))
 	p := account.Protocol{Login: l.id(lspb.MsgLogin), LoginAck: l.id(lspb.MsgLoginAck), Error: l.id(lspb.MsgError),
@@ -228,8 +250,12 @@ func (l *Service) Mount(m *znet.Mount) error {
 		}
 	}
 	if l.ownRooms {
-		return l.rooms.Mount(m)
+		if err := l.rooms.Mount(m); err != nil {
+			return err
+		}
 	}
+	m.OnShutdown(func(ctx context.Context) error { return l.recovery.stop(ctx) })
+	l.recovery.start(l)
 	return nil
 }
 
@@ -237,12 +263,13 @@ func (l *Service) Mount(m *znet.Mount) error {
 // waits until every room has closed or ctx ends, when the service owns
 // its room manager; with a shared manager (WithRooms) the manager's own
 // shutdown does it. Mounted, it runs as the server's shutdown work. Safe
-// for concurrent use.
+// for concurrent use. It also stops the background recovery (Mount).
 func (l *Service) Shutdown(ctx context.Context) error {
+	err := l.recovery.stop(ctx)
 	if !l.ownRooms {
-		return nil
+		return err
 	}
-	return l.rooms.Shutdown(ctx)
+	return errors.Join(err, l.rooms.Shutdown(ctx))
 }
 
 // Close is Shutdown bounded by two seconds, for a service that is not
