@@ -51,10 +51,10 @@ type Service struct {
 	// and MatchEnd sent, only once durable (durable.go).
 	framesDur, matchesDur store.Durability
 	recovery              recovery
-	running atomic.Int64  // matches running, for the rooms gauge
-	rules   Rules
-	hooks   Hooks
-	met     *metrics
+	running               atomic.Int64 // matches running, for the rooms gauge
+	rules                 Rules
+	hooks                 Hooks
+	met                   *metrics
 
 	ownRooms   bool
 	accounts   account.Accounts // WithAccounts: the accounts of an identity service of our own
