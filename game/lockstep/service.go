@@ -42,6 +42,11 @@ type Service struct {
 	ids     *ids.Generator
 	node    uint32        // ids' node, recorded in MatchMeta.Node
 	lastID  atomic.Uint64 // the largest ID issued, for newID's fallback
+	running atomic.Int64  // matches running, for the rooms gauge
+	rules   Rules
+	hooks   Hooks
+	met     *metrics
+
 	// fence is an ID issued when the service was made: every match of
 	// this process has a larger one, so recovery never takes a match of
 	// this process for one its predecessor left running.
@@ -51,10 +56,6 @@ type Service struct {
 	// and MatchEnd sent, only once durable (durable.go).
 	framesDur, matchesDur store.Durability
 	recovery              recovery
-	running               atomic.Int64 // matches running, for the rooms gauge
-	rules                 Rules
-	hooks                 Hooks
-	met                   *metrics
 
 	ownRooms   bool
 	accounts   account.Accounts // WithAccounts: the accounts of an identity service of our own
