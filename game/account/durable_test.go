@@ -41,6 +41,16 @@ func (h *heldSessions) AfterDurable(done func(error)) {
 	h.calls <- struct{}{}
 }
 
+// called waits for the next AfterDurable call, failing the test after 5 s.
+func (h *heldSessions) called(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.calls:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the session store was never asked to make the session durable")
+	}
+}
+
 // answer answers every call waiting with err.
 func (h *heldSessions) answer(err error) {
 	h.mu.Lock()
@@ -68,7 +78,7 @@ func TestNewAccountWaitsForDurableSession(t *testing.T) {
 		id, _, err := a.NewAccount(context.Background(), "ann")
 		res <- result{id, err}
 	}()
-	<-hs.calls
+	hs.called(t)
 	select {
 	case r := <-res:
 		t.Fatalf("NewAccount returned %+v before its session was durable", r)
@@ -89,7 +99,7 @@ func TestNewAccountWaitsForDurableSession(t *testing.T) {
 	if _, _, err := a.NewAccount(ctx, "bob"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("NewAccount with the store holding on past the context: %v", err)
 	}
-	<-hs.calls
+	hs.called(t)
 	hs.answer(nil)
 
 	// Over the wire: no LoginAck before the session is durable; a store
@@ -97,12 +107,12 @@ func TestNewAccountWaitsForDurableSession(t *testing.T) {
 	e := start(t, account.Config{}, a, znettest.Config())
 	p := e.ts.Dial()
 	p.SendProto(testProto.Login, loginMsg("cy"))
-	<-hs.calls
+	hs.called(t)
 	p.ExpectSilence(50 * time.Millisecond)
 	hs.answer(errors.New("test: the store closed"))
 	expectError(t, p, commonpb.ErrorCode_ERROR_UNAVAILABLE)
 	p.SendProto(testProto.Login, loginMsg("cy"))
-	<-hs.calls
+	hs.called(t)
 	hs.answer(nil)
 	var ack commonpb.LoginAck
 	p.ExpectSkipProto(testProto.LoginAck, &ack)

@@ -22,7 +22,7 @@ import (
 // crashes (its store keeps what it had written, nothing after). The next
 // process of node 5 marks the match MATCH_END_INTERRUPTED at its last
 // stored frame, keeping the rest of its metadata, and it replays up to
-// there; a match running on node 6 is left alone. A player of the crashed
+// there; a match running on node 6, or one of its own, is left alone. A player of the crashed
 // match logging in again is told its room (LoginAck.room_id), and its
 // Reconnect is answered with that MatchEnd, then ERROR_NO_SEAT; its
 // session's room is cleared, so a second Reconnect gets ERROR_NO_SEAT
@@ -97,8 +97,17 @@ func TestRecoverInterruptedMatch(t *testing.T) {
 	if n := testutil.ToFloat64(e2.ls.met.matchesRecovered); n != 1 {
 		t.Fatalf("matches recovered %v, want 1", n)
 	}
+	// A match of the new process is never taken for a crashed one.
+	c, d := e2.dial(), e2.dial()
+	c.login("")
+	d.login("")
+	d.join(c.create(&lspb.RoomOptions{MaxPlayers: 2}).Room.RoomId)
+	own := c.matchStart()
 	if n, err := e2.ls.Recover(context.Background()); n != 0 || err != nil {
 		t.Fatalf("a second Recover marked %d (%v), want none", n, err)
+	}
+	if m, ok, _ := ms.LoadMatch(context.Background(), own.MatchId); !ok || !m.EndedAt.IsZero() || m.Node != 5 {
+		t.Fatalf("the new process's running match after Recover: %+v (%v)", m, ok)
 	}
 
 	// It replays up to its last stored frame.
