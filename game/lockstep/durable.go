@@ -62,7 +62,7 @@ type release struct {
 
 // liveConns is the connections of the seats that get live frames.
 func (m *match) liveConns() []ziface.IConnection {
-	var cs []ziface.IConnection
+	cs := make([]ziface.IConnection, 0, m.seated)
 	for _, s := range m.seats {
 		if s != nil && s.conn != nil && s.catching == 0 {
 			cs = append(cs, s.conn)
@@ -73,16 +73,23 @@ func (m *match) liveConns() []ziface.IConnection {
 
 // durables is the stores a release waits for: the frame store's when its
 // frames are Sync; with end, the match store's too when its matches are
-// (once when both are one store).
+// (once when both are one store). Made once, at New.
 func (l *Service) durables(end bool) []store.Durability {
-	var ds []store.Durability
+	if end {
+		return l.endWaits
+	}
+	return l.frameWaits
+}
+
+// setDurables sets what durables returns.
+func (l *Service) setDurables() {
 	if l.framesDur != nil {
-		ds = append(ds, l.framesDur)
+		l.frameWaits = []store.Durability{l.framesDur}
 	}
-	if end && l.matchesDur != nil && !sameStore(l.framesDur, l.matchesDur) {
-		ds = append(ds, l.matchesDur)
+	l.endWaits = l.frameWaits
+	if l.matchesDur != nil && !sameStore(l.framesDur, l.matchesDur) {
+		l.endWaits = append(slices.Clip(l.endWaits), l.matchesDur)
 	}
-	return ds
 }
 
 // sameStore reports whether a and b are one store (comparing interfaces
@@ -128,8 +135,11 @@ func (o *outbox) answer(r *release, err error) {
 	}
 	for len(o.q) > 0 && o.q[0].wait <= 0 {
 		h := o.q[0]
-		o.q[0] = nil
-		o.q = o.q[1:]
+		// Shift down rather than reslice, so the array is reused: the
+		// queue is short (holdFor of ticks at most).
+		n := copy(o.q, o.q[1:])
+		o.q[n] = nil
+		o.q = o.q[:n]
 		o.popped.Store(h.upTo)
 		if h.err != nil {
 			o.dropped(h)

@@ -277,7 +277,7 @@ func checkDurable(t *testing.T, d *durableStore, matchID *atomic.Uint64) func(id
 
 // syncService is a lockstep service on a manual room manager over d (its
 // frame and match store), logging to log (nil: discarded).
-func syncService(t *testing.T, d *durableStore, log *slog.Logger, opts ...Option) *Service {
+func syncService(t testing.TB, d *durableStore, log *slog.Logger, opts ...Option) *Service {
 	t.Helper()
 	mgr, err := room.NewManager(room.Config{Manual: true, RequestRate: 1e6, MaxRooms: 1 << 20, MaxRoomsPerOwner: 1 << 20,
 		EmptyTimeout: room.Disabled}, discardLog())

@@ -305,3 +305,23 @@ func (h *countingHandler) count(prefix string) int {
 	}
 	return n
 }
+
+// BenchmarkRoomTickSync is BenchmarkRoomTick with Sync frames on a store
+// with everything durable already (it answers AfterDurable at once, on
+// the tick): the outbox's cost per packet (a release, the packet copied,
+// the live connections listed, the answer). Async frames cost nothing of
+// it (BenchmarkRoomTick).
+func BenchmarkRoomTickSync(b *testing.B) {
+	d := newDurableStore(store.KindFrames)
+	d.setAuto(true)
+	l := syncService(b, d, nil)
+	r, conns := runningRoom(b, l)
+	now := time.Now()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		tickWithInputs(r, i, now)
+		i++
+	}
+	b.ReportMetric(float64(conns[0].bytes)/float64(i)*30, "B/s/player@30Hz")
+}

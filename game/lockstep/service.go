@@ -55,6 +55,7 @@ type Service struct {
 	// kind is Sync (store.ModeOf), nil when Async: a frame is broadcast,
 	// and MatchEnd sent, only once durable (durable.go).
 	framesDur, matchesDur store.Durability
+	frameWaits, endWaits  []store.Durability // durables
 	recovery              recovery
 
 	ownRooms   bool
@@ -157,6 +158,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Service, error) {
 	if d, ok := l.matches.(store.Durability); ok && d.Mode(store.KindMatches) == store.Sync {
 		l.matchesDur = d
 	}
+	l.setDurables()
 	if l.acc == nil {
 		acc, err := account.New(l.accountCfg, l.accounts, log)
 		if err != nil {
