@@ -1,6 +1,8 @@
 package lockstep
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -31,6 +33,24 @@ import (
 
 // holdFor bounds the ticks of frames waiting for the store.
 const holdFor = 2 * time.Second
+
+// waitEnds waits until the MatchEnds waiting for the store have gone (or
+// were dropped), or ctx ends: a shutdown's MatchEnd reaches the players
+// before their connections close. Call it once no match can end any
+// more.
+func (l *Service) waitEnds(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		l.ends.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("game: waiting for the last MatchEnds to be durable: %w", ctx.Err())
+	}
+}
 
 // outbox is a match's releases waiting for the store. Its mutex is taken
 // by the room's tick (push, hand-over) and the store's goroutine (answer);
@@ -143,10 +163,13 @@ func (o *outbox) answer(r *release, err error) {
 		o.popped.Store(h.upTo)
 		if h.err != nil {
 			o.dropped(h)
-			continue
+		} else {
+			o.released.Store(h.upTo) // under mu, so before anyone sees the frames go
+			o.send(h)
 		}
-		o.released.Store(h.upTo) // under mu, so before anyone sees the frames go
-		o.send(h)
+		if h.end != nil {
+			o.l.ends.Done()
+		}
 	}
 }
 

@@ -34,6 +34,7 @@ type durableStore struct {
 	frameSeq map[[2]uint64]uint64 // (match, frame) -> the write that appended it
 	endSeq   map[uint64]uint64    // match -> the SaveMatch that ended it
 	auto     bool                 // answer AfterDurable at once, inline: everything is durable
+	delay    time.Duration        // answer AfterDurable this long after the call, on a goroutine of its own
 	durable  atomic.Uint64        // writes up to this one are durable
 	calls    atomic.Int64         // AfterDurable calls
 }
@@ -61,6 +62,19 @@ func (d *durableStore) AfterDurable(done func(error)) {
 		d.durable.Store(d.seq)
 		d.mu.Unlock()
 		done(nil)
+		return
+	}
+	if d.delay > 0 {
+		seq := d.seq
+		d.mu.Unlock()
+		time.AfterFunc(d.delay, func() {
+			d.mu.Lock()
+			if seq > d.durable.Load() {
+				d.durable.Store(seq)
+			}
+			d.mu.Unlock()
+			done(nil)
+		})
 		return
 	}
 	d.waiting = append(d.waiting, answerDue{d.seq, done})

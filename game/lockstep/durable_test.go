@@ -325,3 +325,51 @@ func BenchmarkRoomTickSync(b *testing.B) {
 	}
 	b.ReportMetric(float64(conns[0].bytes)/float64(i)*30, "B/s/player@30Hz")
 }
+
+// TestSyncLeaverGetsNoMoreFrames: a player who leaves gets no frame after
+// its leave, though releases made before it named its connection.
+func TestSyncLeaverGetsNoMoreFrames(t *testing.T) {
+	d := newDurableStore(store.KindFrames)
+	sr := newSyncRoom(t, d, nil)
+	sr.tick(t, 3)
+	if err := sr.l.rooms.Leave(sr.ids[1], sr.conns[1]); err != nil {
+		t.Fatal(err)
+	}
+	sr.tick(t, 1)
+	d.release(-1, nil)
+	if fs, _, _ := sr.rc[1].frames(t); len(fs) != 0 {
+		t.Fatalf("the leaver got frames %v after its leave", frameNumbers(fs))
+	}
+	if fs, _, _ := sr.rc[0].frames(t); !slices.Equal(frameNumbers(fs), seqTo(1, 4)) {
+		t.Fatalf("a seat got frames %v, want 1-4", frameNumbers(fs))
+	}
+}
+
+// TestSyncMatchEndAtShutdown: with Sync matches, a server's shutdown waits
+// for the MatchEnds to be durable, so the players still get them before
+// their connections close.
+func TestSyncMatchEndAtShutdown(t *testing.T) {
+	d := newDurableStore(store.KindFrames, store.KindMatches)
+	d.delay = 100 * time.Millisecond
+	e := startLockstep(t, nil, WithFrameStore(d), WithMatchStore(d))
+	a, b := e.dial(), e.dial()
+	a.login("")
+	b.login("")
+	b.join(a.create(&lspb.RoomOptions{MaxPlayers: 2}).Room.RoomId)
+	a.matchStart()
+	a.frames(3)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.ts.Shutdown(ctx) }()
+	for _, c := range []*lsClient{a, b} {
+		var end lspb.MatchEnd
+		c.expect(lspb.MsgMatchEnd, &end)
+		if end.Reason != lspb.MatchEndReason_MATCH_END_SHUTDOWN {
+			t.Fatalf("MatchEnd %v, want SHUTDOWN", &end)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}

@@ -286,6 +286,9 @@ func (m *match) vacate(slot uint32) {
 		m.readyN--
 	}
 	delete(m.votes, slot)
+	if m.l.framesDur != nil && s.conn != nil {
+		m.out.forget(s.conn) // a leaver gets no frame after its leave, as with Async frames
+	}
 	m.l.acc.UpdateSession(s.p.ID, 0, 0, 0)
 	m.updateListing()
 }
@@ -365,6 +368,7 @@ func (m *match) End(r *room.Room, why room.EndReason) {
 			// After every release before it, once EndMatch and the final
 			// SaveMatch (with Sync matches) and the last frames (with Sync
 			// frames) are durable.
+			m.l.ends.Add(1) // Shutdown waits for it
 			m.out.push(&release{upTo: m.frame, frames: last, end: b, conns: m.liveConns()}, m.l.durables(true))
 		} else {
 			for _, s := range m.seats {

@@ -171,57 +171,65 @@ func (l *Service) staleRoomOf(p account.Player) uint64 {
 // unknown or unfinished match of this node's previous process is
 // MATCH_END_INTERRUPTED), then ERROR_NO_SEAT, which a client that knows
 // nothing of the first takes as today's answer; the session's room is
-// cleared. A match still running on another node is answered
-// ERROR_NO_SEAT alone, the session left as it is. The store read runs off
-// the worker.
+// cleared. A room of this process that has ended with its match not
+// (yet) stored as ended gets ERROR_NO_SEAT alone, the session cleared; a
+// match still running on another node gets ERROR_NO_SEAT alone, the
+// session left as it is. The store read runs off the worker.
 func (l *Service) staleRoom(c ziface.IConnection, req uint32, p account.Player) {
 	se := *p.Session
 	var (
-		end *lspb.MatchEnd
-		err error
+		end   *lspb.MatchEnd
+		clear bool
+		err   error
 	)
-	aerr := c.Async(func(ctx context.Context) { end, err = l.staleEnd(ctx, se) }, func() {
-		switch {
-		case err != nil:
+	aerr := c.Async(func(ctx context.Context) { end, clear, err = l.staleEnd(ctx, se) }, func() {
+		if err != nil {
 			l.log.Error("game: reconnect: loading the match of a stale session failed", "match", se.MatchID, "err", err)
 			l.sendError(c, req, commonpb.ErrorCode_ERROR_UNAVAILABLE, "the match store failed: send Reconnect again")
-		case end == nil:
-			l.sendError(c, req, commonpb.ErrorCode_ERROR_NO_SEAT, "no seat is held for you")
-		default:
-			l.acc.UpdateSession(p.ID, 0, 0, 0)
-			send(c, l.id(lspb.MsgMatchEnd), end)
-			l.sendError(c, req, commonpb.ErrorCode_ERROR_NO_SEAT, "no seat: your match has ended (MatchEnd)")
+			return
 		}
+		if clear {
+			l.acc.UpdateSession(p.ID, 0, 0, 0)
+		}
+		if end == nil {
+			l.sendError(c, req, commonpb.ErrorCode_ERROR_NO_SEAT, "no seat is held for you")
+			return
+		}
+		send(c, l.id(lspb.MsgMatchEnd), end)
+		l.sendError(c, req, commonpb.ErrorCode_ERROR_NO_SEAT, "no seat: your match has ended (MatchEnd)")
 	})
 	if aerr != nil {
 		l.sendError(c, req, commonpb.ErrorCode_ERROR_BUSY, "server busy: send Reconnect again")
 	}
 }
 
-// staleEnd is the end of the match of a session whose room is gone; nil
-// when the match is still running elsewhere.
-func (l *Service) staleEnd(ctx context.Context, se store.Session) (*lspb.MatchEnd, error) {
-	end := &lspb.MatchEnd{MatchId: se.MatchID, Reason: lspb.MatchEndReason_MATCH_END_INTERRUPTED}
+// staleEnd is the end of the match of a session whose room is gone (nil
+// when there is none to tell), and whether the session's room is to be
+// cleared (not when the match runs on another node).
+func (l *Service) staleEnd(ctx context.Context, se store.Session) (end *lspb.MatchEnd, clear bool, err error) {
+	interrupted := &lspb.MatchEnd{MatchId: se.MatchID, Reason: lspb.MatchEndReason_MATCH_END_INTERRUPTED}
 	if se.MatchID == 0 {
-		return end, nil
+		return interrupted, true, nil
 	}
 	meta, ok, err := l.matches.LoadMatch(ctx, se.MatchID)
+	ours := se.MatchID >= l.fence // this process's: its room ended, not crashed
 	switch {
 	case err != nil:
-		return nil, err
-	case !ok:
-		return end, nil // never started (a lobby), or no longer kept
-	case !meta.EndedAt.IsZero():
+		return nil, false, err
+	case ok && !meta.EndedAt.IsZero():
 		// Ended: interrupted (recovered), or while the player was away.
-		end.LastFrame, end.Result = meta.LastFrame, meta.Result
+		end := &lspb.MatchEnd{MatchId: se.MatchID, LastFrame: meta.LastFrame, Result: meta.Result,
+			Reason: lspb.MatchEndReason_MATCH_END_INTERRUPTED}
 		if r, ok := lspb.MatchEndReason_value[meta.EndReason]; ok {
 			end.Reason = lspb.MatchEndReason(r)
 		}
-		return end, nil
-	case meta.Node != l.node || se.MatchID >= l.fence:
-		// Running on another node, or this process's own whose end the
-		// store does not show yet: not a crash's.
-		return nil, nil
+		return end, true, nil
+	case ours:
+		return nil, true, nil // a lobby that closed, or an end the store does not show yet
+	case ok && meta.Node != l.node:
+		return nil, false, nil // running on another node
 	}
-	return end, nil // this node's previous process's, not recovered yet
+	// This node's previous process's, not recovered yet; or not in the
+	// store (a lobby, or no longer kept).
+	return interrupted, true, nil
 }

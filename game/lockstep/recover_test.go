@@ -179,31 +179,31 @@ func TestStaleEnd(t *testing.T) {
 	save(store.MatchMeta{MatchID: l.fence + 1, Node: l.node})
 	interrupted := lspb.MatchEndReason_MATCH_END_INTERRUPTED
 	for _, tc := range []struct {
-		name   string
-		match  uint64
-		answer bool
-		reason lspb.MatchEndReason
-		last   uint32
+		name          string
+		match         uint64
+		answer, clear bool
+		reason        lspb.MatchEndReason
+		last          uint32
 	}{
-		{"not recovered yet", old, true, interrupted, 0},
-		{"running on another node", old + 1, false, 0, 0},
-		{"ended while the player was away", old + 2, true, lspb.MatchEndReason_MATCH_END_RESULT, 77},
-		{"this process's, its end not stored yet", l.fence + 1, false, 0, 0},
-		{"never started or not kept", old + 3, true, interrupted, 0},
-		{"no match in the session", 0, true, interrupted, 0},
+		{"not recovered yet", old, true, true, interrupted, 0},
+		{"running on another node", old + 1, false, false, 0, 0},
+		{"ended while the player was away", old + 2, true, true, lspb.MatchEndReason_MATCH_END_RESULT, 77},
+		{"this process's, its end not stored yet", l.fence + 1, false, true, 0, 0},
+		{"this process's lobby, never started", l.fence + 2, false, true, 0, 0},
+		{"never started or not kept", old + 3, true, true, interrupted, 0},
+		{"no match in the session", 0, true, true, interrupted, 0},
 	} {
-		end, err := l.staleEnd(ctx, store.Session{RoomID: 9, MatchID: tc.match})
+		end, clear, err := l.staleEnd(ctx, store.Session{RoomID: 9, MatchID: tc.match})
 		switch {
 		case err != nil:
 			t.Fatalf("%s: %v", tc.name, err)
-		case (end != nil) != tc.answer:
-			t.Fatalf("%s: answer %v, want one: %v", tc.name, end, tc.answer)
+		case (end != nil) != tc.answer || clear != tc.clear:
+			t.Fatalf("%s: answer %v, clear %v; want an answer %v, clear %v", tc.name, end, clear, tc.answer, tc.clear)
 		case end != nil && (end.Reason != tc.reason || end.LastFrame != tc.last || end.MatchId != tc.match):
 			t.Fatalf("%s: %v", tc.name, end)
 		}
 	}
 }
-
 // processStore is the stores a process uses.
 type processStore interface {
 	store.FrameStore

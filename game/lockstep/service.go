@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +57,7 @@ type Service struct {
 	// and MatchEnd sent, only once durable (durable.go).
 	framesDur, matchesDur store.Durability
 	frameWaits, endWaits  []store.Durability // durables
+	ends                  sync.WaitGroup     // MatchEnds in an outbox
 	recovery              recovery
 
 	ownRooms   bool
@@ -252,27 +254,43 @@ func (l *Service) Mount(m *znet.Mount) error {
 			return err
 		}
 	}
+	// Registered before the room manager's, so it runs after it (the last
+	// registered runs first): once the matches have ended.
+	m.OnShutdown(l.afterRooms)
 	if l.ownRooms {
 		if err := l.rooms.Mount(m); err != nil {
 			return err
 		}
 	}
-	m.OnShutdown(func(ctx context.Context) error { return l.recovery.stop(ctx) })
 	l.recovery.start(l)
 	return nil
+}
+
+// afterRooms is the service's shutdown work once its rooms have ended:
+// stop the recovery, and, with a room manager of its own, wait for the
+// MatchEnds still waiting for a Sync store (a shared manager's matches may
+// still end after it).
+func (l *Service) afterRooms(ctx context.Context) error {
+	err := l.recovery.stop(ctx)
+	if !l.ownRooms {
+		return err
+	}
+	return errors.Join(err, l.waitEnds(ctx))
 }
 
 // Shutdown ends every match (MATCH_END_SHUTDOWN) at its next tick and
 // waits until every room has closed or ctx ends, when the service owns
 // its room manager; with a shared manager (WithRooms) the manager's own
 // shutdown does it. Mounted, it runs as the server's shutdown work. Safe
-// for concurrent use. It also stops the background recovery (Mount).
+// for concurrent use. It also stops the background recovery (Mount) and,
+// with Sync stores, waits for the last MatchEnds to be durable and sent.
 func (l *Service) Shutdown(ctx context.Context) error {
-	err := l.recovery.stop(ctx)
-	if !l.ownRooms {
-		return err
+	if l.ownRooms {
+		if err := l.rooms.Shutdown(ctx); err != nil {
+			return errors.Join(err, l.recovery.stop(ctx))
+		}
 	}
-	return errors.Join(err, l.rooms.Shutdown(ctx))
+	return l.afterRooms(ctx)
 }
 
 // Close is Shutdown bounded by two seconds, for a service that is not
