@@ -204,6 +204,7 @@ func TestStaleEnd(t *testing.T) {
 		}
 	}
 }
+
 // processStore is the stores a process uses.
 type processStore interface {
 	store.FrameStore
