@@ -21,6 +21,11 @@ type link struct {
 	conn  *znet.Connection
 	gen   uint32
 	ready atomic.Bool // logged in (and the seat resumed): requests may use it
+	// ended is set by the reader when a MatchEnd arrives, before the
+	// request it precedes is answered: a Reconnect answered MatchEnd then
+	// ERROR_NO_SEAT found the match over (its server stopped), not the
+	// seat lost.
+	ended atomic.Bool
 }
 
 // headLen is the frame head every message carries (Zinx framing).
@@ -113,6 +118,9 @@ func (l *link) receive(id uint32, data []byte) {
 		c.stats.malformed.Add(1)
 		c.log.Warn("client: a message did not decode", "msg_id", id, "err", err)
 		return
+	}
+	if id == lspb.MsgMatchEnd {
+		l.ended.Store(true)
 	}
 	answered := c.answer(l, id, m)
 	c.push(event{l: l, id: id, msg: m, at: time.Now(), answered: answered})

@@ -94,7 +94,10 @@ type Handler struct {
 	OnNotice func(znet.Notice)
 	// OnState follows the connection: err is why it dropped
 	// (StateReconnecting), ErrNoSeat when a resumed login found the seat
-	// gone (StateResumed), or why it closed (StateClosed).
+	// gone (StateResumed), or why it closed (StateClosed). A resumed login
+	// whose match ended meanwhile (the server that ran it stopped: the
+	// server answers MatchEnd with MATCH_END_INTERRUPTED) gets OnMatchEnd
+	// and then StateResumed with no error.
 	OnState func(s State, err error)
 	// OnMessage, unlike the others, runs on the connection's reader, for
 	// every message as it arrives (size is its payload's): a tap for
@@ -244,7 +247,10 @@ func (c *Lockstep) connect(ctx context.Context, again bool) error {
 		func(id uint32, _ proto.Message) bool { return id == lspb.MsgRoomState })
 	switch {
 	case Code(err) == commonpb.ErrorCode_ERROR_NO_SEAT:
-		c.noSeat.Store(again && playing)
+		// After a MatchEnd (MATCH_END_INTERRUPTED: the server that ran the
+		// match stopped), the match is over, which OnMatchEnd tells: the
+		// seat was not lost.
+		c.noSeat.Store(again && playing && !l.ended.Load())
 	case err != nil:
 		conn.Stop()
 		return fmt.Errorf("client: resuming the seat in room %d: %w", ack.RoomId, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -534,5 +535,44 @@ func TestServerErrorsCarryTheirCode(t *testing.T) {
 	}
 	if err := a.c.Leave(ctxT(t)); Code(err) != commonpb.ErrorCode_ERROR_NOT_IN_ROOM {
 		t.Fatalf("Leave outside a room: %v", err)
+	}
+}
+
+// TestResumeAfterServerCrash: a player whose server dies mid-match (it
+// writes nothing more, and ends no match) comes back to the next server
+// process: its resume meets MatchEnd with MATCH_END_INTERRUPTED, which
+// OnMatchEnd tells; the login resumes with no error (the seat was not
+// lost: the match is over), and the client does not reconnect again.
+func TestResumeAfterServerCrash(t *testing.T) {
+	s := startServer(t, nil)
+	// a comes back well after the new process is up.
+	d := testDialer(t, Config{Backoff: Backoff{Min: time.Second, Max: time.Second, Jitter: -1}})
+	a := dialPlayer(t, d, s.addr, "ann", "")
+	b := dialPlayer(t, testDialer(t, Config{}), s.addr, "bob", "")
+	seat(t, "crash", a, b)
+	play(t, 20, a, b)
+	match := a.c.Match().MatchId
+	a.c.Drop()
+	s.crash()
+	eventually(t, "the resumed login", 15*time.Second, func() bool { return a.sawState(StateResumed) })
+	time.Sleep(300 * time.Millisecond) // room for a wrong reconnection to show
+	a.mu.Lock()
+	ends, states, errs := a.ends, a.states, a.errs
+	a.mu.Unlock()
+	if len(ends) != 1 || ends[0].Reason != lspb.MatchEndReason_MATCH_END_INTERRUPTED || ends[0].MatchId != match {
+		t.Fatalf("OnMatchEnd got %v, want one MatchEnd of match %d, interrupted", ends, match)
+	}
+	i := slices.Index(states, StateResumed)
+	if errs[i] != nil {
+		t.Fatalf("StateResumed with %v, want no error: the match ended, no seat was lost", errs[i])
+	}
+	if rest := states[i+1:]; len(rest) != 0 {
+		t.Fatalf("states after resuming: %v, want none (no more reconnecting)", rest)
+	}
+	if err := a.c.Err(); err != nil {
+		t.Fatalf("client closed after the interrupted match: %v", err)
+	}
+	if _, err := a.c.Input([]byte{0, 0}); err != nil {
+		t.Fatalf("not logged in after the interrupted match: %v", err)
 	}
 }

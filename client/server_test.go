@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +25,9 @@ type lsServer struct {
 	t       *testing.T
 	mutate  func(*lockstep.Config, *zconf.Config)
 	mem     *store.MemoryStore
-	addr    string // TCP
+	frames  *store.MemoryFrameStore
+	crashed atomic.Bool // the stores take no more writes: the process is as good as dead
+	addr    string      // TCP
 	wsAddr  string
 	srv     *znet.Server
 	ls      *lockstep.Service
@@ -35,7 +38,8 @@ const testSecret = "a test secret of at least thirty-two bytes, not for producti
 
 func startServer(t *testing.T, mutate func(*lockstep.Config, *zconf.Config)) *lsServer {
 	t.Helper()
-	s := &lsServer{t: t, mutate: mutate, mem: store.NewMemoryStore(), addr: "127.0.0.1:0", wsAddr: "127.0.0.1:0"}
+	s := &lsServer{t: t, mutate: mutate, mem: store.NewMemoryStore(), frames: store.NewMemoryFrameStore(16),
+		addr: "127.0.0.1:0", wsAddr: "127.0.0.1:0"}
 	s.start()
 	t.Cleanup(s.stop)
 	return s
@@ -58,7 +62,8 @@ func (s *lsServer) start() {
 		s.mutate(&ls, &zc)
 	}
 	log := discard()
-	accounts, ids, err := account.SetupAccounts(auth.Config{Secret: testSecret}, 1, s.mem, log)
+	st := &crashable{MemoryStore: s.mem, MemoryFrameStore: s.frames, crashed: &s.crashed}
+	accounts, ids, err := account.SetupAccounts(auth.Config{Secret: testSecret}, 1, st, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +71,8 @@ func (s *lsServer) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := lockstep.New(ls, log, lockstep.WithIdentity(identity), lockstep.WithIDs(ids), lockstep.WithMatchStore(s.mem))
+	l, err := lockstep.New(ls, log, lockstep.WithIdentity(identity), lockstep.WithIDs(ids),
+		lockstep.WithMatchStore(st), lockstep.WithFrameStore(st))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +132,59 @@ func (s *lsServer) stop() {
 	}
 	<-s.stopped
 	s.srv = nil
+}
+
+// crash makes the server as good as dead to its stores (it writes
+// nothing more), stops it and starts a new one on the same ports over
+// what the stores held.
+func (s *lsServer) crash() {
+	s.crashed.Store(true)
+	s.stop()
+	s.crashed.Store(false)
+	s.start()
+}
+
+// crashable is the server's stores, which drop every write once crashed
+// is set (a process that died writes nothing).
+type crashable struct {
+	*store.MemoryStore
+	*store.MemoryFrameStore
+	crashed *atomic.Bool
+}
+
+func (c *crashable) AppendFrame(matchID uint64, frame uint32, inputs []byte) error {
+	if c.crashed.Load() {
+		return nil
+	}
+	return c.MemoryFrameStore.AppendFrame(matchID, frame, inputs)
+}
+
+func (c *crashable) EndMatch(matchID uint64, lastFrame uint32) error {
+	if c.crashed.Load() {
+		return nil
+	}
+	return c.MemoryFrameStore.EndMatch(matchID, lastFrame)
+}
+
+func (c *crashable) SaveMatch(ctx context.Context, m store.MatchMeta) error {
+	if c.crashed.Load() {
+		return nil
+	}
+	return c.MemoryStore.SaveMatch(ctx, m)
+}
+
+func (c *crashable) PutSession(ctx context.Context, se store.Session) error {
+	if c.crashed.Load() {
+		return nil
+	}
+	return c.MemoryStore.PutSession(ctx, se)
+}
+
+func (c *crashable) RevokeSession(ctx context.Context, id string) error {
+	if c.crashed.Load() {
+		return nil
+	}
+	return c.MemoryStore.RevokeSession(ctx, id)
 }
 
 // restart stops the server, waits for down, and starts it again on the

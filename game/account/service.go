@@ -271,22 +271,23 @@ func (s *Service) runLogout(c ziface.IConnection, p Player, why LogoutReason) {
 	}
 }
 
-// UpdateSession records where a player is (room, last frame) in its
-// session, through Accounts.UpdateSession, when it changed; a player that
-// is offline or has no session is skipped. It never blocks for long: it
-// holds the service's lock only to compare and swap the session, and
-// Accounts.UpdateSession must not block (the Redis store buffers). Called
-// from room ticks; safe for concurrent use.
-func (s *Service) UpdateSession(id uint64, room uint64, lastFrame uint32) {
+// UpdateSession records where a player is (room, the match running in
+// it, last frame; 0 for none) in its session, through
+// Accounts.UpdateSession, when it changed; a player that is offline or has
+// no session is skipped. It never blocks for long: it holds the service's
+// lock only to compare and swap the session, and Accounts.UpdateSession
+// must not block (the Redis store buffers). Called from room ticks; safe
+// for concurrent use.
+func (s *Service) UpdateSession(id uint64, room, match uint64, lastFrame uint32) {
 	s.mu.Lock()
 	st := s.players[id]
 	if st == nil || st.player.Session == nil ||
-		(st.player.Session.RoomID == room && st.player.Session.LastFrame == lastFrame) {
+		(st.player.Session.RoomID == room && st.player.Session.MatchID == match && st.player.Session.LastFrame == lastFrame) {
 		s.mu.Unlock()
 		return
 	}
 	se := *st.player.Session
-	se.RoomID, se.LastFrame = room, lastFrame
+	se.RoomID, se.MatchID, se.LastFrame = room, match, lastFrame
 	st.player.Session = &se
 	st.ident.Session = &se
 	s.mu.Unlock()
@@ -295,7 +296,7 @@ func (s *Service) UpdateSession(id uint64, room uint64, lastFrame uint32) {
 	}
 }
 
-// SaveSession records se, with its room and last frame, whether or not its
+// SaveSession records se, with its room, match and last frame, whether or not its
 // player is online: a seat held for a dropped player records where its
 // player would resume. It never blocks for long (called from room ticks);
 // a failure is logged. Safe for concurrent use.

@@ -340,7 +340,7 @@ func TestHeartbeatTimeoutIsTimedOut(t *testing.T) {
 }
 
 // TestUpdateSession: UpdateSession writes the player's session through
-// the accounts when room or frame changed, and not otherwise; the session
+// the accounts when room, match or frame changed, and not otherwise; the session
 // a later Verify returns is the stored one, room included.
 func TestUpdateSession(t *testing.T) {
 	ms := store.NewMemoryStore()
@@ -349,18 +349,22 @@ func TestUpdateSession(t *testing.T) {
 	p := e.ts.Dial()
 	ack := e.login(p, "ann", "")
 	before := puts.puts.Load()
-	e.svc.UpdateSession(ack.PlayerId, 7, 40)
-	e.svc.UpdateSession(ack.PlayerId, 7, 40) // unchanged: no write
-	e.svc.UpdateSession(12345, 1, 1)         // offline: nothing
+	e.svc.UpdateSession(ack.PlayerId, 7, 9, 40)
+	e.svc.UpdateSession(ack.PlayerId, 7, 9, 40) // unchanged: no write
+	e.svc.UpdateSession(12345, 1, 1, 1)         // offline: nothing
 	if n := puts.puts.Load() - before; n != 1 {
 		t.Fatalf("%d session writes, want 1", n)
 	}
+	e.svc.UpdateSession(ack.PlayerId, 7, 10, 40) // only the match changed: a write
+	if n := puts.puts.Load() - before; n != 2 {
+		t.Fatalf("%d session writes, want 2", n)
+	}
 	pl, ok := e.svc.PlayerOf(e.svc.Conn(ack.PlayerId))
-	if !ok || pl.Session == nil || pl.Session.RoomID != 7 || pl.Session.LastFrame != 40 {
+	if !ok || pl.Session == nil || pl.Session.RoomID != 7 || pl.Session.MatchID != 10 || pl.Session.LastFrame != 40 {
 		t.Fatalf("PlayerOf after UpdateSession: %+v", pl)
 	}
 	ident, err := e.svc.Accounts().Verify(context.Background(), ack.Token)
-	if err != nil || ident.Session == nil || ident.Session.RoomID != 7 || ident.Session.LastFrame != 40 {
+	if err != nil || ident.Session == nil || ident.Session.RoomID != 7 || ident.Session.MatchID != 10 || ident.Session.LastFrame != 40 {
 		t.Fatalf("Verify after UpdateSession: %+v, %v", ident, err)
 	}
 }

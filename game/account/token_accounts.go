@@ -34,7 +34,9 @@ func NewTokenAccounts(tokens *auth.Tokens, gen *ids.Generator, sessions store.Se
 }
 
 // NewAccount numbers a new player, opens a session for it and signs a
-// token naming both. Safe for concurrent use.
+// token naming both. When the session store's sessions are Sync
+// (store.ModeOf), it returns once the session is durable, or fails (the
+// Service answers "login unavailable"). Safe for concurrent use.
 func (a *TokenAccounts) NewAccount(ctx context.Context, _ string) (Identity, string, error) {
 	id, err := a.ids.Next()
 	if err != nil {
@@ -52,6 +54,14 @@ func (a *TokenAccounts) NewAccount(ctx context.Context, _ string) (Identity, str
 	se := store.Session{ID: session, PlayerID: id, Node: a.node, ExpiresAt: expires}
 	if err := a.sessions.PutSession(ctx, se); err != nil {
 		return Identity{}, "", fmt.Errorf("game: saving a session: %w", err)
+	}
+	// With Sync sessions, the token is handed out only once its session
+	// is durable: a crash then cannot leave a player holding a token its
+	// session is gone for.
+	if store.ModeOf(a.sessions, store.KindSessions) == store.Sync {
+		if err := store.WaitDurable(ctx, a.sessions); err != nil {
+			return Identity{}, "", fmt.Errorf("game: saving a session: %w", err)
+		}
 	}
 	return Identity{PlayerID: id, Session: &se}, token, nil
 }

@@ -45,8 +45,11 @@ type handOver struct {
 func (m *match) startCatchUp(slot uint32, s *seat, from uint32) {
 	m.catchGen++
 	s.catching = m.catchGen
+	if m.l.framesDur != nil {
+		m.out.forget(s.conn) // the stream sends it what they hold
+	}
 	st := &stream{l: m.l, conn: s.conn, match: m.matchID, room: m.r.ID(), hist: m.hist, ended: &m.ended,
-		slot: slot, gen: m.catchGen, from: from, to: m.sentUpTo, started: time.Now()}
+		slot: slot, gen: m.catchGen, from: from, to: m.liveUpTo(), started: time.Now()}
 	if err := s.conn.Async(st.catchUp, nil); err != nil {
 		// The seat stays off live frames: a new Reconnect starts over.
 		m.l.sendError(s.conn, m.l.id(lspb.MsgReconnect), commonpb.ErrorCode_ERROR_BUSY, "server busy: send Reconnect again")
@@ -59,22 +62,30 @@ func (m *match) handOver(c caughtUp) handOver {
 	if s == nil || s.catching != c.gen || s.conn == nil {
 		return handOver{done: true} // the player left or another stream took over
 	}
+	if m.l.framesDur != nil {
+		return m.handOverDurable(c, s)
+	}
 	if m.sentUpTo-c.upTo > handOverFrames {
 		return handOver{to: m.sentUpTo}
 	}
 	if c.upTo < m.sentUpTo {
-		// On the tick: unpaced (a tick never waits for a client), and
-		// bounded by handOverFrames.
-		_, _ = sendFrames(context.Background(), false, s.conn, m.l.id(lspb.MsgCatchUp), m.l.cfg.MaxBatchBytes, c.upTo+1, m.sentUpTo,
-			func(from, to uint32, fn func(uint32, []byte) bool) error {
-				if !m.hist.read(from, to, fn) {
-					return errHistoryTrimmed
-				}
-				return nil
-			})
+		m.sendHistory(s.conn, c.upTo+1, m.sentUpTo)
 	}
 	s.catching = 0
 	return handOver{done: true}
+}
+
+// sendHistory sends frames [from, to] from the room's history as catch-up
+// batches. On the tick: unpaced (a tick never waits for a client), and
+// bounded by handOverFrames.
+func (m *match) sendHistory(conn ziface.IConnection, from, to uint32) {
+	_, _ = sendFrames(context.Background(), false, conn, m.l.id(lspb.MsgCatchUp), m.l.cfg.MaxBatchBytes, from, to,
+		func(from, to uint32, fn func(uint32, []byte) bool) error {
+			if !m.hist.read(from, to, fn) {
+				return errHistoryTrimmed
+			}
+			return nil
+		})
 }
 
 var errHistoryTrimmed = errors.New("game: the frames asked for left the room's history")
@@ -149,6 +160,16 @@ func (st *stream) finishEnded(ctx context.Context) {
 	e := st.ended.Load()
 	if e == nil {
 		return
+	}
+	// With Sync stores, the end is sent once it, and the frames before
+	// it, are durable, as the room's own MatchEnd is.
+	for _, d := range st.l.durables(true) {
+		if err := store.WaitDurable(ctx, d); err != nil {
+			if ctx.Err() == nil {
+				st.l.log.Error("game: catch-up: the match's end is not durable, so not sent", "match", st.match, "err", err)
+			}
+			return
+		}
 	}
 	if st.to < e.end.LastFrame {
 		if _, err := sendFrames(ctx, true, st.conn, st.l.id(lspb.MsgCatchUp), st.l.cfg.MaxBatchBytes, st.to+1, e.end.LastFrame, st.read); err != nil {

@@ -2,6 +2,7 @@ package lockstep
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -121,6 +122,10 @@ func parseInput(b []byte) (data []byte, seq uint32, err error) {
 // step assembles the next frame from the inputs that arrived since the
 // last one, stores it, and sends the packet when it is complete.
 func (m *match) step(now time.Time) {
+	if m.l.framesDur != nil && m.held(now) {
+		m.checkDuration(now)
+		return
+	}
 	m.frame++
 	if len(m.cur) > 0 {
 		m.hist.append(m.frame, m.cur)
@@ -143,15 +148,26 @@ func (m *match) step(now time.Time) {
 		m.flush()
 	}
 	m.expireHashes()
+	m.checkDuration(now)
+}
+
+func (m *match) checkDuration(now time.Time) {
 	if now.Sub(m.startedAt) >= time.Duration(m.opts.MaxDurationS)*time.Second {
 		m.r.End(endReason(lspb.MatchEndReason_MATCH_END_MAX_DURATION))
 	}
 }
 
 // flush sends the assembled frames not yet sent, encoded once for all the
-// seats that are live (connected and not catching up).
+// seats that are live (connected and not catching up). With Sync frames,
+// the packet waits in the outbox for the store instead (durable.go).
 func (m *match) flush() {
 	if m.frame == m.sentUpTo {
+		return
+	}
+	if m.l.framesDur != nil {
+		upTo := m.frame
+		b := m.assemble()
+		m.out.push(&release{upTo: upTo, frames: b, conns: m.liveConns()}, m.l.durables(false))
 		return
 	}
 	m.bw.begin(m.sentUpTo+1, m.frame-m.sentUpTo)
@@ -171,6 +187,24 @@ func (m *match) flush() {
 	m.sentUpTo = m.frame
 	m.pend = m.pend[:0]
 	m.pendBuf = m.pendBuf[:0]
+}
+
+// assemble encodes the frames not yet sent into a packet of their own
+// (a copy: it waits in the outbox) and marks them sent; nil when there
+// are none. The bytes are counted when the outbox sends them.
+func (m *match) assemble() []byte {
+	if m.frame == m.sentUpTo {
+		return nil
+	}
+	m.bw.begin(m.sentUpTo+1, m.frame-m.sentUpTo)
+	for _, f := range m.pend {
+		m.bw.busy(f.frame, m.pendBuf[f.off:f.end])
+	}
+	m.l.met.framesSent.Add(float64(m.frame - m.sentUpTo))
+	m.sentUpTo = m.frame
+	m.pend = m.pend[:0]
+	m.pendBuf = m.pendBuf[:0]
+	return slices.Clone(m.bw.b)
 }
 
 // reportHash records a state hash; a round is judged when every connected

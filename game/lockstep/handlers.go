@@ -76,10 +76,16 @@ func joinOf(p account.Player, c ziface.IConnection, meta *joinMeta) room.Join {
 }
 
 // ack fills lockstep's part of a LoginAck: the room holding the player's
-// seat, and the server's limits.
+// seat, and the server's limits. A session naming a room this process
+// does not have (its server stopped) names it too: the client's Reconnect
+// then learns how its match ended (staleRoom).
 func (l *Service) ack(_ ziface.IConnection, p account.Player, a *commonpb.LoginAck) {
-	if r := l.rooms.RoomOf(p.ID); r != nil && r.Type() == RoomType {
-		a.RoomId = r.ID()
+	if r := l.rooms.RoomOf(p.ID); r != nil {
+		if r.Type() == RoomType {
+			a.RoomId = r.ID()
+		}
+	} else {
+		a.RoomId = l.staleRoomOf(p)
 	}
 	a.Limits = &commonpb.Limits{MaxInputBytes: uint32(l.cfg.MaxInputBytes), InputRate: l.cfg.InputRate,
 		MaxPacketSize: l.maxPacket.Load(), ReconnectGraceMs: uint32(l.cfg.ReconnectGrace.Milliseconds()),
@@ -300,7 +306,12 @@ func (l *Service) handleReconnect(req ziface.IRequest) {
 		return
 	}
 	meta := &joinMeta{req: req.GetMsgID(), reconnect: true, lastFrame: m.LastFrame}
-	if err := l.rooms.Rejoin(joinOf(p, c, meta), l.done(c, req.GetMsgID())); err != nil {
+	err := l.rooms.Rejoin(joinOf(p, c, meta), l.done(c, req.GetMsgID()))
+	switch {
+	case err == nil:
+	case errors.Is(err, room.ErrNoSeat) && l.staleRoomOf(p) != 0:
+		l.staleRoom(c, req.GetMsgID(), p)
+	default:
 		l.roomError(c, req.GetMsgID(), err)
 	}
 }

@@ -28,6 +28,7 @@ type lsEnv struct {
 	t    *testing.T
 	ls   *Service
 	srv  *znet.Server
+	ts   *znettest.Server
 	cl   *znet.Client
 	addr string
 }
@@ -73,7 +74,7 @@ func startLockstep(t *testing.T, mutate func(*Config), opts ...Option) *lsEnv {
 	}
 	cl.AddRouterFunc(zc.NoticeMsgID, route)
 	t.Cleanup(func() { _ = cl.Close() })
-	return &lsEnv{t: t, ls: ls, srv: ts.Server, cl: cl, addr: ts.Addr}
+	return &lsEnv{t: t, ls: ls, srv: ts.Server, ts: ts, cl: cl, addr: ts.Addr}
 }
 
 // lsClient is one player's connection.

@@ -91,6 +91,11 @@ type match struct {
 	// ended is set by End for the catch-up streams still running, so they
 	// can finish their players' frames and send MatchEnd themselves.
 	ended atomic.Pointer[endInfo]
+	// out holds the packets waiting for the store with Sync frames, and
+	// MatchEnd with Sync matches (durable.go); nil when both are Async.
+	out        *outbox
+	maxWaiting uint32    // the most frames out may hold before the room pauses
+	pausedAt   time.Time // when the room paused for the store; zero while it runs
 }
 
 type pendFrame struct {
@@ -122,6 +127,10 @@ func (m *match) Init(r *room.Room, o any) error {
 	m.seats = make([]*seat, m.opts.MaxPlayers)
 	m.readyTimeout = time.Duration(m.opts.ReadyTimeoutMs) * time.Millisecond
 	m.hist = newHistory(m.l.cfg.MaxHistoryBytes)
+	if m.l.framesDur != nil || m.l.matchesDur != nil {
+		m.out = &outbox{l: m.l, match: m.matchID}
+		m.maxWaiting = max(uint32(holdFor.Seconds())*m.opts.TickRate, 2*m.opts.FramesPerPacket)
+	}
 	if err := r.SetTickRate(int(m.opts.TickRate)); err != nil {
 		return err
 	}
@@ -174,7 +183,7 @@ func (m *match) Join(r *room.Room, j room.Join) {
 			m.seats[i] = s
 			m.seated++
 			m.updateListing() // before anyone hears of the join, so a RoomList after it counts the player
-			m.l.acc.UpdateSession(j.ID, r.ID(), 0)
+			m.l.acc.UpdateSession(j.ID, r.ID(), m.matchID, 0)
 			m.sendState(j.Conn, uint32(i))
 			m.event(lspb.PlayerEventKind_PLAYER_JOINED, uint32(i), s, j.Conn)
 			if h := m.l.hooks.OnJoin; h != nil {
@@ -246,7 +255,7 @@ func (m *match) Leave(r *room.Room, p room.Player, why room.LeaveReason) {
 		// The last frame sent: where a reconnection to any node would resume.
 		if s.session != nil {
 			se := *s.session
-			se.RoomID, se.LastFrame = r.ID(), m.sentUpTo
+			se.RoomID, se.MatchID, se.LastFrame = r.ID(), m.matchID, m.liveUpTo()
 			m.l.acc.SaveSession(se)
 		}
 		m.updateListing()
@@ -277,7 +286,10 @@ func (m *match) vacate(slot uint32) {
 		m.readyN--
 	}
 	delete(m.votes, slot)
-	m.l.acc.UpdateSession(s.p.ID, 0, 0)
+	if m.l.framesDur != nil && s.conn != nil {
+		m.out.forget(s.conn) // a leaver gets no frame after its leave, as with Async frames
+	}
+	m.l.acc.UpdateSession(s.p.ID, 0, 0, 0)
 	m.updateListing()
 }
 
@@ -338,7 +350,12 @@ func (m *match) start(now time.Time) {
 func (m *match) End(r *room.Room, why room.EndReason) {
 	reason := pbReason(why)
 	if m.state == stateRunning {
-		m.flush()
+		var last []byte // with Sync frames, the last packet: it leaves with MatchEnd
+		if m.l.framesDur != nil {
+			last = m.assemble()
+		} else {
+			m.flush()
+		}
 		if err := m.l.frames.EndMatch(m.matchID, m.frame); err != nil {
 			m.l.log.Error("game: ending a match in the store failed", "match", m.matchID, "err", err)
 		}
@@ -347,9 +364,17 @@ func (m *match) End(r *room.Room, why room.EndReason) {
 		end := &lspb.MatchEnd{MatchId: m.matchID, LastFrame: m.frame, Reason: reason, Result: result}
 		m.ended.Store(&endInfo{end: end})
 		b := marshal(end)
-		for _, s := range m.seats {
-			if s != nil && s.conn != nil && s.catching == 0 {
-				_ = s.conn.SendMsg(m.l.id(lspb.MsgMatchEnd), b)
+		if m.out != nil {
+			// After every release before it, once EndMatch and the final
+			// SaveMatch (with Sync matches) and the last frames (with Sync
+			// frames) are durable.
+			m.l.ends.Add(1) // Shutdown waits for it
+			m.out.push(&release{upTo: m.frame, frames: last, end: b, conns: m.liveConns()}, m.l.durables(true))
+		} else {
+			for _, s := range m.seats {
+				if s != nil && s.conn != nil && s.catching == 0 {
+					_ = s.conn.SendMsg(m.l.id(lspb.MsgMatchEnd), b)
+				}
 			}
 		}
 		m.l.met.matchesEnded.WithLabelValues(reason.String()).Inc()
@@ -360,7 +385,7 @@ func (m *match) End(r *room.Room, why room.EndReason) {
 	}
 	for _, s := range m.seats {
 		if s != nil {
-			m.l.acc.UpdateSession(s.p.ID, 0, 0)
+			m.l.acc.UpdateSession(s.p.ID, 0, 0, 0)
 		}
 	}
 	m.state = stateEnded
@@ -397,7 +422,7 @@ func (m *match) Signal(_ *room.Room, data any) (any, error) {
 // UNSPECIFIED) and at the end. The seats are those at the start, leavers
 // included, so a replay shows everyone who played.
 func (m *match) saveMeta(reason lspb.MatchEndReason, result []byte) {
-	meta := store.MatchMeta{MatchID: m.matchID, RoomID: m.r.ID(), Seed: m.seed, TickRate: m.opts.TickRate,
+	meta := store.MatchMeta{MatchID: m.matchID, RoomID: m.r.ID(), Node: m.l.node, Seed: m.seed, TickRate: m.opts.TickRate,
 		StartedAt: m.startedAt, Players: m.played}
 	if reason != lspb.MatchEndReason_MATCH_END_UNSPECIFIED {
 		meta.EndedAt, meta.LastFrame, meta.EndReason, meta.Result = time.Now(), m.frame, reason.String(), result

@@ -13,6 +13,8 @@ type metrics struct {
 	framesSent, bytesSent                 prometheus.Counter
 	roomsCreated, matchesStarted, desyncs prometheus.Counter
 	reconnections, storeErrors            prometheus.Counter
+	pausedTicks, releasesDropped          prometheus.Counter
+	matchesRecovered                      prometheus.Counter
 	inputsDropped, matchesEnded           *prometheus.CounterVec
 }
 
@@ -33,6 +35,10 @@ func newMetrics() *metrics {
 		desyncs:        c("desyncs_total", "Hash rounds in which some slot diverged from the majority."),
 		reconnections:  c("reconnections_total", "Players who took their seat back."),
 		storeErrors:    c("store_errors_total", "Frames the frame store refused (a persistent store down or full)."),
+		pausedTicks:    c("paused_ticks_total", "Ticks a running match assembled no frame because its frames waited for the store too long (Sync frames, the store away)."),
+		releasesDropped: c("releases_dropped_total",
+			"Frame packets and MatchEnds not sent because the store could not make them durable (Sync frames or matches; the store failed or closed)."),
+		matchesRecovered: c("matches_recovered_total", "Matches a previous process of this node left running, marked MATCH_END_INTERRUPTED at start."),
 		inputsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "inputs_dropped_total",
 			Help: "Inputs not put in a frame: rate_limited, queue_full (room busy), frame_full (the frame holds its most input bytes), not_running (before the start or after the end)."}, []string{"reason"}),
 		matchesEnded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "matches_ended_total",
@@ -46,6 +52,7 @@ func (m *metrics) register(reg prometheus.Registerer, l *Service) error {
 	rooms := prometheus.NewDesc("zinxgame_lockstep_rooms", "Rooms by state: open (taking players) or running.", []string{"state"}, nil)
 	cs := []prometheus.Collector{m.catchUp, m.framesSent, m.bytesSent,
 		m.roomsCreated, m.matchesStarted, m.desyncs, m.reconnections, m.storeErrors, m.inputsDropped, m.matchesEnded,
+		m.pausedTicks, m.releasesDropped, m.matchesRecovered,
 		roomsCollector{l: l, desc: rooms}}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

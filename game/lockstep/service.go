@@ -2,8 +2,10 @@ package lockstep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,11 +41,24 @@ type Service struct {
 	rooms   *room.Manager
 	acc     *account.Service
 	ids     *ids.Generator
+	node    uint32        // ids' node, recorded in MatchMeta.Node
 	lastID  atomic.Uint64 // the largest ID issued, for newID's fallback
 	running atomic.Int64  // matches running, for the rooms gauge
 	rules   Rules
 	hooks   Hooks
 	met     *metrics
+
+	// fence is an ID issued when the service was made: every match of
+	// this process has a larger one, so recovery never takes a match of
+	// this process for one its predecessor left running.
+	fence uint64
+	// framesDur and matchesDur are the stores' Durability when their
+	// kind is Sync (store.ModeOf), nil when Async: a frame is broadcast,
+	// and MatchEnd sent, only once durable (durable.go).
+	framesDur, matchesDur store.Durability
+	frameWaits, endWaits  []store.Durability // durables
+	ends                  sync.WaitGroup     // MatchEnds in an outbox
+	recovery              recovery
 
 	ownRooms   bool
 	accounts   account.Accounts // WithAccounts: the accounts of an identity service of our own
@@ -137,6 +152,15 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Service, error) {
 		}
 		l.ids = g
 	}
+	l.node = uint32(l.ids.Node())
+	l.fence = l.newID()
+	if d, ok := l.frames.(store.Durability); ok && d.Mode(store.KindFrames) == store.Sync {
+		l.framesDur = d
+	}
+	if d, ok := l.matches.(store.Durability); ok && d.Mode(store.KindMatches) == store.Sync {
+		l.matchesDur = d
+	}
+	l.setDurables()
 	if l.acc == nil {
 		acc, err := account.New(l.accountCfg, l.accounts, log)
 		if err != nil {
@@ -205,7 +229,10 @@ func (l *Service) newID() uint64 {
 // service, its own routes (MsgIDBase to MsgIDBase+24), and, for a room
 // manager of its own, the manager's disconnect hook (a dropped player's
 // seat is held for ReconnectGrace) and shutdown work (every match ends
-// with MATCH_END_SHUTDOWN while the players are still connected).
+// with MATCH_END_SHUTDOWN while the players are still connected). Once
+// mounted, the service marks the matches its node's previous process left
+// running as interrupted, in the background (Recover), retrying until it
+// succeeds or the service shuts down.
 func (l *Service) Mount(m *znet.Mount) error {
 	l.maxPacket.Store(uint32(m.Server().Config().MaxPackageSize))
 	p := account.Protocol{Login: l.id(lspb.MsgLogin), LoginAck: l.id(lspb.MsgLoginAck), Error: l.id(lspb.MsgError),
@@ -227,22 +254,43 @@ func (l *Service) Mount(m *znet.Mount) error {
 			return err
 		}
 	}
+	// Registered before the room manager's, so it runs after it (the last
+	// registered runs first): once the matches have ended.
+	m.OnShutdown(l.afterRooms)
 	if l.ownRooms {
-		return l.rooms.Mount(m)
+		if err := l.rooms.Mount(m); err != nil {
+			return err
+		}
 	}
+	l.recovery.start(l)
 	return nil
+}
+
+// afterRooms is the service's shutdown work once its rooms have ended:
+// stop the recovery, and, with a room manager of its own, wait for the
+// MatchEnds still waiting for a Sync store (a shared manager's matches may
+// still end after it).
+func (l *Service) afterRooms(ctx context.Context) error {
+	err := l.recovery.stop(ctx)
+	if !l.ownRooms {
+		return err
+	}
+	return errors.Join(err, l.waitEnds(ctx))
 }
 
 // Shutdown ends every match (MATCH_END_SHUTDOWN) at its next tick and
 // waits until every room has closed or ctx ends, when the service owns
 // its room manager; with a shared manager (WithRooms) the manager's own
 // shutdown does it. Mounted, it runs as the server's shutdown work. Safe
-// for concurrent use.
+// for concurrent use. It also stops the background recovery (Mount) and,
+// with Sync stores, waits for the last MatchEnds to be durable and sent.
 func (l *Service) Shutdown(ctx context.Context) error {
-	if !l.ownRooms {
-		return nil
+	if l.ownRooms {
+		if err := l.rooms.Shutdown(ctx); err != nil {
+			return errors.Join(err, l.recovery.stop(ctx))
+		}
 	}
-	return l.rooms.Shutdown(ctx)
+	return l.afterRooms(ctx)
 }
 
 // Close is Shutdown bounded by two seconds, for a service that is not

@@ -149,6 +149,10 @@ const (
 	MatchEndReason_MATCH_END_MAX_DURATION MatchEndReason = 3
 	MatchEndReason_MATCH_END_SHUTDOWN     MatchEndReason = 4
 	MatchEndReason_MATCH_END_FAILED       MatchEndReason = 5 // the server's room logic failed (a bug); the match is stored up to its last frame
+	// The server running the match stopped without ending it (a crash); the
+	// match is stored, and replayable, up to last_frame, its last durable
+	// frame.
+	MatchEndReason_MATCH_END_INTERRUPTED MatchEndReason = 6
 )
 
 // Enum value maps for MatchEndReason.
@@ -160,6 +164,7 @@ var (
 		3: "MATCH_END_MAX_DURATION",
 		4: "MATCH_END_SHUTDOWN",
 		5: "MATCH_END_FAILED",
+		6: "MATCH_END_INTERRUPTED",
 	}
 	MatchEndReason_value = map[string]int32{
 		"MATCH_END_UNSPECIFIED":  0,
@@ -168,6 +173,7 @@ var (
 		"MATCH_END_MAX_DURATION": 3,
 		"MATCH_END_SHUTDOWN":     4,
 		"MATCH_END_FAILED":       5,
+		"MATCH_END_INTERRUPTED":  6,
 	}
 )
 
@@ -1799,14 +1805,15 @@ const file_lspb_lockstep_proto_rawDesc = "" +
 	"\x13PLAYER_DISCONNECTED\x10\x03\x12\x16\n" +
 	"\x12PLAYER_RECONNECTED\x10\x04\x12\x10\n" +
 	"\fPLAYER_READY\x10\x05\x12\x14\n" +
-	"\x10PLAYER_NOT_READY\x10\x06*\xa0\x01\n" +
+	"\x10PLAYER_NOT_READY\x10\x06*\xbb\x01\n" +
 	"\x0eMatchEndReason\x12\x19\n" +
 	"\x15MATCH_END_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10MATCH_END_RESULT\x10\x01\x12\x13\n" +
 	"\x0fMATCH_END_EMPTY\x10\x02\x12\x1a\n" +
 	"\x16MATCH_END_MAX_DURATION\x10\x03\x12\x16\n" +
 	"\x12MATCH_END_SHUTDOWN\x10\x04\x12\x14\n" +
-	"\x10MATCH_END_FAILED\x10\x05B1Z*github.com/zinxgame/zinxgame/protocol/lspb\xaa\x02\x02Pbb\x06proto3"
+	"\x10MATCH_END_FAILED\x10\x05\x12\x19\n" +
+	"\x15MATCH_END_INTERRUPTED\x10\x06B1Z*github.com/zinxgame/zinxgame/protocol/lspb\xaa\x02\x02Pbb\x06proto3"
 
 var (
 	file_lspb_lockstep_proto_rawDescOnce sync.Once

@@ -104,6 +104,7 @@ export class LockstepClient extends Emitter {
     this._waiters = []; // {ids, match(id, msg), resolve, reject, timer}
     this._loggedIn = false; // the current socket's Login was answered
     this._resuming = false; // a Reconnect was sent and live frames have not come yet
+    this._resumeEnded = false; // a MatchEnd answered the Reconnect under way
     this._freshLogin = false; // the stored token was refused once; log in without it
     this._connectWaiter = null;
 
@@ -324,6 +325,7 @@ export class LockstepClient extends Emitter {
     this.limits = ack.limits ?? null;
     if (ack.roomId !== 0n) {
       this._resuming = true;
+      this._resumeEnded = false;
       this._setState("connected");
       this._send(MsgID.Reconnect, ReconnectSchema, { lastFrame: this.lastFrame });
       return;
@@ -403,6 +405,9 @@ export class LockstepClient extends Emitter {
 
   _onMatchEnd(e) {
     if (this.match && this.match.matchId === e.matchId) this.match = null;
+    // A resume answered MatchEnd (MATCH_END_INTERRUPTED: the server that
+    // ran the match stopped) and then ERROR_NO_SEAT: the match is over.
+    if (this._resuming) this._resumeEnded = true;
     this.emit("matchEnd", e);
   }
 
@@ -421,11 +426,15 @@ export class LockstepClient extends Emitter {
     }
     if (e.requestId === MsgID.Reconnect && this._resuming) {
       this._resuming = false;
+      const ended = this._resumeEnded;
+      this._resumeEnded = false;
       if (e.code === ErrorCode.ERROR_NO_SEAT) {
         this.match = null;
         this.room = null;
       }
       this._connected(null);
+      // The matchEnd event told why there is no seat: not an error.
+      if (ended && e.code === ErrorCode.ERROR_NO_SEAT) return;
     }
     // RoomState answers both create and join: match the failed request's ID.
     const w = this._waiters.find((w) => w.req === e.requestId);

@@ -187,6 +187,35 @@ test("a reload (new client, stored token) starts the game and catches up from fr
   assert.equal(s.c.state, "resumed");
 });
 
+test("a resume answered MatchEnd(INTERRUPTED) then NO_SEAT ends the match, with no error and no more reconnecting", async () => {
+  const s = setup();
+  const p = s.c.connect();
+  s.login();
+  await p;
+  s.matchStart();
+  s.batch(1, 3);
+  s.sock().serverClose(); // the server died
+  s.clock.advance(100);
+  const sock = s.sock();
+  sock.accept(); // the next server process
+  s.reply(MsgID.LoginAck, commonpb.LoginAckSchema, { playerId: 7n, token: "tok-2", roomId: 42n });
+  assert.deepEqual(s.sent(MsgID.Reconnect, lspb.ReconnectSchema).map((r) => r.lastFrame), [3]);
+  s.reply(MsgID.MatchEnd, lspb.MatchEndSchema, { matchId: 99n, lastFrame: 2, reason: lspb.MatchEndReason.MATCH_END_INTERRUPTED });
+  s.reply(MsgID.Error, commonpb.ErrorSchema, { code: commonpb.ErrorCode.ERROR_NO_SEAT, requestId: MsgID.Reconnect });
+  const ev = (t) => s.events.filter(([x]) => x === t).map(([, v]) => v);
+  assert.deepEqual(ev("matchEnd").map((e) => [e.matchId, e.reason]), [[99n, lspb.MatchEndReason.MATCH_END_INTERRUPTED]]);
+  assert.deepEqual(ev("error"), [], "the match end is not an error");
+  assert.equal(s.c.match, null);
+  assert.equal(s.c.state, "connected");
+  s.clock.advance(10000);
+  assert.equal(s.sock(), sock, "no reconnection after the answer");
+  assert.equal(s.sent(MsgID.Reconnect, lspb.ReconnectSchema).length, 1);
+  // Today's answer, NO_SEAT alone, is still an error event.
+  s.c._resuming = true;
+  s.reply(MsgID.Error, commonpb.ErrorSchema, { code: commonpb.ErrorCode.ERROR_NO_SEAT, requestId: MsgID.Reconnect });
+  assert.deepEqual(ev("error").map((e) => e.code), [commonpb.ErrorCode.ERROR_NO_SEAT]);
+});
+
 test("a gap asks the server for the frames again instead of skipping them", async () => {
   const s = setup();
   const p = s.c.connect();
