@@ -84,7 +84,9 @@ type verdict struct {
 	failures                                     []string
 }
 
-func (v *verdict) failf(format string, args ...any) { v.failures = append(v.failures, fmt.Sprintf(format, args...)) }
+func (v *verdict) failf(format string, args ...any) {
+	v.failures = append(v.failures, fmt.Sprintf(format, args...))
+}
 
 // count adds one record to t: present or not, required or not.
 func (v *verdict) count(t *tally, required, present bool, what string, args ...any) {
