@@ -132,7 +132,6 @@ func (s *server) tryStart(wait time.Duration) error {
 		s.mu.Unlock()
 		return err
 	}
-	cmd.Stdout = nil
 	if err := cmd.Start(); err != nil {
 		s.mu.Unlock()
 		return fmt.Errorf("starting %s: %w", s.bin, err)
@@ -217,21 +216,6 @@ func (s *server) exitState() *os.ProcessState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.state
-}
-
-// running reports whether the process started last is still up.
-func (s *server) running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return false
-	}
-	select {
-	case <-s.exited:
-		return false
-	default:
-		return true
-	}
 }
 
 // kill9 kills the server with SIGKILL, as a crash would, and waits until

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,14 +31,14 @@ var writesLost = regexp.MustCompile(`closed with ([1-9][0-9]*) writes\b`)
 //     write it could not keep.
 func TestExitNonZeroWhenNotSpilled(t *testing.T) {
 	t.Run("spill off", func(t *testing.T) {
-		notSpilled(t, "off", nil, workloadConfig{pairs: 2, longPairs: 1, minFrames: 10, maxFrames: 30}, time.Second)
+		notSpilled(t, "off", nil, workloadConfig{pairs: 2, longPairs: 1, minFrames: 10, maxFrames: 30}, time.Second, 0)
 	})
 	t.Run("spill full", func(t *testing.T) {
 		spill := filepath.Join(t.TempDir(), "spill", "lockstep.spill")
 		// Four rooms of 2 × 1800-byte inputs at 30 Hz queue about 430 KB
 		// a second: 4s of outage is well past the 1 MiB bound.
-		env := []string{"ZINX_REDIS_MAXSPILLBYTES=1048576", "ZINX_LOCKSTEP_MAXINPUTBYTES=2048"}
-		notSpilled(t, spill, env, workloadConfig{pairs: 4, longPairs: 4, inputSize: 1800}, 4*time.Second)
+		env := []string{"ZINX_REDIS_MAXSPILLBYTES=" + strconv.Itoa(minSpillBytes), "ZINX_LOCKSTEP_MAXINPUTBYTES=2048"}
+		notSpilled(t, spill, env, workloadConfig{pairs: 4, longPairs: 4, inputSize: 1800}, 4*time.Second, minSpillBytes)
 	})
 	t.Run("spill uncreatable", func(t *testing.T) {
 		dir := t.TempDir()
@@ -46,14 +47,18 @@ func TestExitNonZeroWhenNotSpilled(t *testing.T) {
 			t.Fatal(err)
 		}
 		notSpilled(t, filepath.Join(file, "lockstep.spill"), nil,
-			workloadConfig{pairs: 2, longPairs: 1, minFrames: 10, maxFrames: 30}, time.Second)
+			workloadConfig{pairs: 2, longPairs: 1, minFrames: 10, maxFrames: 30}, time.Second, 0)
 	})
 }
 
+// minSpillBytes is the least Redis.MaxSpillBytes accepted (1 MiB).
+const minSpillBytes = 1 << 20
+
 // notSpilled runs the lockstep server in async mode with spill as its
 // SpillFile, plays wcfg, kills Redis, plays on for outage, then sends
-// SIGTERM and wants a non-zero exit that counts the writes lost.
-func notSpilled(t *testing.T, spill string, env []string, wcfg workloadConfig, outage time.Duration) {
+// SIGTERM and wants a non-zero exit that counts the writes lost; with
+// maxSpill > 0, a spill file within that bound too.
+func notSpilled(t *testing.T, spill string, env []string, wcfg workloadConfig, outage time.Duration, maxSpill int64) {
 	rs := redistest.Start(t)
 	srv := newServer(t, "lockstep", append(durabilityEnv(rs.Addr, "async", spill), env...)...)
 	if err := srv.tryStart(20 * time.Second); err != nil {
@@ -91,6 +96,11 @@ func notSpilled(t *testing.T, spill string, env []string, wcfg workloadConfig, o
 	named := writesLost.FindString(srv.lastRunLogs())
 	if named == "" {
 		t.Errorf("the server's log does not count the writes lost (%q); log:\n%s", writesLost, srv.logTail())
+	}
+	if maxSpill > 0 {
+		if fi, err := os.Stat(spill); err == nil && fi.Size() > maxSpill {
+			t.Errorf("the spill file holds %d bytes, past Redis.MaxSpillBytes = %d", fi.Size(), maxSpill)
+		}
 	}
 	t.Logf("SIGTERM → %v after %s: %q; last line %q", st, time.Since(began).Round(time.Millisecond), named, srv.lastErrorLine())
 }
