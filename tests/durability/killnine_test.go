@@ -126,6 +126,7 @@ func killLoop(t *testing.T, mode string) {
 		t.Logf("%s: kill %s after the start of the workload; restart %s, checks %s, iteration %s; %d matches; %s",
 			label, warm.Round(time.Millisecond), restarted.Round(time.Millisecond), time.Since(check).Round(time.Millisecond),
 			time.Since(it).Round(time.Millisecond), len(matches), v.summary())
+		sum.add(&v)
 		if len(v.failures) > 0 {
 			v.report(t, label)
 			if failed++; failed == maxFailedIterations {
@@ -133,7 +134,6 @@ func killLoop(t *testing.T, mode string) {
 				break
 			}
 		}
-		sum.add(&v)
 	}
 	t.Logf("%s summary over %d of %d iterations in %s: %s", mode, ran, n, time.Since(began).Round(time.Second), sum.summary())
 }
