@@ -270,7 +270,10 @@ func checkUnfinished(ctx context.Context, rv *redisView, matches []*matchRec, ru
 		required := p.required || h["id"] != ""
 		v.count(&v.unfinished, required, ok, "the %s end of match %d (started %s, %d busy frames received): Redis has %v",
 			reasonName(want), m.id, rule.ago(m.startAt), len(m.frames), h)
-		if required || reason == reasonName(want) {
+		// Its players must hear of its end when they log in again; not of
+		// a RESULT end their votes made just before the kill (they would
+		// have had it live).
+		if reason == reasonName(want) || required && reason == "" {
 			for _, pl := range m.players {
 				expect[pl.player] = m.id
 			}
