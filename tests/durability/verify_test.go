@@ -20,7 +20,7 @@ import (
 // matchEndInterrupted is lspb.MatchEndReason_MATCH_END_INTERRUPTED (6):
 // "the server running the match stopped without ending it". Spelled out
 // so this package builds before the protocol gains the name.
-const matchEndInterrupted = lspb.MatchEndReason(6)
+const matchEndInterrupted = lspb.MatchEndReason_MATCH_END_INTERRUPTED
 
 // reasonName is a reason as Redis stores it (its enum name), known to the
 // generated code or not.
