@@ -157,7 +157,7 @@ func TestCloseSpillsAndStartReplays(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("Close took %v with Redis away", d)
 	}
-	spilled := metric(t, reg, "zinxgame_redis_spilled_writes_total")
+	spilled := gauge(t, reg, "zinxgame_redis_spilled_writes_total")
 	if v := spilled; v < 302 {
 		t.Fatalf("%v writes spilled, want at least 302 (300 frames, 1 player, 1 end, and copies of a batch in flight)", v)
 	}
@@ -169,7 +169,7 @@ func TestCloseSpillsAndStartReplays(t *testing.T) {
 	reg2 := prometheus.NewRegistry()
 	st2 := newStore(t, rc, redisstore.WithMetrics(reg2))
 	defer func() { _ = st2.Close(context.Background()) }()
-	if v := metric(t, reg2, "zinxgame_redis_replayed_writes_total"); v != spilled {
+	if v := gauge(t, reg2, "zinxgame_redis_replayed_writes_total"); v != spilled {
 		t.Fatalf("%v writes replayed, want the %v spilled", v, spilled)
 	}
 	c := client(t, srv.Addr) // New has replayed them already
@@ -305,10 +305,10 @@ func TestTornSpillFile(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			st2 := newStore(t, rc, redisstore.WithMetrics(reg))
 			defer func() { _ = st2.Close(context.Background()) }()
-			if v := metric(t, reg, "zinxgame_redis_spill_torn_total"); v != 1 {
+			if v := gauge(t, reg, "zinxgame_redis_spill_torn_total"); v != 1 {
 				t.Fatalf("spill_torn_total = %v, want 1", v)
 			}
-			if v := metric(t, reg, "zinxgame_redis_replayed_writes_total"); v != 7 {
+			if v := gauge(t, reg, "zinxgame_redis_replayed_writes_total"); v != 7 {
 				t.Fatalf("%v replayed, want the 7 whole records", v)
 			}
 			msgs := client(t, srv.Addr).XRange(context.Background(), "t:frames:5", "-", "+").Val()
@@ -362,26 +362,6 @@ func TestCloseReportsWhatIsLost(t *testing.T) {
 }
 
 func errContains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }
-
-// metric is the value of a registered counter or gauge.
-func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			m := mf.GetMetric()[0]
-			if c := m.GetCounter(); c != nil {
-				return c.GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("metric %s is not registered", name)
-	return 0
-}
 
 // waitDown waits until the store has found Redis unreachable.
 func waitDown(t *testing.T, st *redisstore.Store) {

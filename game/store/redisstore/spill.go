@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/zinxgame/zinxgame/zconf"
 )
@@ -20,6 +21,9 @@ import (
 // by a stopped or crashed process is replayed before anything else. Reads
 // of a record whose newest write is in the file flush first, as for one in
 // the queue (lastKey keeps its seq; spilledFrames a match's frames).
+
+// spillLogEvery spaces the spill's log lines.
+const spillLogEvery = 10 * time.Second
 
 // errSpillOff is spilling with Redis.SpillFile = "off".
 var errSpillOff = errors.New("redisstore: spilling is off (Redis.SpillFile)")
@@ -99,8 +103,14 @@ func (s *Store) spillLocked(why string) error {
 	}
 	s.spilledTo = s.seq
 	s.met.spilled.Add(float64(n))
-	s.log.Warn("redisstore: writes spilled to the local file; they go to Redis, in order, when it takes them",
-		"why", why, "writes", n, "file", s.spill.path, "file_bytes", s.spill.size)
+	// During an outage with sync writes this runs many times a second:
+	// one line every spillLogEvery says how many went since the last.
+	s.spillsUnlogged += n
+	if now := time.Now(); now.Sub(s.spillLoggedAt) >= spillLogEvery {
+		s.log.Warn("redisstore: writes spilled to the local file; they go to Redis, in order, when it takes them",
+			"why", why, "writes", s.spillsUnlogged, "file", s.spill.path, "file_bytes", s.spill.size)
+		s.spillLoggedAt, s.spillsUnlogged = now, 0
+	}
 	clear(s.queue)
 	s.queue = s.queue[:0]
 	return nil

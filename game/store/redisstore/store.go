@@ -104,6 +104,8 @@ type Store struct {
 	inflightSpilled bool              // inflight is in the file (a copy, or read from it)
 	startN          uint64            // records an earlier process left in the file, numbered 1..startN
 	startDone       uint64            // of which read back so far
+	spillLoggedAt   time.Time         // the last spill log line
+	spillsUnlogged  int               // writes spilled since it
 
 	up       atomic.Bool
 	downAt   time.Time // when the current outage began (flusher only)
