@@ -160,6 +160,9 @@ func (s *Service) handleLogout(req ziface.IRequest, p Protocol) {
 		}
 		pl := st.player
 		s.mu.Unlock()
+		if ident.Session != nil {
+			s.revoked.add(ident.Session.ID, time.Now())
+		}
 		s.runLogout(c, pl, LoggedOut)
 		send(c, p.LogoutAck, &commonpb.LogoutAck{})
 		c.Stop()

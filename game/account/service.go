@@ -81,6 +81,7 @@ type Service struct {
 	accounts Accounts
 	log      *slog.Logger
 	newIDs   *ipLimits // nil when NewIdentityRate is off
+	revoked  revokedSet
 
 	mu      sync.RWMutex
 	conns   map[ziface.IConnection]*conn
@@ -301,6 +302,9 @@ func (s *Service) UpdateSession(id uint64, room, match uint64, lastFrame uint32)
 // player would resume. It never blocks for long (called from room ticks);
 // a failure is logged. Safe for concurrent use.
 func (s *Service) SaveSession(se store.Session) {
+	if s.revoked.has(se.ID, time.Now()) {
+		se.Revoked = true // a copy from before its Logout must not undo it
+	}
 	if err := s.accounts.UpdateSession(context.Background(), se); err != nil {
 		s.log.Warn("account: recording a session failed", "player", se.PlayerID, "session", se.ID, "err", err)
 	}

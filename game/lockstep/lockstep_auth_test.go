@@ -115,3 +115,42 @@ func TestLockstepSessionTracksRoom(t *testing.T) {
 		t.Fatalf("session after dropping: %+v", se)
 	}
 }
+
+// TestLogoutMidMatchStaysRevoked: a player who logs out in the middle of a
+// match has its seat held when the connection closes, and the hold records
+// where it would resume from the seat's copy of the session, made before
+// the Logout. That write must not un-revoke the session: the token stays
+// refused.
+func TestLogoutMidMatchStaysRevoked(t *testing.T) {
+	ms := store.NewMemoryStore()
+	accounts, gen, err := account.SetupAccounts(auth.Config{Secret: strings.Repeat("s", 32)}, 1, ms, discardLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startLockstep(t, func(c *Config) { c.TickRate = 100 }, WithAccounts(accounts), WithIDs(gen))
+	a, b := e.dial(), e.dial()
+	ackA := a.login("")
+	b.login("")
+	st := a.create(&lspb.RoomOptions{MaxPlayers: 2})
+	b.join(st.Room.RoomId)
+	a.matchStart()
+	id, err := accounts.Verify(context.Background(), ackA.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := a.frames(20)
+	a.send(lspb.MsgLogout, &commonpb.Logout{})
+	a.expect(lspb.MsgLogoutAck, &commonpb.LogoutAck{})
+	<-a.c.Done()
+	var se store.Session
+	znettest.Eventually(t, func() bool {
+		se, _, _ = ms.GetSession(context.Background(), id.Session.ID)
+		return se.LastFrame >= got[len(got)-1].n
+	}, "the held seat to record the session")
+	if !se.Revoked {
+		t.Fatalf("the session after a Logout mid-match is %+v: the held seat's write un-revoked it", se)
+	}
+	c := e.dial()
+	c.send(lspb.MsgLogin, &commonpb.Login{Token: ackA.Token})
+	c.expectError(commonpb.ErrorCode_ERROR_TOKEN_REVOKED)
+}

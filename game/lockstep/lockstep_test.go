@@ -69,7 +69,7 @@ func startLockstep(t *testing.T, mutate func(*Config), opts ...Option) *lsEnv {
 		v, _ := req.GetConnection().GetProperty("inbox")
 		v.(chan lsMsg) <- lsMsg{req.GetMsgID(), slices.Clone(req.GetData())}
 	}
-	for id := lspb.MsgLogin; id <= lspb.MsgReplayStart; id++ {
+	for id := lspb.MsgLogin; id <= lspb.MsgRoomJoinOrCreate; id++ { // every server-sent ID
 		cl.AddRouterFunc(id, route)
 	}
 	cl.AddRouterFunc(zc.NoticeMsgID, route)
