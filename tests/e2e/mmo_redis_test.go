@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -33,6 +34,7 @@ func TestMMOSIGTERMSavesEveryPlayer(t *testing.T) {
 	rs := redistest.Start(t)
 	p := startBinary(t, "mmo", []string{
 		"ZINX_MODE=tcp", "ZINX_REDIS_ADDR=" + rs.Addr, "ZINX_AUTH_SECRET=" + strings.Repeat("k", 32),
+		"ZINX_REDIS_SPILLFILE=" + filepath.Join(t.TempDir(), "mmo.spill"), // not in the source tree
 		"ZINX_CONNRATEPERIP=0", "ZINX_ACCOUNT_NEWIDENTITYRATE=-1", // 200 new identities from one IP
 	})
 	cfg := zconf.Default()
@@ -100,7 +102,7 @@ func TestMMOSIGTERMSavesEveryPlayer(t *testing.T) {
 		case id := <-pl.account:
 			accounts[id] = pl
 		case <-time.After(20 * time.Second):
-			t.Fatal("no LoginAck")
+			t.Fatalf("no LoginAck; server log:\n%s", p.logs())
 		}
 		send(pl.conn, mmopb.MsgMove, &mmopb.Position{X: pl.x, Z: pl.z})
 		// Its own chat back means the server has applied the move.
@@ -117,7 +119,7 @@ func TestMMOSIGTERMSavesEveryPlayer(t *testing.T) {
 	p.stop(t) // SIGTERM with all 200 online
 
 	rc := zconf.DefaultRedis()
-	rc.Addr = rs.Addr
+	rc.Addr, rc.SpillFile = rs.Addr, zconf.SpillOff // a reader: it writes nothing
 	st, err := redisstore.New(context.Background(), rc, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +128,7 @@ func TestMMOSIGTERMSavesEveryPlayer(t *testing.T) {
 	for id, pl := range accounts {
 		rec, ok, err := st.LoadPlayer(context.Background(), id)
 		if err != nil || !ok {
-			t.Fatalf("player %d not in Redis after SIGTERM: %v, %v", id, ok, err)
+			t.Fatalf("player %d not in Redis after SIGTERM: %v, %v; server log:\n%s", id, ok, err, p.logs())
 		}
 		if rec.X != pl.x || rec.Z != pl.z {
 			t.Fatalf("player %d saved at (%v, %v), want (%v, %v)", id, rec.X, rec.Z, pl.x, pl.z)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ func TestRunServeRedis(t *testing.T) {
 	rc := zconf.DefaultRedis()
 	rc.Addr = rs.Addr
 	rc.FlushInterval = 100 * time.Millisecond
+	rc.SpillFile = filepath.Join(t.TempDir(), "bot.spill") // not in the source tree
 	st, err := redisstore.New(context.Background(), rc, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
