@@ -2,12 +2,14 @@ package mmo
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/zinxgame/zinxgame/game/account"
 	"github.com/zinxgame/zinxgame/game/store"
 	"github.com/zinxgame/zinxgame/protocol/mmopb"
 	"github.com/zinxgame/zinxgame/ziface"
+	"github.com/zinxgame/zinxgame/znet"
 )
 
 // Logging in is the account service's (game/account): it answers Login
@@ -33,9 +35,28 @@ func (w *World) protocol() account.Protocol {
 // identity's to save, so one who leaves first never saves its spawn point
 // over its record.
 func (w *World) onLogin(c ziface.IConnection, pl account.Player, _ ziface.IConnection) {
+	w.loadRecord(c, pl, 0)
+}
+
+// Retries of a record load the blocking pool refused (a burst of logins):
+// a player whose record is never loaded plays anonymously and has none of
+// its moves saved, so the load is tried again, doubling from the first
+// delay to the last, loadAttempts times in all (about 5 s).
+const (
+	loadFirstDelay = 20 * time.Millisecond
+	loadMaxDelay   = 640 * time.Millisecond
+	loadAttempts   = 12
+)
+
+// loadRecord loads pl's record off the worker and hands it to the scene;
+// attempt counts the refusals so far.
+func (w *World) loadRecord(c ziface.IConnection, pl account.Player, attempt int) {
 	p := playerOf(c)
 	if p == nil {
 		return
+	}
+	if still, ok := w.accounts.PlayerOf(c); !ok || still.ID != pl.ID {
+		return // logged out or replaced meanwhile
 	}
 	var (
 		rec    store.PlayerRecord
@@ -59,9 +80,17 @@ func (w *World) onLogin(c ziface.IConnection, pl account.Player, _ ziface.IConne
 		// next one if the queue is full now.
 		_ = w.rooms.Input(memberID(p.PID), c, restoreMsgID, nil)
 	})
-	if err != nil {
-		w.log.Warn("game: loading a player record not started", "pid", p.PID, "account", pl.ID, "err", err)
+	if err == nil || errors.Is(err, znet.ErrConnClosed) {
+		return
 	}
+	if attempt+1 >= loadAttempts {
+		w.log.Error("game: loading a player record not started; the player plays on unsaved",
+			"pid", p.PID, "account", pl.ID, "attempts", attempt+1, "err", err)
+		return
+	}
+	delay := min(loadFirstDelay<<attempt, loadMaxDelay)
+	w.log.Debug("game: loading a player record not started; retrying", "pid", p.PID, "account", pl.ID, "retry_in", delay, "err", err)
+	time.AfterFunc(delay, func() { w.loadRecord(c, pl, attempt+1) })
 }
 
 // onLogout is the service's OnLogout hook (a logout, or a newer connection

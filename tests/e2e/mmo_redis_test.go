@@ -36,6 +36,7 @@ func TestMMOSIGTERMSavesEveryPlayer(t *testing.T) {
 		"ZINX_MODE=tcp", "ZINX_REDIS_ADDR=" + rs.Addr, "ZINX_AUTH_SECRET=" + strings.Repeat("k", 32),
 		"ZINX_REDIS_SPILLFILE=" + filepath.Join(t.TempDir(), "mmo.spill"), // not in the source tree
 		"ZINX_CONNRATEPERIP=0", "ZINX_ACCOUNT_NEWIDENTITYRATE=-1", // 200 new identities from one IP
+		"ZINX_BLOCKINGPOOLSIZE=16", // logins and record loads find it full: refused logins are retried, record loads too
 	})
 	cfg := zconf.Default()
 	cfg.WorkerPoolSize = zconf.Off
@@ -62,6 +63,17 @@ func TestMMOSIGTERMSavesEveryPlayer(t *testing.T) {
 			return
 		}
 		switch req.GetMsgID() {
+		case mmopb.MsgMmoError:
+			// A burst of 200 logins can find the server's blocking pool
+			// full: it answers ERROR_BUSY ("try again"), and a client does.
+			var e commonpb.Error
+			if proto.Unmarshal(req.GetData(), &e) == nil && e.Code == commonpb.ErrorCode_ERROR_BUSY && e.RequestId == mmopb.MsgMmoLogin {
+				c := req.GetConnection()
+				time.AfterFunc(50*time.Millisecond, func() {
+					b, _ := proto.Marshal(&commonpb.Login{Name: "again"})
+					_ = c.SendMsg(mmopb.MsgMmoLogin, b)
+				})
+			}
 		case mmopb.MsgMmoLoginAck:
 			var a commonpb.LoginAck
 			if proto.Unmarshal(req.GetData(), &a) == nil {
