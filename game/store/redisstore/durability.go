@@ -213,9 +213,6 @@ func (s *Store) spillAtClose(ferr error) error {
 		return nil
 	}
 	err := s.spillLocked("the store is closing and Redis has not taken them")
-	if err == nil && !s.inflightSpilled {
-		err = errors.New("redisstore: the batch in flight was not spilled")
-	}
 	s.mu.Unlock()
 	if err != nil {
 		s.log.Error("redisstore: closed with writes neither stored in Redis nor spilled: they are lost",

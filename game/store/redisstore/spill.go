@@ -198,8 +198,15 @@ func (s *Store) SpillBytes() int64 {
 // for Redis.
 func (s *Store) spillForWaiters() {
 	s.mu.Lock()
-	if s.spill == nil || len(s.waiters) == 0 || s.waiters[len(s.waiters)-1].seq <= s.durableLocked() {
+	if s.spill == nil || len(s.waiters) == 0 {
 		s.mu.Unlock()
+		return
+	}
+	if s.waiters[len(s.waiters)-1].seq <= s.durableLocked() {
+		// Durable already (a full queue spilled them on its writer's
+		// goroutine, which calls no callback): call them now.
+		s.mu.Unlock()
+		s.fireWaiters()
 		return
 	}
 	err := s.spillLocked("Redis is unreachable and acknowledgements wait on sync writes")
