@@ -16,7 +16,8 @@ import (
 type Config struct {
 	// Net holds the framing (Endian, MaxPackageSize) and the framework's
 	// message IDs (PingMsgID, NoticeMsgID, ServerPingMsgID); they must
-	// match the server's. nil means zconf.Default() with MaxPackageSize
+	// match the server's. Its Kcp* keys are the settings of kcp://
+	// connections (KcpMTU and the FEC shards must match the server's). nil means zconf.Default() with MaxPackageSize
 	// raised to 64 KiB (catch-up batches are larger than live ones). Its
 	// worker pool and timeouts are the client's own and are set by the
 	// Dialer; MaxConn bounds the connections a Dialer holds at once.
@@ -28,6 +29,13 @@ type Config struct {
 	// which keeps it from the server's HeartbeatTimeout and measures the
 	// round-trip time. 0 means 2s; a negative duration turns pings off.
 	KeepAlive time.Duration
+	// DeadAfter is how long the server may send nothing, not even a pong,
+	// before the connection is taken for lost and the client reconnects.
+	// A KCP session has no close: without it a client over KCP would not
+	// notice a server that died (nor would one over TCP whose path broke
+	// without a reset). 0 means 3 × KeepAlive, at least 6s; it needs
+	// KeepAlive on, and a negative duration turns it off.
+	DeadAfter time.Duration
 	// Backoff paces reconnection. The zero value means 15 attempts, from
 	// 100ms doubling to 5s, with jitter 0.5.
 	Backoff Backoff
@@ -83,6 +91,9 @@ func (c Config) withDefaults() Config {
 	c.Net.ServerPingInterval = zconf.Disabled  // a client never pings on the server's behalf
 	if c.KeepAlive == 0 {
 		c.KeepAlive = 2 * time.Second
+	}
+	if c.DeadAfter == 0 {
+		c.DeadAfter = max(3*c.KeepAlive, 6*time.Second)
 	}
 	if c.DialTimeout <= 0 {
 		c.DialTimeout = 5 * time.Second

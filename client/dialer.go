@@ -92,8 +92,8 @@ func linkOf(c ziface.IConnection) *link {
 	return l
 }
 
-// dial connects to addr: host:port (TCP), tls://host:port, ws:// or wss://
-// URLs.
+// dial connects to addr: host:port (TCP), tls://host:port, kcp://host:port
+// (KCP, reliable UDP), ws:// or wss:// URLs.
 func (d *Dialer) dial(ctx context.Context, addr string) (*znet.Connection, error) {
 	d.mu.Lock()
 	closed := d.closed
@@ -108,6 +108,8 @@ func (d *Dialer) dial(ctx context.Context, addr string) (*znet.Connection, error
 		return d.cl.DialWebSocket(ctx, addr)
 	case strings.HasPrefix(addr, "wss://"):
 		return d.cl.DialWebSocketTLS(ctx, addr, d.tlsConfig())
+	case strings.HasPrefix(addr, "kcp://"):
+		return d.cl.DialKCP(ctx, strings.TrimPrefix(addr, "kcp://"))
 	case strings.HasPrefix(addr, "tls://"):
 		return d.cl.DialTLS(ctx, strings.TrimPrefix(addr, "tls://"), d.tlsConfig())
 	default:

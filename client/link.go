@@ -26,6 +26,9 @@ type link struct {
 	// ERROR_NO_SEAT found the match over (its server stopped), not the
 	// seat lost.
 	ended atomic.Bool
+	// heard is when the server last sent anything (Unix ns), for
+	// DeadAfter; set at the dial and by the reader.
+	heard atomic.Int64
 }
 
 // headLen is the frame head every message carries (Zinx framing).
@@ -79,6 +82,7 @@ func newMessage(id uint32) proto.Message {
 // back, and so the server, instead of dropping a frame).
 func (l *link) receive(id uint32, data []byte) {
 	c := l.c
+	l.heard.Store(time.Now().UnixNano())
 	c.stats.bytesIn.Add(uint64(len(data) + headLen))
 	c.stats.msgsIn.Add(1)
 	if f := c.h.OnMessage; f != nil {

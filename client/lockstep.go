@@ -167,7 +167,8 @@ func DialLockstep(ctx context.Context, addr string, p Player, h Handler) (*Locks
 }
 
 // DialLockstep connects to the lockstep server at addr (host:port for
-// TCP, tls://host:port, or a ws:// or wss:// URL), logs in as p and
+// TCP, tls://host:port, kcp://host:port for KCP, or a ws:// or wss:// URL;
+// Net's Kcp* settings apply to KCP), logs in as p and
 // returns once the server has answered (LoginAck). When the server holds a
 // seat for p (a token of a player who dropped), the client resumes it at
 // once: the match's frames are caught up from the first. Safe for
@@ -205,11 +206,15 @@ func (d *Dialer) newLockstep(addr string, p Player, h Handler, own bool) *Lockst
 // connect dials a new link, logs in with the token and, when the server
 // holds a seat, resumes it (Reconnect from the last frame taken).
 func (c *Lockstep) connect(ctx context.Context, again bool) error {
-	conn, err := c.d.dial(ctx, c.addr)
+	c.mu.Lock()
+	addr := c.addr
+	c.mu.Unlock()
+	conn, err := c.d.dial(ctx, addr)
 	if err != nil {
 		return err
 	}
 	l := &link{c: c, conn: conn, gen: c.gen.Add(1)}
+	l.heard.Store(time.Now().UnixNano())
 	conn.SetProperty(propLink, l)
 	c.mu.Lock()
 	if c.closed {

@@ -128,6 +128,26 @@ func (c *Lockstep) resumed() {
 	c.push(event{state: StateResumed, err: err})
 }
 
+// SwitchTo moves the client to addr, another of the server's transports
+// (kcp://host:port from host:port, say, when the measured jitter grows,
+// or back), as Redial does with no time offline: the seat is resumed on
+// the new connection and the frames caught up from the last one taken,
+// so none is lost or repeated. Later reconnections use addr too.
+func (c *Lockstep) SwitchTo(ctx context.Context, addr string) error {
+	c.mu.Lock()
+	c.addr = addr
+	c.mu.Unlock()
+	return c.Redial(ctx, 0)
+}
+
+// Addr is the address the client dials (the last SwitchTo's, or the
+// one it was dialled with). Safe for concurrent use.
+func (c *Lockstep) Addr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addr
+}
+
 // Redial replaces the connection as a player switching networks would:
 // it closes the connection, stays offline for offline, dials again, logs
 // in with the token and resumes the seat, then returns. The match's
@@ -206,6 +226,11 @@ func (c *Lockstep) keepAlive(d time.Duration) {
 			return
 		case now := <-t.C:
 			if l, err := c.current(); err == nil {
+				if dead := c.d.cfg.DeadAfter; dead > 0 && now.Sub(time.Unix(0, l.heard.Load())) > dead {
+					c.log.Warn("client: the server has been silent; reconnecting", "silent_for", dead)
+					l.conn.Stop() // lost: reconnects as after a drop
+					continue
+				}
 				binary.LittleEndian.PutUint64(b[:], uint64(now.UnixNano()))
 				_ = l.conn.SendMsg(id, b[:])
 			}

@@ -19,6 +19,10 @@ const (
 	ModeTCP       = "tcp"
 	ModeWebSocket = "websocket"
 	ModeBoth      = "both"
+	// ModeKCP serves KCP (reliable UDP, Zinx's Mode "kcp") on KcpPort. The
+	// modes combine with commas: "tcp,kcp" serves both, so a client can
+	// move between them mid-session.
+	ModeKCP = "kcp"
 )
 
 // Rate-limit policies (MsgRatePolicy).
@@ -69,9 +73,10 @@ type Config struct {
 	// listened on port 0).
 	//lint:ignore ST1003 Zinx's name: Zinx configs and code spell it TcpPort
 	TcpPort int
-	// Mode chooses the transports: "tcp", "websocket" or "both". Empty
-	// means "tcp". In Zinx an empty Mode serves both, so Load maps a Mode
-	// given explicitly as "" to "both".
+	// Mode chooses the transports: "tcp", "websocket", "both" (TCP and
+	// WebSocket) or "kcp", or a comma-separated list of them, such as
+	// "tcp,kcp" or "both,kcp". Empty means "tcp". In Zinx an empty Mode
+	// serves both, so Load maps a Mode given explicitly as "" to "both".
 	Mode string
 	// WsPort is the WebSocket port. 0 means 9000; FreePort (-1) picks a
 	// free one (Load maps an explicit 0 to FreePort).
@@ -267,6 +272,50 @@ type Config struct {
 	// AdminAddr. Keep AdminAddr off the public network when it is on.
 	AdminPprof bool
 
+	// The KCP listener (Mode "kcp"), under Zinx's key names. Client and
+	// server must agree on KcpMTU and the FEC shards; the rest is each
+	// side's own.
+	//
+	// KcpPort is the UDP port. 0 means 9001; FreePort (-1) picks a free one
+	// (Load maps an explicit 0 to FreePort).
+	KcpPort int
+	// KcpNoDelay 1 is KCP's nodelay mode: a 30 ms minimum retransmission
+	// timeout instead of 100 ms, and backoff by 1.5 instead of 2. 0 means 1;
+	// Off (-1) turns it off (Load maps an explicit 0 to Off, as Zinx's 0).
+	KcpNoDelay int
+	// KcpInterval is KCP's internal clock, in milliseconds (10-5000): how
+	// often a session with nothing to send flushes its acknowledgements and
+	// checks for retransmissions. 0 means DefaultKcpInterval. Writes are
+	// flushed when made, so it does not delay data; it is the idle cost of
+	// a session (each tick of it is work for every session).
+	KcpInterval int
+	// KcpResend is fast retransmission: resend a segment this many later
+	// acknowledgements skip. 0 means 2; Off (-1) turns it off (Load maps an
+	// explicit 0 to Off).
+	KcpResend int
+	// KcpNc 1 turns congestion control off, so a loss does not shrink the
+	// window: a game sends little, and late data is worse than a little
+	// more of it. 0 means 1; Off (-1) turns congestion control on (Load
+	// maps an explicit 0 to Off, as Zinx's 0).
+	KcpNc int
+	// KcpSendWindow and KcpRecvWindow are the windows, in packets
+	// (1-32768); 0 means 256. A reconnecting lockstep client's catch-up is
+	// the largest burst: its frames beyond the window wait a round trip.
+	KcpSendWindow, KcpRecvWindow int
+	// KcpMTU is the largest UDP payload sent (576-1500). 0 means 1400.
+	KcpMTU int
+	// KcpFecDataShards and KcpFecParityShards turn on forward error
+	// correction (Reed-Solomon: that many parity packets per that many
+	// data packets). 0 (the default) turns it off; set both or neither.
+	KcpFecDataShards, KcpFecParityShards int
+	// KcpACKNoDelay acknowledges each packet as it arrives instead of at
+	// the next flush. Off by default.
+	KcpACKNoDelay bool
+	// KcpSocketBuffer is the UDP socket's send and receive buffer, in bytes
+	// (the kernel caps it at net.core.[rw]mem_max). 0 means 4 MiB: one
+	// socket carries every session.
+	KcpSocketBuffer int
+
 	// LogLevel is debug, info, warn or error. Empty means info.
 	LogLevel string
 	// LogFormat is text or json. Empty means text.
@@ -307,6 +356,15 @@ func Default() Config {
 		ConnRateExempt:      []string{"127.0.0.0/8", "::1/128"},
 		ProxyProtocol:       ProxyOff,
 		HandshakeTimeout:    DefaultHandshakeTimeout,
+		KcpPort:             9001,
+		KcpNoDelay:          1,
+		KcpInterval:         DefaultKcpInterval,
+		KcpResend:           2,
+		KcpNc:               1,
+		KcpSendWindow:       256,
+		KcpRecvWindow:       256,
+		KcpMTU:              1400,
+		KcpSocketBuffer:     4 << 20,
 		LogLevel:            "info",
 		LogFormat:           "text",
 	}
@@ -350,7 +408,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("zconf: %s = %q: must be one of %q", key, v, allowed))
 	}
 	intOr("TcpPort", c.TcpPort, 1, 65535, FreePort, "for a free port")
-	oneOf("Mode", c.Mode, ModeTCP, ModeWebSocket, ModeBoth)
+	if _, err := c.transports(); err != nil {
+		errs = append(errs, err)
+	}
 	intOr("WsPort", c.WsPort, 1, 65535, FreePort, "for a free port")
 	if !strings.HasPrefix(c.WsPath, "/") {
 		errs = append(errs, fmt.Errorf("zconf: WsPath = %q: must start with /", c.WsPath))
@@ -403,6 +463,7 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateProxies()...)
+	errs = append(errs, c.validateKCP()...)
 	durIn("HandshakeTimeout", c.HandshakeTimeout, 0, 10*time.Minute)
 	if c.AdminAddr != "" {
 		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
@@ -438,7 +499,10 @@ func (c Config) validateProxies() []error {
 
 // ServesTCP reports whether Mode includes the TCP listener (an empty Mode
 // is the default, "tcp").
-func (c Config) ServesTCP() bool { return c.Mode != ModeWebSocket }
+func (c Config) ServesTCP() bool { t, _ := c.transports(); return t.tcp }
 
 // ServesWebSocket reports whether Mode includes the WebSocket listener.
-func (c Config) ServesWebSocket() bool { return c.Mode == ModeWebSocket || c.Mode == ModeBoth }
+func (c Config) ServesWebSocket() bool { t, _ := c.transports(); return t.ws }
+
+// ServesKCP reports whether Mode includes the KCP listener.
+func (c Config) ServesKCP() bool { t, _ := c.transports(); return t.kcp }

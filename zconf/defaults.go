@@ -58,6 +58,10 @@ func (c Config) WithDefaults() Config {
 var explicitZero = map[string]func(*Config) error{
 	"TcpPort":             func(c *Config) error { c.TcpPort = FreePort; return nil },
 	"WsPort":              func(c *Config) error { c.WsPort = FreePort; return nil },
+	"KcpPort":             func(c *Config) error { c.KcpPort = FreePort; return nil },
+	"KcpNoDelay":          func(c *Config) error { c.KcpNoDelay = Off; return nil },
+	"KcpResend":           func(c *Config) error { c.KcpResend = Off; return nil },
+	"KcpNc":               func(c *Config) error { c.KcpNc = Off; return nil },
 	"Mode":                func(c *Config) error { c.Mode = ModeBoth; return nil }, // Zinx: "" serves both
 	"WorkerPoolSize":      func(c *Config) error { c.WorkerPoolSize = Off; return nil },
 	"ConnRatePerIP":       func(c *Config) error { c.ConnRatePerIP = Off; return nil },

@@ -527,7 +527,7 @@ func TestLoadUnknownEnvWarns(t *testing.T) {
 
 func TestLoadNewerZinxKeysWarn(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "zinx.json")
-	if err := os.WriteFile(path, []byte(`{"KcpPort": 9002, "LogCons": true, "RequestPoolMode": true}`), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(`{"KcpStreamMode": true, "LogCons": true, "RequestPoolMode": true}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
@@ -535,7 +535,7 @@ func TestLoadNewerZinxKeysWarn(t *testing.T) {
 	if _, err := zconf.Load(zconf.Source{File: path, Environ: []string{}, Logger: log}); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"KcpPort", "LogCons", "RequestPoolMode"} {
+	for _, k := range []string{"KcpStreamMode", "LogCons", "RequestPoolMode"} {
 		if !strings.Contains(buf.String(), k) {
 			t.Errorf("no warning naming %s; log: %q", k, buf.String())
 		}

@@ -578,6 +578,9 @@ const lingerTime = time.Second
 // the kernel answer with a reset, and the peer may lose our last messages
 // (a kick reason, a shutdown notice) before reading them.
 func (c *Connection) linger() {
+	if kcpLinger(c.conn) {
+		return
+	}
 	cw, ok := c.conn.(interface{ CloseWrite() error })
 	if !ok || cw.CloseWrite() != nil {
 		return

@@ -19,8 +19,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// ants starts a default pool in its init; ignore what exists before the tests.
-	goleak.VerifyTestMain(m, goleak.IgnoreCurrent())
+	// ants starts a default pool in its init; ignore what exists before the
+	// tests. kcp-go starts its packet workers, shared by every session of
+	// the process, at the first session and keeps them.
+	goleak.VerifyTestMain(m, goleak.IgnoreCurrent(), goleak.IgnoreAnyFunction("github.com/xtaci/kcp-go/v5.postProcessWorker"))
 }
 
 // logBuffer collects log output safely across goroutines.

@@ -36,6 +36,7 @@ type Server struct {
 	httpServers []*http.Server
 	addr        net.Addr // of the first TCP listener
 	wsAddr      net.Addr // of the first WebSocket listener
+	kcpAddr     net.Addr // of the first KCP listener
 	shutting    atomic.Bool
 	accepting   sync.WaitGroup
 	refusing    sync.WaitGroup
@@ -163,7 +164,7 @@ func (s *Server) listenAll() ([]func() error, error) {
 			_ = l.Close()
 		}
 	}
-	var tcp, ws net.Listener
+	var tcp, ws, kl net.Listener
 	var err error
 	if s.cfg.ServesTCP() {
 		if tcp, err = s.listen(s.cfg.TcpPort, "TCP", s.tlsTCP); err != nil {
@@ -177,6 +178,15 @@ func (s *Server) listenAll() ([]func() error, error) {
 			return nil, err
 		}
 		bound = append(bound, ws)
+	}
+	if s.cfg.ServesKCP() {
+		k, err := s.listenKCP()
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		kl = k
+		bound = append(bound, kl)
 	}
 	if err := s.startAdmin(); err != nil {
 		closeAll()
@@ -198,6 +208,17 @@ func (s *Server) listenAll() ([]func() error, error) {
 			return nil, err
 		}
 		serves = append(serves, func() error { return s.serveWebSocket(ws) })
+	}
+	if kl != nil {
+		if err := s.track(kl, false); err != nil {
+			for _, l := range []net.Listener{tcp, ws} {
+				if l != nil {
+					s.untrack(l)
+				}
+			}
+			return nil, err
+		}
+		serves = append(serves, func() error { return s.serve(kl) })
 	}
 	s.logTLS()
 	return serves, nil
@@ -233,7 +254,8 @@ func (s *Server) Run(ctx context.Context) error {
 // Serve serves TCP connections from l until the server shuts down, then
 // returns ErrServerClosed once the shutdown has completed. l is closed on
 // return. Any transport whose listener yields net.Conns (plain TCP, TLS,
-// a Unix socket) rides the same pipeline; WebSocket needs ServeWebSocket.
+// a Unix socket, KCP from ListenKCP) rides the same pipeline; WebSocket
+// needs ServeWebSocket.
 //
 // l is served as it is: to serve TLS, wrap it with tls.NewListener (the
 // configured certificate comes from Config.NewTLSConfig). ListenAndServe
@@ -245,7 +267,9 @@ func (s *Server) Serve(l net.Listener) error {
 		_ = l.Close()
 		return err
 	}
-	l = s.tcpListener(l, nil) // reads PROXY headers when ProxyProtocol is on
+	if _, ok := l.(*KCPListener); !ok {
+		l = s.tcpListener(l, nil) // reads PROXY headers when ProxyProtocol is on
+	}
 	if err := s.track(l, false); err != nil {
 		return err
 	}
@@ -274,7 +298,11 @@ func (s *Server) track(l net.Listener, ws bool) error {
 		return ErrServerClosed
 	}
 	s.listeners[l] = struct{}{}
-	if ws && s.wsAddr == nil {
+	if _, ok := l.(*KCPListener); ok {
+		if s.kcpAddr == nil {
+			s.kcpAddr = l.Addr()
+		}
+	} else if ws && s.wsAddr == nil {
 		s.wsAddr = l.Addr()
 	} else if !ws && s.addr == nil {
 		s.addr = l.Addr()
@@ -362,7 +390,7 @@ func (s *Server) refuse(nc net.Conn, n Notice, logMsg string, logArgs ...any) {
 		defer s.refusing.Done()
 		defer s.refusals.Add(-1)
 		_ = nc.SetDeadline(time.Now().Add(lingerTime))
-		if _, err := nc.Write(frame); err == nil {
+		if _, err := nc.Write(frame); err == nil && !kcpLinger(nc) {
 			// Half-close and let the client close first, so the notice is
 			// not lost to a reset.
 			if cw, ok := nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {

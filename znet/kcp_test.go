@@ -1,0 +1,294 @@
+package znet
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	kcp "github.com/xtaci/kcp-go/v5"
+
+	"github.com/zinxgame/zinxgame/zconf"
+	"github.com/zinxgame/zinxgame/ziface"
+)
+
+// startKCP serves KCP on a loopback port, as startServer does TCP.
+func startKCP(t *testing.T, cfg zconf.Config, setup func(*Server)) *testServer {
+	t.Helper()
+	logs := &logBuffer{}
+	srv, err := NewServer(cfg, WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(srv)
+	}
+	l, err := ListenKCP("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{Server: srv, addr: l.Addr().String(), logs: logs, served: make(chan error, 1)}
+	go func() { ts.served <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-ts.served; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("serving returned %v, want ErrServerClosed", err)
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs)
+		}
+	})
+	return ts
+}
+
+// dialRawKCP is dialRaw over KCP, with the client settings of cfg.
+func dialRawKCP(t *testing.T, addr string, cfg zconf.Config) *rawConn {
+	t.Helper()
+	s, err := kcp.DialWithOptions(addr, nil, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyKCP(s, cfg.KCP())
+	t.Cleanup(func() { s.Close() })
+	pack := NewDataPack(cfg.Framing, cfg.MaxPackageSize)
+	return &rawConn{t: t, nc: s, pack: pack, fr: newFrameReader(pack, s, 4096)}
+}
+
+func kcpConfig() zconf.Config {
+	cfg := testConfig()
+	cfg.Mode = zconf.ModeKCP
+	cfg.KcpPort = zconf.FreePort
+	return cfg
+}
+
+// TestKCPEchoInOrderAndHooks: routers, per-connection order and the hooks
+// behave as over TCP. KCP has no close, so the server learns that a client
+// went away from its silence (HeartbeatTimeout), and runs OnDisconnect once.
+func TestKCPEchoInOrderAndHooks(t *testing.T) {
+	cfg := kcpConfig()
+	cfg.HeartbeatTimeout = 600 * time.Millisecond
+	var starts, stops atomic.Int32
+	ts := startKCP(t, cfg, func(s *Server) {
+		s.AddRouterFunc(1, echo)
+		s.SetOnConnStart(func(ziface.IConnection) { starts.Add(1) })
+		s.SetOnConnStop(func(ziface.IConnection) { stops.Add(1) })
+	})
+	c := dialRawKCP(t, ts.addr, cfg)
+	var b []byte
+	const n = 2000
+	for i := range n {
+		b, _ = c.pack.AppendPack(b, 1, fmt.Appendf(nil, "m%d", i))
+	}
+	c.write(b) // one burst, many KCP segments
+	for i := range n {
+		if _, data := c.recv(); string(data) != fmt.Sprintf("m%d", i) {
+			t.Fatalf("reply %d = %q", i, data)
+		}
+	}
+	if starts.Load() != 1 || ts.Online() != 1 {
+		t.Fatalf("OnConnStart ran %d times, Online %d", starts.Load(), ts.Online())
+	}
+	c.nc.Close() // no FIN: the server sees silence
+	waitFor(t, func() bool { return stops.Load() == 1 && ts.Online() == 0 }, "OnConnStop after the client went silent")
+	if s := ts.Stats(); s.HeartbeatTimeouts != 1 {
+		t.Fatalf("HeartbeatTimeouts = %d, want 1", s.HeartbeatTimeouts)
+	}
+}
+
+// TestKCPRefusalAndKickNotices: a refused or kicked KCP client gets its
+// notice, although KCP drops what is unacknowledged at a close: the close
+// lingers until it is delivered.
+func TestKCPRefusalAndKickNotices(t *testing.T) {
+	cfg := kcpConfig()
+	cfg.MaxConn = 1
+	got := make(chan ziface.IConnection, 2)
+	ts := startKCP(t, cfg, func(s *Server) {
+		s.AddRouterFunc(1, echo)
+		s.SetOnConnStart(func(c ziface.IConnection) { got <- c })
+	})
+	a := dialRawKCP(t, ts.addr, cfg)
+	a.send(1, []byte("hi")) // KCP sends nothing until the client does
+	a.recv()
+	conn := <-got
+	over := dialRawKCP(t, ts.addr, cfg)
+	over.send(1, []byte("me too"))
+	n := over.expectNotice(NoticeServerFull)
+	if n.Reason == "" {
+		t.Fatal("server_full notice without a reason")
+	}
+	if s := ts.Stats(); s.ConnsRefused != 1 || s.ConnsActive != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+	if err := ts.Kick(conn.GetConnID(), "cheating"); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.expectNotice(NoticeKicked); n.Reason != "cheating" {
+		t.Fatalf("kick reason %q", n.Reason)
+	}
+	waitFor(t, func() bool { return ts.Online() == 0 }, "the kicked session to close")
+}
+
+// TestKCPLimitsAndKeepAlive: an oversized frame closes the session as over
+// TCP (counted as a decode error), and a client that never sends a whole
+// message is closed with the timeout notice.
+func TestKCPLimitsAndKeepAlive(t *testing.T) {
+	cfg := kcpConfig()
+	cfg.MaxPackageSize = 512
+	cfg.FirstMessageTimeout = 300 * time.Millisecond
+	ts := startKCP(t, cfg, func(s *Server) { s.AddRouterFunc(1, echo) })
+	big := dialRawKCP(t, ts.addr, cfg)
+	head := binary.LittleEndian.AppendUint32(nil, 100_000) // DataLen, then MsgID: Zinx's LE head
+	head = binary.LittleEndian.AppendUint32(head, 1)
+	big.write(head)
+	waitFor(t, func() bool { return ts.Stats().DecodeErrors == 1 }, "the oversized frame to be refused")
+	waitFor(t, func() bool { return ts.Online() == 0 }, "the session to close")
+
+	slow := dialRawKCP(t, ts.addr, cfg)
+	slow.write([]byte{1, 0, 0}) // half a head
+	start := time.Now()
+	slow.expectNotice(NoticeTimeout)
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Fatalf("closed after %v, before FirstMessageTimeout", d)
+	}
+}
+
+// TestKCPShutdownNotice: a graceful shutdown tells KCP clients, and Serve
+// returns ErrServerClosed.
+func TestKCPShutdownNotice(t *testing.T) {
+	cfg := kcpConfig()
+	srv, err := NewServer(cfg, WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AddRouterFunc(1, echo)
+	l, err := ListenKCP("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	c := dialRawKCP(t, l.Addr().String(), cfg)
+	c.send(1, []byte("x"))
+	c.recv()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() { _ = srv.Shutdown(ctx) }()
+	if n := c.expectNotice(NoticeShutdown); n.RetryAfterMs <= 0 {
+		t.Fatalf("shutdown notice %+v without a retry hint", n)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve = %v", err)
+	}
+}
+
+// TestModeTCPAndKCP: ListenAndServe serves both transports of Mode
+// "tcp,kcp", and the client dials either.
+func TestModeTCPAndKCP(t *testing.T) {
+	cfg := kcpConfig()
+	cfg.Mode = "tcp,kcp"
+	srv, err := NewServer(cfg, WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AddRouterFunc(1, echo)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := srv.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+	if srv.Addr() == nil || srv.KCPAddr() == nil {
+		t.Fatalf("addresses: tcp %v kcp %v", srv.Addr(), srv.KCPAddr())
+	}
+	cl, err := NewClient(cfg, WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	replies := make(chan string, 2)
+	cl.AddRouterFunc(1, func(r ziface.IRequest) { replies <- string(r.GetData()) })
+	ctx := context.Background()
+	tc, err := cl.Dial(ctx, srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := cl.DialKCP(ctx, srv.KCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Connection{tc, kc} {
+		if err := c.SendMsg(1, []byte(c.RemoteAddr().Network())); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-replies:
+			if got != c.RemoteAddr().Network() {
+				t.Fatalf("reply %q over %s", got, c.RemoteAddr().Network())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no reply over %s", c.RemoteAddr().Network())
+		}
+	}
+}
+
+// TestKCPSendsAreBatchedAcrossSessions: a broadcast to many KCP sessions
+// leaves in fewer sendmmsg calls than packets (Linux; elsewhere x/net
+// sends one message per call).
+func TestKCPSendsAreBatchedAcrossSessions(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("sendmmsg is Linux's")
+	}
+	cfg := kcpConfig()
+	var ready atomic.Int32
+	srv, err := NewServer(cfg, WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AddRouterFunc(1, func(r ziface.IRequest) { ready.Add(1); echo(r) })
+	l, err := ListenKCP("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Shutdown(context.Background())
+	const sessions = 64
+	conns := make([]*rawConn, sessions)
+	for i := range conns {
+		conns[i] = dialRawKCP(t, l.Addr().String(), cfg)
+		conns[i].send(1, []byte("hello"))
+		conns[i].recv()
+	}
+	st := l.kcpSocketStats()
+	p0, s0 := st.packets.Load(), st.syscalls.Load()
+	for range 20 {
+		if _, err := srv.Broadcast(2, []byte("tick")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, c := range conns {
+		for range 20 {
+			if id, _ := c.recv(); id != 2 {
+				t.Fatalf("got id %d", id)
+			}
+		}
+	}
+	packets, syscalls := st.packets.Load()-p0, st.syscalls.Load()-s0
+	t.Logf("%d packets in %d sendmmsg calls", packets, syscalls)
+	// KCP's stream mode may merge two broadcasts queued together into
+	// one packet, so there can be fewer packets than messages.
+	if packets < sessions*5 || syscalls > packets/2 {
+		t.Fatalf("%d packets in %d syscalls: want at least %d packets, at least two a call", packets, syscalls, sessions*5)
+	}
+}
