@@ -81,6 +81,8 @@ type Connection struct {
 
 	async asyncQueue
 
+	kcpIdle *kcpIdle // a served KCP session's clock (kcp.go); nil otherwise
+
 	acct connBudget // what it holds, for MaxQueuedBytes (budget.go)
 	logs connLogs   // LogLimited's throttle (logthrottle.go)
 
@@ -109,6 +111,7 @@ func newConnection(eng *engine, nc net.Conn, id uint64) *Connection {
 	c.lastPing = c.openedAt
 	c.lim = newMsgLimiter(&eng.cfg)
 	bindTransport(c, nc)
+	bindKCP(c, nc)
 	c.refs.Store(1)
 	if eng.sched != nil {
 		c.exec = newMailbox(eng.sched, c, eng.cfg.MaxWorkerTaskLen)

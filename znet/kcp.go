@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	kcp "github.com/xtaci/kcp-go/v5"
@@ -143,6 +144,54 @@ func kcpLinger(nc net.Conn) bool {
 	rto := time.Duration(s.GetRTO()) * time.Millisecond
 	time.Sleep(min(lingerTime, max(3*rto, 100*time.Millisecond)))
 	return true
+}
+
+// kcpIdle is a served KCP session's clock setting. kcp-go runs every
+// session's update (flush acknowledgements, check for retransmissions)
+// every KcpInterval, whether it has anything to do or not: at 10 ms that
+// is 100 runs a second for a player in the lobby, the whole idle cost of a
+// session (docs/performance.md, "KCP"). A session that sent fewer than
+// kcpBusyMsgs messages since the last keep-alive sweep is switched to
+// kcpIdleInterval, with acknowledgements sent as packets arrive (so the
+// peer's round-trip estimate does not wait for the slower clock), and
+// back at the next sweep that finds it busy. Writes flush when made and
+// check for retransmissions as they do, so a session the server writes to
+// every tick loses nothing; one written to rarely may see a retransmission
+// up to kcpIdleInterval later.
+type kcpIdle struct {
+	s        *kcp.UDPSession
+	set      zconf.KCPSettings
+	idle     atomic.Bool // set by the sweeper; atomic for the tests that read it
+	lastMsgs uint64      // messages received at the last sweep; only the sweeper touches it
+}
+
+const (
+	kcpIdleInterval = 100 // ms
+	kcpBusyMsgs     = 4   // per sweep (a second by default)
+)
+
+// sweep switches the session's clock by what it received since the last
+// sweep; msgs is the connection's count of messages received.
+func (k *kcpIdle) sweep(msgs uint64) {
+	busy := msgs-k.lastMsgs >= kcpBusyMsgs
+	k.lastMsgs = msgs
+	switch {
+	case busy && k.idle.Load():
+		k.s.SetNoDelay(k.set.NoDelay, k.set.Interval, k.set.Resend, k.set.NoCongestion)
+		k.s.SetACKNoDelay(k.set.ACKNoDelay)
+		k.idle.Store(false)
+	case !busy && !k.idle.Load() && k.set.Interval < kcpIdleInterval:
+		k.s.SetNoDelay(k.set.NoDelay, kcpIdleInterval, k.set.Resend, k.set.NoCongestion)
+		k.s.SetACKNoDelay(true)
+		k.idle.Store(true)
+	}
+}
+
+// bindKCP gives a served KCP session its idle clock.
+func bindKCP(c *Connection, nc net.Conn) {
+	if s, ok := nc.(*kcp.UDPSession); ok && c.eng.srv != nil {
+		c.kcpIdle = &kcpIdle{s: s, set: c.eng.cfg.KCP()}
+	}
 }
 
 // listenKCP binds the configured KCP port.

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	kcp "github.com/xtaci/kcp-go/v5"
 
 	"github.com/zinxgame/zinxgame/zconf"
@@ -251,7 +253,8 @@ func TestKCPSendsAreBatchedAcrossSessions(t *testing.T) {
 	}
 	cfg := kcpConfig()
 	var ready atomic.Int32
-	srv, err := NewServer(cfg, WithLogger(discardLogger()))
+	reg := prometheus.NewRegistry()
+	srv, err := NewServer(cfg, WithLogger(discardLogger()), WithMetrics(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,5 +293,57 @@ func TestKCPSendsAreBatchedAcrossSessions(t *testing.T) {
 	// one packet, so there can be fewer packets than messages.
 	if packets < sessions*5 || syscalls > packets/2 {
 		t.Fatalf("%d packets in %d syscalls: want at least %d packets, at least two a call", packets, syscalls, sessions*5)
+	}
+	// The metrics report the same counters.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "zinxgame_kcp_") {
+			got[mf.GetName()] = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if got["zinxgame_kcp_packets_sent_total"] < float64(st.packets.Load()) || got["zinxgame_kcp_send_syscalls_total"] < 1 ||
+		got["zinxgame_kcp_packets_received_total"] < sessions {
+		t.Fatalf("KCP metrics %v; the socket counted %d packets sent", got, st.packets.Load())
+	}
+}
+
+// TestKCPIdleClock: a session that goes quiet is moved to the slow clock
+// at a keep-alive sweep, and back when it gets busy; it keeps being
+// served either way.
+func TestKCPIdleClock(t *testing.T) {
+	cfg := kcpConfig()
+	cfg.HeartbeatTimeout = 2 * time.Second // sweeps every 500 ms
+	conns := make(chan ziface.IConnection, 1)
+	ts := startKCP(t, cfg, func(s *Server) {
+		s.AddRouterFunc(1, echo)
+		s.SetOnConnStart(func(c ziface.IConnection) { conns <- c })
+	})
+	c := dialRawKCP(t, ts.addr, cfg)
+	c.send(1, []byte("hi"))
+	c.recv()
+	k := (<-conns).(*Connection).kcpIdle
+	if k == nil {
+		t.Fatal("a served KCP session has no idle clock")
+	}
+	waitFor(t, k.idle.Load, "the quiet session to be on the idle clock")
+	// Busy: more than kcpBusyMsgs a sweep, for a few sweeps.
+	deadline := time.Now().Add(10 * time.Second)
+	for k.idle.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("a busy session stayed on the idle clock")
+		}
+		for range 3 {
+			c.send(1, []byte("busy"))
+			c.recv()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.send(1, []byte("still served"))
+	if _, data := c.recv(); string(data) != "still served" {
+		t.Fatalf("got %q", data)
 	}
 }

@@ -62,6 +62,9 @@ func (e *engine) sweep(t time.Time) {
 	var ping [8]byte
 	binary.LittleEndian.PutUint64(ping[:], uint64(t.UnixMicro()))
 	e.mgr.rangeConns(func(c *Connection) {
+		if c.kcpIdle != nil {
+			c.kcpIdle.sweep(c.msgsIn.Load())
+		}
 		if pingEvery > 0 && now-c.lastPing >= pingEvery {
 			c.lastPing = now
 			_ = c.SendMsg(e.cfg.ServerPingMsgID, ping[:])

@@ -69,7 +69,7 @@ func (e *engine) setupMetrics() error {
 			Buckets: []float64{1e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1, 5},
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.handler, m.pingRTT, &engineCollector{e: e, descs: newEngineDescs(labels)}} {
+	for _, c := range []prometheus.Collector{m.handler, m.pingRTT, &engineCollector{e: e, descs: newEngineDescs(labels)}, newKCPCollector(e, labels)} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("znet: registering metrics: %w", err)
 		}

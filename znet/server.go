@@ -34,9 +34,10 @@ type Server struct {
 	mu          sync.Mutex
 	listeners   map[net.Listener]struct{}
 	httpServers []*http.Server
-	addr        net.Addr // of the first TCP listener
-	wsAddr      net.Addr // of the first WebSocket listener
-	kcpAddr     net.Addr // of the first KCP listener
+	addr        net.Addr         // of the first TCP listener
+	wsAddr      net.Addr         // of the first WebSocket listener
+	kcpAddr     net.Addr         // of the first KCP listener
+	kcpStats    []*udpBatchStats // of every KCP listener served, for the metrics
 	shutting    atomic.Bool
 	accepting   sync.WaitGroup
 	refusing    sync.WaitGroup
@@ -298,10 +299,11 @@ func (s *Server) track(l net.Listener, ws bool) error {
 		return ErrServerClosed
 	}
 	s.listeners[l] = struct{}{}
-	if _, ok := l.(*KCPListener); ok {
+	if k, ok := l.(*KCPListener); ok {
 		if s.kcpAddr == nil {
 			s.kcpAddr = l.Addr()
 		}
+		s.kcpStats = append(s.kcpStats, k.kcpSocketStats())
 	} else if ws && s.wsAddr == nil {
 		s.wsAddr = l.Addr()
 	} else if !ws && s.addr == nil {

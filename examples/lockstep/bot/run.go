@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -379,9 +380,34 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
+// kcpFromEnv gives cfg the ZINX_KCP* settings of the environment, as the
+// servers take them, so bots dial kcp:// with the server's KcpMTU and FEC
+// (which must match) and the same tuning. The other ZINX_* keys are the
+// server's and are left alone.
+func kcpFromEnv(cfg zconf.Config) (zconf.Config, error) {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(strings.ToUpper(kv), "ZINX_KCP") {
+			env = append(env, kv)
+		}
+	}
+	loaded, err := zconf.Load(zconf.Source{Environ: env})
+	if err != nil {
+		return cfg, fmt.Errorf("the ZINX_KCP* settings: %w", err)
+	}
+	cfg.KcpNoDelay, cfg.KcpInterval, cfg.KcpResend, cfg.KcpNc = loaded.KcpNoDelay, loaded.KcpInterval, loaded.KcpResend, loaded.KcpNc
+	cfg.KcpSendWindow, cfg.KcpRecvWindow, cfg.KcpMTU = loaded.KcpSendWindow, loaded.KcpRecvWindow, loaded.KcpMTU
+	cfg.KcpFecDataShards, cfg.KcpFecParityShards = loaded.KcpFecDataShards, loaded.KcpFecParityShards
+	cfg.KcpACKNoDelay, cfg.KcpSocketBuffer = loaded.KcpACKNoDelay, loaded.KcpSocketBuffer
+	return cfg, nil
+}
+
 // newDialer is the bots' client: one network client for the swarm.
 func (r *runner) newDialer() (*client.Dialer, error) {
-	cfg := zconf.Default()
+	cfg, err := kcpFromEnv(zconf.Default())
+	if err != nil {
+		return nil, err
+	}
 	cfg.MaxConn = 2*r.cfg.Bots + 10 // a reconnecting bot may hold two for a moment
 	cfg.MaxPackageSize = 64 << 10   // catch-up batches may be larger than live ones
 	cfg.LogLevel = "warn"
