@@ -47,9 +47,9 @@ type proc struct {
 	cmd       *exec.Cmd
 	addr      string // the first listener's, from its "znet: serving" log line
 	transport string // that line's transport: "tcp" or "kcp"
-	mu   sync.Mutex
-	log  strings.Builder
-	exit chan error
+	mu        sync.Mutex
+	log       strings.Builder
+	exit      chan error
 }
 
 func (p *proc) logs() string {
