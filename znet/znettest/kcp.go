@@ -19,8 +19,10 @@ import (
 // DialKCP connects a Peer to addr (host:port, UDP) over KCP, as Dial
 // does over TCP, with the session settings a znet client would use
 // (cfg's Kcp* keys: the MTU and FEC shards must match the server's). KCP
-// has no handshake, so the dial succeeds without a server; a missing one
-// shows as the first expectation timing out.
+// has no handshake, so the dial succeeds without a server, a missing one
+// shows as the first expectation timing out, and the server learns of the
+// Peer only from its first frame: a test whose server speaks first (a
+// greeting at connect) sends something, a ping, before expecting it.
 func DialKCP(t TB, addr string, cfg zconf.Config) *Peer {
 	t.Helper()
 	nc, err := dialKCP(addr, cfg)
