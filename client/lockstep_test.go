@@ -23,7 +23,9 @@ import (
 
 func TestMain(m *testing.M) {
 	// ants starts a default pool in its init; ignore what exists before the tests.
-	goleak.VerifyTestMain(m, goleak.IgnoreCurrent())
+	// kcp-go starts process-wide goroutines at its first session and keeps them.
+	goleak.VerifyTestMain(m, goleak.IgnoreCurrent(),
+		goleak.IgnoreAnyFunction("github.com/xtaci/kcp-go/v5.postProcessWorker"))
 }
 
 // simGame is the demo game as a client's Game, recording what it saw.

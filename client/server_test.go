@@ -29,6 +29,7 @@ type lsServer struct {
 	crashed atomic.Bool // the stores take no more writes: the process is as good as dead
 	addr    string      // TCP
 	wsAddr  string
+	kcpAddr string // with withKCP: KCP, host:port (UDP)
 	srv     *znet.Server
 	ls      *lockstep.Service
 	stopped chan struct{}
@@ -44,6 +45,19 @@ func startServer(t *testing.T, mutate func(*lockstep.Config, *zconf.Config)) *ls
 	t.Cleanup(s.stop)
 	return s
 }
+
+// startKCPServer is startServer serving KCP as well (Mode "tcp,kcp").
+func startKCPServer(t *testing.T, mutate func(*lockstep.Config, *zconf.Config)) *lsServer {
+	t.Helper()
+	s := &lsServer{t: t, mutate: mutate, mem: store.NewMemoryStore(), frames: store.NewMemoryFrameStore(16),
+		addr: "127.0.0.1:0", wsAddr: "127.0.0.1:0", kcpAddr: "127.0.0.1:0"}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+// kcpURL is the KCP address as the client takes it.
+func (s *lsServer) kcpURL() string { return "kcp://" + s.kcpAddr }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -87,11 +101,21 @@ func (s *lsServer) start() {
 	wl := s.listen(s.wsAddr)
 	s.addr, s.wsAddr = tl.Addr().String(), wl.Addr().String()
 	s.srv, s.ls, s.stopped = srv, l, make(chan struct{})
-	done := make(chan error, 2)
+	done := make(chan error, 3)
 	go func() { done <- srv.Serve(tl) }()
 	go func() { done <- srv.ServeWebSocket(wl) }()
+	loops := 2
+	if s.kcpAddr != "" {
+		kl, err := znet.ListenKCP(s.kcpAddr, zc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.kcpAddr = kl.Addr().String()
+		loops++
+		go func() { done <- srv.Serve(kl) }()
+	}
 	go func() {
-		for range 2 {
+		for range loops {
 			if err := <-done; err != nil && err != znet.ErrServerClosed && err != http.ErrServerClosed {
 				t.Errorf("serve: %v", err)
 			}

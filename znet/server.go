@@ -323,7 +323,14 @@ func (s *Server) untrack(l net.Listener) {
 }
 
 func (s *Server) serve(l net.Listener) error {
-	s.log.Info("znet: serving", "addr", l.Addr().String(), "framing", s.cfg.Framing,
+	// The transport is named so that a process serving several (Mode
+	// "tcp,kcp") tells its users, and tests reading the log, which port
+	// is which.
+	transport := "tcp"
+	if _, ok := l.(*KCPListener); ok {
+		transport = "kcp"
+	}
+	s.log.Info("znet: serving", "transport", transport, "addr", l.Addr().String(), "framing", s.cfg.Framing,
 		"workers", s.cfg.WorkerPoolSize, "max_conn", s.cfg.MaxConn)
 	return s.served(l, s.acceptLoop(l))
 }

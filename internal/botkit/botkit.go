@@ -46,9 +46,9 @@ func ProcCPU(pid int) (time.Duration, error) {
 }
 
 // Loopback refuses addresses off this machine: a load tool is not to be
-// pointed at someone else's server.
+// pointed at someone else's server. addr may carry the kcp:// prefix.
 func Loopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
+	host, _, err := net.SplitHostPort(HostPort(addr))
 	if err != nil {
 		return fmt.Errorf("-addr %q: %w", addr, err)
 	}

@@ -25,12 +25,12 @@ func TestHistQuantiles(t *testing.T) {
 }
 
 func TestLoopback(t *testing.T) {
-	for _, a := range []string{"127.0.0.1:1", "127.9.9.9:1", "[::1]:1", "localhost:1"} {
+	for _, a := range []string{"127.0.0.1:1", "127.9.9.9:1", "[::1]:1", "localhost:1", "kcp://127.0.0.1:1"} {
 		if err := Loopback(a); err != nil {
 			t.Errorf("Loopback(%q) = %v", a, err)
 		}
 	}
-	for _, a := range []string{"10.0.0.1:1", "example.com:1", "127.0.0.1"} {
+	for _, a := range []string{"10.0.0.1:1", "example.com:1", "127.0.0.1", "kcp://10.0.0.1:1"} {
 		if Loopback(a) == nil {
 			t.Errorf("Loopback(%q) accepted", a)
 		}

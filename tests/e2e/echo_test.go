@@ -44,11 +44,12 @@ func TestMain(m *testing.M) {
 
 // proc is a running example server.
 type proc struct {
-	cmd  *exec.Cmd
-	addr string
-	mu   sync.Mutex
-	log  strings.Builder
-	exit chan error
+	cmd       *exec.Cmd
+	addr      string // the first listener's, from its "znet: serving" log line
+	transport string // that line's transport: "tcp" or "kcp"
+	mu        sync.Mutex
+	log       strings.Builder
+	exit      chan error
 }
 
 func (p *proc) logs() string {
@@ -78,7 +79,8 @@ func startBinary(t *testing.T, name string, env []string, args ...string) *proc 
 		t.Fatal(err)
 	}
 	p := &proc{cmd: cmd, exit: make(chan error, 1)}
-	addrc := make(chan string, 1)
+	type serving struct{ addr, transport string }
+	addrc := make(chan serving, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -86,9 +88,12 @@ func startBinary(t *testing.T, name string, env []string, args ...string) *proc 
 			p.mu.Lock()
 			p.log.WriteString(line + "\n")
 			p.mu.Unlock()
-			var rec struct{ Msg, Addr string }
+			var rec struct{ Msg, Addr, Transport string }
 			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "znet: serving" {
-				addrc <- rec.Addr
+				select {
+				case addrc <- serving{rec.Addr, rec.Transport}:
+				default: // a second listener (Mode "tcp,kcp"): the first is the one returned
+				}
 			}
 		}
 		p.exit <- cmd.Wait()
@@ -100,7 +105,8 @@ func startBinary(t *testing.T, name string, env []string, args ...string) *proc 
 		}
 	})
 	select {
-	case p.addr = <-addrc:
+	case sv := <-addrc:
+		p.addr, p.transport = sv.addr, sv.transport
 	case err := <-p.exit:
 		t.Fatalf("server exited before serving: %v\n%s", err, p.logs())
 	case <-time.After(20 * time.Second):
@@ -128,10 +134,29 @@ func (p *proc) stop(t *testing.T) {
 	}
 }
 
+// TestEchoServerEndToEnd runs the echo server from its config file over
+// each transport, with the same checks: every echo comes back, and a
+// SIGTERM tells every client (the shutdown notice) before a clean exit.
 func TestEchoServerEndToEnd(t *testing.T) {
-	p := startEcho(t, "-c", "../../conf/echo.json")
+	for _, tr := range []struct {
+		name string
+		env  []string
+	}{
+		{"tcp", nil},
+		// ZINX_KCPPORT=0 picks a free port, as -port 0 does for TCP.
+		{"kcp", []string{"ZINX_MODE=kcp", "ZINX_KCPPORT=0"}},
+	} {
+		t.Run(tr.name, func(t *testing.T) { echoEndToEnd(t, tr.name, tr.env) })
+	}
+}
+
+func echoEndToEnd(t *testing.T, transport string, env []string) {
+	p := startBinary(t, "server", env, "-c", "../../conf/echo.json")
 	if !strings.Contains(p.addr, "127.0.0.1:") {
 		t.Fatalf("ZINX_HOST did not override the file: serving on %s", p.addr)
+	}
+	if p.transport != transport {
+		t.Fatalf("the serving log line names transport %q, want %q", p.transport, transport)
 	}
 	cfg := zconf.Default()
 	cfg.WorkerPoolSize = zconf.Off
@@ -147,9 +172,13 @@ func TestEchoServerEndToEnd(t *testing.T) {
 	}
 	got := make(chan echoed, 1000)
 	cl.SetNotFound(func(req ziface.IRequest) { got <- echoed{req.GetMsgID(), string(req.GetData())} })
+	dial := cl.Dial
+	if transport == "kcp" {
+		dial = cl.DialKCP
+	}
 	var conns []*znet.Connection
 	for range 10 {
-		c, err := cl.Dial(context.Background(), p.addr)
+		c, err := dial(context.Background(), p.addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +205,37 @@ func TestEchoServerEndToEnd(t *testing.T) {
 			t.Fatal("echoes missing")
 		}
 	}
+
+	// The example client, dialling by address, gets its echoes too.
+	addr := p.addr
+	if transport == "kcp" {
+		addr = "kcp://" + addr
+	}
+	out, err := exec.Command(filepath.Join(binDir, "client"), "-addr", addr, "-n", "3").CombinedOutput()
+	if err != nil {
+		t.Fatalf("client -addr %s: %v\n%s", addr, err, out)
+	}
+	if n := strings.Count(string(out), "echo msg_id=1"); n != 3 {
+		t.Fatalf("client -addr %s printed %d echoes:\n%s", addr, n, out)
+	}
+
 	p.stop(t)
+	for range conns {
+		select {
+		case e := <-got:
+			if n, err := znet.ParseNotice([]byte(e.data)); e.id != cfg.NoticeMsgID || err != nil || n.Code != znet.NoticeShutdown {
+				t.Fatalf("after SIGTERM got message %d %q, want the shutdown notice", e.id, e.data)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a client got no shutdown notice")
+		}
+	}
+	if transport == "kcp" {
+		// KCP has no close signal: the client cannot see the server go
+		// (it would only by silence, with a DeadAfter of its own). The
+		// notices above and the clean exit are what the server side says.
+		return
+	}
 	for _, c := range conns {
 		select {
 		case <-c.Done():

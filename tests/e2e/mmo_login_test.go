@@ -13,7 +13,7 @@ import (
 // where it left. A bad token is refused (12) and closed. Players who never
 // log in play as in Zinx.
 func TestMMOLoginRestoresPosition(t *testing.T) {
-	world, dial := startMMO(t, false)
+	world, dial := startMMO(t, "tcp")
 
 	a := joinMMO(t, dial)
 	a.send(mmopb.MsgMmoLogin, &commonpb.Login{Name: "ann"})

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -32,9 +33,16 @@ type event struct {
 
 func (e event) String() string { return fmt.Sprintf("{id %d tp %d pid %d}", e.id, e.tp, e.pid) }
 
-// startMMO serves the MMO world over TCP and WebSocket on loopback ports and
-// returns a dial function for the chosen transport.
-func startMMO(t *testing.T, websocket bool) (*mmo.World, func() *znettest.Peer) {
+// kcpHeartbeat is the HeartbeatTimeout of the MMO server over KCP: the
+// server sees a KCP peer's Close only as this much silence (KCP has no
+// close signal), so it is short; the scenario's players ping at every
+// step (pings are skipped by until) so that only the one gone is cut.
+const kcpHeartbeat = 3 * time.Second
+
+// startMMO serves the MMO world over TCP, WebSocket and KCP on loopback
+// ports and returns a dial function for the chosen transport ("tcp",
+// "websocket" or "kcp").
+func startMMO(t *testing.T, transport string) (*mmo.World, func() *znettest.Peer) {
 	t.Helper()
 	wc := mmo.DefaultConfig()
 	wc.SpawnRange = 0          // everyone appears at (160, 134): grid column 2, row 3
@@ -43,25 +51,48 @@ func startMMO(t *testing.T, websocket bool) (*mmo.World, func() *znettest.Peer) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := znettest.NewServer(t, zconf.Default(), func(srv *znet.Server) {
+	cfg := zconf.Default()
+	if transport == "kcp" {
+		cfg.HeartbeatTimeout = kcpHeartbeat
+	}
+	ts := znettest.NewServer(t, cfg, func(srv *znet.Server) {
 		if err := srv.Mount("mmo", w); err != nil {
 			t.Fatal(err)
 		}
-	}, znettest.WithWebSocket())
-	if websocket {
+	}, znettest.WithWebSocket(), znettest.WithKCP())
+	switch transport {
+	case "websocket":
 		return w, ts.DialWebSocket
+	case "kcp":
+		return w, ts.DialKCP
 	}
 	return w, ts.Dial
 }
 
-// joinMMO connects a player; its first message names its player ID.
+// joinMMO connects a player; its first message (the ping's answer
+// aside) names its player ID.
 func joinMMO(t *testing.T, dial func() *znettest.Peer) *mmoClient {
 	t.Helper()
 	m := &mmoClient{t: t, p: dial()}
-	var sync mmopb.SyncPID
-	m.p.ExpectProto(mmopb.MsgSyncPID, &sync)
-	m.pid = sync.PID
-	return m
+	// A KCP server learns of a session from its first packet (KCP has no
+	// handshake): the ping is it. Its answer may come before SyncPID (the
+	// world sends that from its own goroutine).
+	m.ping()
+	for {
+		id, data := m.next()
+		if id == zconf.Default().PingMsgID {
+			continue
+		}
+		var sync mmopb.SyncPID
+		if id != mmopb.MsgSyncPID {
+			t.Fatalf("first message %d, want SyncPID (%d)", id, mmopb.MsgSyncPID)
+		}
+		if err := proto.Unmarshal(data, &sync); err != nil {
+			t.Fatal(err)
+		}
+		m.pid = sync.PID
+		return m
+	}
 }
 
 func (m *mmoClient) next() (uint32, []byte) {
@@ -72,6 +103,13 @@ func (m *mmoClient) next() (uint32, []byte) {
 func (m *mmoClient) send(id uint32, msg proto.Message) {
 	m.t.Helper()
 	m.p.SendProto(id, msg)
+}
+
+// ping keeps the player clear of the server's HeartbeatTimeout; the
+// answer is skipped by until.
+func (m *mmoClient) ping() {
+	m.t.Helper()
+	m.p.Send(zconf.Default().PingMsgID, nil)
 }
 
 func (m *mmoClient) move(x, z float32) {
@@ -86,6 +124,8 @@ func (m *mmoClient) until(barrier string) []event {
 		id, data := m.next()
 		e := event{id: id}
 		switch id {
+		case zconf.Default().PingMsgID:
+			continue // a ping's answer
 		case mmopb.MsgBroadCast:
 			var b mmopb.BroadCast
 			if err := proto.Unmarshal(data, &b); err != nil {
@@ -121,6 +161,9 @@ func (m *mmoClient) until(barrier string) []event {
 // caused arrives before the barrier.
 func step(t *testing.T, name string, actor *mmoClient, action func(), want map[*mmoClient][]event, all ...*mmoClient) {
 	t.Helper()
+	for _, c := range all {
+		c.ping()
+	}
 	action()
 	barrier := "barrier: " + name
 	actor.send(mmopb.MsgTalk, &mmopb.Talk{Content: barrier})
@@ -139,12 +182,13 @@ func step(t *testing.T, name string, actor *mmoClient, action func(), want map[*
 }
 
 func TestMMOScenario(t *testing.T) {
-	t.Run("tcp", func(t *testing.T) { mmoScenario(t, false) })
-	t.Run("websocket", func(t *testing.T) { mmoScenario(t, true) })
+	for _, tr := range []string{"tcp", "websocket", "kcp"} {
+		t.Run(tr, func(t *testing.T) { mmoScenario(t, tr) })
+	}
 }
 
-func mmoScenario(t *testing.T, websocket bool) {
-	world, dial := startMMO(t, websocket)
+func mmoScenario(t *testing.T, transport string) {
+	world, dial := startMMO(t, transport)
 
 	appear := func(pid int32) event { return event{id: mmopb.MsgBroadCast, tp: mmopb.TpAppear, pid: pid} }
 	moved := func(pid int32) event { return event{id: mmopb.MsgBroadCast, tp: mmopb.TpMoved, pid: pid} }
@@ -196,8 +240,18 @@ func mmoScenario(t *testing.T, websocket bool) {
 		a: {{id: mmopb.MsgMmoError}}, b: {}, c: {moved(a.pid)},
 	}, a, b, c)
 
-	// A disconnects: C, who could see A, gets 201; B does not.
+	// A disconnects: C, who could see A, gets 201; B does not. Over KCP the
+	// server notices only A's silence, after kcpHeartbeat, while B and C
+	// keep pinging.
 	a.p.Close()
-	znettest.Eventually(t, func() bool { return world.Len() == 2 }, "the server to notice A leaving")
+	var pinged time.Time
+	znettest.Eventually(t, func() bool {
+		if time.Since(pinged) > 200*time.Millisecond {
+			b.ping()
+			c.ping()
+			pinged = time.Now()
+		}
+		return world.Len() == 2
+	}, "the server to notice A leaving")
 	step(t, "A leaves", c, func() {}, map[*mmoClient][]event{b: {}, c: {leave(a.pid)}}, b, c)
 }

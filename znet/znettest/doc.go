@@ -2,12 +2,12 @@
 // net/http: everything a test of a znet server, a module or a handler needs,
 // so that no package writes its own copy.
 //
-//   - NewServer serves a *znet.Server on loopback ports (TCP, and WebSocket
-//     with WithWebSocket) for the length of a test. Its logs are kept in a
+//   - NewServer serves a *znet.Server on loopback ports (TCP, WebSocket
+//     with WithWebSocket, KCP with WithKCP) for the length of a test. Its logs are kept in a
 //     bounded buffer and printed only when the test fails, and it shuts down
 //     gracefully when the test ends, failing the test when the shutdown
 //     does not go cleanly.
-//   - Peer is a hand-driven client over TCP or WebSocket: it sends exactly
+//   - Peer is a hand-driven client over TCP, WebSocket or KCP: it sends exactly
 //     the frames (or bytes) a test wants and reads with expectations
 //     (Expect, ExpectSkip, ExpectProto, ExpectNotice, ExpectClosed,
 //     ExpectSilence), each bounded in time and failing the test with a

@@ -16,7 +16,7 @@ import (
 	"github.com/zinxgame/zinxgame/znet"
 )
 
-// Peer is a hand-driven client connection, over TCP or WebSocket, for
+// Peer is a hand-driven client connection, over TCP, WebSocket or KCP, for
 // tests that send exactly what they mean and check what comes back. It
 // does nothing on its own: no heartbeats, no answers to server pings, no
 // reading until the test reads.

@@ -47,11 +47,15 @@ type Server struct {
 	// URL is the WebSocket endpoint, ws://host:port/WsPath; empty unless
 	// the server was made WithWebSocket.
 	URL string
+	// KCPAddr is the KCP listener's address, host:port (UDP); empty
+	// unless the server was made WithKCP.
+	KCPAddr string
 
 	t      TB
 	logs   *logBuffer
 	tcp    net.Listener
 	ws     net.Listener // nil without WithWebSocket
+	kcp    net.Listener // nil without WithKCP
 	served chan error   // one result per serve loop started
 
 	startOnce sync.Once
@@ -68,6 +72,7 @@ type Option func(*options)
 
 type options struct {
 	websocket bool
+	kcp       bool
 	srvOpts   []znet.Option
 }
 
@@ -117,7 +122,7 @@ func NewUnstartedServer(t TB, cfg zconf.Config, opts ...Option) *Server {
 		t.Fatalf("znettest: NewServer: %v", err)
 		return nil
 	}
-	ts := &Server{Server: srv, Config: cfg, t: t, logs: logs, served: make(chan error, 2)}
+	ts := &Server{Server: srv, Config: cfg, t: t, logs: logs, served: make(chan error, 3)}
 	// Registered before anything can fail, so a half-made server is closed
 	// too; the logs are printed after the shutdown, with its lines.
 	t.Cleanup(func() {
@@ -138,11 +143,19 @@ func NewUnstartedServer(t TB, cfg zconf.Config, opts ...Option) *Server {
 		}
 		ts.URL = "ws://" + ts.ws.Addr().String() + cfg.WsPath
 	}
+	if o.kcp {
+		kl, err := znet.ListenKCP("127.0.0.1:0", cfg)
+		if err != nil {
+			t.Fatalf("znettest: listen for KCP: %v", err)
+			return nil
+		}
+		ts.kcp, ts.KCPAddr = kl, kl.Addr().String()
+	}
 	return ts
 }
 
-// Start serves the bound listeners, TCP with Serve and WebSocket with
-// ServeWebSocket, each on its own goroutine. A second call does nothing;
+// Start serves the bound listeners, TCP and KCP with Serve and WebSocket
+// with ServeWebSocket, each on its own goroutine. A second call does nothing;
 // calling it after Close does nothing either.
 func (s *Server) Start() {
 	s.startOnce.Do(func() {
@@ -151,6 +164,10 @@ func (s *Server) Start() {
 		if s.ws != nil {
 			s.loops++
 			go func() { s.served <- s.Server.ServeWebSocket(s.ws) }()
+		}
+		if s.kcp != nil {
+			s.loops++
+			go func() { s.served <- s.Server.Serve(s.kcp) }()
 		}
 	})
 }
@@ -180,7 +197,7 @@ func (s *Server) Close() {
 		// Listeners of a server never started are the kit's to close.
 		s.startOnce.Do(func() {})
 		if s.loops == 0 {
-			for _, l := range []net.Listener{s.tcp, s.ws} {
+			for _, l := range []net.Listener{s.tcp, s.ws, s.kcp} {
 				if l != nil {
 					_ = l.Close()
 				}

@@ -17,7 +17,9 @@ import (
 
 func TestMain(m *testing.M) {
 	// ants starts a default pool in its init; ignore what exists before the tests.
-	goleak.VerifyTestMain(m, goleak.IgnoreCurrent())
+	// kcp-go starts process-wide goroutines at its first session and keeps them.
+	goleak.VerifyTestMain(m, goleak.IgnoreCurrent(),
+		goleak.IgnoreAnyFunction("github.com/xtaci/kcp-go/v5.postProcessWorker"))
 }
 
 func echo(req ziface.IRequest) {
@@ -169,5 +171,45 @@ func TestServerCloseWaits(t *testing.T) {
 	}
 	if ts.Server.Online() != 0 {
 		t.Fatalf("%d online after Close", ts.Server.Online())
+	}
+}
+
+// A server made WithKCP serves KCP beside TCP, and a KCP Peer echoes and
+// hears the shutdown notice; that the server closed it cannot be read off
+// the Peer (KCP has no close signal), so Online says it instead.
+func TestServerEchoesOverKCP(t *testing.T) {
+	ts := echoServer(t, znettest.WithKCP())
+	if !strings.HasPrefix(ts.KCPAddr, "127.0.0.1:") || ts.KCPAddr == ts.Addr {
+		t.Fatalf("KCPAddr %q (TCP %q); want a loopback address of its own", ts.KCPAddr, ts.Addr)
+	}
+	kp, tp := ts.DialKCP(), ts.Dial()
+	for name, p := range map[string]*znettest.Peer{"kcp": kp, "tcp": tp} {
+		p.Send(1, []byte("hi "+name))
+		if got := p.Expect(1); string(got) != "hi "+name {
+			t.Errorf("%s: echo %q", name, got)
+		}
+	}
+	if n := ts.Server.Online(); n != 2 {
+		t.Errorf("%d online, want 2", n)
+	}
+	ts.WaitLog("transport=kcp addr="+ts.KCPAddr, "transport=tcp addr="+ts.Addr)
+	ts.Close()
+	kp.ExpectNotice(znet.NoticeShutdown)
+	if n := ts.Server.Online(); n != 0 {
+		t.Errorf("%d online after the shutdown, want 0", n)
+	}
+}
+
+// DialKCP has no handshake to fail: with no server, the first
+// expectation is what fails, after the Peer's Timeout.
+func TestDialKCPWithoutServer(t *testing.T) {
+	ft := runFake(func(ft *fakeT) {
+		p := znettest.DialKCP(ft, "127.0.0.1:9", znettest.Config())
+		p.Timeout = 100 * time.Millisecond
+		p.Send(1, []byte("anyone?"))
+		p.Expect(1)
+	})
+	if f := ft.failures(); !strings.Contains(f, "kcp 127.0.0.1:9") {
+		t.Fatalf("failures %q; want the expectation to fail naming the KCP peer", f)
 	}
 }

@@ -1,5 +1,6 @@
 // Command client talks to the echo server: it sends -n messages and prints
-// each echo with its round-trip time. -tls or -ca dials TLS.
+// each echo with its round-trip time. -tls or -ca dials TLS; an -addr of
+// kcp://host:port dials KCP (a server run with ZINX_MODE=kcp or tcp,kcp).
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/zinxgame/zinxgame/zconf"
@@ -25,7 +27,7 @@ func main() {
 }
 
 func run() error {
-	addr := flag.String("addr", "127.0.0.1:8999", "server address")
+	addr := flag.String("addr", "127.0.0.1:8999", "server address: host:port for TCP, kcp://host:port for KCP")
 	n := flag.Int("n", 5, "messages to send")
 	msgID := flag.Uint("id", 1, "message ID")
 	text := flag.String("text", "hello zinxgame", "payload")
@@ -51,7 +53,16 @@ func run() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var conn *znet.Connection
-	if *useTLS || *caFile != "" {
+	kcpAddr, isKCP := strings.CutPrefix(*addr, "kcp://")
+	if isKCP && (*useTLS || *caFile != "") {
+		return errors.New("-tls and -ca are for TCP: KCP is not encrypted")
+	}
+	if isKCP {
+		// KCP has no handshake: a missing server shows as no echo.
+		if conn, err = cl.DialKCP(ctx, kcpAddr); err != nil {
+			return err
+		}
+	} else if *useTLS || *caFile != "" {
 		tc, err := tlsConfig(*caFile)
 		if err != nil {
 			return err

@@ -207,9 +207,12 @@ func (b *bot) play(ctx context.Context) {
 		inputEvery = time.Duration(float64(time.Second) / cfg.InputRate)
 		nextInput = now.Add(time.Duration(b.rng.Int64N(int64(inputEvery))))
 	}
-	var nextCheck time.Time
+	var nextCheck, nextSwitch time.Time
 	if cfg.ReconnectProb > 0 {
 		nextCheck = now.Add(time.Duration(b.rng.Int64N(int64(time.Second))))
+	}
+	if b.r.switchAddr != "" {
+		nextSwitch = now.Add(b.switchDelay())
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -217,6 +220,9 @@ func (b *bot) play(ctx context.Context) {
 		next := nextInput
 		if next.IsZero() || (!nextCheck.IsZero() && nextCheck.Before(next)) {
 			next = nextCheck
+		}
+		if next.IsZero() || (!nextSwitch.IsZero() && nextSwitch.Before(next)) {
+			next = nextSwitch
 		}
 		var fire <-chan time.Time
 		if !next.IsZero() {
@@ -235,6 +241,18 @@ func (b *bot) play(ctx context.Context) {
 		if !nextInput.IsZero() && !now.Before(nextInput) {
 			b.input()
 			nextInput = later(nextInput.Add(inputEvery), now)
+		}
+		if !nextSwitch.IsZero() && !now.Before(nextSwitch) {
+			nextSwitch = now.Add(b.switchDelay())
+			if time.Until(b.r.deadline) > b.r.quiet() {
+				if err := b.switchTransport(ctx); err != nil {
+					if ctx.Err() == nil {
+						b.r.add(cSwitchesFailed, 1)
+						b.r.botFailed("switching transport", err)
+					}
+					return
+				}
+			}
 		}
 		if !nextCheck.IsZero() && !now.Before(nextCheck) {
 			nextCheck = later(nextCheck.Add(time.Second), now)

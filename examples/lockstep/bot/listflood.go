@@ -212,7 +212,7 @@ func (fc *floodConn) answered() (time.Time, bool) {
 // open dials and logs in a connection of the flood.
 func (f *flood) open(ctx context.Context, name string) (*floodConn, error) {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	conn, err := f.cl.Dial(dctx, f.addr)
+	conn, err := botkit.Dial(dctx, f.cl, f.addr)
 	cancel()
 	if err != nil {
 		f.dialErrs.Add(1)

@@ -6,6 +6,8 @@
 //	go run ./examples/lockstep/bot -serve -bots 40 -duration 20s
 //	go run ./examples/lockstep/bot -addr 127.0.0.1:8999 -server-pid 1234 -metrics http://127.0.0.1:9102/metrics -json out.json
 //	go run ./examples/lockstep/bot -addr 127.0.0.1:8999 -reconnect-prob 0.05
+//	go run ./examples/lockstep/bot -serve -transport kcp -bots 40 -duration 20s
+//	go run ./examples/lockstep/bot -addr 127.0.0.1:8999 -switch kcp://127.0.0.1:9001 -switch-every 3s
 //
 // The bots form rooms of -players: the first bot of each group creates a
 // room (RoomCreate, max_players = -players) and the others join it by ID;
@@ -47,6 +49,16 @@
 //	go run ./examples/lockstep/bot -addr 127.0.0.1:8999 -bots 0 -fill-rooms 5000 -list-rate 1000 -list-conns 20 \
 //	    -duration 30s -ramp 10s -metrics http://127.0.0.1:9102/metrics -server-pid 1234
 //
+// Transports: -addr is host:port for TCP or kcp://host:port for KCP (a
+// server run with ZINX_MODE=tcp,kcp serves both); -serve serves both and
+// -transport picks the one the bots dial. -switch-every D moves each
+// bot's connection between -addr and -switch (the server's other
+// address; with -serve, its other transport), alternating, every D on
+// average (from D/2 to 3D/2), through client.Lockstep.SwitchTo while its
+// match runs; the report counts the switches, and a failed one fails the
+// run. The usual checks (no gap, no duplicate, hashes agree, the replay)
+// are what show a switch loses and repeats no frame.
+//
 // Exit status: 0 on PASS, 1 on FAIL or error, 2 for bad flags.
 package main
 
@@ -68,7 +80,10 @@ func cli() int {
 	var cfg Config
 	var jsonFile string
 	var tick, fpp, hashInt uint
-	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8999", "lockstep server address (loopback only)")
+	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8999", "lockstep server address (loopback only): host:port for TCP, kcp://host:port for KCP")
+	flag.StringVar(&cfg.Transport, "transport", "tcp", "with -serve: the transport the bots dial, tcp or kcp (the in-process server serves both)")
+	flag.StringVar(&cfg.Switch, "switch", "", "with -switch-every: the server's other address (e.g. kcp://127.0.0.1:9001 when -addr is TCP); not with -serve, which switches between its own TCP and KCP")
+	flag.DurationVar(&cfg.SwitchEvery, "switch-every", 0, "move each bot between -addr and -switch (with -serve: TCP and KCP), alternating, this often on average (jittered from half to 1.5 times); 0 = never")
 	flag.BoolVar(&cfg.NoReplay, "no-replay", false, "skip replaying one ended match at the end (ReplayRequest, re-simulated to the players' voted hash)")
 	flag.IntVar(&cfg.Bots, "bots", 400, "number of bots, a multiple of -players (0 with -fill-rooms or -list-rate: the listing load alone)")
 	flag.IntVar(&cfg.Players, "players", 4, "bots per room (RoomOptions.max_players)")

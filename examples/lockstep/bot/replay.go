@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/zinxgame/zinxgame/internal/botkit"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/protocol/lspb"
 	"github.com/zinxgame/zinxgame/zconf"
@@ -101,7 +102,7 @@ func (r *runner) replay(ctx context.Context, rp *Replay) error {
 			}
 		})
 	}
-	conn, err := cl.Dial(ctx, r.addr)
+	conn, err := botkit.Dial(ctx, cl, r.addr)
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}

@@ -55,6 +55,7 @@ type Report struct {
 	Login      Latency    `json:"login"` // a new player's dial to its LoginAck: connect and login
 	Downstream Downstream `json:"downstream"`
 	Reconnect  Reconnect  `json:"reconnect"`
+	Switch     Switch     `json:"switch"`
 
 	Errors        map[string]uint64 `json:"errors,omitempty"` // Error (1019) by code
 	ReadyLate     uint64            `json:"ready_late"`       // tolerated: Ready crossed MatchStart
@@ -240,6 +241,9 @@ func (rep *Report) judge() {
 	if rc := rep.Reconnect; rc.Failed > 0 || rc.OK != rc.Begun {
 		rep.fail("reconnections: %d of %d failed", rc.Begun-rc.OK, rc.Begun)
 	}
+	if sw := rep.Switch; sw.Failed > 0 || sw.OK != sw.Begun {
+		rep.fail("transport switches: %d of %d failed", sw.Begun-sw.OK, sw.Begun)
+	}
 	ro := rep.Rooms
 	if ro.MatchesEnded < ro.MatchesStarted {
 		rep.fail("%d of %d matches did not end after the result vote", ro.MatchesStarted-ro.MatchesEnded, ro.MatchesStarted)
@@ -310,6 +314,7 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 			Begun: c[cReconnects], OK: c[cReconnectsOK], Failed: c[cReconnectsFailed],
 			CatchUp: summary(&r.catchUp),
 		},
+		Switch:    Switch{Begun: c[cSwitches], OK: c[cSwitchesOK], Failed: c[cSwitchesFailed]},
 		Latency:   summary(&r.lat),
 		Login:     summary(&r.login),
 		ReadyLate: c[cReadyLate], MatchMismatch: c[cMatchMismatch], LostConns: c[cLostConns],
@@ -317,6 +322,9 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 	}
 	if rep.TickRate > 0 {
 		rep.TickPeriod = Millis(time.Second / time.Duration(rep.TickRate))
+	}
+	if r.switchAddr != "" {
+		rep.Switch.Between = r.addr + " and " + r.switchAddr
 	}
 	if r.cfg.Serve {
 		rep.Server += " (in-process, -serve)"
@@ -478,6 +486,9 @@ func (rep *Report) WriteText(w io.Writer) {
 	lat("login", rep.Login)
 	p("  downstream    %.0f B/s per player (mean over %d), max %.0f B/s; %.2f MiB in all", d.MeanBps, d.Players, d.MaxBps, d.TotalMiB)
 	p("  reconnect     %d begun, %d ok, %d failed", rc.Begun, rc.OK, rc.Failed)
+	if sw := rep.Switch; sw.Between != "" {
+		p("  switch        %d begun, %d ok, %d failed (between %s)", sw.Begun, sw.OK, sw.Failed, sw.Between)
+	}
 	lat("catch-up", rc.CatchUp)
 	p("  errors        %d from the server%s; %d late Ready answered (tolerated); %d match mismatches; %d connections lost; %d send errors",
 		sum(rep.Errors), listed(rep.Errors), rep.ReadyLate, rep.MatchMismatch, rep.LostConns, rep.SendErrors)

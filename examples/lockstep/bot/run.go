@@ -23,8 +23,17 @@ import (
 
 // Config is one run of the bot swarm.
 type Config struct {
-	Addr     string // server address; must be loopback (ignored with Serve)
-	NoReplay bool   // skip replaying one ended match at the end
+	Addr string // server address, host:port or kcp://host:port; must be loopback (ignored with Serve)
+	// Transport is what the bots dial with Serve: "tcp" (or "") or "kcp"
+	// (the in-process server serves both).
+	Transport string
+	// Switch is the server's other address (its other transport): with
+	// SwitchEvery, each bot moves between Addr and Switch, alternating,
+	// every SwitchEvery on average (jittered). With Serve it is left
+	// empty: the bots switch between the in-process server's transports.
+	Switch      string
+	SwitchEvery time.Duration
+	NoReplay    bool // skip replaying one ended match at the end
 	// ServeOptions configure the in-process server (Serve), such as a
 	// persistent store; tests use it.
 	ServeOptions  []lockstep.Option
@@ -118,6 +127,7 @@ func (c *Config) validate() error {
 		}
 	}
 	errs = append(errs, c.validateFlood()...)
+	errs = append(errs, c.validateSwitch()...)
 	return errors.Join(errs...)
 }
 
@@ -162,6 +172,9 @@ const (
 	cReconnects       // reconnections begun
 	cReconnectsOK     // ... that got their MatchStart back
 	cReconnectsFailed // ... that did not
+	cSwitches         // transport switches begun (SwitchEvery)
+	cSwitchesOK       // ... that got their MatchStart back on the new transport
+	cSwitchesFailed   // ... that did not
 	cLostConns        // connections lost (not dropped by the bot) before the bot's match ended
 	cSendErr
 	cReadyLate // Error answering a Ready sent as the match started: tolerated
@@ -177,10 +190,13 @@ type runner struct {
 	deadline time.Time // end of the run
 	d        *client.Dialer
 	addr     string
-	pingID   uint32 // the keep-alive's pongs, not counted as the game's traffic
-	noticeID uint32
-	rooms    []*room
-	bots     []*bot
+	// switchAddr is the other transport's address with SwitchEvery ("" for
+	// none): the bots alternate between addr and it.
+	switchAddr string
+	pingID     uint32 // the keep-alive's pongs, not counted as the game's traffic
+	noticeID   uint32
+	rooms      []*room
+	bots       []*bot
 	// metrics is the server's Prometheus registry or page; nil for none.
 	metrics    prometheus.Gatherer
 	metricsSrc string
@@ -273,6 +289,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		errCodes: map[commonpb.ErrorCode]uint64{}, failures: map[string]uint64{},
 	}
 	cpuPID := cfg.ServerPID
+	if cfg.SwitchEvery > 0 {
+		r.switchAddr = cfg.Switch
+	}
 	if cfg.MetricsURL != "" {
 		r.metrics, r.metricsSrc = urlGatherer(cfg.MetricsURL), cfg.MetricsURL
 	}
@@ -284,6 +303,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		defer srv.stop()
 		r.addr, cpuPID = srv.addr, os.Getpid()
+		if cfg.Transport == "kcp" {
+			r.addr = srv.kcpAddr
+		}
+		if cfg.SwitchEvery > 0 {
+			r.switchAddr = map[bool]string{true: srv.addr, false: srv.kcpAddr}[r.addr == srv.kcpAddr]
+		}
 		r.metrics, r.metricsSrc = srv.reg, "the in-process server's registry"
 	}
 	if r.metrics != nil {

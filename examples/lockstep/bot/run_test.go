@@ -25,6 +25,12 @@ func TestConfigValidate(t *testing.T) {
 		{"reconnect prob", func(c *Config) { c.ReconnectProb = 1.5 }, "-reconnect-prob"},
 		{"input rate", func(c *Config) { c.InputRate = -1 }, "-input-rate"},
 		{"pid with serve", func(c *Config) { c.Serve, c.ServerPID = true, 1 }, "-server-pid"},
+		{"switch alone", func(c *Config) { c.Switch = "kcp://127.0.0.1:9001" }, "needs -switch-every"},
+		{"switch-every alone", func(c *Config) { c.SwitchEvery = time.Second }, "needs -switch"},
+		{"remote switch", func(c *Config) { c.Switch, c.SwitchEvery = "kcp://10.0.0.1:9001", time.Second }, "only loopback"},
+		{"switch with serve", func(c *Config) { c.Serve, c.Switch, c.SwitchEvery = true, "127.0.0.1:1", time.Second }, "not with -serve"},
+		{"transport kcp without serve", func(c *Config) { c.Transport = "kcp" }, "only with -serve"},
+		{"bad transport", func(c *Config) { c.Serve, c.Transport = true, "udp" }, "must be tcp or kcp"},
 	} {
 		cfg := good
 		c.edit(&cfg)
@@ -32,7 +38,7 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%s: %v, want an error about %q", c.name, err, c.want)
 		}
 	}
-	for _, addr := range []string{"localhost:1", "[::1]:1", "127.0.0.2:1"} {
+	for _, addr := range []string{"localhost:1", "[::1]:1", "127.0.0.2:1", "kcp://127.0.0.1:1"} {
 		cfg := good
 		cfg.Addr = addr
 		if err := cfg.validate(); err != nil {

@@ -14,17 +14,21 @@ import (
 
 	"github.com/zinxgame/zinxgame/game/account"
 	"github.com/zinxgame/zinxgame/game/lockstep"
+	"github.com/zinxgame/zinxgame/internal/botkit"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 )
 
 // inproc is the lockstep server run in this process with -serve, as
-// examples/lockstep runs it with its defaults.
+// examples/lockstep runs it with its defaults, on TCP and KCP (Mode
+// "tcp,kcp"), so that -transport picks either and -switch-every moves
+// between them.
 type inproc struct {
 	srv      *znet.Server
 	ls       *lockstep.Service
 	reg      *prometheus.Registry // the lockstep metrics and GOMAXPROCS
-	addr     string
+	addr     string               // TCP, host:port
+	kcpAddr  string               // KCP, kcp://host:port
 	served   chan error
 	stopOnce sync.Once
 	err      error
@@ -54,7 +58,13 @@ func startServer(conns int, log *slog.Logger, opts []lockstep.Option) (*inproc, 
 		ls.Close()
 		return nil, fmt.Errorf("-serve: %w", err)
 	}
-	l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, "0")) // a free port)
+	l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, "0")) // a free port
+	var kl *znet.KCPListener
+	if err == nil {
+		if kl, err = znet.ListenKCP(net.JoinHostPort(cfg.Host, "0"), cfg); err != nil {
+			_ = l.Close()
+		}
+	}
 	if err != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		defer cancel()
@@ -62,8 +72,10 @@ func startServer(conns int, log *slog.Logger, opts []lockstep.Option) (*inproc, 
 		ls.Close()
 		return nil, fmt.Errorf("-serve: %w", err)
 	}
-	s := &inproc{srv: srv, ls: ls, reg: reg, addr: l.Addr().String(), served: make(chan error, 1)}
+	s := &inproc{srv: srv, ls: ls, reg: reg, addr: l.Addr().String(), kcpAddr: botkit.KCPScheme + kl.Addr().String(),
+		served: make(chan error, 2)}
 	go func() { s.served <- srv.Serve(l) }()
+	go func() { s.served <- srv.Serve(kl) }()
 	return s, nil
 }
 
@@ -72,8 +84,10 @@ func (s *inproc) stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		defer cancel()
 		s.err = s.srv.Shutdown(ctx)
-		if err := <-s.served; !errors.Is(err, znet.ErrServerClosed) {
-			s.err = errors.Join(s.err, err)
+		for range cap(s.served) {
+			if err := <-s.served; !errors.Is(err, znet.ErrServerClosed) {
+				s.err = errors.Join(s.err, err)
+			}
 		}
 		s.ls.Close()
 	})

@@ -23,6 +23,11 @@ func botOf(req ziface.IRequest) *bot {
 func (r *runner) onConnect(c ziface.IConnection) {
 	i := r.nextBot.Add(1) - 1
 	c.SetProperty(propBot, &bot{r: r, conn: c, st: &r.stripes[i%nStripes]})
+	if r.kcp {
+		// A KCP server learns of a session from its first packet: this
+		// one, so that the world greets the bot (SyncPID).
+		_ = c.SendMsg(r.pingID, nil)
+	}
 }
 
 func (r *runner) onDisconnect(c ziface.IConnection) {

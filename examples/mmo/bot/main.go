@@ -8,6 +8,12 @@
 //
 //	go run ./examples/mmo/bot -serve -bots 200 -duration 20s
 //	go run ./examples/mmo/bot -addr 127.0.0.1:8999 -server-pid 1234 -json out.json
+//	go run ./examples/mmo/bot -serve -transport kcp -bots 200 -duration 20s
+//	go run ./examples/mmo/bot -addr kcp://127.0.0.1:9001   # a server run with ZINX_MODE=kcp (or tcp,kcp)
+//
+// Over KCP each bot pings as it connects: a KCP server learns of a
+// session only from its first packet, and the world greets a player
+// (SyncPID) only then.
 //
 // Latency: all bots live in this process, so a receipt is matched to its
 // send through memory: each bot remembers its last 64 moves (position ->
@@ -40,13 +46,14 @@ func main() { os.Exit(cli()) }
 func cli() int {
 	var cfg Config
 	var jsonFile string
-	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8999", "MMO server address (loopback only)")
+	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8999", "MMO server address (loopback only): host:port for TCP, kcp://host:port for KCP")
 	flag.IntVar(&cfg.Bots, "bots", 1000, "number of bots")
 	flag.Float64Var(&cfg.MoveRate, "move-rate", 2, "moves per second per bot")
 	flag.Float64Var(&cfg.ChatRate, "chat-rate", 1, "chats per minute per bot")
 	flag.DurationVar(&cfg.Duration, "duration", 60*time.Second, "run time, ramp included (at most 10m)")
 	flag.DurationVar(&cfg.Ramp, "ramp", 5*time.Second, "spread the logins over this")
 	flag.BoolVar(&cfg.Serve, "serve", false, "run the MMO server in this process on 127.0.0.1:0 instead of using -addr")
+	flag.StringVar(&cfg.Transport, "transport", "tcp", "with -serve: the transport the in-process server serves and the bots dial, tcp or kcp")
 	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "PID of the external server, to report its CPU time")
 	flag.StringVar(&jsonFile, "json", "", "also write the report to this file as JSON")
 	cpuProfile := flag.String("cpuprofile", "", "write the bots' own CPU profile to this file")

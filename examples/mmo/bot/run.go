@@ -30,6 +30,7 @@ type Config struct {
 	Ramp      time.Duration // logins are spread over this
 	Drain     time.Duration // after Duration: wait for broadcasts in flight
 	Serve     bool          // run the MMO server in this process
+	Transport string        // with Serve: "tcp" (or "") or "kcp"
 	ServerPID int           // external server whose CPU to report; 0 for none
 	Progress  io.Writer     // a line a second; nil for none
 	Log       io.Writer     // framework warnings; nil to discard
@@ -66,6 +67,11 @@ func (c *Config) validate() error {
 	}
 	if c.ServerPID < 0 || (c.Serve && c.ServerPID != 0) {
 		bad("-server-pid %d: must be a process ID, and not given with -serve", c.ServerPID)
+	}
+	if c.Transport != "" && c.Transport != "tcp" && c.Transport != "kcp" {
+		bad("-transport %q: must be tcp or kcp", c.Transport)
+	} else if c.Transport == "kcp" && !c.Serve {
+		bad("-transport kcp: only with -serve (name a KCP server with -addr kcp://host:port)")
 	}
 	if !c.Serve {
 		if err := botkit.Loopback(c.Addr); err != nil {
@@ -119,6 +125,10 @@ type runner struct {
 	stripes [nStripes]stripe
 	nextBot atomic.Uint64
 	pids    pidIndex // for latency matching
+
+	addr   string // the server's, kcp:// for KCP
+	kcp    bool   // ... and so each bot pings as it connects
+	pingID uint32
 
 	loggedIn, online atomic.Int64
 	gotLists         atomic.Int64  // bots that received their login list (202)
@@ -181,7 +191,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var srv *inproc
 	if cfg.Serve {
 		var err error
-		if srv, err = startServer(cfg.Bots, log); err != nil {
+		if srv, err = startServer(cfg.Bots, log, cfg.Transport == "kcp"); err != nil {
 			return nil, err
 		}
 		defer srv.stop()
@@ -192,6 +202,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("-server-pid %d: %w", cpuPID, err)
 		}
 	}
+	r.addr = addr
 	cl, err := r.newClient(log)
 	if err != nil {
 		return nil, err
@@ -251,7 +262,9 @@ func (r *runner) newClient(log *slog.Logger) (*znet.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.kcp, r.pingID = botkit.IsKCP(r.addr), cfg.PingMsgID
 	cl.SetOnConnStart(r.onConnect)
+	cl.AddRouterFunc(cfg.PingMsgID, func(ziface.IRequest) {}) // the answer to onConnect's ping
 	cl.SetOnConnStop(r.onDisconnect)
 	cl.AddRouterFunc(mmopb.MsgSyncPID, r.onSyncPID)
 	cl.AddRouterFunc(mmopb.MsgBroadCast, r.onBroadCast)
@@ -278,7 +291,7 @@ func (r *runner) dialAll(ctx context.Context, cl *znet.Client, addr string) erro
 		case <-t.C:
 		}
 		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-		_, err := cl.Dial(dctx, addr)
+		_, err := botkit.Dial(dctx, cl, addr)
 		cancel()
 		switch {
 		case err == nil || ctx.Err() != nil:
@@ -338,7 +351,7 @@ type inproc struct {
 	err      error
 }
 
-func startServer(bots int, log *slog.Logger) (*inproc, error) {
+func startServer(bots int, log *slog.Logger, kcp bool) (*inproc, error) {
 	cfg := zconf.Default()
 	cfg.Host = "127.0.0.1"
 	cfg.MaxConn = max(cfg.MaxConn, bots+100)
@@ -354,11 +367,19 @@ func startServer(bots int, log *slog.Logger) (*inproc, error) {
 	if err := srv.Mount("mmo", w); err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, "0")) // a free port)
+	var l net.Listener
+	if kcp {
+		l, err = znet.ListenKCP(net.JoinHostPort(cfg.Host, "0"), cfg) // a free port
+	} else {
+		l, err = net.Listen("tcp", net.JoinHostPort(cfg.Host, "0"))
+	}
 	if err != nil {
 		return nil, err
 	}
 	s := &inproc{srv: srv, addr: l.Addr().String(), served: make(chan error, 1)}
+	if kcp {
+		s.addr = botkit.KCPScheme + s.addr
+	}
 	go func() { s.served <- srv.Serve(l) }()
 	return s, nil
 }
