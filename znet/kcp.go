@@ -101,6 +101,7 @@ func (k *KCPListener) kcpSocketStats() *udpBatchStats { return &k.sock.stats }
 // write delay, so each Write (a tick's frames for one player, or a batch's
 // replies) is flushed at once rather than at the next interval.
 func applyKCP(s *kcp.UDPSession, set zconf.KCPSettings) {
+	//lint:ignore SA1019 kcp-go marks it deprecated without a replacement; stream mode packs small writes into one segment, which message mode does not
 	s.SetStreamMode(true)
 	s.SetWriteDelay(false)
 	s.SetNoDelay(set.NoDelay, set.Interval, set.Resend, set.NoCongestion)

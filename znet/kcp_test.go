@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -344,6 +345,45 @@ func TestKCPIdleClock(t *testing.T) {
 	}
 	c.send(1, []byte("still served"))
 	if _, data := c.recv(); string(data) != "still served" {
+		t.Fatalf("got %q", data)
+	}
+}
+
+// TestKCPGhostSessionsExpire: any packet from a new address makes kcp-go a
+// session (a flood of spoofed sources makes many). Each takes a MaxConn
+// slot only until FirstMessageTimeout, as a silent TCP connection does.
+func TestKCPGhostSessionsExpire(t *testing.T) {
+	cfg := kcpConfig()
+	cfg.FirstMessageTimeout = 300 * time.Millisecond
+	ts := startKCP(t, cfg, func(s *Server) { s.AddRouterFunc(1, echo) })
+	raddr, err := net.ResolveUDPAddr("udp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ghosts = 40
+	for i := range ghosts {
+		uc, err := net.DialUDP("udp", nil, raddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A bare KCP ACK segment (24-byte header, no data): conv, cmd 82.
+		pkt := make([]byte, 24)
+		binary.LittleEndian.PutUint32(pkt, uint32(1000+i))
+		pkt[4] = 82
+		if _, err := uc.Write(pkt); err != nil {
+			t.Fatal(err)
+		}
+		defer uc.Close()
+	}
+	waitFor(t, func() bool { return ts.Online() > 0 }, "the ghost sessions to be accepted")
+	waitFor(t, func() bool { return ts.Online() == 0 }, "the ghost sessions to expire")
+	if s := ts.Stats(); s.HeartbeatTimeouts == 0 {
+		t.Fatalf("stats %+v: no timeouts counted", s)
+	}
+	// A real client is still served.
+	c := dialRawKCP(t, ts.addr, cfg)
+	c.send(1, []byte("real"))
+	if _, data := c.recv(); string(data) != "real" {
 		t.Fatalf("got %q", data)
 	}
 }
