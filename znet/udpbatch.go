@@ -3,6 +3,7 @@ package znet
 import (
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,9 +19,9 @@ import (
 // takes the packets instead (WriteTo copies and queues) and one sender
 // goroutine writes whatever has gathered with a single sendmmsg
 // (WriteBatch) per wake-up: a tick's fan-out to every player leaves in a
-// few syscalls. It never waits for more: an idle server sends each packet
-// at once, and under load the batch is what gathered while the last one
-// was being sent.
+// few syscalls. It never waits on a timer: woken, it yields once to the
+// goroutines already runnable, then sends what they queued, so an idle
+// server sends each packet at once.
 //
 // Reads go the same way in reverse: it reads with recvmmsg (ReadBatch) and
 // hands each packet to the listener (it is a kcp.PacketPusher), so the
@@ -122,6 +123,12 @@ func (u *udpBatch) sendLoop() {
 		case <-u.closed:
 			return
 		}
+		// Let the goroutines that are runnable now (the rest of a tick's
+		// fan-out, kcp-go's packet workers) queue their packets first.
+		// The waker hands this goroutine the processor next, so without
+		// the yield each session's packet left in a syscall of its own
+		// (measured: 1.2 packets a sendmmsg at 400 sessions).
+		runtime.Gosched()
 		u.mu.Lock()
 		out := u.queue
 		u.queue, u.spare = u.spare[:0], nil
