@@ -9,7 +9,10 @@
 //     schedule whatever the echoes do, the latency test at a given load;
 //   - idle (-idle): each connection only sends a ping (PingMsgID) every
 //     -heartbeat, and the report gives the server process's RSS before any
-//     connection and once all are open, per connection.
+//     connection and once all are open, per connection, and its CPU over
+//     the hold in microseconds per second per connection (-server-procs 1
+//     pins the server to one core's worth of Go code, which makes that
+//     figure comparable).
 //
 // By default it measures two servers in the same run, each in its own
 // process (the tool re-executes itself with -serve): the zinxgame echo
@@ -19,7 +22,13 @@
 // client is the same code for both. With -runs K the targets alternate K
 // times and the medians are compared, which matters on a shared machine.
 // -transport ws or both loads the framework over WebSocket as well (the
-// baseline is TCP only) and prints the WebSocket/TCP ratios.
+// baseline is TCP only) and prints the WebSocket/TCP ratios. -transport
+// kcp loads it over KCP (reliable UDP, a session per UDP socket on the
+// client, the client settings of znet.Client.DialKCP), and a list such as
+// -transport tcp,kcp measures each transport in turn in every round, each
+// against a server process of its own from the same build, and prints the
+// KCP/TCP ratios: in idle mode those of CPU and RSS per connection, the
+// idle cost of a KCP session against a TCP connection's.
 //
 // Client and servers share the machine's cores, so a server that spends
 // more CPU per message also leaves less to the client. The "resources"
@@ -38,6 +47,7 @@
 //	/tmp/load -conns 100 -inflight 8 -duration 5s -runs 3 -transport both
 //	/tmp/load -target framework -conns 10000 -rate 1 -ramp 5s -duration 60s
 //	/tmp/load -target framework -idle -conns 50000 -sources 4 -ramp 10s -heartbeat 20s
+//	/tmp/load -target framework -idle -transport tcp,kcp -conns 2000 -heartbeat 2s -ramp 2s -warmup 3s -duration 20s -server-procs 1 -runs 3
 //	/tmp/load -addr 127.0.0.1:8999 -target framework   # an already running server
 package main
 
