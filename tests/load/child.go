@@ -27,8 +27,10 @@ import (
 type served struct {
 	addr  string // TCP host:port
 	wsURL string // ws://host:port/path, when it speaks WebSocket
-	pid   int    // its process; 0 when it runs in this process
-	stop  func() error
+	// kcpAddr is the UDP host:port, when it speaks KCP.
+	kcpAddr string
+	pid     int // its process; 0 when it runs in this process
+	stop    func() error
 	// memStats asks the server process for its Go runtime memory figures;
 	// nil when it cannot.
 	memStats func() (goMem, error)
@@ -73,6 +75,9 @@ func launchChild(ctx context.Context, o *options, m measurement, r int) (*served
 	}
 	if sc.WS {
 		args = append(args, "-ws")
+	}
+	if sc.KCP {
+		args = append(args, "-kcp")
 	}
 	if o.CPUProfile != "" {
 		args = append(args, "-cpuprofile", fmt.Sprintf("%s-%s-run%d.pprof", o.CPUProfile, m.label(), r))
@@ -133,14 +138,21 @@ func launchChild(ctx context.Context, o *options, m measurement, r int) (*served
 	defer t.Stop()
 	select {
 	case line := <-out.line:
-		f := strings.Fields(line)
-		if len(f) == 0 || (sc.WS && len(f) < 2) {
-			_ = stop()
-			return nil, fmt.Errorf("server process printed %q, want its addresses", line)
+		s := &served{pid: cmd.Process.Pid, stop: stop}
+		for _, f := range strings.Fields(line) {
+			k, v, _ := strings.Cut(f, "=")
+			switch k {
+			case transportTCP:
+				s.addr = v
+			case transportWS:
+				s.wsURL = v
+			case transportKCP:
+				s.kcpAddr = v
+			}
 		}
-		s := &served{addr: f[0], pid: cmd.Process.Pid, stop: stop}
-		if len(f) > 1 {
-			s.wsURL = f[1]
+		if s.addr == "" || (sc.WS && s.wsURL == "") || (sc.KCP && s.kcpAddr == "") {
+			_ = stop()
+			return nil, fmt.Errorf("server process printed %q, want its addresses (tcp=HOST:PORT, ws=URL, kcp=HOST:PORT)", line)
 		}
 		if memDir != "" {
 			s.memStats = func() (goMem, error) {
@@ -223,8 +235,8 @@ func (f *firstLine) Write(p []byte) (int, error) {
 }
 
 // childMain is the server process: `load -serve framework|baseline ...`.
-// It prints the bound TCP address (and the WebSocket URL with -ws) as one
-// line on stdout, then serves until SIGTERM or SIGINT, until its stdin
+// It prints its addresses as one line on stdout, "tcp=HOST:PORT", then
+// "ws=URL" with -ws and "kcp=HOST:PORT" with -kcp, then serves until SIGTERM or SIGINT, until its stdin
 // closes (the parent is gone), or until -max-life has passed, whichever
 // comes first. With -memstats, SIGUSR1 makes it write its Go runtime
 // memory figures to that file (and a heap profile to -memprofile).
@@ -239,6 +251,7 @@ func childMain(args []string) int {
 	maxConn := fs.Int("max-conn", def.MaxConn, "framework MaxConn")
 	readBuf := fs.Int("read-buf", def.IOReadBuffSize, "framework IOReadBuffSize; the baseline's bufio sizes")
 	ws := fs.Bool("ws", false, "framework: serve WebSocket too, on a port of its own")
+	kcpOn := fs.Bool("kcp", false, "framework: serve KCP too, on a UDP port of its own")
 	maxLife := fs.Duration("max-life", 10*time.Minute, "exit after this long in any case")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server to this file")
 	memStats := fs.String("memstats", "", "on SIGUSR1, write the Go runtime's memory figures to this file")
@@ -278,7 +291,7 @@ func childMain(args []string) int {
 	}
 	srv, err := startServer(*serve, serverConfig{
 		Listen: *listen, Framing: *framing, MaxPackageSize: *maxPkg,
-		Workers: *workers, MaxConn: *maxConn, ReadBuf: *readBuf, WS: *ws,
+		Workers: *workers, MaxConn: *maxConn, ReadBuf: *readBuf, WS: *ws, KCP: *kcpOn,
 	})
 	if err != nil {
 		return fail(err)
@@ -290,7 +303,14 @@ func childMain(args []string) int {
 		notifyMemStats(usr1)
 	}
 	// The parent may signal as soon as it reads the address.
-	fmt.Println(strings.TrimSpace(srv.Addr + " " + srv.WSURL))
+	line := transportTCP + "=" + srv.Addr
+	if srv.WSURL != "" {
+		line += " " + transportWS + "=" + srv.WSURL
+	}
+	if srv.KCPAddr != "" {
+		line += " " + transportKCP + "=" + srv.KCPAddr
+	}
+	fmt.Println(line)
 	parentGone := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin)

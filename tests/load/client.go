@@ -129,7 +129,7 @@ func runLoad(ctx context.Context, o *options, m measurement, run int, d *dialer,
 		Target:    m.Target,
 		Transport: m.Transport,
 		Run:       run,
-		Addr:      d.addr,
+		Addr:      d.target(),
 		Conns:     o.Conns,
 		ConnsUp:   int(lr.dialed.Load()),
 		Inflight:  o.Inflight,
@@ -140,9 +140,6 @@ func runLoad(ctx context.Context, o *options, m measurement, run int, d *dialer,
 		P90US:     us(total.percentile(0.90)),
 		P99US:     us(total.percentile(0.99)),
 		MaxUS:     us(total.max),
-	}
-	if m.Transport == transportWS {
-		res.Addr = d.url
 	}
 	if res.Seconds > 0 {
 		res.MsgsPerSec = float64(msgs) / res.Seconds

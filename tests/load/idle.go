@@ -20,7 +20,10 @@ import (
 // -heartbeat, and waits for the pong. The server process's RSS is read
 // before any connection opens, once all are open and have settled
 // (-warmup), and at the end of the hold (-duration); the difference per
-// connection is the figure. Errors are connections that the server closed
+// connection is the figure. The server's CPU time over the hold, per
+// second and per connection, is the other one: what keeping a connection
+// alive costs while it does nothing, which over KCP is mostly the
+// session's internal clock. Errors are connections that the server closed
 // or that stopped answering pings.
 
 // pongTimeout bounds the wait for one pong.
@@ -52,11 +55,8 @@ func runIdle(ctx context.Context, o *options, m measurement, run int, d *dialer,
 	defer stopAt.Stop()
 
 	res := Result{
-		Target: m.Target, Transport: m.Transport, Run: run, Addr: d.addr,
+		Target: m.Target, Transport: m.Transport, Run: run, Addr: d.target(),
 		Conns: o.Conns, Payload: o.PingPayload, HeartbeatS: o.Heartbeat.Seconds(),
-	}
-	if m.Transport == transportWS {
-		res.Addr = d.url
 	}
 
 	var phase atomic.Int32
@@ -88,15 +88,20 @@ func runIdle(ctx context.Context, o *options, m measurement, run int, d *dialer,
 	phase.Store(idleSettle)
 	var after, end memSample
 	var holdFrom, holdTo time.Duration
+	var cpu0, cpu1 cpuSample
 	if sleep(o.Warmup) {
 		after = sampleMem(srv)
 		res.ConnsUp = int(lr.up.Load())
 		phase.Store(idleHold)
 		holdFrom = time.Since(lr.base)
+		// After the memory sample, whose heap figures and profile the
+		// server spends CPU on: the hold's CPU is the connections' only.
+		cpu0 = sampleCPU(holdFrom, srv.pid)
 		hold.Store(true)
 		if sleep(o.Duration) {
 			hold.Store(false)
 			holdTo = time.Since(lr.base)
+			cpu1 = sampleCPU(holdTo, srv.pid)
 			end = sampleMem(srv)
 		}
 	}
@@ -121,6 +126,7 @@ func runIdle(ctx context.Context, o *options, m measurement, run int, d *dialer,
 	}
 	res.P50US, res.P90US, res.P99US, res.MaxUS = us(total.percentile(0.5)), us(total.percentile(0.9)), us(total.percentile(0.99)), us(total.max)
 	res.setMem(before, after, end)
+	res.setIdleCPU(cpu0, cpu1)
 	lr.addErrors(&res)
 	return res
 }
@@ -180,6 +186,24 @@ func (lr *loadRun) idleConn(i int, attempted *atomic.Int64, hold *atomic.Bool) c
 		case <-lr.ctx.Done():
 			return connOut{hist: h, msgs: msgs}
 		}
+	}
+}
+
+// setIdleCPU fills the CPU figures of the hold from its first and last
+// samples: cores, and the server's microseconds of CPU per second per
+// connection, the idle cost that a heartbeat and a transport's timers
+// make. They stay 0 when the server process is unknown (in-process
+// servers, or no /proc).
+func (r *Result) setIdleCPU(a, b cpuSample) {
+	if !a.ok || !b.ok || b.at <= a.at {
+		return
+	}
+	span := (b.at - a.at).Seconds()
+	r.ServerCPU = (b.server - a.server).Seconds() / span
+	r.ClientCPU = (b.client - a.client).Seconds() / span
+	r.OtherCPU = otherCores(a, b)
+	if r.ConnsUp > 0 {
+		r.ServerUSPerConnS = r.ServerCPU * 1e6 / float64(r.ConnsUp)
 	}
 }
 

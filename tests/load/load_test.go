@@ -30,7 +30,7 @@ func launchInProcess(_ context.Context, o *options, m measurement, _ int) (*serv
 	if err != nil {
 		return nil, err
 	}
-	return &served{addr: srv.Addr, wsURL: srv.WSURL, stop: func() error {
+	return &served{addr: srv.Addr, wsURL: srv.WSURL, kcpAddr: srv.KCPAddr, stop: func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return srv.Stop(ctx)

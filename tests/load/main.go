@@ -9,7 +9,10 @@
 //     schedule whatever the echoes do, the latency test at a given load;
 //   - idle (-idle): each connection only sends a ping (PingMsgID) every
 //     -heartbeat, and the report gives the server process's RSS before any
-//     connection and once all are open, per connection.
+//     connection and once all are open, per connection, and its CPU over
+//     the hold in microseconds per second per connection (-server-procs 1
+//     pins the server to one core's worth of Go code, which makes that
+//     figure comparable).
 //
 // By default it measures two servers in the same run, each in its own
 // process (the tool re-executes itself with -serve): the zinxgame echo
@@ -19,7 +22,13 @@
 // client is the same code for both. With -runs K the targets alternate K
 // times and the medians are compared, which matters on a shared machine.
 // -transport ws or both loads the framework over WebSocket as well (the
-// baseline is TCP only) and prints the WebSocket/TCP ratios.
+// baseline is TCP only) and prints the WebSocket/TCP ratios. -transport
+// kcp loads it over KCP (reliable UDP, a session per UDP socket on the
+// client, the client settings of znet.Client.DialKCP), and a list such as
+// -transport tcp,kcp measures each transport in turn in every round, each
+// against a server process of its own from the same build, and prints the
+// KCP/TCP ratios: in idle mode those of CPU and RSS per connection, the
+// idle cost of a KCP session against a TCP connection's.
 //
 // Client and servers share the machine's cores, so a server that spends
 // more CPU per message also leaves less to the client. The "resources"
@@ -38,6 +47,7 @@
 //	/tmp/load -conns 100 -inflight 8 -duration 5s -runs 3 -transport both
 //	/tmp/load -target framework -conns 10000 -rate 1 -ramp 5s -duration 60s
 //	/tmp/load -target framework -idle -conns 50000 -sources 4 -ramp 10s -heartbeat 20s
+//	/tmp/load -target framework -idle -transport tcp,kcp -conns 2000 -heartbeat 2s -ramp 2s -warmup 3s -duration 20s -server-procs 1 -runs 3
 //	/tmp/load -addr 127.0.0.1:8999 -target framework   # an already running server
 package main
 
@@ -51,6 +61,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"syscall"
 	"time"
 
@@ -73,6 +84,7 @@ type options struct {
 	ServerProcs    int
 	Addr           string
 	WSURL          string
+	KCPAddr        string
 	JSONFile       string
 	CPUProfile     string // prefix of the server processes' CPU profiles
 	ClientProfile  string // the load client's CPU profile
@@ -97,13 +109,14 @@ type launcher func(ctx context.Context, o *options, m measurement, run int) (*se
 // measurement names what one run measures: a server over a transport.
 type measurement struct {
 	Target    string // targetFramework or targetBaseline
-	Transport string // transportTCP or transportWS
+	Transport string // transportTCP, transportWS or transportKCP
 }
 
-// label names m in tables and file names: "framework", "framework-ws".
+// label names m in tables and file names: "framework", "framework-ws",
+// "framework-kcp".
 func (m measurement) label() string {
-	if m.Transport == transportWS {
-		return m.Target + "-ws"
+	if m.Transport != transportTCP {
+		return m.Target + "-" + m.Transport
 	}
 	return m.Target
 }
@@ -171,20 +184,22 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "time under load before measuring, excluded from the stats; -idle: settling time after all connections are open, before the RSS sample")
 	fs.DurationVar(&o.Ramp, "ramp", o.Ramp, "spread the opening of connections over this time (before the warmup)")
 	fs.StringVar(&o.Target, "target", o.Target, "server to measure: framework, baseline or both")
-	fs.StringVar(&o.Transport, "transport", o.Transport, "tcp, ws (WebSocket) or both (alternating); the baseline is TCP only")
+	fs.StringVar(&o.Transport, "transport", o.Transport, "tcp, ws (WebSocket), kcp, both (tcp,ws) or a comma-separated list such as tcp,kcp: the framework is measured over each, alternating in a round; the baseline is TCP only, so with ws or kcp alone -target both measures the framework only")
+
 	fs.IntVar(&o.Runs, "runs", o.Runs, "measurements per target; with both targets they alternate, and medians are reported")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "framework WorkerPoolSize (0 = handlers on the reader goroutine)")
 	fs.StringVar(&o.Framing, "framing", o.Framing, "wire framing: le or be")
-	fs.IntVar(&o.ServerProcs, "server-procs", o.ServerProcs, "GOMAXPROCS of the server process (0 = Go's default)")
+	fs.IntVar(&o.ServerProcs, "server-procs", o.ServerProcs, "GOMAXPROCS of the server process (0 = Go's default); 1 makes -idle's CPU per connection comparable across machines")
 	fs.StringVar(&o.Addr, "addr", o.Addr, "load this already running server (loopback HOST:PORT) instead of starting one; -target then only names it")
 	fs.StringVar(&o.WSURL, "ws-url", o.WSURL, "with -transport ws or both: the WebSocket URL of the already running server (ws://127.0.0.1:PORT/PATH)")
+	fs.StringVar(&o.KCPAddr, "kcp-addr", o.KCPAddr, "with -transport kcp: the KCP (UDP) address of the already running server (loopback HOST:PORT)")
 	fs.StringVar(&o.JSONFile, "json", o.JSONFile, "also write the report as JSON to this file")
 	fs.StringVar(&o.CPUProfile, "server-cpuprofile", o.CPUProfile, "write the server processes' CPU profiles to PREFIX-TARGET-runK.pprof")
 	fs.StringVar(&o.ClientProfile, "cpuprofile", o.ClientProfile, "write the load client's CPU profile (all runs) to this file")
 	fs.StringVar(&o.MemProfile, "server-memprofile", o.MemProfile, "-idle: write the server processes' heap profiles, taken with the RSS sample, to PREFIX-TARGET-runK.pprof")
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "send this many messages per second on each connection, on a schedule, instead of keeping -inflight outstanding")
 	fs.IntVar(&o.Sources, "sources", o.Sources, "spread connections over source addresses 127.0.0.1 to 127.0.0.K (each has one ephemeral port range)")
-	fs.BoolVar(&o.Idle, "idle", o.Idle, "idle mode: connections only send a ping every -heartbeat; reports the server's RSS per connection")
+	fs.BoolVar(&o.Idle, "idle", o.Idle, "idle mode: connections only send a ping every -heartbeat; reports the server's RSS and CPU (us per second) per connection")
 	fs.DurationVar(&o.Heartbeat, "heartbeat", o.Heartbeat, "-idle: ping interval per connection (at most 30s, half the default HeartbeatTimeout)")
 	fs.IntVar(&o.PingPayload, "ping-payload", o.PingPayload, "-idle: payload bytes per ping (the first 8 carry a sequence number)")
 	fs.IntVar(&o.ReadBuf, "read-buf", o.ReadBuf, "framework IOReadBuffSize (per connection read buffer); also the baseline's bufio sizes")
@@ -216,9 +231,12 @@ func (o *options) validate() error {
 	check(o.Ramp >= 0 && o.Ramp <= maxLead, "-ramp %s: must be between 0 and %s", o.Ramp, maxLead)
 	check(o.Target == targetFramework || o.Target == targetBaseline || o.Target == targetBoth,
 		"-target %q: must be framework, baseline or both", o.Target)
-	check(o.Transport == transportTCP || o.Transport == transportWS || o.Transport == transportBoth,
-		"-transport %q: must be tcp, ws or both", o.Transport)
-	check(o.Transport != transportWS || o.Target != targetBaseline, "-transport ws: the baseline server speaks TCP only")
+	ts, err := parseTransports(o.Transport)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	has := func(t string) bool { return slices.Contains(ts, t) }
+	check(err != nil || has(transportTCP) || o.Target != targetBaseline, "-transport %s: the baseline server speaks TCP only", o.Transport)
 	check(o.Runs >= 1 && o.Runs <= 50, "-runs %d: must be between 1 and 50", o.Runs)
 	check(o.Workers >= 0 && o.Workers <= 4096, "-workers %d: must be between 0 and 4096", o.Workers)
 	check(o.Framing == zconf.FramingLE || o.Framing == zconf.FramingBE, "-framing %q: must be le or be", o.Framing)
@@ -232,10 +250,11 @@ func (o *options) validate() error {
 	check(o.PingPayload >= 0 && o.PingPayload <= o.MaxPackageSize, "-ping-payload %d: must be between 0 and MaxPackageSize %d", o.PingPayload, o.MaxPackageSize)
 	check(o.MemProfile == "" || o.Idle, "-server-memprofile: only with -idle")
 	if o.external() {
-		check(o.Target != targetBoth, "-addr, -ws-url: name the server with -target framework or -target baseline")
+		check(o.Target != targetBoth, "-addr, -ws-url, -kcp-addr: name the server with -target framework or -target baseline")
 		check(o.CPUProfile == "" && o.MemProfile == "", "-server-cpuprofile, -server-memprofile: only for servers the tool starts")
-		check(o.Transport == transportWS || o.Addr != "", "-ws-url: with -transport tcp or both, give -addr too")
-		check(o.Transport == transportTCP || o.WSURL != "", "-addr with -transport %s: give the WebSocket URL with -ws-url", o.Transport)
+		check(!has(transportTCP) || o.Addr != "", "-transport %s with an already running server: give its TCP address with -addr", o.Transport)
+		check(!has(transportWS) || o.WSURL != "", "-transport %s with an already running server: give its WebSocket URL with -ws-url", o.Transport)
+		check(!has(transportKCP) || o.KCPAddr != "", "-transport %s with an already running server: give its KCP address with -kcp-addr", o.Transport)
 	}
 	if o.Addr != "" {
 		if err := checkLoopback(o.Addr); err != nil {
@@ -247,11 +266,16 @@ func (o *options) validate() error {
 			errs = append(errs, fmt.Errorf("-ws-url: %w", err))
 		}
 	}
+	if o.KCPAddr != "" {
+		if err := checkLoopback(o.KCPAddr); err != nil {
+			errs = append(errs, fmt.Errorf("-kcp-addr: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
 // external reports whether the tool loads a server it did not start.
-func (o *options) external() bool { return o.Addr != "" || o.WSURL != "" }
+func (o *options) external() bool { return o.Addr != "" || o.WSURL != "" || o.KCPAddr != "" }
 
 // targets lists the servers of one round, in order.
 func (o *options) targets() []string {
@@ -261,17 +285,20 @@ func (o *options) targets() []string {
 	return []string{o.Target}
 }
 
-// measurements lists the measurements of one round, in order: the TCP
-// ones, then the framework over WebSocket.
+// measurements lists the measurements of one round, transport by
+// transport in -transport's order: over TCP every target, over WebSocket
+// and KCP the framework only.
 func (o *options) measurements() []measurement {
+	ts, _ := parseTransports(o.Transport) // checked by validate
 	var ms []measurement
-	if o.Transport != transportWS {
-		for _, t := range o.targets() {
-			ms = append(ms, measurement{Target: t, Transport: transportTCP})
+	for _, tr := range ts {
+		if tr == transportTCP {
+			for _, t := range o.targets() {
+				ms = append(ms, measurement{Target: t, Transport: transportTCP})
+			}
+		} else if o.Target != targetBaseline {
+			ms = append(ms, measurement{Target: targetFramework, Transport: tr})
 		}
-	}
-	if o.Transport != transportTCP && o.Target != targetBaseline {
-		ms = append(ms, measurement{Target: targetFramework, Transport: transportWS})
 	}
 	return ms
 }
@@ -285,6 +312,7 @@ func (o *options) serverConfig(m measurement) serverConfig {
 		MaxConn:        o.Conns + 128,
 		ReadBuf:        o.ReadBuf,
 		WS:             m.Transport == transportWS,
+		KCP:            m.Transport == transportKCP,
 	}
 }
 
@@ -336,7 +364,7 @@ func run(ctx context.Context, o options) (*Report, error) {
 // measure runs one measurement, starting its server first unless -addr
 // names one.
 func measure(ctx context.Context, o *options, m measurement, r int) (Result, error) {
-	srv := &served{addr: o.Addr, wsURL: o.WSURL}
+	srv := &served{addr: o.Addr, wsURL: o.WSURL, kcpAddr: o.KCPAddr}
 	if !o.external() {
 		s, err := o.launch(ctx, o, m, r)
 		if err != nil {
@@ -349,9 +377,12 @@ func measure(ctx context.Context, o *options, m measurement, r int) (Result, err
 		}()
 		srv = s
 	}
-	d := &dialer{transport: m.Transport, addr: srv.addr, url: srv.wsURL, sources: o.Sources}
+	d := &dialer{transport: m.Transport, addr: srv.addr, url: srv.wsURL, kcpAddr: srv.kcpAddr, sources: o.Sources, kcp: zconf.Default().KCP()}
 	if m.Transport == transportWS && d.url == "" {
 		return Result{}, fmt.Errorf("the %s server has no WebSocket URL", m.label())
+	}
+	if m.Transport == transportKCP && d.kcpAddr == "" {
+		return Result{}, fmt.Errorf("the %s server has no KCP address", m.label())
 	}
 	if o.Idle {
 		return runIdle(ctx, o, m, r, d, srv), nil

@@ -272,7 +272,7 @@ func TestNewOptionsValidate(t *testing.T) {
 		},
 		"ws addr without url":  func(o *options) { o.Target, o.Transport, o.Addr = targetFramework, transportBoth, "127.0.0.1:8999" },
 		"baseline over ws":     func(o *options) { o.Target, o.Transport = targetBaseline, transportWS },
-		"bad transport":        func(o *options) { o.Transport = "kcp" },
+		"bad transport":        func(o *options) { o.Transport = "udp" },
 		"rate and idle":        func(o *options) { o.Rate, o.Idle = 1, true },
 		"rate too low":         func(o *options) { o.Rate = 0.01 },
 		"rate payload small":   func(o *options) { o.Rate, o.Payload = 1, 8 },

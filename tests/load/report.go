@@ -47,9 +47,12 @@ type Result struct {
 	// Resources used in the measured window, where known. CPU is in
 	// cores (CPU seconds per second); the server figures need a server
 	// process started by the tool, on Linux.
-	ClientCPU          float64 `json:"client_cpu_cores,omitempty"`
-	ServerCPU          float64 `json:"server_cpu_cores,omitempty"`
-	ServerUSPerMsg     float64 `json:"server_cpu_us_per_msg,omitempty"`
+	ClientCPU      float64 `json:"client_cpu_cores,omitempty"`
+	ServerCPU      float64 `json:"server_cpu_cores,omitempty"`
+	ServerUSPerMsg float64 `json:"server_cpu_us_per_msg,omitempty"`
+	// ServerUSPerConnS is idle mode's CPU figure: the server's CPU time
+	// over the hold in microseconds, per second and per connection.
+	ServerUSPerConnS   float64 `json:"server_cpu_us_per_conn_s,omitempty"`
 	ServerReadsPerMsg  float64 `json:"server_reads_per_msg,omitempty"`
 	ServerWritesPerMsg float64 `json:"server_writes_per_msg,omitempty"`
 	// OtherCPU is what the rest of the machine used in the window (busy
@@ -138,6 +141,24 @@ type Report struct {
 	Summary     []Result `json:"summary"`
 	Ratio       *Ratios  `json:"ratio,omitempty"`
 	WSRatio     *Ratios  `json:"ws_tcp_ratio,omitempty"`
+	KCPRatio    *Ratios  `json:"kcp_tcp_ratio,omitempty"`
+	// KCPIdle compares the framework's idle costs over KCP with TCP's.
+	KCPIdle *IdleRatios `json:"kcp_tcp_idle_ratio,omitempty"`
+}
+
+// IdleRatios compare the idle costs of two measurements of the same runs
+// (a / b): server CPU and RSS per connection, medians and run by run.
+type IdleRatios struct {
+	CPUPerConn float64        `json:"cpu_per_conn"`
+	RSSPerConn float64        `json:"rss_per_conn"`
+	PerRun     []IdleRunRatio `json:"per_run,omitempty"`
+}
+
+// IdleRunRatio is IdleRatios for one round.
+type IdleRunRatio struct {
+	Run        int     `json:"run"`
+	CPUPerConn float64 `json:"cpu_per_conn"`
+	RSSPerConn float64 `json:"rss_per_conn"`
 }
 
 func newReport(o *options) *Report {
@@ -188,7 +209,7 @@ func ratio(a, b float64) float64 {
 // summarize fills Summary (medians per measurement) and the ratios from
 // Runs.
 func (r *Report) summarize() {
-	r.Summary, r.Ratio, r.WSRatio = nil, nil, nil
+	r.Summary, r.Ratio, r.WSRatio, r.KCPRatio, r.KCPIdle = nil, nil, nil, nil, nil
 	byLabel := map[string][]Result{}
 	var order []string
 	for _, res := range r.Runs {
@@ -207,8 +228,12 @@ func (r *Report) summarize() {
 	fwName := measurement{Target: targetFramework, Transport: transportTCP}.label()
 	blName := measurement{Target: targetBaseline, Transport: transportTCP}.label()
 	wsName := measurement{Target: targetFramework, Transport: transportWS}.label()
+	kcpName := measurement{Target: targetFramework, Transport: transportKCP}.label()
 	if r.Mode == modeIdle {
-		return // no ratios of idle figures; the report prints both rows
+		// No goals or msgs/s ratios of idle figures; the report prints
+		// every row, and KCP's costs next to TCP's.
+		r.KCPIdle = idleRatios(summary, byLabel, kcpName, fwName)
+		return
 	}
 	msgsGoal, wsMsgsGoal := goalMsgsRatio, goalWSMsgsRatio
 	if r.Mode == modeRate {
@@ -216,6 +241,33 @@ func (r *Report) summarize() {
 	}
 	r.Ratio = ratios(summary, byLabel, fwName, blName, msgsGoal, goalP99Ratio)
 	r.WSRatio = ratios(summary, byLabel, wsName, fwName, wsMsgsGoal, 0)
+	r.KCPRatio = ratios(summary, byLabel, kcpName, fwName, 0, 0)
+}
+
+// idleRatios compares the idle costs of measurement a with b (a / b); nil
+// unless both were measured.
+func idleRatios(summary map[string]Result, byLabel map[string][]Result, a, b string) *IdleRatios {
+	sa, okA := summary[a]
+	sb, okB := summary[b]
+	if !okA || !okB {
+		return nil
+	}
+	rt := &IdleRatios{
+		CPUPerConn: ratio(sa.ServerUSPerConnS, sb.ServerUSPerConnS),
+		RSSPerConn: ratio(sa.ServerRSSPerConn, sb.ServerRSSPerConn),
+	}
+	for _, x := range byLabel[a] {
+		for _, y := range byLabel[b] {
+			if x.Run == y.Run {
+				rt.PerRun = append(rt.PerRun, IdleRunRatio{
+					Run:        x.Run,
+					CPUPerConn: ratio(x.ServerUSPerConnS, y.ServerUSPerConnS),
+					RSSPerConn: ratio(x.ServerRSSPerConn, y.ServerRSSPerConn),
+				})
+			}
+		}
+	}
+	return rt
 }
 
 // summarizeRuns returns the medians of one measurement's runs; errors add
@@ -251,6 +303,7 @@ func summarizeRuns(rs []Result) Result {
 		ClientCPU:          pick(func(x Result) float64 { return x.ClientCPU }),
 		ServerCPU:          pick(func(x Result) float64 { return x.ServerCPU }),
 		ServerUSPerMsg:     pick(func(x Result) float64 { return x.ServerUSPerMsg }),
+		ServerUSPerConnS:   pick(func(x Result) float64 { return x.ServerUSPerConnS }),
 		ServerReadsPerMsg:  pick(func(x Result) float64 { return x.ServerReadsPerMsg }),
 		ServerWritesPerMsg: pick(func(x Result) float64 { return x.ServerWritesPerMsg }),
 		OtherCPU:           pick(func(x Result) float64 { return x.OtherCPU }),
@@ -356,10 +409,7 @@ func writeRow(w io.Writer, label string, x Result) {
 // print writes the human-readable report.
 func (r *Report) print(w io.Writer) {
 	var b strings.Builder
-	procs := "default"
-	if r.ServerProcs > 0 {
-		procs = fmt.Sprint(r.ServerProcs)
-	}
+	procs := r.serverProcs()
 	fmt.Fprintf(&b, "\nload report (%s): %gs measured after %gs warmup (ramp %gs), framing %s, framework workers %d, read buffer %d B, %d source address(es), server GOMAXPROCS %s, client GOMAXPROCS %d",
 		r.Mode, r.DurationS, r.WarmupS, r.RampS, r.Framing, r.Workers, r.ReadBuf, r.Sources, procs, r.ClientProcs)
 	if r.External != "" {
@@ -426,6 +476,7 @@ func (r *Report) printLoad(b *strings.Builder, many bool) {
 	}
 	printRatios(b, "framework/baseline", r.Ratio, many)
 	printRatios(b, "framework ws/tcp", r.WSRatio, many)
+	printRatios(b, "framework kcp/tcp", r.KCPRatio, many)
 }
 
 func printRatios(b *strings.Builder, what string, rt *Ratios, many bool) {
@@ -478,13 +529,49 @@ func (r *Report) printIdle(b *strings.Builder, many bool) {
 		fmt.Fprintf(b, "%-16s %10.0f B %10.0f B %10.0f B %11.2f %10.0f B %10.0f B\n", x.label(),
 			x.ServerHeapPerConn, x.ServerStackPerConn, x.ServerFreeHeldPerConn, x.ServerGoroutinesPerConn, x.ClientRSSPerConn, x.KernelSlabPerConn)
 	}
+	if len(rows) > 0 && rows[0].ServerCPU > 0 {
+		fmt.Fprintf(b, "\nCPU over the hold, server GOMAXPROCS %s: server cores, the server's CPU per second per connection, the client's cores and the rest of the machine's\n", r.serverProcs())
+		fmt.Fprintf(b, "%-16s %10s %16s %12s %12s\n", "target", "srv cores", "srv us/s/conn", "client cores", "other cores")
+		for _, x := range rows {
+			fmt.Fprintf(b, "%-16s %10.3f %16.2f %12.3f %12.2f\n", x.label(), x.ServerCPU, x.ServerUSPerConnS, x.ClientCPU, x.OtherCPU)
+		}
+	}
 	b.WriteString("\n")
 	for _, x := range rows {
-		if x.Target == targetFramework {
+		switch {
+		case x.Target != targetFramework:
+		case x.Transport == transportKCP:
+			// The RSS target is the TCP connection's; a KCP session
+			// carries its own buffers and windows, so it has none.
+			fmt.Fprintf(b, "%s: server RSS per connection %.0f B, CPU %.2f us/s per connection (no target over KCP), errors %d\n",
+				x.label(), x.ServerRSSPerConn, x.ServerUSPerConnS, x.Errors)
+		default:
 			fmt.Fprintf(b, "%s: server RSS per connection %.0f B (target <= %d B with zero errors: %s)\n", x.label(), x.ServerRSSPerConn,
 				goalIdleRSSBytes, okWord(x.Errors == 0 && x.ConnsUp == x.Conns && x.ServerRSSPerConn > 0 && x.ServerRSSPerConn <= goalIdleRSSBytes))
 		}
 	}
+	if rt := r.KCPIdle; rt != nil {
+		what := "framework kcp/tcp idle"
+		if many {
+			what += " (medians)"
+		}
+		fmt.Fprintf(b, "\n%s: server CPU per connection %.2fx, server RSS per connection %.2fx\n", what, rt.CPUPerConn, rt.RSSPerConn)
+		if len(rt.PerRun) > 1 {
+			b.WriteString("per run:")
+			for _, p := range rt.PerRun {
+				fmt.Fprintf(b, "  #%d CPU %.2fx RSS %.2fx", p.Run, p.CPUPerConn, p.RSSPerConn)
+			}
+			b.WriteString("\n")
+		}
+	}
+}
+
+// serverProcs names the server's GOMAXPROCS for the report.
+func (r *Report) serverProcs() string {
+	if r.ServerProcs > 0 {
+		return fmt.Sprint(r.ServerProcs)
+	}
+	return "default"
 }
 
 func fmtKB(kb int64) string {

@@ -37,12 +37,15 @@ type serverConfig struct {
 	MaxConn        int  // framework MaxConn
 	ReadBuf        int  // framework IOReadBuffSize; the baseline's bufio sizes (0: 4096)
 	WS             bool // the framework also serves WebSocket, on a port of its own
+	KCP            bool // the framework also serves KCP, on a UDP port of its own
 }
 
 // echoServer is a running server of either kind.
 type echoServer struct {
 	Addr  string
 	WSURL string // ws://host:port/path when the server speaks WebSocket
+	// KCPAddr is the UDP host:port when the server speaks KCP.
+	KCPAddr string
 	// Stop shuts the server down and waits for its connections to end, or
 	// for ctx.
 	Stop func(ctx context.Context) error
@@ -85,11 +88,19 @@ func frameworkConfig(sc serverConfig) (zconf.Config, error) {
 	if sc.ReadBuf > 0 {
 		cfg.IOReadBuffSize = sc.ReadBuf
 	}
+	// TCP is always served: the child reports its address first, and an
+	// idle listener costs nothing the measurement would see.
+	mode := zconf.ModeTCP
 	if sc.WS {
-		cfg.Mode = zconf.ModeBoth
+		mode = zconf.ModeBoth
 		cfg.WsPort = zconf.FreePort
 		cfg.WsPath = "/"
 	}
+	if sc.KCP {
+		mode += "," + zconf.ModeKCP
+		cfg.KcpPort = zconf.FreePort
+	}
+	cfg.Mode = mode
 	cfg.LogLevel = "warn"
 	return cfg, cfg.Validate()
 }
@@ -115,6 +126,9 @@ func startFramework(sc serverConfig) (*echoServer, error) {
 	if sc.WS {
 		es.WSURL = "ws://" + srv.WebSocketAddr().String() + cfg.WsPath
 	}
+	if sc.KCP {
+		es.KCPAddr = srv.KCPAddr().String()
+	}
 	return es, nil
 }
 
@@ -136,7 +150,7 @@ func startBaseline(sc serverConfig) (*echoServer, error) {
 	if sc.Framing != zconf.FramingLE && sc.Framing != zconf.FramingBE {
 		return nil, fmt.Errorf("unknown framing %q", sc.Framing)
 	}
-	if sc.WS {
+	if sc.WS || sc.KCP {
 		return nil, errors.New("the baseline server speaks TCP only")
 	}
 	ln, err := net.Listen("tcp", sc.Listen)
