@@ -96,17 +96,24 @@ func startServer(t *testing.T, cfg zconf.Config, setup func(*Server)) *testServe
 // startServing serves with serve (TCP or WebSocket) on a loopback port.
 func startServing(t *testing.T, cfg zconf.Config, setup func(*Server), serve func(*Server, net.Listener) error) *testServer {
 	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startServingOn(t, cfg, setup, l, serve)
+}
+
+// startServingOn serves l with serve and shuts down at the end of the test.
+func startServingOn(t *testing.T, cfg zconf.Config, setup func(*Server), l net.Listener, serve func(*Server, net.Listener) error) *testServer {
+	t.Helper()
 	logs := &logBuffer{}
 	srv, err := NewServer(cfg, WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	if err != nil {
+		_ = l.Close()
 		t.Fatal(err)
 	}
 	if setup != nil {
 		setup(srv)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
 	}
 	ts := &testServer{Server: srv, addr: l.Addr().String(), logs: logs, served: make(chan error, 1)}
 	go func() { ts.served <- serve(srv, l) }()

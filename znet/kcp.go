@@ -96,6 +96,12 @@ func (k *KCPListener) Addr() net.Addr { return k.sock.LocalAddr() }
 // kcpSocketStats is what the shared socket has done, for the metrics.
 func (k *KCPListener) kcpSocketStats() *udpBatchStats { return &k.sock.stats }
 
+// ConfigureKCP gives a KCP session made outside znet (kcp.DialWithOptions,
+// kcp.NewConn4) the settings znet's own sessions take from cfg's Kcp*
+// keys, so a tool or a test that needs a raw net.Conn over KCP speaks as
+// the framework does. Call it before the session is used.
+func ConfigureKCP(s *kcp.UDPSession, cfg zconf.Config) { applyKCP(s, cfg.KCP()) }
+
 // applyKCP gives a session zinxgame's settings. Stream mode, because
 // frames are a byte stream whose packets need not match KCP messages; no
 // write delay, so each Write (a tick's frames for one player, or a batch's

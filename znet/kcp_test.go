@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"runtime"
 	"strings"
@@ -23,34 +22,11 @@ import (
 // startKCP serves KCP on a loopback port, as startServer does TCP.
 func startKCP(t *testing.T, cfg zconf.Config, setup func(*Server)) *testServer {
 	t.Helper()
-	logs := &logBuffer{}
-	srv, err := NewServer(cfg, WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if setup != nil {
-		setup(srv)
-	}
 	l, err := ListenKCP("127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{Server: srv, addr: l.Addr().String(), logs: logs, served: make(chan error, 1)}
-	go func() { ts.served <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-ts.served; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("serving returned %v, want ErrServerClosed", err)
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs)
-		}
-	})
-	return ts
+	return startServingOn(t, cfg, setup, l, (*Server).Serve)
 }
 
 // dialRawKCP is dialRaw over KCP, with the client settings of cfg.

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
 	"github.com/xtaci/kcp-go/v5"
+	"github.com/zinxgame/zinxgame/znet"
 
 	"github.com/zinxgame/zinxgame/zconf"
 )
@@ -65,7 +67,7 @@ type dialer struct {
 	url       string // ws://host:port/path of WebSocket
 	kcpAddr   string // host:port of KCP (UDP)
 	sources   int
-	kcp       zconf.KCPSettings // the client side of a KCP session
+	kcpCfg    zconf.Config // the client side of a KCP session (its Kcp* keys)
 }
 
 // target is the address the dialer connects to, for the report.
@@ -156,19 +158,12 @@ func (d *dialer) dialKCP(ctx context.Context, i int) (net.Conn, error) {
 		return nil, fmt.Errorf("KCP conversation ID: %w", err)
 	}
 	// ownConn true: closing the session closes its socket.
-	s, err := kcp.NewConn4(binary.LittleEndian.Uint32(conv[:]), raddr, nil, d.kcp.DataShards, d.kcp.ParityShards, true, pc)
+	s, err := kcp.NewConn4(binary.LittleEndian.Uint32(conv[:]), raddr, nil, d.kcpCfg.KCP().DataShards, d.kcpCfg.KCP().ParityShards, true, pc)
 	if err != nil {
 		_ = pc.Close()
 		return nil, fmt.Errorf("KCP session: %w", err)
 	}
-	set := d.kcp
-	//lint:ignore SA1019 kcp-go marks it deprecated without a replacement; the framework's sessions use stream mode, so the load client must too
-	s.SetStreamMode(true)
-	s.SetWriteDelay(false)
-	s.SetNoDelay(set.NoDelay, set.Interval, set.Resend, set.NoCongestion)
-	s.SetWindowSize(set.SendWindow, set.RecvWindow)
-	s.SetMtu(set.MTU)
-	s.SetACKNoDelay(set.ACKNoDelay)
+	znet.ConfigureKCP(s, d.kcpCfg)
 	_ = s.SetReadBuffer(kcpSocketBuffer)
 	_ = s.SetWriteBuffer(kcpSocketBuffer)
 	return s, nil

@@ -377,7 +377,7 @@ func measure(ctx context.Context, o *options, m measurement, r int) (Result, err
 		}()
 		srv = s
 	}
-	d := &dialer{transport: m.Transport, addr: srv.addr, url: srv.wsURL, kcpAddr: srv.kcpAddr, sources: o.Sources, kcp: zconf.Default().KCP()}
+	d := &dialer{transport: m.Transport, addr: srv.addr, url: srv.wsURL, kcpAddr: srv.kcpAddr, sources: o.Sources, kcpCfg: zconf.Default()}
 	if m.Transport == transportWS && d.url == "" {
 		return Result{}, fmt.Errorf("the %s server has no WebSocket URL", m.label())
 	}

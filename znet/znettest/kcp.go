@@ -7,6 +7,7 @@ import (
 	kcp "github.com/xtaci/kcp-go/v5"
 
 	"github.com/zinxgame/zinxgame/zconf"
+	"github.com/zinxgame/zinxgame/znet"
 )
 
 // KCP for the kit: a Peer over a KCP session, and a test server that
@@ -41,13 +42,7 @@ func dialKCP(addr string, cfg zconf.Config) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("KCP: %w", err)
 	}
-	//lint:ignore SA1019 znet's sessions use stream mode, and a Peer reads frames as znet's client does
-	s.SetStreamMode(true)
-	s.SetWriteDelay(false)
-	s.SetNoDelay(set.NoDelay, set.Interval, set.Resend, set.NoCongestion)
-	s.SetWindowSize(set.SendWindow, set.RecvWindow)
-	s.SetMtu(set.MTU)
-	s.SetACKNoDelay(set.ACKNoDelay)
+	znet.ConfigureKCP(s, cfg)
 	return s, nil
 }
 
