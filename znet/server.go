@@ -206,6 +206,9 @@ func (s *Server) listenAll() ([]func() error, error) {
 			if tcp != nil {
 				s.untrack(tcp)
 			}
+			if kl != nil {
+				_ = kl.Close() // bound, not yet tracked
+			}
 			return nil, err
 		}
 		serves = append(serves, func() error { return s.serveWebSocket(ws) })
