@@ -67,12 +67,12 @@ func TestSwitchTransportMidMatch(t *testing.T) {
 func TestKCPDeadAfter(t *testing.T) {
 	s := startKCPServer(t, nil)
 	relay := newUDPRelay(t, s.kcpAddr)
-	const dead = 800 * time.Millisecond
+	const dead = 1500 * time.Millisecond // generous: a loaded -race run may stall a pong for hundreds of ms
 	d := testDialer(t, Config{KeepAlive: 100 * time.Millisecond, DeadAfter: dead,
 		Backoff: Backoff{Attempts: 2, Min: 50 * time.Millisecond, Max: 100 * time.Millisecond}})
 	p := dialPlayer(t, d, "kcp://"+relay.addr(), "ann", "")
 
-	time.Sleep(3 * dead) // idle, but for the keep-alive
+	time.Sleep(2 * dead) // idle, but for the keep-alive
 	if p.sawState(StateReconnecting) {
 		t.Fatal("a healthy idle KCP client was taken for lost")
 	}
