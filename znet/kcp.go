@@ -93,9 +93,6 @@ func (k *KCPListener) Close() error {
 // Addr is the UDP address listened on.
 func (k *KCPListener) Addr() net.Addr { return k.sock.LocalAddr() }
 
-// kcpSocketStats is what the shared socket has done, for the metrics.
-func (k *KCPListener) kcpSocketStats() *udpBatchStats { return &k.sock.stats }
-
 // ConfigureKCP gives a KCP session made outside znet (kcp.DialWithOptions,
 // kcp.NewConn4) the settings znet's own sessions take from cfg's Kcp*
 // keys, so a tool or a test that needs a raw net.Conn over KCP speaks as

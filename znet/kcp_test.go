@@ -167,6 +167,11 @@ func TestKCPShutdownNotice(t *testing.T) {
 	if err := <-served; !errors.Is(err, ErrServerClosed) {
 		t.Fatalf("Serve = %v", err)
 	}
+	select {
+	case <-l.sock.closed: // the shared socket ends with the server
+	default:
+		t.Fatal("the KCP socket is still open after the shutdown")
+	}
 }
 
 // TestModeTCPAndKCP: ListenAndServe serves both transports of Mode
@@ -249,7 +254,7 @@ func TestKCPSendsAreBatchedAcrossSessions(t *testing.T) {
 		conns[i].send(1, []byte("hello"))
 		conns[i].recv()
 	}
-	st := l.kcpSocketStats()
+	st := &l.sock.stats
 	p0, s0 := st.packets.Load(), st.syscalls.Load()
 	for range 20 {
 		if _, err := srv.Broadcast(2, []byte("tick")); err != nil {

@@ -43,14 +43,15 @@ func (c *kcpCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	var sent, calls, dropped, recv, recvCalls uint64
 	s.mu.Lock()
-	for _, st := range s.kcpStats {
+	for _, sock := range s.kcpSocks {
+		st := &sock.stats
 		sent += st.packets.Load()
 		calls += st.syscalls.Load()
 		dropped += st.dropped.Load()
 		recv += st.recvPackets.Load()
 		recvCalls += st.recvSyscalls.Load()
 	}
-	served := len(s.kcpStats) > 0
+	served := len(s.kcpSocks) > 0
 	s.mu.Unlock()
 	if !served {
 		return

@@ -34,10 +34,10 @@ type Server struct {
 	mu          sync.Mutex
 	listeners   map[net.Listener]struct{}
 	httpServers []*http.Server
-	addr        net.Addr         // of the first TCP listener
-	wsAddr      net.Addr         // of the first WebSocket listener
-	kcpAddr     net.Addr         // of the first KCP listener
-	kcpStats    []*udpBatchStats // of every KCP listener served, for the metrics
+	addr        net.Addr    // of the first TCP listener
+	wsAddr      net.Addr    // of the first WebSocket listener
+	kcpAddr     net.Addr    // of the first KCP listener
+	kcpSocks    []*udpBatch // of every KCP listener served: the metrics, and closed at the end
 	shutting    atomic.Bool
 	accepting   sync.WaitGroup
 	refusing    sync.WaitGroup
@@ -306,7 +306,7 @@ func (s *Server) track(l net.Listener, ws bool) error {
 		if s.kcpAddr == nil {
 			s.kcpAddr = l.Addr()
 		}
-		s.kcpStats = append(s.kcpStats, k.kcpSocketStats())
+		s.kcpSocks = append(s.kcpSocks, k.sock)
 	} else if ws && s.wsAddr == nil {
 		s.wsAddr = l.Addr()
 	} else if !ws && s.addr == nil {

@@ -230,6 +230,20 @@ func (s *Server) hardClose() {
 func (s *Server) finish() {
 	s.finishOnce.Do(func() {
 		s.closeAdmin()
+		s.closeKCPSockets()
 		close(s.finished)
 	})
+}
+
+// closeKCPSockets closes the KCP listeners' shared sockets. Each closes by
+// itself once its listener and last session have, but a session kcp-go
+// made that was never accepted (one in its backlog at the shutdown) would
+// keep it open.
+func (s *Server) closeKCPSockets() {
+	s.mu.Lock()
+	socks := s.kcpSocks
+	s.mu.Unlock()
+	for _, sock := range socks {
+		_ = sock.Close()
+	}
 }
