@@ -43,7 +43,9 @@ type Report struct {
 	InMatch    int64             `json:"in_match"` // bots that got MatchStart
 	DialErrors uint64            `json:"dial_errors"`
 	GaveUp     map[string]uint64 `json:"gave_up,omitempty"` // bots that stopped early, by reason
-	Rooms      Rooms             `json:"rooms"`
+	// FirstGaveUp is the first of them: its reason and error.
+	FirstGaveUp string `json:"first_gave_up,omitempty"`
+	Rooms       Rooms  `json:"rooms"`
 
 	Received      []Count `json:"received"`
 	ReceivedTotal uint64  `json:"received_total"`
@@ -347,6 +349,7 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 
 	r.mu.Lock()
 	rep.GaveUp = maps.Clone(r.failures)
+	rep.FirstGaveUp = r.firstFailure
 	rep.Hashes.DesyncSamples = slices.Clone(r.desyncs)
 	rep.Rooms.List, rep.Rooms.ListOK = r.roomList, r.listOK
 	switch {
@@ -459,6 +462,9 @@ func (rep *Report) WriteText(w io.Writer) {
 		rep.Seconds, rep.RampSeconds, rep.Bots, rep.Players, rep.InputRate, rep.ReconnectProb)
 	p("  bots          %d logged in, %d in a match, %d dial errors, %d gave up%s",
 		rep.LoggedIn, rep.InMatch, rep.DialErrors, sum(rep.GaveUp), listed(rep.GaveUp))
+	if rep.FirstGaveUp != "" {
+		p("  first gave up %s", rep.FirstGaveUp)
+	}
 	p("  rooms         %d: %d created, %d matches started, %d ended%s (%d during the run)",
 		ro.Rooms, ro.Created, ro.MatchesStarted, ro.MatchesEnded, listed(ro.EndReasons), ro.EndedEarly)
 	p("  room list     %s", ro.List)

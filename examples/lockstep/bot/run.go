@@ -215,12 +215,13 @@ type runner struct {
 
 	spawned botkit.Group // goroutines Run waits for
 
-	mu       sync.Mutex // guards the fields below
-	errCodes map[commonpb.ErrorCode]uint64
-	failures map[string]uint64 // bots that gave up, by reason
-	desyncs  []string          // the first few Desync messages, for the report
-	roomList string            // the RoomList check's outcome
-	listOK   bool
+	mu           sync.Mutex // guards the fields below
+	errCodes     map[commonpb.ErrorCode]uint64
+	failures     map[string]uint64 // bots that gave up, by reason
+	firstFailure string            // the first of them, with its error
+	desyncs      []string          // the first few Desync messages, for the report
+	roomList     string            // the RoomList check's outcome
+	listOK       bool
 }
 
 func (r *runner) add(c int, n uint64) { r.c[c].Add(n) }
@@ -269,6 +270,9 @@ func (r *runner) botFailed(reason string, err error) {
 	r.mu.Lock()
 	first := len(r.failures) == 0
 	r.failures[reason]++
+	if first {
+		r.firstFailure = reason + ": " + err.Error()
+	}
 	r.mu.Unlock()
 	if first && r.cfg.Progress != nil {
 		fmt.Fprintf(r.cfg.Progress, "a bot gave up (first of possibly more): %s: %v\n", reason, err)
