@@ -62,6 +62,8 @@ func TestLinkDelayKeepsOrder(t *testing.T) {
 			t.Fatalf("packet %d delivered after %v, want >= %v", i, d, delay)
 		}
 	}
+	// Delivered counts after the callback returns: wait for the last one.
+	waitFor(t, "the deliveries counted", func() bool { return l.stats().Delivered == 20 })
 	if s := l.stats(); s.Sent != 20 || s.Delivered != 20 || s.OutOfOrder != 0 || s.Queued != 0 {
 		t.Fatalf("stats %+v", s)
 	}
