@@ -154,7 +154,7 @@ func kcpLinger(nc net.Conn) bool {
 // session's update (flush acknowledgements, check for retransmissions)
 // every KcpInterval, whether it has anything to do or not: at 10 ms that
 // is 100 runs a second for a player in the lobby, the whole idle cost of a
-// session (docs/performance.md, "KCP"). A session that sent fewer than
+// session (docs/performance.md, "KCP: idle cost"). A session that sent us fewer than
 // kcpBusyMsgs messages since the last keep-alive sweep is switched to
 // kcpIdleInterval, with acknowledgements sent as packets arrive (so the
 // peer's round-trip estimate does not wait for the slower clock), and
