@@ -152,7 +152,7 @@ func (b *bot) join(ctx context.Context) error {
 	// present players are all ready, and a lone creator would be.
 	for ready := false; ; {
 		b.mu.Lock()
-		started, full := b.started, uint32(len(b.seated)) >= b.maxSeat
+		started, full := b.started, b.fullLocked()
 		b.mu.Unlock()
 		if started {
 			return nil
@@ -172,6 +172,21 @@ func (b *bot) join(ctx context.Context) error {
 		case <-b.wake:
 		}
 	}
+}
+
+// fullLocked reports whether every seat of the bot's room is taken, as far
+// as the bot has heard; call it with mu held. A Create or Join returns as
+// soon as its answer arrives, before the event goroutine has applied the
+// RoomState: until then the bot counts the seats it asked for (Players),
+// never 0, or a creator found its empty room "full", sent Ready, and the
+// server started the match with it alone (the joiners then got
+// ERROR_ROOM_CLOSED: the flake of TestRunServe and TestRunServeRedis).
+func (b *bot) fullLocked() bool {
+	seats := b.maxSeat
+	if seats == 0 {
+		seats = uint32(b.r.cfg.Players)
+	}
+	return uint32(len(b.seated)) >= seats
 }
 
 // listRooms checks RoomList once a run: the room just created is listed.

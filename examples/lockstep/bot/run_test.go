@@ -86,3 +86,26 @@ func checkRun(t *testing.T, rep *Report, bots, rooms int) {
 			rep.Dec, rep.LostConns, rep.Errors, rep.GaveUp, rep.MatchMismatch)
 	}
 }
+
+// TestRoomNotFullBeforeRoomState: a bot whose Create or Join has returned
+// but whose RoomState the event goroutine has not applied yet does not
+// take its room for full (it did, with max_players unknown as 0, and sent
+// Ready alone: the match started without the joiners).
+func TestRoomNotFullBeforeRoomState(t *testing.T) {
+	r := &runner{cfg: Config{Players: 4}}
+	b := newBot(r, 0, newRoom(0))
+	b.seated[1] = true // the creator, as the Create's answer said
+	if b.fullLocked() {
+		t.Fatal("1 of 4 seats taken, no RoomState applied yet: taken for full")
+	}
+	for id := uint64(2); id <= 4; id++ {
+		b.seated[id] = true
+	}
+	if !b.fullLocked() {
+		t.Fatal("4 of 4 seats taken: not full")
+	}
+	b.maxSeat = 6 // the room's own max_players, once its RoomState is applied
+	if b.fullLocked() {
+		t.Fatal("4 of 6 seats taken: taken for full")
+	}
+}
