@@ -529,7 +529,7 @@ func (r *Report) printIdle(b *strings.Builder, many bool) {
 		fmt.Fprintf(b, "%-16s %10.0f B %10.0f B %10.0f B %11.2f %10.0f B %10.0f B\n", x.label(),
 			x.ServerHeapPerConn, x.ServerStackPerConn, x.ServerFreeHeldPerConn, x.ServerGoroutinesPerConn, x.ClientRSSPerConn, x.KernelSlabPerConn)
 	}
-	if len(rows) > 0 && rows[0].ServerCPU > 0 {
+	if len(rows) > 0 { // idle mode always samples the CPU; a short hold can read 0 (10 ms resolution)
 		fmt.Fprintf(b, "\nCPU over the hold, server GOMAXPROCS %s: server cores, the server's CPU per second per connection, the client's cores and the rest of the machine's\n", r.serverProcs())
 		fmt.Fprintf(b, "%-16s %10s %16s %12s %12s\n", "target", "srv cores", "srv us/s/conn", "client cores", "other cores")
 		for _, x := range rows {
