@@ -234,13 +234,12 @@ func TestKCPSendsAreBatchedAcrossSessions(t *testing.T) {
 		t.Skip("sendmmsg is Linux's")
 	}
 	cfg := kcpConfig()
-	var ready atomic.Int32
 	reg := prometheus.NewRegistry()
 	srv, err := NewServer(cfg, WithLogger(discardLogger()), WithMetrics(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.AddRouterFunc(1, func(r ziface.IRequest) { ready.Add(1); echo(r) })
+	srv.AddRouterFunc(1, echo)
 	l, err := ListenKCP("127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,7 @@ type udpBatch struct {
 	mu      sync.Mutex
 	queue   []ipv4.Message // waiting to be sent; each buffer is ours
 	spare   []ipv4.Message // the sender's last batch, reused
+	free    [][]byte       // sent packets' buffers, for WriteTo's copies
 	queued  int            // bytes in queue
 	limit   int            // bound on queued
 	wake    chan struct{}
@@ -59,15 +60,16 @@ type udpBatch struct {
 
 // udpBatchStats counts the socket's traffic for the metrics.
 type udpBatchStats struct {
-	packets, bytes, syscalls, dropped, recvPackets, recvSyscalls atomic.Uint64
+	packets, syscalls, dropped, recvPackets, recvSyscalls atomic.Uint64
 }
 
 // udpBatchMax is the most messages one sendmmsg or recvmmsg moves (the
 // kernel's UIO_MAXIOV is 1024).
 const udpBatchMax = 256
 
-// packetBufs recycles the copies WriteTo makes.
-var packetBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1500); return &b }}
+// udpFreeMax bounds the packet buffers kept for reuse: a burst's extra
+// ones are left to the collector.
+const udpFreeMax = 4 * udpBatchMax
 
 func newUDPBatch(conn *net.UDPConn, limit int) *udpBatch {
 	u := &udpBatch{conn: conn, limit: limit, wake: make(chan struct{}, 1), closed: make(chan struct{})}
@@ -90,16 +92,17 @@ func (u *udpBatch) WriteTo(b []byte, addr net.Addr) (int, error) {
 		return 0, net.ErrClosed
 	default:
 	}
-	bp := packetBufs.Get().(*[]byte)
-	buf := append((*bp)[:0], b...)
 	u.mu.Lock()
 	if u.queued+len(b) > u.limit {
 		u.mu.Unlock()
-		*bp = buf
-		packetBufs.Put(bp)
 		u.stats.dropped.Add(1)
 		return len(b), nil
 	}
+	var buf []byte
+	if n := len(u.free); n > 0 {
+		buf, u.free = u.free[n-1][:0], u.free[:n-1]
+	}
+	buf = append(buf, b...)
 	first := len(u.queue) == 0
 	u.queue = append(u.queue, ipv4.Message{Buffers: [][]byte{buf}, Addr: addr})
 	u.queued += len(b)
@@ -135,12 +138,13 @@ func (u *udpBatch) sendLoop() {
 		u.queued = 0
 		u.mu.Unlock()
 		u.send(out)
+		u.mu.Lock()
 		for i := range out {
-			b := out[i].Buffers[0]
-			packetBufs.Put(&b)
+			if len(u.free) < udpFreeMax {
+				u.free = append(u.free, out[i].Buffers[0])
+			}
 			out[i] = ipv4.Message{}
 		}
-		u.mu.Lock()
 		if u.spare == nil && cap(out) <= 4*udpBatchMax {
 			u.spare = out[:0] // a burst's large slice is let go
 		}
@@ -155,9 +159,6 @@ func (u *udpBatch) send(out []ipv4.Message) {
 	for len(out) > 0 {
 		n, err := u.batch.WriteBatch(out[:min(len(out), udpBatchMax)], 0)
 		u.stats.syscalls.Add(1)
-		for i := range out[:n] {
-			u.stats.bytes.Add(uint64(len(out[i].Buffers[0])))
-		}
 		u.stats.packets.Add(uint64(n))
 		out = out[n:]
 		if err != nil {

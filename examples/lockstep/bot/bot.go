@@ -317,6 +317,30 @@ func (b *bot) input() {
 // frame, then live frames with no gap) with the client's counters.
 func (b *bot) reconnect(ctx context.Context) error {
 	b.r.add(cReconnects, 1)
+	var off time.Duration
+	if o := b.r.cfg.Offline; o > 0 {
+		off = o/2 + time.Duration(b.rng.Int64N(int64(o/2)+1))
+	}
+	err := b.replace(ctx, off+dialTimeout+replyTimeout, "Reconnect", func(rctx context.Context) error {
+		if err := b.c.Redial(rctx, off); err != nil {
+			return err
+		}
+		if b.c.PlayerID() != b.player {
+			return fmt.Errorf("login with the token: player %d, want %d", b.c.PlayerID(), b.player)
+		}
+		return nil
+	})
+	if err == nil {
+		b.r.add(cReconnectsOK, 1)
+	}
+	return err
+}
+
+// replace swaps the bot's connection with dial (a Redial or a SwitchTo)
+// and waits, within timeout, for the match to be resumed on the new one:
+// what reconnect and switchTransport share. Inputs sent before it belong
+// to the old connection. run's goroutine only.
+func (b *bot) replace(ctx context.Context, timeout time.Duration, what string, dial func(context.Context) error) error {
 	b.mu.Lock()
 	b.redialing = true
 	b.gen++
@@ -326,21 +350,14 @@ func (b *bot) reconnect(ctx context.Context) error {
 		b.redialing = false
 		b.mu.Unlock()
 	}()
-	var off time.Duration
-	if o := b.r.cfg.Offline; o > 0 {
-		off = o/2 + time.Duration(b.rng.Int64N(int64(o/2)+1))
-	}
 	select {
-	case <-b.resumed: // a stale signal from an earlier reconnection
+	case <-b.resumed: // a stale signal from an earlier replacement
 	default:
 	}
-	rctx, cancel := context.WithTimeout(ctx, off+dialTimeout+replyTimeout)
+	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := b.c.Redial(rctx, off); err != nil {
+	if err := dial(rctx); err != nil {
 		return err
-	}
-	if b.c.PlayerID() != b.player {
-		return fmt.Errorf("login with the token: player %d, want %d", b.c.PlayerID(), b.player)
 	}
 	select {
 	case <-b.resumed:
@@ -349,9 +366,8 @@ func (b *bot) reconnect(ctx context.Context) error {
 		if b.c.Room() == nil || b.c.Match() == nil {
 			return errNoSeat
 		}
-		return fmt.Errorf("Reconnect: no MatchStart within %s", replyTimeout)
+		return fmt.Errorf("%s: no MatchStart within %s", what, replyTimeout)
 	}
-	b.r.add(cReconnectsOK, 1)
 	return nil
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -68,38 +67,19 @@ func (b *bot) switchTransport(ctx context.Context) error {
 		to = b.r.addr
 	}
 	b.r.add(cSwitches, 1)
-	b.mu.Lock()
-	b.redialing = true
-	b.gen++ // inputs sent before the switch are on the old connection
-	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		b.redialing = false
-		b.mu.Unlock()
-	}()
-	select {
-	case <-b.resumed: // a stale signal from an earlier reconnection
-	default:
-	}
-	rctx, cancel := context.WithTimeout(ctx, dialTimeout+replyTimeout)
-	defer cancel()
-	if err := b.c.SwitchTo(rctx, to); err != nil {
-		return fmt.Errorf("switch to %s: %w", to, err)
-	}
-	if got := b.c.Addr(); got != to {
-		return fmt.Errorf("switch to %s: the client dials %s", to, got)
-	}
-	select {
-	case <-b.resumed:
-	case <-b.endCh:
-	case <-rctx.Done():
-		if b.c.Room() == nil || b.c.Match() == nil {
-			return errNoSeat
+	err := b.replace(ctx, dialTimeout+replyTimeout, "switch", func(rctx context.Context) error {
+		if err := b.c.SwitchTo(rctx, to); err != nil {
+			return fmt.Errorf("switch to %s: %w", to, err)
 		}
-		return errors.New("switch: no MatchStart within " + replyTimeout.String())
+		if got := b.c.Addr(); got != to {
+			return fmt.Errorf("switch to %s: the client dials %s", to, got)
+		}
+		return nil
+	})
+	if err == nil {
+		b.r.add(cSwitchesOK, 1)
 	}
-	b.r.add(cSwitchesOK, 1)
-	return nil
+	return err
 }
 
 // Switch counts the bots' transport switches (-switch-every).
