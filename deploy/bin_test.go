@@ -6,12 +6,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 )
 
 // binDir holds the example servers, built once for the package's tests by
 // TestMain; binaries lists them by the name the image gives them.
-var binDir string
+var (
+	binDir string
+	binMu  sync.Mutex // one build at a time, for parallel tests
+)
 
 // binaries are the commands the image ships, by their name in the image.
 var binaries = map[string]string{
@@ -43,6 +47,8 @@ func binary(t *testing.T, name string) string {
 	if !ok {
 		t.Fatalf("no binary %q", name)
 	}
+	binMu.Lock()
+	defer binMu.Unlock()
 	path := filepath.Join(binDir, name)
 	if runtime.GOOS == "windows" {
 		path += ".exe"
