@@ -106,8 +106,8 @@ func (c Command) checkconfig(args []string) int {
 	if admin == "" {
 		admin = "off"
 	}
-	fmt.Fprintf(c.stdout(), "%s: config ok: Name %q, Mode %q, NodeID %d, AdminAddr %s\n",
-		c.Name, cfg.Name, cfg.Mode, cfg.NodeID, admin)
+	fmt.Fprintf(c.stdout(), "%s: config ok: Name %q, Mode %q, NodeID %d, AdminAddr %s, ShutdownTimeout %s\n",
+		c.Name, cfg.Name, cfg.Mode, cfg.NodeID, admin, cfg.ShutdownTimeout)
 	return 0
 }
 

@@ -187,13 +187,13 @@ func TestAdminURL(t *testing.T) {
 // about) fails naming it, as does a bad file.
 func TestCheckConfig(t *testing.T) {
 	cmd, stdout, stderr := testCommand(t, "ZINX_NODEID=7", "ZINX_MAXPACKETSIZE=4096", "ZINX_GAME_SPEED=2",
-		"ZINX_ADMINADDR=0.0.0.0:9101", "HOME=/nonexistent")
+		"ZINX_ADMINADDR=0.0.0.0:9101", "ZINX_SHUTDOWNTIMEOUT=25s", "HOME=/nonexistent")
 	if code := cmd.Main([]string{"checkconfig"}); code != 0 {
 		t.Fatalf("checkconfig = %d, want 0; stderr: %s", code, stderr)
 	}
 	if out := stdout.String(); !strings.Contains(out, "config ok") || !strings.Contains(out, "NodeID 7") ||
-		!strings.Contains(out, "AdminAddr 0.0.0.0:9101") {
-		t.Fatalf("summary %q: want \"config ok\", NodeID 7 and the AdminAddr", out)
+		!strings.Contains(out, "AdminAddr 0.0.0.0:9101") || !strings.Contains(out, "ShutdownTimeout 25s") {
+		t.Fatalf("summary %q: want \"config ok\", NodeID 7, the AdminAddr and the ShutdownTimeout", out)
 	}
 
 	cmd, _, stderr = testCommand(t, "ZINX_NODEID=7", "ZINX_REDIS_ADDR=redis:6379", "ZINX_GAME_SPEEED=2")
