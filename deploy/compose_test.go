@@ -235,9 +235,9 @@ func serviceBinary(s composeService) string {
 	return name
 }
 
-// checkconfig runs the server's checkconfig with env (KEY=VALUE) and
+// runCheckconfig runs the server's checkconfig with env (KEY=VALUE) and
 // returns its output.
-func checkconfig(t *testing.T, server string, env []string) (string, error) {
+func runCheckconfig(t *testing.T, server string, env []string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -279,7 +279,7 @@ func TestComposeServerEnvironment(t *testing.T) {
 			for k, v := range merged {
 				env = append(env, k+"="+v)
 			}
-			out, err := checkconfig(t, bin, env)
+			out, err := runCheckconfig(t, bin, env)
 			if err != nil {
 				t.Errorf("%s: %s checkconfig (secrets set: %v): %v\n%s", name, bin, secrets, err, out)
 				continue
@@ -321,7 +321,7 @@ func TestComposeServerEnvironment(t *testing.T) {
 	}
 
 	// The check itself: a misspelt key is refused, named.
-	out, err := checkconfig(t, "lockstep", []string{"ZINX_REDIS_ADRR=redis:6379"})
+	out, err := runCheckconfig(t, "lockstep", []string{"ZINX_REDIS_ADRR=redis:6379"})
 	if err == nil || !strings.Contains(out, "ZINX_REDIS_ADRR") {
 		t.Errorf("checkconfig accepted ZINX_REDIS_ADRR (%v): %s", err, out)
 	}
