@@ -16,18 +16,13 @@ import (
 )
 
 // The Prometheus artifacts: prometheus/prometheus.yml (compose),
-// prometheus/prometheus-k8s.yml (Kubernetes), prometheus/rules/*.yml and
-// their promtool unit tests in prometheus/tests/*.yml.
+// prometheus/rules/*.yml and their promtool unit tests in
+// prometheus/tests/*.yml.
 const (
 	promDir      = "prometheus"
 	rulesFile    = "prometheus/rules/zinxgame.yml"
 	ruleTestFile = "prometheus/tests/zinxgame_test.yml"
 )
-
-// promtoolK8sEnv names a promtool built with Kubernetes service discovery,
-// for prometheus-k8s.yml: Debian's promtool is built without it (and
-// rejects kubernetes_sd_configs as an unknown field). .ci/run builds one.
-const promtoolK8sEnv = "PROMTOOL_K8S"
 
 // promtool is the promtool on PATH (Debian's package prometheus ships
 // /usr/bin/promtool). Without one the test fails under CI=true and is
@@ -66,64 +61,29 @@ func runPromtool(t *testing.T, tool, dir string, args ...string) (string, bool) 
 	return string(out), err == nil
 }
 
-// promtools are the promtools to check with: the one on PATH, and the one
-// $PROMTOOL_K8S names when set (in CI, a newer Prometheus release than
-// Debian's: the rules are tested against both).
-func promtools(t *testing.T) []string {
-	t.Helper()
-	tools := []string{promtool(t)}
-	if p := os.Getenv(promtoolK8sEnv); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("$%s: %v", promtoolK8sEnv, err)
-		}
-		tools = append(tools, p)
-	}
-	return tools
-}
-
 // promtool check rules and test rules, and check config of the compose
 // configuration (which loads the rule files too, from rules/*.yml beside
-// it), with every promtool there is.
+// it).
 func TestPrometheusRules(t *testing.T) {
-	for _, tool := range promtools(t) {
-		rules, err := filepath.Glob(filepath.Join(promDir, "rules", "*.yml"))
-		if err != nil || len(rules) == 0 {
-			t.Fatalf("no rule files in %s/rules (%v)", promDir, err)
-		}
-		tests, err := filepath.Glob(filepath.Join(promDir, "tests", "*.yml"))
-		if err != nil || len(tests) == 0 {
-			t.Fatalf("no rule tests in %s/tests (%v)", promDir, err)
-		}
-		for _, c := range [][]string{
-			append([]string{"check", "rules"}, rules...),
-			append([]string{"test", "rules"}, tests...),
-			{"check", "config", filepath.Join(promDir, "prometheus.yml")},
-		} {
-			out, ok := runPromtool(t, tool, ".", c...)
-			if !ok {
-				t.Errorf("%s %s failed:\n%s", tool, strings.Join(c, " "), out)
-			}
+	tool := promtool(t)
+	rules, err := filepath.Glob(filepath.Join(promDir, "rules", "*.yml"))
+	if err != nil || len(rules) == 0 {
+		t.Fatalf("no rule files in %s/rules (%v)", promDir, err)
+	}
+	tests, err := filepath.Glob(filepath.Join(promDir, "tests", "*.yml"))
+	if err != nil || len(tests) == 0 {
+		t.Fatalf("no rule tests in %s/tests (%v)", promDir, err)
+	}
+	for _, c := range [][]string{
+		append([]string{"check", "rules"}, rules...),
+		append([]string{"test", "rules"}, tests...),
+		{"check", "config", filepath.Join(promDir, "prometheus.yml")},
+	} {
+		out, ok := runPromtool(t, tool, ".", c...)
+		if !ok {
+			t.Errorf("%s %s failed:\n%s", tool, strings.Join(c, " "), out)
 		}
 	}
-}
-
-// prometheus-k8s.yml passes check config with a promtool that knows
-// kubernetes_sd_configs: $PROMTOOL_K8S, or the one on PATH if it is
-// such a build.
-func TestPrometheusK8sConfig(t *testing.T) {
-	const unknownSD = "field kubernetes_sd_configs not found"
-	args := []string{"check", "config", filepath.Join(promDir, "prometheus-k8s.yml")}
-	for _, tool := range slices.Backward(promtools(t)) {
-		out, ok := runPromtool(t, tool, ".", args...)
-		if ok {
-			return
-		}
-		if !strings.Contains(out, unknownSD) {
-			t.Fatalf("%s %s failed:\n%s", tool, strings.Join(args, " "), out)
-		}
-	}
-	missing(t, "no promtool with Kubernetes service discovery (Debian's has none): set $"+promtoolK8sEnv+" to one, "+
-		"e.g. GOBIN=/tmp/tools go install -tags remove_all_sd,enable_kubernetes_sd github.com/prometheus/prometheus/cmd/promtool@v0.316.0")
 }
 
 // The rule tests can fail: each mutation weakens one alert in a copy of
