@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/zinxgame/zinxgame/game/account"
 	"github.com/zinxgame/zinxgame/game/account/auth"
@@ -63,15 +64,17 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	// One registry for the server's metrics and the world's (AdminAddr
-	// serves it on /metrics).
+	// One registry for the server's metrics, the world's, the Redis
+	// store's and the process's (AdminAddr serves it on /metrics), as the
+	// lockstep server has: the Grafana dashboards show both.
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := znet.NewServer(cfg, znet.WithMetrics(reg))
 	if err != nil {
 		return err
 	}
 	log := cfg.NewLogger(os.Stderr)
-	stores, err := redisstore.Open(context.Background(), rc, log, nil)
+	stores, err := redisstore.Open(context.Background(), rc, log, reg)
 	if err != nil {
 		return err
 	}
