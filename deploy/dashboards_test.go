@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // The Grafana dashboards (grafana/dashboards/*.json) and their
@@ -42,10 +44,15 @@ type dashboard struct {
 }
 
 type panel struct {
-	ID      int     `json:"id"`
-	Type    string  `json:"type"`
-	Title   string  `json:"title"`
-	Panels  []panel `json:"panels"` // a collapsed row's
+	ID     int     `json:"id"`
+	Type   string  `json:"type"`
+	Title  string  `json:"title"`
+	Panels []panel `json:"panels"` // a collapsed row's
+	Field  struct {
+		Defaults struct {
+			Unit string `json:"unit"`
+		} `json:"defaults"`
+	} `json:"fieldConfig"`
 	Targets []struct {
 		RefID string `json:"refId"`
 		Expr  string `json:"expr"`
@@ -132,6 +139,9 @@ func TestDashboardStructure(t *testing.T) {
 			}
 			if len(p.Targets) == 0 {
 				t.Errorf("%s: panel %q has no query", d.file, p.Title)
+			}
+			if p.Field.Defaults.Unit == "" {
+				t.Errorf("%s: panel %q has no unit", d.file, p.Title)
 			}
 			for _, tg := range p.Targets {
 				if strings.TrimSpace(tg.Expr) == "" {
@@ -280,5 +290,53 @@ func TestLiveMetrics(t *testing.T) {
 		if !live[name] {
 			t.Errorf("the live servers do not expose %s", name)
 		}
+	}
+}
+
+// TestDashboardProvisioning: Grafana provisions the datasource the
+// dashboards name, by uid, and loads the dashboards from where the compose
+// stack mounts them.
+func TestDashboardProvisioning(t *testing.T) {
+	var ds struct {
+		APIVersion  int `yaml:"apiVersion"`
+		Datasources []struct {
+			Name, UID, Type, URL string
+			IsDefault            bool `yaml:"isDefault"`
+		}
+	}
+	readYAML(t, filepath.Join("grafana", "provisioning", "datasources", "prometheus.yml"), &ds)
+	if ds.APIVersion != 1 || len(ds.Datasources) != 1 {
+		t.Fatalf("datasources provisioning: apiVersion %d with %d datasources, want 1 and 1", ds.APIVersion, len(ds.Datasources))
+	}
+	if d := ds.Datasources[0]; d.UID != datasourceUID || d.Type != "prometheus" || d.URL != "http://prometheus:9090" || !d.IsDefault {
+		t.Errorf("datasource = %+v, want the default prometheus at http://prometheus:9090 with uid %s", d, datasourceUID)
+	}
+	var dp struct {
+		APIVersion int `yaml:"apiVersion"`
+		Providers  []struct {
+			Name, Folder, Type string
+			Options            struct{ Path string }
+		}
+	}
+	readYAML(t, filepath.Join("grafana", "provisioning", "dashboards", "zinxgame.yml"), &dp)
+	if dp.APIVersion != 1 || len(dp.Providers) != 1 {
+		t.Fatalf("dashboards provisioning: apiVersion %d with %d providers, want 1 and 1", dp.APIVersion, len(dp.Providers))
+	}
+	if p := dp.Providers[0]; p.Type != "file" || p.Folder != "zinxgame" || p.Options.Path != "/var/lib/grafana/dashboards" {
+		t.Errorf("provider = %+v, want a file provider of /var/lib/grafana/dashboards in folder zinxgame", p)
+	}
+}
+
+// readYAML decodes file into v (the keys v names; Grafana's others are
+// its business).
+func readYAML(t *testing.T, file string, v any) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := yaml.NewDecoder(f).Decode(v); err != nil {
+		t.Fatalf("%s: %v", file, err)
 	}
 }
