@@ -175,11 +175,17 @@ func startServer(t *testing.T, name string, kcp bool, redisAddr string, env ...s
 			if json.Unmarshal([]byte(line), &rec) != nil {
 				continue
 			}
-			switch rec.Msg {
-			case "znet: serving":
-				found <- listening{rec.Transport, rec.Addr}
-			case "znet: admin listener":
-				found <- listening{"admin", rec.Addr}
+			l := listening{rec.Transport, rec.Addr}
+			if rec.Msg == "znet: admin listener" {
+				l.transport = "admin"
+			} else if rec.Msg != "znet: serving" {
+				continue
+			}
+			// Never blocks: the log must keep draining, or the server
+			// would stall on a full pipe.
+			select {
+			case found <- l:
+			default:
 			}
 		}
 		_ = cmd.Wait()
