@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/zinxgame/zinxgame/zconf"
 )
@@ -119,6 +120,7 @@ func checkK8s(b *k8sBundle) []error {
 	if games == 0 {
 		fail("no StatefulSet runs a game server")
 	}
+	checkNames(b, fail)
 	// Node IDs repeat across StatefulSets (each counts from 0), so two
 	// games on one Redis database must keep apart by their key prefixes:
 	// neither may be a prefix of the other.
@@ -374,6 +376,31 @@ func checkListeners(s *appsv1.StatefulSet, c *corev1.Container, env map[string]c
 		w := want[key]
 		if _, ok := containerPort(c, intstr.FromInt32(int32(w.port)), w.proto); w.on && !ok {
 			fail("StatefulSet %s: Mode %q listens on %d/%s (%s), which is no container port", s.Name, cfg.Mode, w.port, w.proto, key)
+		}
+	}
+}
+
+// checkNames holds the names the API server would refuse, which the strict
+// decoding cannot see: Service names (DNS labels) and port names (IANA
+// service names, at most 15 characters).
+func checkNames(b *k8sBundle, fail func(string, ...any)) {
+	for _, svc := range b.services {
+		for _, msg := range validation.IsDNS1035Label(svc.Name) {
+			fail("Service %q: %s", svc.Name, msg)
+		}
+		for _, p := range svc.Spec.Ports {
+			for _, msg := range validation.IsValidPortName(p.Name) {
+				fail("Service %s port %q: %s", svc.Name, p.Name, msg)
+			}
+		}
+	}
+	for _, s := range b.statefulSets {
+		for _, c := range s.Spec.Template.Spec.Containers {
+			for _, p := range c.Ports {
+				for _, msg := range validation.IsValidPortName(p.Name) {
+					fail("StatefulSet %s container %s port %q: %s", s.Name, c.Name, p.Name, msg)
+				}
+			}
 		}
 	}
 }

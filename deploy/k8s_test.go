@@ -142,6 +142,10 @@ func TestK8sChecksCatch(t *testing.T) {
 			s, _ := game(b, "mmo")
 			s.Spec.Template.Annotations["prometheus.io/port"] = "9100"
 		}, "do not scrape /metrics"},
+		{"port name", func(b *k8sBundle) {
+			_, c := game(b, "lockstep")
+			c.Ports[3].Name = "admin-listener-port"
+		}, "port \"admin-listener-port\": must be no more than 15 characters"},
 		{"no player Service", func(b *k8sBundle) { service(b, "redis").Spec.Selector = nil }, "StatefulSet redis: no Service"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
