@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/zinxgame/zinxgame/game/account/ids"
 	"github.com/zinxgame/zinxgame/zconf"
 )
 
@@ -280,6 +281,10 @@ func checkGameServer(b *k8sBundle, s *appsv1.StatefulSet, c *corev1.Container, f
 		fail("StatefulSet %s: the prometheus.io annotations %v do not scrape /metrics on the admin port %d", s.Name, ann, admin.ContainerPort)
 	}
 
+	// The ordinal is the node ID, which ids allows up to MaxNode.
+	if r := s.Spec.Replicas; r != nil && *r > ids.MaxNode+1 {
+		fail("StatefulSet %s: %d replicas: the node IDs (the ordinals) stop at %d", s.Name, *r, ids.MaxNode)
+	}
 	if e := env["ZINX_NODEID"]; e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != podIndexField {
 		fail("StatefulSet %s: ZINX_NODEID does not come from the pod-index label (%s)", s.Name, podIndexField)
 	}

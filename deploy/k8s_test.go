@@ -90,6 +90,11 @@ func TestK8sChecksCatch(t *testing.T) {
 			_, c := game(b, "lockstep")
 			setEnv(c, "ZINX_NODEID", corev1.EnvVar{Value: "0"})
 		}, "ZINX_NODEID does not come from the pod-index"},
+		{"too many replicas", func(b *k8sBundle) {
+			s, _ := game(b, "mmo")
+			n := int32(1025)
+			s.Spec.Replicas = &n
+		}, "1025 replicas"},
 		{"short grace", func(b *k8sBundle) {
 			s, _ := game(b, "mmo")
 			g := int64(26)
