@@ -42,6 +42,12 @@ type Source struct {
 	// is a pointer to a struct holding the defaults; Load fills it in and,
 	// if it has a Validate() error method, calls it.
 	Sections map[string]any
+	// StrictEnv makes a ZINX_* environment variable that matches no key
+	// (the server's keys, their aliases, the sections' keys) an error
+	// naming it, for a deployment check that must prove every variable it
+	// sets is read. False, the default, logs a warning and ignores it, so a
+	// variable meant for another program or version does not stop a server.
+	StrictEnv bool
 }
 
 // aliases maps other names for a key (lower case) to the key itself.
@@ -153,10 +159,18 @@ func Load(src Source) (Config, error) {
 			}
 		}
 	}
+	var unknownEnv []string
 	for name := range env {
 		if !envKnown[name] {
-			log.Warn("zconf: environment variable matches no key, ignored", "name", name)
+			unknownEnv = append(unknownEnv, name)
 		}
+	}
+	sort.Strings(unknownEnv)
+	if len(unknownEnv) > 0 && src.StrictEnv {
+		return Config{}, fmt.Errorf("zconf: environment variables match no key: %s", strings.Join(unknownEnv, ", "))
+	}
+	for _, name := range unknownEnv {
+		log.Warn("zconf: environment variable matches no key, ignored", "name", name)
 	}
 
 	// Overrides by alias first, so the canonical key wins when both are given.

@@ -18,19 +18,19 @@ import (
 // TestDemoSettings checks the demo page is off by default and switched on
 // by the Demo section from the environment or the -demo override.
 func TestDemoSettings(t *testing.T) {
-	st, err := loadSettings("", nil, []string{})
+	st, err := loadSettings(zconf.Source{Environ: []string{}})
 	if err != nil || st.demo.Addr != "" {
 		t.Fatalf("default: %+v, %v", st.demo, err)
 	}
-	st, err = loadSettings("", nil, []string{"ZINX_DEMO_ADDR=127.0.0.1:8080"})
+	st, err = loadSettings(zconf.Source{Environ: []string{"ZINX_DEMO_ADDR=127.0.0.1:8080"}})
 	if err != nil || st.demo.Addr != "127.0.0.1:8080" {
 		t.Fatalf("ZINX_DEMO_ADDR: %+v, %v", st.demo, err)
 	}
-	st, err = loadSettings("", map[string]any{"Demo.Addr": ":8081"}, []string{"ZINX_DEMO_ADDR=127.0.0.1:8080"})
+	st, err = loadSettings(zconf.Source{Overrides: map[string]any{"Demo.Addr": ":8081"}, Environ: []string{"ZINX_DEMO_ADDR=127.0.0.1:8080"}})
 	if err != nil || st.demo.Addr != ":8081" {
 		t.Fatalf("-demo over the environment: %+v, %v", st.demo, err)
 	}
-	if _, err := loadSettings("", nil, []string{"ZINX_DEMO_ADDR=8080"}); err == nil || !strings.Contains(err.Error(), "Demo.Addr") {
+	if _, err := loadSettings(zconf.Source{Environ: []string{"ZINX_DEMO_ADDR=8080"}}); err == nil || !strings.Contains(err.Error(), "Demo.Addr") {
 		t.Fatalf("an address without a port: %v", err)
 	}
 }

@@ -9,11 +9,12 @@
 //	go run ./examples/lockstep -c conf/lockstep.json
 //	go run ./examples/lockstep -demo 127.0.0.1:8080   # also the browser demo page (or "Demo": {"Addr": ...}, ZINX_DEMO_ADDR)
 //	go run ./examples/lockstep/bot -addr 127.0.0.1:8999   # the bot swarm
+//	lockstep healthcheck -ready   # GET AdminAddr's /readyz: exit 0 on 200 (internal/servercmd)
+//	lockstep checkconfig -c conf/lockstep.json   # refuses ZINX_* variables that no key reads
 package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -26,15 +27,20 @@ import (
 	"github.com/zinxgame/zinxgame/game/account/auth"
 	"github.com/zinxgame/zinxgame/game/lockstep"
 	"github.com/zinxgame/zinxgame/game/store/redisstore"
+	"github.com/zinxgame/zinxgame/internal/servercmd"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 )
 
+// main runs the server, or an operator subcommand (healthcheck,
+// checkconfig) over the same loadSettings.
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "lockstep server:", err)
-		os.Exit(1)
-	}
+	cmd := servercmd.Command{Name: "lockstep server", Run: run,
+		Load: func(src zconf.Source) (zconf.Config, error) {
+			st, err := loadSettings(src)
+			return st.net, err
+		}}
+	os.Exit(cmd.Main(os.Args[1:]))
 }
 
 // settings are the server's configuration: zconf's keys and the sections.
@@ -47,9 +53,10 @@ type settings struct {
 	demo     demoConfig
 }
 
-// loadSettings reads file (if any), the environment (environ, or the
-// process's when nil) and overrides, in zconf's order.
-func loadSettings(file string, over map[string]any, environ []string) (settings, error) {
+// loadSettings reads src's file (if any), environment and overrides, in
+// zconf's order, with the server's defaults and sections added to src: the
+// one loading the server and its subcommands share.
+func loadSettings(src zconf.Source) (settings, error) {
 	st := settings{
 		lockstep: lockstep.DefaultConfig(),
 		account:  account.DefaultConfig(), // login timeout, name bound, new identities per address
@@ -57,31 +64,28 @@ func loadSettings(file string, over map[string]any, environ []string) (settings,
 		redis:    zconf.DefaultRedis(),    // empty Addr: everything in memory
 		demo:     demoConfig{},            // empty Addr: no demo page
 	}
+	// Native clients over TCP and browser clients over WebSocket at once.
+	// FlushDelay stays 0: a frame is due at every tick, and holding it
+	// back would add to every player's input latency.
+	// Inputs come at most once a tick (30 Hz) and the room limits them
+	// too (InputRate); twice that, with a second of burst, is a flood.
+	src.Defaults = map[string]any{"Name": "lockstep", "Mode": zconf.ModeBoth,
+		"MsgRateLimit": 60.0, "MsgRateBurst": 120, "MsgRatePolicy": zconf.RateDisconnect}
+	src.Sections = map[string]any{"Lockstep": &st.lockstep, "Account": &st.account, "Auth": &st.auth,
+		"Redis": &st.redis, "Demo": &st.demo}
 	var err error
-	st.net, err = zconf.Load(zconf.Source{
-		File:      file,
-		Overrides: over,
-		Environ:   environ,
-		// Native clients over TCP and browser clients over WebSocket at once.
-		// FlushDelay stays 0: a frame is due at every tick, and holding it
-		// back would add to every player's input latency.
-		// Inputs come at most once a tick (30 Hz) and the room limits them
-		// too (InputRate); twice that, with a second of burst, is a flood.
-		Defaults: map[string]any{"Name": "lockstep", "Mode": zconf.ModeBoth,
-			"MsgRateLimit": 60.0, "MsgRateBurst": 120, "MsgRatePolicy": zconf.RateDisconnect},
-		Sections: map[string]any{"Lockstep": &st.lockstep, "Account": &st.account, "Auth": &st.auth,
-			"Redis": &st.redis, "Demo": &st.demo},
-	})
+	st.net, err = zconf.Load(src)
 	return st, err
 }
 
-func run() error {
-	file := flag.String("c", "", "JSON config file: server keys, plus a \"Lockstep\" section for rooms and matches")
-	port := flag.Int("port", -1, "TCP port, overriding the config")
-	demoAddr := flag.String("demo", "", "serve the browser demo page on this address (host:port), overriding the config's Demo.Addr")
-	flag.Parse()
-	if flag.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", flag.Args())
+func run(args []string) error {
+	fs := servercmd.FlagSet("lockstep")
+	file := fs.String("c", "", "JSON config file: server keys, plus a \"Lockstep\" section for rooms and matches")
+	port := fs.Int("port", -1, "TCP port, overriding the config")
+	demoAddr := fs.String("demo", "", "serve the browser demo page on this address (host:port), overriding the config's Demo.Addr")
+	_ = fs.Parse(args) // ExitOnError
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 
 	over := map[string]any{}
@@ -91,7 +95,7 @@ func run() error {
 	if *demoAddr != "" {
 		over["Demo.Addr"] = *demoAddr
 	}
-	st, err := loadSettings(*file, over, nil)
+	st, err := loadSettings(zconf.Source{File: *file, Overrides: over})
 	if err != nil {
 		return err
 	}

@@ -4,74 +4,106 @@
 //
 //	go run ./examples/mmo              # TCP :8999 and WebSocket :9000
 //	go run ./examples/mmo -c conf/mmo.json
+//	mmo healthcheck -ready   # GET AdminAddr's /readyz: exit 0 on 200 (internal/servercmd)
+//	mmo checkconfig          # refuses ZINX_* variables that no key reads
 package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/zinxgame/zinxgame/game/account"
 	"github.com/zinxgame/zinxgame/game/account/auth"
 	"github.com/zinxgame/zinxgame/game/mmo"
 	"github.com/zinxgame/zinxgame/game/store/redisstore"
+	"github.com/zinxgame/zinxgame/internal/servercmd"
 	"github.com/zinxgame/zinxgame/zconf"
 	"github.com/zinxgame/zinxgame/znet"
 )
 
+// main runs the server, or an operator subcommand (healthcheck,
+// checkconfig) over the same loadSettings.
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "mmo server:", err)
-		os.Exit(1)
-	}
+	cmd := servercmd.Command{Name: "mmo server", Run: run,
+		Load: func(src zconf.Source) (zconf.Config, error) {
+			st, err := loadSettings(src)
+			return st.net, err
+		}}
+	os.Exit(cmd.Main(os.Args[1:]))
 }
 
-func run() error {
-	file := flag.String("c", "", "JSON config file: server keys, plus an \"MMO\" section for the world and an \"Account\" section for logins")
-	port := flag.Int("port", -1, "TCP port, overriding the config")
-	flag.Parse()
+// settings are the server's configuration: zconf's keys and the sections.
+type settings struct {
+	net     zconf.Config
+	world   mmo.Config
+	account account.Config
+	auth    auth.Config
+	redis   zconf.RedisConfig
+}
+
+// loadSettings reads src's file (if any), environment and overrides, in
+// zconf's order, with the server's defaults and sections added to src: the
+// one loading the server and its subcommands share.
+func loadSettings(src zconf.Source) (settings, error) {
+	st := settings{
+		world:   mmo.DefaultConfig(),
+		account: account.DefaultConfig(),
+		auth:    auth.Config{},        // the secret from the file or ZINX_AUTH_SECRET
+		redis:   zconf.DefaultRedis(), // empty Addr: everything in memory
+	}
+	// Zinx's demo clients never log in: they play anonymously, so no
+	// connection is closed for not logging in (a file may still set it).
+	st.account.LoginTimeout = account.Disabled
+	// The demo serves Zinx's TCP clients and browser clients at once.
+	// Its scenes coalesce each tick's messages per player themselves,
+	// so FlushDelay stays 0. A player sends a move or a chat a few
+	// times a second; one that keeps up more than 30 a second past a
+	// burst of 60 is flooding, and every player in view would pay for
+	// it, so it is cut, config file or not.
+	src.Defaults = map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth,
+		"MsgRateLimit": 30.0, "MsgRateBurst": 60, "MsgRatePolicy": zconf.RateDisconnect}
+	src.Sections = map[string]any{"MMO": &st.world, "Account": &st.account, "Auth": &st.auth,
+		"Redis": &st.redis}
+	var err error
+	st.net, err = zconf.Load(src)
+	return st, err
+}
+
+func run(args []string) error {
+	fs := servercmd.FlagSet("mmo")
+	file := fs.String("c", "", "JSON config file: server keys, plus an \"MMO\" section for the world and an \"Account\" section for logins")
+	port := fs.Int("port", -1, "TCP port, overriding the config")
+	_ = fs.Parse(args) // ExitOnError
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
 
 	over := map[string]any{}
 	if *port >= 0 {
 		over["TcpPort"] = *port
 	}
-	world := mmo.DefaultConfig()
-	// Zinx's demo clients never log in: they play anonymously, so no
-	// connection is closed for not logging in (a file may still set it).
-	acct := account.DefaultConfig()
-	acct.LoginTimeout = account.Disabled
-	authCfg := auth.Config{}   // the secret from the file or ZINX_AUTH_SECRET
-	rc := zconf.DefaultRedis() // empty Addr: everything in memory
-	cfg, err := zconf.Load(zconf.Source{
-		File:      *file,
-		Overrides: over,
-		// The demo serves Zinx's TCP clients and browser clients at once.
-		// Its scenes coalesce each tick's messages per player themselves,
-		// so FlushDelay stays 0. A player sends a move or a chat a few
-		// times a second; one that keeps up more than 30 a second past a
-		// burst of 60 is flooding, and every player in view would pay for
-		// it, so it is cut, config file or not.
-		Defaults: map[string]any{"Name": "mmo", "Mode": zconf.ModeBoth,
-			"MsgRateLimit": 30.0, "MsgRateBurst": 60, "MsgRatePolicy": zconf.RateDisconnect},
-		Sections: map[string]any{"MMO": &world, "Account": &acct, "Auth": &authCfg, "Redis": &rc},
-	})
+	st, err := loadSettings(zconf.Source{File: *file, Overrides: over})
 	if err != nil {
 		return err
 	}
-	// One registry for the server's metrics and the world's (AdminAddr
-	// serves it on /metrics).
+	cfg, world, acct, authCfg, rc := st.net, st.world, st.account, st.auth, st.redis
+	// One registry for the server's metrics, the world's, the Redis
+	// store's and the Go runtime's and process's (AdminAddr serves it on
+	// /metrics; the dashboards read all of them).
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := znet.NewServer(cfg, znet.WithMetrics(reg))
 	if err != nil {
 		return err
 	}
 	log := cfg.NewLogger(os.Stderr)
-	stores, err := redisstore.Open(context.Background(), rc, log, nil)
+	stores, err := redisstore.Open(context.Background(), rc, log, reg)
 	if err != nil {
 		return err
 	}

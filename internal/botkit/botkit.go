@@ -53,7 +53,26 @@ func Loopback(addr string) error {
 		return fmt.Errorf("-addr %q: %w", addr, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("-addr %q: only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed", addr)
+		return fmt.Errorf("-addr %q: only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed "+
+			"(-allow-remote for a stack you own)", addr)
+	}
+	return nil
+}
+
+// Target checks a load tool's server address: on loopback (Loopback), or,
+// with allowRemote, any host:port. allowRemote is the tools' -allow-remote
+// flag, an explicit opt-in for a stack the operator owns (the bots in the
+// compose stack dial another container); the default stays loopback only.
+func Target(addr string, allowRemote bool) error {
+	if !allowRemote {
+		return Loopback(addr)
+	}
+	host, port, err := net.SplitHostPort(HostPort(addr))
+	if err != nil {
+		return fmt.Errorf("-addr %q: %w", addr, err)
+	}
+	if host == "" || port == "" {
+		return fmt.Errorf("-addr %q: want host:port", addr)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package botkit
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,6 +34,28 @@ func TestLoopback(t *testing.T) {
 	for _, a := range []string{"10.0.0.1:1", "example.com:1", "127.0.0.1", "kcp://10.0.0.1:1"} {
 		if Loopback(a) == nil {
 			t.Errorf("Loopback(%q) accepted", a)
+		}
+	}
+}
+
+// TestTarget: without allowRemote it is Loopback, naming the opt-in in its
+// refusal; with it, any host:port passes and a malformed address does not.
+func TestTarget(t *testing.T) {
+	err := Target("10.0.0.1:1", false)
+	if err == nil || !strings.Contains(err.Error(), "only loopback") || !strings.Contains(err.Error(), "-allow-remote") {
+		t.Errorf("Target(10.0.0.1:1, false) = %v, want a loopback-only refusal naming -allow-remote", err)
+	}
+	if err := Target("127.0.0.1:1", false); err != nil {
+		t.Errorf("Target(127.0.0.1:1, false) = %v", err)
+	}
+	for _, a := range []string{"10.0.0.1:1", "lockstep:8999", "kcp://mmo:9001", "127.0.0.1:1"} {
+		if err := Target(a, true); err != nil {
+			t.Errorf("Target(%q, true) = %v", a, err)
+		}
+	}
+	for _, a := range []string{"lockstep", ":8999", "lockstep:", "kcp://"} {
+		if Target(a, true) == nil {
+			t.Errorf("Target(%q, true) accepted", a)
 		}
 	}
 }

@@ -80,7 +80,8 @@ func cli() int {
 	var cfg Config
 	var jsonFile string
 	var tick, fpp, hashInt uint
-	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8999", "lockstep server address (loopback only): host:port for TCP, kcp://host:port for KCP")
+	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8999", "lockstep server address (loopback only, unless -allow-remote): host:port for TCP, kcp://host:port for KCP")
+	flag.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback -addr, -switch and -metrics: only for a stack you own (e.g. the compose stack's network)")
 	flag.StringVar(&cfg.Transport, "transport", "tcp", "with -serve: the transport the bots dial, tcp or kcp (the in-process server serves both)")
 	flag.StringVar(&cfg.Switch, "switch", "", "with -switch-every: the server's other address (e.g. kcp://127.0.0.1:9001 when -addr is TCP); not with -serve, which switches between its own TCP and KCP")
 	flag.DurationVar(&cfg.SwitchEvery, "switch-every", 0, "move each bot between -addr and -switch (with -serve: TCP and KCP), alternating, this often on average (jittered from half to 1.5 times); 0 = never")

@@ -23,7 +23,11 @@ import (
 
 // Config is one run of the bot swarm.
 type Config struct {
-	Addr string // server address, host:port or kcp://host:port; must be loopback (ignored with Serve)
+	Addr string // server address, host:port or kcp://host:port; must be loopback (ignored with Serve) unless AllowRemote
+	// AllowRemote lets Addr, Switch and MetricsURL name another host
+	// (-allow-remote): only for a stack you own, such as the compose
+	// stack's bots dialing the server's container.
+	AllowRemote bool
 	// Transport is what the bots dial with Serve: "tcp" (or "") or "kcp"
 	// (the in-process server serves both).
 	Transport string
@@ -115,14 +119,14 @@ func (c *Config) validate() error {
 		bad("-server-pid %d: must be a process ID, and not given with -serve", c.ServerPID)
 	}
 	if !c.Serve {
-		if err := botkit.Loopback(c.Addr); err != nil {
+		if err := botkit.Target(c.Addr, c.AllowRemote); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if c.MetricsURL != "" {
 		if c.Serve {
 			bad("-metrics: not with -serve (the in-process server's metrics are read directly)")
-		} else if err := checkMetricsURL(c.MetricsURL); err != nil {
+		} else if err := checkMetricsURL(c.MetricsURL, c.AllowRemote); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -45,6 +45,20 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%s: %v", addr, err)
 		}
 	}
+	// -allow-remote is the explicit opt-in for another host (the compose
+	// stack's server container), for -addr and -switch alike; an address
+	// still has to be host:port.
+	remote := good
+	remote.AllowRemote = true
+	remote.Addr, remote.Switch, remote.SwitchEvery = "lockstep:8999", "kcp://10.0.0.1:9001", time.Second
+	if err := remote.validate(); err != nil {
+		t.Errorf("-allow-remote -addr lockstep:8999 -switch kcp://10.0.0.1:9001: %v", err)
+	}
+	remote.Switch, remote.SwitchEvery = "", 0
+	remote.Addr = "lockstep"
+	if err := remote.validate(); err == nil {
+		t.Error("-allow-remote -addr lockstep (no port) accepted")
+	}
 }
 
 // checkRun checks what must hold on any machine, however loaded; the

@@ -38,7 +38,7 @@ func (c *Config) validateSwitch() []error {
 	case c.Switch != "" && c.Serve:
 		bad("-switch: not with -serve (the bots switch between the in-process server's TCP and KCP)")
 	case c.Switch != "":
-		if err := botkit.Loopback(c.Switch); err != nil {
+		if err := botkit.Target(c.Switch, c.AllowRemote); err != nil {
 			errs = append(errs, fmt.Errorf("-switch: %w", err))
 		}
 		if c.SwitchEvery == 0 {

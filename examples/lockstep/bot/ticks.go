@@ -81,8 +81,9 @@ func (u urlGatherer) Gather() ([]*dto.MetricFamily, error) {
 	return out, nil
 }
 
-// checkMetricsURL allows only an http URL on a loopback host.
-func checkMetricsURL(raw string) error {
+// checkMetricsURL allows only an http URL on a loopback host, or on any
+// host with allowRemote (-allow-remote).
+func checkMetricsURL(raw string, allowRemote bool) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("-metrics %q: %w", raw, err)
@@ -90,7 +91,7 @@ func checkMetricsURL(raw string) error {
 	if u.Scheme != "http" || u.Host == "" {
 		return fmt.Errorf("-metrics %q: want http://HOST:PORT/metrics", raw)
 	}
-	if err := botkit.Loopback(u.Host); err != nil {
+	if err := botkit.Target(u.Host, allowRemote); err != nil {
 		return fmt.Errorf("-metrics: %w", err)
 	}
 	return nil

@@ -27,7 +27,7 @@ func TestServerTicks(t *testing.T) {
 	go srv.Serve(ln)
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/metrics"
-	if err := checkMetricsURL(url); err != nil {
+	if err := checkMetricsURL(url, false); err != nil {
 		t.Fatal(err)
 	}
 	g := urlGatherer(url)
@@ -89,8 +89,15 @@ func TestServerTicks(t *testing.T) {
 		t.Error("a registry without the histogram was accepted")
 	}
 	for _, bad := range []string{"http://10.0.0.1:9102/metrics", "https://127.0.0.1:1/metrics", "127.0.0.1:9102"} {
-		if checkMetricsURL(bad) == nil {
+		if checkMetricsURL(bad, false) == nil {
 			t.Errorf("-metrics %q accepted", bad)
 		}
+	}
+	// -allow-remote lets the host be another machine's, nothing else.
+	if err := checkMetricsURL("http://lockstep:9101/metrics", true); err != nil {
+		t.Errorf("-allow-remote -metrics http://lockstep:9101/metrics: %v", err)
+	}
+	if checkMetricsURL("https://lockstep:9101/metrics", true) == nil {
+		t.Error("-allow-remote -metrics https:// accepted")
 	}
 }

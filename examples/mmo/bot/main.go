@@ -46,7 +46,8 @@ func main() { os.Exit(cli()) }
 func cli() int {
 	var cfg Config
 	var jsonFile string
-	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8999", "MMO server address (loopback only): host:port for TCP, kcp://host:port for KCP")
+	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8999", "MMO server address (loopback only, unless -allow-remote): host:port for TCP, kcp://host:port for KCP")
+	flag.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback -addr: only for a stack you own (e.g. the compose stack's network)")
 	flag.IntVar(&cfg.Bots, "bots", 1000, "number of bots")
 	flag.Float64Var(&cfg.MoveRate, "move-rate", 2, "moves per second per bot")
 	flag.Float64Var(&cfg.ChatRate, "chat-rate", 1, "chats per minute per bot")

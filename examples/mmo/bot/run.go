@@ -22,18 +22,22 @@ import (
 
 // Config is one run of the bot swarm.
 type Config struct {
-	Addr      string        // server address; must be loopback (ignored with Serve)
-	Bots      int           // number of bots
-	MoveRate  float64       // moves per second per bot
-	ChatRate  float64       // chats per minute per bot
-	Duration  time.Duration // the whole run, ramp included
-	Ramp      time.Duration // logins are spread over this
-	Drain     time.Duration // after Duration: wait for broadcasts in flight
-	Serve     bool          // run the MMO server in this process
-	Transport string        // with Serve: "tcp" (or "") or "kcp"
-	ServerPID int           // external server whose CPU to report; 0 for none
-	Progress  io.Writer     // a line a second; nil for none
-	Log       io.Writer     // framework warnings; nil to discard
+	Addr string // server address; must be loopback (ignored with Serve) unless AllowRemote
+	// AllowRemote lets Addr name another host (-allow-remote): only for
+	// a stack you own, such as the compose stack's bots dialing the
+	// server's container.
+	AllowRemote bool
+	Bots        int           // number of bots
+	MoveRate    float64       // moves per second per bot
+	ChatRate    float64       // chats per minute per bot
+	Duration    time.Duration // the whole run, ramp included
+	Ramp        time.Duration // logins are spread over this
+	Drain       time.Duration // after Duration: wait for broadcasts in flight
+	Serve       bool          // run the MMO server in this process
+	Transport   string        // with Serve: "tcp" (or "") or "kcp"
+	ServerPID   int           // external server whose CPU to report; 0 for none
+	Progress    io.Writer     // a line a second; nil for none
+	Log         io.Writer     // framework warnings; nil to discard
 }
 
 const (
@@ -74,7 +78,7 @@ func (c *Config) validate() error {
 		bad("-transport kcp: only with -serve (name a KCP server with -addr kcp://host:port)")
 	}
 	if !c.Serve {
-		if err := botkit.Loopback(c.Addr); err != nil {
+		if err := botkit.Target(c.Addr, c.AllowRemote); err != nil {
 			errs = append(errs, err)
 		}
 	}
