@@ -90,21 +90,6 @@ func grafanaToPromQL(expr string) string {
 	return grafanaVarRe.ReplaceAllString(grafanaIntervals.Replace(expr), ".+")
 }
 
-// promtool returns the path of promtool. It fails the test when it is
-// missing under CI=true (.ci/run installs Debian's prometheus package) and
-// skips it otherwise.
-func promtool(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("promtool not found (Debian package prometheus): CI needs it")
-		}
-		t.Skip("promtool not found (install Debian's prometheus package); skipping")
-	}
-	return p
-}
-
 // recordedExpr is one expression to check, named for failure messages.
 type recordedExpr struct{ where, expr string }
 
