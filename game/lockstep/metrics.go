@@ -2,6 +2,8 @@ package lockstep
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zinxgame/zinxgame/protocol/lspb"
 )
 
 // metrics are the lockstep service's Prometheus collectors. They always
@@ -18,6 +20,17 @@ type metrics struct {
 	inputsDropped, matchesEnded           *prometheus.CounterVec
 }
 
+// dropReasons are every reason inputs_dropped_total counts, and endReasons
+// every reason a match ends with through the runtime (MATCH_END_INTERRUPTED
+// is counted by matches_recovered_total instead). Their series are created
+// at zero with the collectors, so a dashboard's rate() of each reads 0,
+// not "no data", before the first event.
+var (
+	dropReasons = []string{"rate_limited", "queue_full", "frame_full", "not_running"}
+	endReasons  = []lspb.MatchEndReason{lspb.MatchEndReason_MATCH_END_RESULT, lspb.MatchEndReason_MATCH_END_EMPTY,
+		lspb.MatchEndReason_MATCH_END_MAX_DURATION, lspb.MatchEndReason_MATCH_END_SHUTDOWN, lspb.MatchEndReason_MATCH_END_FAILED}
+)
+
 func newMetrics() *metrics {
 	ns := "zinxgame_lockstep_"
 	h := func(name, help string, buckets []float64) prometheus.Histogram {
@@ -26,7 +39,7 @@ func newMetrics() *metrics {
 	c := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Name: ns + name, Help: help})
 	}
-	return &metrics{
+	m := &metrics{
 		catchUp:        h("catchup_duration_seconds", "Time from a Reconnect to the player being live again (every frame it missed sent).", []float64{1e-3, 5e-3, 25e-3, 100e-3, 250e-3, 1, 5}),
 		framesSent:     c("frames_total", "Frames assembled and sent live."),
 		bytesSent:      c("bytes_sent_total", "Bytes of frames and catch-up sent, frame heads included."),
@@ -44,6 +57,13 @@ func newMetrics() *metrics {
 		matchesEnded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "matches_ended_total",
 			Help: "Matches ended, by reason."}, []string{"reason"}),
 	}
+	for _, r := range dropReasons {
+		m.inputsDropped.WithLabelValues(r)
+	}
+	for _, r := range endReasons {
+		m.matchesEnded.WithLabelValues(r.String())
+	}
+	return m
 }
 
 // register adds the collectors, with a gauge of rooms by state read at

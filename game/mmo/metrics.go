@@ -10,9 +10,17 @@ type metrics struct {
 	writes, frames prometheus.Counter
 }
 
+// refuseReasons are the causes refused_total counts (routes.go, world.go,
+// scene.go). Their series are created at zero with the collectors, so a
+// dashboard's rate() of each reads 0, not "no data", before the first
+// refusal.
+var refuseReasons = []string{"bad_talk", "chat_refused", "chat_rate_limited", "bad_move", "move_refused",
+	"bad_change_scene", "no_such_scene", "busy", "rate_limited", "closed", "not_in_scene",
+	"scene_change_failed", "scene_full", "shutting_down"}
+
 func newMetrics() *metrics {
 	const ns = "zinxgame_mmo_"
-	return &metrics{
+	mt := &metrics{
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "refused_total",
 			Help: "Requests refused, by cause: bad_talk, bad_move, chat_refused, move_refused, chat_rate_limited, busy, rate_limited, no_such_scene, not_in_scene, scene_full, ..."}, []string{"reason"}),
 		entered: prometheus.NewCounter(prometheus.CounterOpts{Name: ns + "entered_total",
@@ -22,6 +30,10 @@ func newMetrics() *metrics {
 		frames: prometheus.NewCounter(prometheus.CounterOpts{Name: ns + "frames_total",
 			Help: "Messages the scenes sent, coalesced into writes_total writes."}),
 	}
+	for _, r := range refuseReasons {
+		mt.refused.WithLabelValues(r)
+	}
+	return mt
 }
 
 // register adds the collectors and a gauge of the players online.

@@ -145,6 +145,7 @@ func (m *Manager) Register(name string, f Factory, o TypeOptions) error {
 		return fmt.Errorf("room: type %q is registered already", name)
 	}
 	m.types[name] = &roomType{name: name, factory: f, opts: o}
+	m.met.initType(name)
 	return nil
 }
 

@@ -16,9 +16,19 @@ type metrics struct {
 // tickBuckets include 2ms, the bots' lateness target, as a bound.
 var tickBuckets = []float64{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2e-3, 5e-3, 10e-3, 33e-3, 100e-3}
 
+// refuseReasons are every reason refused_total counts. They are created
+// at zero with the collectors, so a dashboard's rate() of each reads 0, not
+// "no data", before the first refusal.
+var refuseReasons = []string{"busy", "rate_limited", "too_many_rooms", "owner_limit"}
+
+// builtinEnds are the runtime's own end reasons, created at zero for each
+// room type when it is registered (initType); a game's custom_N reasons
+// appear when first used.
+var builtinEnds = []EndReason{EndLogic, EndEmpty, EndShutdown, EndFailed}
+
 func newMetrics() *metrics {
 	const ns = "zinxgame_room_"
-	return &metrics{
+	mt := &metrics{
 		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{Name: ns + "tick_lateness_seconds",
 			Help: "How late a room tick started after its scheduled time.", Buckets: tickBuckets}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: ns + "tick_duration_seconds",
@@ -31,6 +41,20 @@ func newMetrics() *metrics {
 			Help: "Panics in a room's logic (each ends its room), by type."}, []string{"type"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: ns + "refused_total",
 			Help: "Requests refused: busy (room queue full), rate_limited, too_many_rooms, owner_limit."}, []string{"reason"}),
+	}
+	for _, r := range refuseReasons {
+		mt.refused.WithLabelValues(r)
+	}
+	return mt
+}
+
+// initType creates a room type's series at zero: created, logic panics,
+// and ended for each built-in reason.
+func (mt *metrics) initType(typ string) {
+	mt.created.WithLabelValues(typ)
+	mt.panics.WithLabelValues(typ)
+	for _, r := range builtinEnds {
+		mt.ended.WithLabelValues(typ, r.String())
 	}
 }
 

@@ -52,6 +52,19 @@ func Persistent() Option {
 	return func(s *Server) { s.args = append(s.args, "--appendonly", "yes", "--appendfsync", "always") }
 }
 
+// Args adds redis-server arguments; they come after the defaults, so they
+// win (Args("--appendonly", "no") after Persistent, say).
+func Args(args ...string) Option {
+	return func(s *Server) { s.args = append(s.args, args...) }
+}
+
+// DataDir runs the server in dir instead of a directory of its own, so a
+// test can place a snapshot (dump.rdb) there before Start, or start a
+// second server on the files a first one left.
+func DataDir(dir string) Option {
+	return func(s *Server) { s.dir = dir }
+}
+
 // Start runs a redis-server on a free loopback port, waits until it answers
 // PING, and stops it when the test ends.
 func Start(t testing.TB, opts ...Option) *Server {
@@ -167,6 +180,9 @@ func (s *Server) Restart() {
 	s.Kill()
 	s.Start()
 }
+
+// Dir is the server's data directory (its dump.rdb and append-only files).
+func (s *Server) Dir() string { return s.dir }
 
 // Running reports whether the server process is up.
 func (s *Server) Running() bool {

@@ -126,7 +126,8 @@ type options struct {
 
 // WithMetrics registers the store's metrics on reg: pending writes, Redis
 // up (0/1), flushes and their duration, failed flushes, writes stored,
-// writes Redis refused, and frames refused because the queue was full.
+// writes Redis refused, frames refused because the queue was full, and
+// the connection pool's figures (zinxgame_redis_pool_*).
 func WithMetrics(reg prometheus.Registerer) Option { return func(o *options) { o.reg = reg } }
 
 // New connects to Redis and starts the flusher. When Redis cannot be

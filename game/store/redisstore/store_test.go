@@ -233,8 +233,8 @@ func TestMetricsLint(t *testing.T) {
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("lint: %v %v", problems, err)
 	}
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 14 {
-		t.Fatalf("%d metrics (%v), want 14", n, err)
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 22 {
+		t.Fatalf("%d metrics (%v), want 22", n, err)
 	}
 }
 
