@@ -75,8 +75,8 @@ func (o *operator) kick(w http.ResponseWriter, r *http.Request) {
 		req.Reason = "kicked by an operator"
 	}
 	c, ok := o.s.mgr.Get(req.Conn)
-	if !ok {
-		WriteAdminError(w, http.StatusNotFound, fmt.Sprintf("no connection %d", req.Conn))
+	if !ok || c.(*Connection).stopping.Load() {
+		WriteAdminError(w, http.StatusNotFound, fmt.Sprintf("no open connection %d", req.Conn))
 		return
 	}
 	_ = c.(*Connection).Kick(req.Reason) // closes even when the notice cannot be queued
