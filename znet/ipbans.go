@@ -30,7 +30,7 @@ import (
 // one expires or is lifted.
 const MaxIPBans = 10_000
 
-// ErrTooManyBans: the server holds MaxIPBans already.
+// ErrTooManyBans is returned when the server holds MaxIPBans already.
 var ErrTooManyBans = errors.New("znet: too many IP bans")
 
 // IPBan is one IP ban, as GET /admin/bans/ip lists it.
