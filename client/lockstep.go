@@ -129,7 +129,7 @@ type Lockstep struct {
 	received     atomic.Uint32 // the last frame taken in order (queued for processing or processed)
 	rtt          atomic.Int64
 	kicked       atomic.Bool
-	banned       atomic.Bool // a "banned" notice: no reconnecting
+	banned       atomic.Bool  // a "banned" notice: no reconnecting
 	retryAfter   atomic.Int64 // a shutdown notice's hint, for the next reconnection
 	reconnecting atomic.Bool
 	manual       atomic.Bool // Redial is replacing the connection
