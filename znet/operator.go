@@ -59,8 +59,9 @@ type operator struct {
 	digest [sha256.Size]byte // of AdminToken; compared, never the token itself
 	on     bool              // AdminToken is set
 
-	routeMu sync.Mutex
-	routes  []adminRoute
+	routeMu  sync.Mutex
+	routes   []adminRoute
+	routeSeq uint64 // numbers routes, for their remove
 	mux     atomic.Pointer[http.ServeMux] // rebuilt from routes on every change
 
 	failMu   sync.Mutex
@@ -85,8 +86,6 @@ type maintenanceState struct {
 	reason string
 	since  time.Time
 }
-
-var adminRouteSeq atomic.Uint64 // route identities, only compared: no state shared between servers
 
 func newOperator(s *Server) *operator {
 	o := &operator{
@@ -249,7 +248,8 @@ func (o *operator) handle(owner, pattern string, h http.Handler) (func(), error)
 	}
 	o.routeMu.Lock()
 	defer o.routeMu.Unlock()
-	r := adminRoute{id: adminRouteSeq.Add(1), owner: owner, pattern: pattern, h: h}
+	o.routeSeq++
+	r := adminRoute{id: o.routeSeq, owner: owner, pattern: pattern, h: h}
 	mux, err := buildAdminMux(append(o.routes[:len(o.routes):len(o.routes)], r))
 	if err != nil {
 		return nil, err
