@@ -61,8 +61,8 @@ type operator struct {
 
 	routeMu  sync.Mutex
 	routes   []adminRoute
-	routeSeq uint64 // numbers routes, for their remove
-	mux     atomic.Pointer[http.ServeMux] // rebuilt from routes on every change
+	routeSeq uint64                        // numbers routes, for their remove
+	mux      atomic.Pointer[http.ServeMux] // rebuilt from routes on every change
 
 	failMu   sync.Mutex
 	fails    map[netip.Addr]*rate.Limiter
