@@ -85,7 +85,7 @@ func (b *bot) run(ctx context.Context) {
 	if err := b.join(ctx); err != nil {
 		// bot-0 failing to connect at all ends the run with its error.
 		if ctx.Err() == nil && (b.idx != 0 || b.c != nil) {
-			b.r.botFailed("joining a match", err)
+			b.r.botFailed(refusal("joining a match", err), err)
 		}
 		return
 	}
@@ -275,7 +275,7 @@ func (b *bot) play(ctx context.Context) {
 				if err := b.reconnect(ctx); err != nil {
 					if ctx.Err() == nil {
 						b.r.add(cReconnectsFailed, 1)
-						b.r.botFailed("reconnecting", err)
+						b.r.botFailed(refusal("reconnecting", err), err)
 					}
 					return
 				}
