@@ -43,8 +43,11 @@ type Config struct {
 	ReconnectProb float64       // chance per bot per second to drop the connection and reconnect
 	Offline       time.Duration // a dropped bot waits Offline/2 to Offline (uniformly) before reconnecting
 	Duration      time.Duration // the whole run, ramp included
-	Ramp          time.Duration // the bots start spread over this
-	Drain         time.Duration // after Duration: at most this long for the result votes to end the matches
+	// Soak allows a Duration past maxDuration, up to maxSoak: an
+	// operator's long run, asked for on purpose.
+	Soak  bool
+	Ramp  time.Duration // the bots start spread over this
+	Drain time.Duration // after Duration: at most this long for the result votes to end the matches
 	// Room options sent with RoomCreate; 0 takes the server's default.
 	TickRate        uint32
 	FramesPerPacket uint32
@@ -68,6 +71,7 @@ type Config struct {
 
 const (
 	maxDuration  = 10 * time.Minute
+	maxSoak      = 24 * time.Hour // with Soak
 	maxBots      = 10000
 	dialTimeout  = 5 * time.Second
 	replyTimeout = 5 * time.Second // for each answer a bot waits for
@@ -99,8 +103,8 @@ func (c *Config) validate() error {
 	if c.Offline < 0 || c.Offline > 10*time.Second {
 		bad("-offline %s: must be between 0 and 10s", c.Offline)
 	}
-	if c.Duration <= 0 || c.Duration > maxDuration {
-		bad("-duration %s: must be above 0 and at most %s", c.Duration, maxDuration)
+	if limit := c.maxDuration(); c.Duration <= 0 || c.Duration > limit {
+		bad("-duration %s: must be above 0 and at most %s (-soak: %s)", c.Duration, limit, maxSoak)
 	}
 	if c.Ramp < 0 || c.Ramp >= c.Duration {
 		bad("-ramp %s: must be at least 0 and shorter than -duration %s", c.Ramp, c.Duration)
@@ -617,4 +621,13 @@ func (r *runner) snap(cpuPID int) snapshot {
 		s.ticks, s.ticksErr = readTicks(r.metrics)
 	}
 	return s
+}
+
+// maxDuration is the longest run allowed: maxDuration, or maxSoak with
+// Soak.
+func (c *Config) maxDuration() time.Duration {
+	if c.Soak {
+		return maxSoak
+	}
+	return maxDuration
 }
