@@ -84,6 +84,7 @@ func cli() int {
 	flag.StringVar(&cfg.Transport, "transport", "tcp", "with -serve: the transport the bots dial, tcp or kcp (the in-process server serves both)")
 	flag.StringVar(&cfg.Switch, "switch", "", "with -switch-every: the server's other address (e.g. kcp://127.0.0.1:9001 when -addr is TCP); not with -serve, which switches between its own TCP and KCP")
 	flag.DurationVar(&cfg.SwitchEvery, "switch-every", 0, "move each bot between -addr and -switch (with -serve: TCP and KCP), alternating, this often on average (jittered from half to 1.5 times); 0 = never")
+	flag.BoolVar(&cfg.SurviveRestarts, "survive-restarts", false, "when the server ends a match for its shutdown, dial again until it is back and play a new match in the same room group (a rolling restart); by default the bots stop and the run fails")
 	flag.BoolVar(&cfg.NoReplay, "no-replay", false, "skip replaying one ended match at the end (ReplayRequest, re-simulated to the players' voted hash)")
 	flag.IntVar(&cfg.Bots, "bots", 400, "number of bots, a multiple of -players (0 with -fill-rooms or -list-rate: the listing load alone)")
 	flag.IntVar(&cfg.Players, "players", 4, "bots per room (RoomOptions.max_players)")

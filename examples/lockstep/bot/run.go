@@ -34,6 +34,10 @@ type Config struct {
 	Switch      string
 	SwitchEvery time.Duration
 	NoReplay    bool // skip replaying one ended match at the end
+	// SurviveRestarts has the bots of a room whose match the server ended
+	// for its shutdown come back and play a new match once it is up
+	// again (restart.go); by default they stop, and the run fails.
+	SurviveRestarts bool
 	// ServeOptions configure the in-process server (Serve), such as a
 	// persistent store; tests use it.
 	ServeOptions  []lockstep.Option
@@ -181,7 +185,12 @@ const (
 	cSwitchesFailed   // ... that did not
 	cLostConns        // connections lost (not dropped by the bot) before the bot's match ended
 	cSendErr
-	cReadyLate // Error answering a Ready sent as the match started: tolerated
+	cReadyLate    // Error answering a Ready sent as the match started: tolerated
+	cShutdownEnds // matches ended by a server shutdown, ridden out (SurviveRestarts)
+	cRejoined     // bots back in a new match after one
+	cRejoinFailed // bots that could not come back
+	cTooLate      // bots left out: the run was ending
+	cDialRetries  // dials refused while a server was away
 	nCounters
 	nRecv = cRecvUnknownID + 1
 )
@@ -225,6 +234,8 @@ type runner struct {
 	firstFailure string            // the first of them, with its error
 	desyncs      []string          // the first few Desync messages, for the report
 	roomList     string            // the RoomList check's outcome
+	acked        []AckedMatch      // matches whose MatchEnd a bot got, at most maxAcked
+	ackedTotal   int
 	listOK       bool
 }
 
@@ -524,7 +535,7 @@ func (r *runner) startAll(ctx context.Context) error {
 func (r *runner) vote(ctx context.Context) {
 	margin := max(r.tickRate.Load()/2, 5)
 	for _, rm := range r.rooms {
-		rm.setEndFrame(margin)
+		rm.latest().setEndFrame(margin)
 	}
 	deadline := time.Now().Add(r.cfg.Drain)
 	t := time.NewTicker(20 * time.Millisecond)
@@ -532,7 +543,7 @@ func (r *runner) vote(ctx context.Context) {
 	for time.Now().Before(deadline) {
 		done := true
 		for _, rm := range r.rooms {
-			if started, ended := rm.state(); started && !ended {
+			if started, ended := rm.latest().state(); started && !ended {
 				done = false
 				break
 			}
