@@ -77,6 +77,7 @@ func fetchMetrics(ctx context.Context, admin string) (scrape, error) {
 // new span.
 type span struct {
 	node        string
+	start       int // the node's process: 1, then 2 after a restart, ...
 	first, last scrape
 }
 

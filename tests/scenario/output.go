@@ -45,6 +45,7 @@ type serverInfo struct {
 type familyChange struct {
 	Family string  `json:"family"`
 	Node   string  `json:"node"`
+	Start  int     `json:"start"` // the node's process (restarts count up)
 	Before float64 `json:"before"`
 	After  float64 `json:"after"`
 }
@@ -100,7 +101,7 @@ func (rn *runner) judge(ver *verification) (*result, error) {
 		for _, sp := range spans {
 			a, _ := sp.first.sum(c.Metric, nil)
 			b, _ := sp.last.sum(c.Metric, nil)
-			res.Metrics = append(res.Metrics, familyChange{Family: c.Metric, Node: sp.node, Before: a, After: b})
+			res.Metrics = append(res.Metrics, familyChange{Family: c.Metric, Node: sp.node, Start: sp.start, Before: a, After: b})
 		}
 	}
 	res.Pass = true
@@ -164,9 +165,9 @@ func (res *result) write(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\n/metrics (sum over series) before and after the run")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  family\tserver\tbefore\tafter\t")
+	fmt.Fprintln(tw, "  family\tserver\tprocess\tbefore\tafter\t")
 	for _, m := range res.Metrics {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\n", m.Family, m.Node, num(m.Before), num(m.After))
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t\n", m.Family, m.Node, m.Start, num(m.Before), num(m.After))
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, "\nverdict")

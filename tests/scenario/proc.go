@@ -213,7 +213,7 @@ func (s *server) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.name(), err)
 	}
-	s.spans = append(s.spans, span{node: s.name(), first: sc, last: sc})
+	s.spans = append(s.spans, span{node: s.name(), start: s.starts, first: sc, last: sc})
 	return nil
 }
 

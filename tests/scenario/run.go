@@ -29,15 +29,11 @@ type options struct {
 	keep                          bool
 }
 
-// maxDuration bounds -duration, unless -soak (maxSoak).
+// capDuration bounds -duration, unless -soak (maxSoak).
 const (
 	capDuration = 10 * time.Minute
 	maxSoak     = 24 * time.Hour
 )
-
-// errBreach marks a run whose checks failed (exit 1); other errors are
-// run errors (exit 2).
-var errBreach = errors.New("a threshold was breached")
 
 // runner is one scenario run.
 type runner struct {
@@ -143,7 +139,7 @@ func (rn *runner) startServers(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		rn.external = &span{node: "external", first: sc, last: sc}
+		rn.external = &span{node: "external", start: 1, first: sc, last: sc}
 		return nil
 	}
 	for n := range rn.spec.nodes {
