@@ -179,7 +179,7 @@ func prepare(o options) (*runner, error) {
 	if o.thresholds == "" {
 		o.thresholds = "deploy/load/" + o.scenario + ".json"
 	}
-	th, err := loadThresholds(o.thresholds, factsOf(sp, o.addr != ""))
+	th, err := loadThresholds(o.thresholds, factsOf(sp))
 	if err != nil {
 		return nil, err
 	}

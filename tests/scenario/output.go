@@ -57,6 +57,9 @@ type verdict struct {
 	Limit  string  `json:"limit"`
 	Detail string  `json:"detail,omitempty"`
 	Pass   bool    `json:"pass"`
+	// Skipped: not measurable in this run (a server fact against an
+	// external server); neither a pass nor a breach.
+	Skipped bool `json:"skipped,omitempty"`
 }
 
 func (v verdict) MarshalJSON() ([]byte, error) {
@@ -117,6 +120,10 @@ func (rn *runner) judge(ver *verification) (*result, error) {
 			if v, detail, err = reportValue(c, bots); err != nil {
 				return nil, fmt.Errorf("thresholds %s: check %d: %w", rn.opt.thresholds, i+1, err)
 			}
+		case rn.external != nil && slices.Contains(serverFacts, c.Fact):
+			res.Checks = append(res.Checks, verdict{Check: c.label(), Value: math.NaN(), Limit: c.limit(),
+				Detail: "not measured: the server is external (-addr)", Pass: true, Skipped: true})
+			continue
 		default:
 			v = rn.factValue(c.Fact, ver)
 			detail = facts[c.Fact]
@@ -175,7 +182,10 @@ func (res *result) write(w io.Writer) {
 	fmt.Fprintln(tw, "  check\tvalue\tlimit\t\t")
 	for _, c := range res.Checks {
 		v := "PASS"
-		if !c.Pass {
+		switch {
+		case c.Skipped:
+			v = "SKIP"
+		case !c.Pass:
 			v = "FAIL"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t(%s)\n", c.Check, num(c.Value), c.Limit, v, c.Detail)

@@ -69,12 +69,14 @@ var scenarios = map[string]scenarioSpec{
 
 func scenarioNames() []string { return sortedKeys(scenarios) }
 
-// factsOf are the facts a run gives: some need servers the tool started.
-func factsOf(sp scenarioSpec, external bool) []string {
-	f := []string{"bots_failed", "bot_processes", "not_ready_samples", "peak_connections"}
-	if !external {
-		f = append(f, "server_exit_nonzero", "server_starts")
-	}
+// serverFacts are the facts only servers the tool started give: against
+// an external server (-addr) their checks are skipped, so that a canary
+// run takes the same thresholds file.
+var serverFacts = []string{"server_exit_nonzero", "server_starts"}
+
+// factsOf are the facts a scenario's runs give.
+func factsOf(sp scenarioSpec) []string {
+	f := append([]string{"bots_failed", "bot_processes", "not_ready_samples", "peak_connections"}, serverFacts...)
 	if sp.rolling {
 		f = append(f, "restarts", "restart_ready_seconds_max", "restart_exit_nonzero", "acked_matches", "acked_matches_lost")
 	}
