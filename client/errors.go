@@ -11,6 +11,14 @@ var (
 	// ErrKicked: the server kicked the player (a "kicked" notice); the
 	// client does not reconnect.
 	ErrKicked = errors.New("client: kicked by the server")
+	// ErrBanned: an operator banned the player or its address (a "banned"
+	// notice, then a refused login or a closed connection); the client
+	// does not reconnect. The error's text carries the server's reason.
+	ErrBanned = errors.New("client: banned by the server")
+	// ErrMaintenance: the server is in maintenance and refused the login
+	// (a "maintenance" notice, then ERROR_UNAVAILABLE). A reconnection
+	// keeps trying on the Backoff schedule: maintenance ends.
+	ErrMaintenance = errors.New("client: the server is in maintenance")
 	// ErrNoSeat: a reconnection found no seat held any more (the grace
 	// ran out, or the server restarted without the match); the match is
 	// over for this client, which stays logged in.
@@ -57,5 +65,5 @@ func permanent(err error) bool {
 		commonpb.ErrorCode_ERROR_TOKEN_REVOKED, commonpb.ErrorCode_ERROR_NAME_TOO_LONG:
 		return true
 	}
-	return errors.Is(err, ErrKicked) || errors.Is(err, ErrClosed)
+	return errors.Is(err, ErrKicked) || errors.Is(err, ErrBanned) || errors.Is(err, ErrClosed)
 }

@@ -29,6 +29,25 @@ type link struct {
 	// heard is when the server last sent anything (Unix ns), for
 	// DeadAfter; set at the dial and by the reader.
 	heard atomic.Int64
+	// refusal is a "banned" or "maintenance" notice the link received: the
+	// server sends it before refusing the login or closing, so the login's
+	// error can say why (ErrBanned, ErrMaintenance).
+	refusal atomic.Pointer[znet.Notice]
+}
+
+// refused is err, a failed login on l, wrapped with ErrBanned or
+// ErrMaintenance when the server said so first.
+func (l *link) refused(err error) error {
+	n := l.refusal.Load()
+	switch {
+	case n == nil:
+		return err
+	case n.Code == znet.NoticeBanned:
+		return fmt.Errorf("%w (%s): %w", ErrBanned, n.Reason, err)
+	case n.Code == znet.NoticeMaintenance:
+		return fmt.Errorf("%w (%s): %w", ErrMaintenance, n.Reason, err)
+	}
+	return err
 }
 
 // headLen is the frame head every message carries (Zinx framing).
@@ -107,6 +126,11 @@ func (l *link) receive(id uint32, data []byte) {
 		switch n.Code {
 		case znet.NoticeKicked:
 			c.kicked.Store(true)
+		case znet.NoticeBanned:
+			c.banned.Store(true)
+			l.refusal.Store(&n)
+		case znet.NoticeMaintenance:
+			l.refusal.Store(&n)
 		case znet.NoticeShutdown:
 			c.retryAfter.Store(int64(time.Duration(n.RetryAfterMs) * time.Millisecond))
 		}

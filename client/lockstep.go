@@ -129,6 +129,7 @@ type Lockstep struct {
 	received     atomic.Uint32 // the last frame taken in order (queued for processing or processed)
 	rtt          atomic.Int64
 	kicked       atomic.Bool
+	banned       atomic.Bool  // a "banned" notice: no reconnecting
 	retryAfter   atomic.Int64 // a shutdown notice's hint, for the next reconnection
 	reconnecting atomic.Bool
 	manual       atomic.Bool // Redial is replacing the connection
@@ -229,7 +230,7 @@ func (c *Lockstep) connect(ctx context.Context, again bool) error {
 		func(id uint32, _ proto.Message) bool { return id == lspb.MsgLoginAck })
 	if err != nil {
 		conn.Stop()
-		return fmt.Errorf("client: login: %w", err)
+		return fmt.Errorf("client: login: %w", l.refused(err))
 	}
 	ack := m.(*commonpb.LoginAck)
 	if ack.PlayerId == 0 || ack.Token == "" {

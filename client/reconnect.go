@@ -65,6 +65,10 @@ func (l *link) lost() {
 		c.shut(ErrKicked)
 		return
 	}
+	if c.banned.Load() {
+		c.shut(ErrBanned)
+		return
+	}
 	if c.reconnecting.CompareAndSwap(false, true) {
 		go c.reconnect()
 	}

@@ -271,6 +271,13 @@ type Config struct {
 	// AdminPprof also serves net/http/pprof under /debug/pprof/ on
 	// AdminAddr. Keep AdminAddr off the public network when it is on.
 	AdminPprof bool
+	// AdminToken turns on the operator endpoints under /admin/ on the
+	// admin listener (kick, bans, maintenance, broadcast): every request
+	// must carry "Authorization: Bearer <AdminToken>". It must be at least
+	// MinAdminTokenLen bytes; empty (the default) leaves the operator
+	// endpoints unmounted, and /metrics, /healthz and /readyz open as
+	// always. It prints and logs as "(set)": it is never written out.
+	AdminToken Secret
 
 	// The KCP listener (Mode "kcp"), under Zinx's key names. Client and
 	// server must agree on KcpMTU and the FEC shards; the rest is each
@@ -469,6 +476,10 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
 			errs = append(errs, fmt.Errorf("zconf: AdminAddr = %q: want host:port: %w", c.AdminAddr, err))
 		}
+	}
+	if n := len(c.AdminToken); n > 0 && n < MinAdminTokenLen {
+		// The token itself is never part of an error.
+		errs = append(errs, fmt.Errorf("zconf: AdminToken is %d bytes: must be at least %d (or empty: operator endpoints off)", n, MinAdminTokenLen))
 	}
 	oneOf("LogLevel", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf("LogFormat", c.LogFormat, "text", "json")

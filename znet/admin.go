@@ -50,6 +50,9 @@ func (s *Server) AdminHandler() http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	if s.ops.on {
+		mux.Handle("/admin/", s.ops) // behind the token; routes added later show at once
+	}
 	if s.cfg.AdminPprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

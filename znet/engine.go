@@ -58,6 +58,7 @@ type engine struct {
 	blockingClosed bool
 
 	metricsReg    prometheus.Registerer // from WithMetrics
+	registerer    prometheus.Registerer // where the metrics went (metricsReg or a private registry); nil without
 	gatherer      prometheus.Gatherer   // what /metrics serves; nil without one
 	metrics       *metrics              // nil when metrics are off
 	isReady       func() bool           // the server's readiness; nil on clients

@@ -114,7 +114,13 @@ func (s *Server) guardWebSocket(hs *http.Server, up *websocket.Upgrader, mux *ht
 func (g *wsGuard) connContext(ctx context.Context, nc net.Conn) context.Context {
 	s := g.s
 	hc := &httpConn{g: g, nc: nc, viaProxy: g.trusted.trusts(nc.RemoteAddr())}
+	if !hc.viaProxy {
+		if r, banned := s.bannedRefusal(nc.RemoteAddr()); banned {
+			hc.refusal = &r // behind a proxy, the upgrade checks the client
+		}
+	}
 	switch {
+	case hc.refusal != nil:
 	case !hc.viaProxy && s.ipLim != nil && !s.ipLim.allow(nc.RemoteAddr(), time.Now()):
 		r := s.refusedRate()
 		hc.refusal = &r
@@ -208,6 +214,7 @@ func (g *wsGuard) upgrade(w http.ResponseWriter, r *http.Request) {
 	case hc.refusal != nil:
 		hc.finish()
 		s.refuseWith(wc, *hc.refusal)
+	case hc.viaProxy && s.refuseBanned(wc, hc):
 	case hc.viaProxy && s.ipLim != nil && !s.ipLim.allow(wc.RemoteAddr(), time.Now()):
 		hc.finish()
 		s.refuseWith(wc, s.refusedRate())
@@ -315,6 +322,17 @@ func (s *Server) refusedFull() refusal {
 		log:    "znet: connection refused: MaxConn reached",
 		args:   []any{"max_conn", s.cfg.MaxConn},
 	}
+}
+
+// refuseBanned refuses an upgraded connection from behind a trusted proxy
+// whose client (X-Forwarded-For) is banned, releasing the slot hc took.
+func (s *Server) refuseBanned(wc net.Conn, hc *httpConn) bool {
+	r, banned := s.bannedRefusal(wc.RemoteAddr())
+	if banned {
+		hc.finish()
+		s.refuseWith(wc, r)
+	}
+	return banned
 }
 
 // refuseWith tells a client it is refused, then closes it.

@@ -56,6 +56,7 @@ func (e *engine) setupMetrics() error {
 	} else if g, ok := reg.(prometheus.Gatherer); ok {
 		e.gatherer = g
 	}
+	e.registerer = reg
 	labels := prometheus.Labels{"server": e.cfg.Name}
 	m := &metrics{
 		handler: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -101,7 +102,7 @@ func newEngineDescs(l prometheus.Labels) engineDescs {
 	return engineDescs{
 		conns:       d("connections", "Open connections."),
 		accepted:    d("connections_accepted_total", "Connections admitted."),
-		refused:     d("connections_refused_total", "Connections refused, by reason: max_conn (MaxConn reached) or ip_rate (ConnRatePerIP).", "reason"),
+		refused:     d("connections_refused_total", "Connections refused, by reason: max_conn (MaxConn reached), ip_rate (ConnRatePerIP) or banned (an operator's IP ban).", "reason"),
 		msgsIn:      d("messages_received_total", "Whole messages received (before rate limiting drops any)."),
 		msgsOut:     d("messages_sent_total", "Messages queued for sending."),
 		bytesIn:     d("bytes_received_total", "Bytes of whole frames received and handled."),
@@ -148,6 +149,7 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.accepted, st.ConnsAccepted)
 	counter(d.refused, st.ConnsRefused, "max_conn")
 	counter(d.refused, st.ConnsRefusedIP, "ip_rate")
+	counter(d.refused, st.ConnsRefusedBanned, "banned")
 	counter(d.msgsIn, t.msgsIn+st.RateLimited)
 	counter(d.msgsOut, t.msgsOut)
 	counter(d.bytesIn, t.bytesIn)

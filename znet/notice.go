@@ -23,6 +23,16 @@ const (
 	// MaxSendQueueBytes). It is offered without waiting: a client that
 	// does not read seldom gets it.
 	NoticeTooSlow = "too_slow"
+	// NoticeBanned: an operator banned the client's address (refused at
+	// accept, or closed when the ban was made) or its player (refused at
+	// login, or kicked). RetryAfterMs is the time left of a timed ban.
+	NoticeBanned = "banned"
+	// NoticeMaintenance: the server is in maintenance (SetMaintenance):
+	// a new login is refused; players already in keep playing.
+	NoticeMaintenance = "maintenance"
+	// NoticeAnnouncement: an operator's broadcast (POST /admin/broadcast);
+	// Reason is the message to show.
+	NoticeAnnouncement = "announcement"
 )
 
 // Notice is the payload of a server notice: a machine-readable code and a

@@ -44,6 +44,7 @@ type Server struct {
 	refusals    atomic.Int64
 
 	ipLim        *ipLimiter // ConnRatePerIP; nil when off
+	ops          *operator  // /admin/: the operator endpoints, IP bans, maintenance
 	notReady     atomic.Bool
 	adminServers []*http.Server
 	adminAddr    net.Addr
@@ -100,6 +101,14 @@ func NewServer(cfg zconf.Config, opts ...Option) (*Server, error) {
 	e.answerPings = true
 	e.isReady = s.Ready
 	s.ipLim = newIPLimiter(&e.cfg, e.log)
+	s.ops = newOperator(s)
+	s.ops.mountOperator()
+	if e.registerer != nil {
+		if err := s.ops.register(e.registerer); err != nil {
+			e.stopWorkers(0)
+			return nil, err
+		}
+	}
 	e.logs.Burst, e.logs.Window = serverLogBurst, serverLogWindow
 	e.budget = newBudget(&e.cfg, e.mgr, e.log, &e.logs)
 	var also func(time.Time)
@@ -372,9 +381,14 @@ func (s *Server) acceptLoop(l net.Listener) error {
 	}
 }
 
-// admit starts a connection, or refuses it when its address opens
-// connections too fast (ConnRatePerIP) or the server is full (MaxConn).
+// admit starts a connection, or refuses it when its address is banned,
+// opens connections too fast (ConnRatePerIP) or the server is full
+// (MaxConn).
 func (s *Server) admit(nc net.Conn) {
+	if r, banned := s.bannedRefusal(nc.RemoteAddr()); banned {
+		s.refuseWith(nc, r)
+		return
+	}
 	if s.ipLim != nil && !s.ipLim.allow(nc.RemoteAddr(), time.Now()) {
 		s.refuseWith(nc, s.refusedRate())
 		return

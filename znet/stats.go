@@ -9,6 +9,7 @@ type stats struct {
 	accepted           atomic.Uint64
 	refused            atomic.Uint64 // MaxConn
 	refusedIP          atomic.Uint64 // ConnRatePerIP
+	refusedBanned      atomic.Uint64 // an IP ban (ipbans.go)
 	rateLimited        atomic.Uint64 // messages over MsgRateLimit
 	unknownMsgs        atomic.Uint64
 	decodeErrors       atomic.Uint64
@@ -28,6 +29,9 @@ type Stats struct {
 	ConnsRefused uint64
 	// ConnsRefusedIP counts connections refused by the per-IP rate limit.
 	ConnsRefusedIP uint64
+	// ConnsRefusedBanned counts connections refused because an IP ban
+	// covers their address.
+	ConnsRefusedBanned uint64
 	// RateLimited counts messages over a connection's MsgRateLimit.
 	RateLimited uint64
 	// UnknownMsgs counts messages whose ID had no route.
@@ -69,6 +73,7 @@ func (e *engine) Stats() Stats {
 		ConnsAccepted:      e.stats.accepted.Load(),
 		ConnsRefused:       e.stats.refused.Load(),
 		ConnsRefusedIP:     e.stats.refusedIP.Load(),
+		ConnsRefusedBanned: e.stats.refusedBanned.Load(),
 		RateLimited:        e.stats.rateLimited.Load(),
 		UnknownMsgs:        e.stats.unknownMsgs.Load(),
 		DecodeErrors:       e.stats.decodeErrors.Load(),

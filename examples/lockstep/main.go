@@ -133,6 +133,12 @@ func run(args []string) error {
 		_ = stores.Close(context.Background())
 		return err
 	}
+	// Player bans (POST /admin/players/{id}/ban, with AdminToken) are kept
+	// with the game's documents: on Redis they survive a restart.
+	if err := identity.LoadBans(context.Background(), stores.Docs); err != nil {
+		_ = stores.Close(context.Background())
+		return err
+	}
 	opts := []lockstep.Option{lockstep.WithMetrics(reg), lockstep.WithIdentity(identity),
 		lockstep.WithIDs(ids), lockstep.WithMatchStore(stores.Matches)}
 	if stores.Frames != nil {

@@ -120,6 +120,12 @@ func run(args []string) error {
 		_ = stores.Close(context.Background())
 		return err
 	}
+	// Player bans (POST /admin/players/{id}/ban, with AdminToken) are kept
+	// with the game's documents: on Redis they survive a restart.
+	if err := svc.LoadBans(context.Background(), stores.Docs); err != nil {
+		_ = stores.Close(context.Background())
+		return err
+	}
 	w, err := mmo.NewWorld(world, log, mmo.WithAccountService(svc), mmo.WithPlayerStore(stores.Players),
 		mmo.WithMetrics(reg))
 	if err != nil {

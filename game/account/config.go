@@ -32,6 +32,11 @@ type Config struct {
 	// dropped first; a dropped IP starts again with a full burst). 0 means
 	// 10000.
 	MaxTrackedIPs int
+	// MaxBans bounds the player bans held (BanPlayer, POST
+	// /admin/players/{id}/ban); past it a ban is refused (ErrTooManyBans)
+	// until one expires or is lifted. With a ban store (LoadBans) keep it
+	// within the store's MaxDocsPerOwner. 0 means 1000.
+	MaxBans int
 }
 
 // The defaults of the zero Config's fields.
@@ -41,6 +46,7 @@ const (
 	DefaultNewIdentityRate  = 1.0
 	DefaultNewIdentityBurst = 20
 	DefaultMaxTrackedIPs    = 10000
+	DefaultMaxBans          = 1000
 )
 
 // DefaultConfig returns the defaults written out, as a config file lists
@@ -66,6 +72,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxTrackedIPs == 0 {
 		c.MaxTrackedIPs = DefaultMaxTrackedIPs
 	}
+	if c.MaxBans == 0 {
+		c.MaxBans = DefaultMaxBans
+	}
 	return c
 }
 
@@ -86,6 +95,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxTrackedIPs < 0 || c.MaxTrackedIPs > 10_000_000 {
 		errs = append(errs, fmt.Errorf("account: MaxTrackedIPs = %d: must be between 0 and 10,000,000", c.MaxTrackedIPs))
+	}
+	if c.MaxBans < 0 || c.MaxBans > 1_000_000 {
+		errs = append(errs, fmt.Errorf("account: MaxBans = %d: must be between 0 and 1,000,000", c.MaxBans))
 	}
 	return errors.Join(errs...)
 }

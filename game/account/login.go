@@ -44,6 +44,12 @@ func (s *Service) handleLogin(req ziface.IRequest, p Protocol, ack AckFunc) {
 		s.refuse(c, p, p.Login, commonpb.ErrorCode_ERROR_BAD_REQUEST, "already logged in", "second_login", nil)
 		return
 	}
+	if on, why := maintenance(c); on && m.Token == "" {
+		st.state = ended // pipelined Logins find it closing
+		s.mu.Unlock()
+		s.refuseMaintenance(c, p, why)
+		return
+	}
 	if m.Token == "" && s.newIDs != nil && !s.newIDs.allow(c.RemoteAddr(), time.Now()) {
 		s.mu.Unlock()
 		s.refuse(c, p, p.Login, commonpb.ErrorCode_ERROR_RATE_LIMITED, "too many new identities from this address; log in with a token or try later", "new_identity_rate", nil)
@@ -64,7 +70,7 @@ func (s *Service) handleLogin(req ziface.IRequest, p Protocol, ack AckFunc) {
 		}
 		ident, failed = s.accounts.Verify(ctx, token)
 	}, func() {
-		s.finishLogin(st, p, ack, Player{ID: ident.PlayerID, Name: m.Name, Session: ident.Session}, ident, token, failed)
+		s.finishLogin(st, p, ack, Player{ID: ident.PlayerID, Name: m.Name, Session: ident.Session}, ident, token, m.Token == "", failed)
 	})
 	if err != nil {
 		s.setState(st, loggingIn, fresh)
@@ -75,9 +81,10 @@ func (s *Service) handleLogin(req ziface.IRequest, p Protocol, ack AckFunc) {
 }
 
 // finishLogin runs on the worker once the accounts answered: a refused
-// token closes the connection; otherwise the identity is bound, an older
-// connection of it kicked, LoginAck sent and the hooks told.
-func (s *Service) finishLogin(st *conn, p Protocol, ack AckFunc, pl Player, ident Identity, token string, failed error) {
+// token, a banned identity or a login maintenance refuses closes the
+// connection; otherwise the identity is bound, an older connection of it
+// kicked, LoginAck sent and the hooks told.
+func (s *Service) finishLogin(st *conn, p Protocol, ack AckFunc, pl Player, ident Identity, token string, newIdentity bool, failed error) {
 	c := st.c
 	if failed != nil {
 		if errors.Is(failed, ErrBadToken) {
@@ -91,6 +98,17 @@ func (s *Service) finishLogin(st *conn, p Protocol, ack AckFunc, pl Player, iden
 		// try again.
 		s.setState(st, loggingIn, fresh)
 		s.refuse(c, p, p.Login, commonpb.ErrorCode_ERROR_UNAVAILABLE, "login unavailable; try again later", "login_unavailable", failed)
+		return
+	}
+	now := time.Now()
+	if ban, banned := s.bans.banned(pl.ID, now); banned {
+		s.setState(st, loggingIn, ended)
+		s.refuseBanned(c, p, ban)
+		return
+	}
+	if on, why := maintenance(c); on && (newIdentity || !s.playing(ident, now)) {
+		s.setState(st, loggingIn, ended)
+		s.refuseMaintenance(c, p, why)
 		return
 	}
 	s.mu.Lock()

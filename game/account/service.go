@@ -82,11 +82,16 @@ type Service struct {
 	log      *slog.Logger
 	newIDs   *ipLimits // nil when NewIdentityRate is off
 	revoked  revokedSet
+	bans     playerBans    // bans.go
+	recent   recentPlayers // who was playing, for maintenance (maintenance.go)
 
 	mu      sync.RWMutex
 	conns   map[ziface.IConnection]*conn
 	players map[uint64]*conn
 	peak    int // the most connections tracked since the maps were last rebuilt
+
+	adminMu sync.Mutex
+	adminOn map[*znet.Server]bool // servers whose admin listener has the endpoints (admin.go)
 
 	hookMu  sync.Mutex
 	hookSeq uint64
@@ -151,7 +156,8 @@ func (s *Service) Config() Config { return s.cfg }
 
 // MountProtocol registers the login and logout routes at p's IDs plus the
 // service's hooks (connect: arm LoginTimeout; disconnect: unbind), through
-// m, so they are taken back with the module that mounts them. ack (may be
+// m, so they are taken back with the module that mounts them, and, once
+// per server, the operator endpoints (admin.go) on its admin listener. ack (may be
 // nil) fills the product's fields of this protocol's LoginAck. Several
 // products mount on one service with their own Protocols; the hooks dedupe
 // per connection, so mounting twice costs nothing twice, and one
@@ -171,6 +177,7 @@ func (s *Service) MountProtocol(m *znet.Mount, p Protocol, ack AckFunc) error {
 	}
 	m.OnConnect(func(c ziface.IConnection) { s.connected(c, p) })
 	m.OnDisconnect(s.disconnected)
+	s.mountAdmin(m.Server())
 	return nil
 }
 
@@ -365,6 +372,9 @@ func (s *Service) disconnected(c ziface.IConnection) {
 	s.shrinkLocked()
 	s.mu.Unlock()
 	if wasBound {
+		if on, _ := maintenance(c); on {
+			s.recent.add(st.player.ID, time.Now()) // it may come back (maintenance.go)
+		}
 		why := Disconnected
 		if znet.TimedOut(c) {
 			why = TimedOut

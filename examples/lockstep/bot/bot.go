@@ -53,6 +53,12 @@ type bot struct {
 	// the first live frame after it ends the catch-up.
 	catchingUp  bool
 	reconnectAt int64
+	// After a server restart (restart.go): rejoining until the new
+	// match starts; everDialled and everStarted keep the run's counts
+	// per bot, however many matches it plays.
+	rejoining   bool
+	everDialled bool
+	everStarted bool
 
 	lastFrame  atomic.Uint32 // the last frame applied: the vote's frame
 	bytes      atomic.Uint64 // received, frame heads included
@@ -82,14 +88,36 @@ func notify(ch chan struct{}) {
 
 // run is the bot's life: take a seat, play until the run ends.
 func (b *bot) run(ctx context.Context) {
-	if err := b.join(ctx); err != nil {
-		// bot-0 failing to connect at all ends the run with its error.
-		if ctx.Err() == nil && (b.idx != 0 || b.c != nil) {
-			b.r.botFailed("joining a match", err)
+	for {
+		if err := b.join(ctx); err != nil {
+			b.mu.Lock()
+			rejoining := b.rejoining
+			b.mu.Unlock()
+			switch {
+			case ctx.Err() != nil:
+			case rejoining:
+				b.r.add(cRejoinFailed, 1)
+				b.r.botFailed(refusal("rejoining after a server restart", err), err)
+			case b.idx != 0 || b.c != nil: // bot-0 failing to connect at all ends the run with its error
+				b.r.botFailed(refusal("joining a match", err), err)
+			}
+			return
 		}
-		return
+		b.play(ctx)
+		if !b.shutdownEnded(ctx) {
+			return
+		}
+		again, err := b.rejoin(ctx)
+		if err != nil {
+			b.r.add(cRejoinFailed, 1)
+			b.r.botFailed(refusal("rejoining after a server restart", err), err)
+			return
+		}
+		if !again {
+			b.r.add(cTooLate, 1)
+			return
+		}
 	}
-	b.play(ctx)
 }
 
 // dial connects and logs in (the client does both).
@@ -101,18 +129,25 @@ func (b *bot) dial(ctx context.Context) error {
 	if err == nil {
 		b.r.login.Record(time.Since(start))
 	}
-	if b.idx == 0 {
+	b.mu.Lock()
+	first := !b.everDialled
+	b.mu.Unlock()
+	if b.idx == 0 && first {
 		b.r.firstDial <- err
 	}
 	if err != nil {
-		b.r.dialErrs.Add(1)
+		if first {
+			b.r.dialErrs.Add(1)
+		}
 		return err
 	}
 	b.mu.Lock()
-	b.c, b.gen = c, 1
+	b.c, b.gen, b.everDialled = c, 1, true
 	b.mu.Unlock()
 	b.player = c.PlayerID()
-	b.r.loggedIn.Add(1)
+	if first {
+		b.r.loggedIn.Add(1)
+	}
 	return nil
 }
 
@@ -122,7 +157,14 @@ func (b *bot) join(ctx context.Context) error {
 	if b.creator {
 		defer b.rm.publish(0) // the joiners stop waiting if we fail (no-op once published)
 	}
-	if err := b.dial(ctx); err != nil {
+	b.mu.Lock()
+	rejoining := b.rejoining
+	b.mu.Unlock()
+	dial := b.dial
+	if rejoining {
+		dial = b.dialRetrying
+	}
+	if err := dial(ctx); err != nil {
 		return err
 	}
 	rctx, cancel := context.WithTimeout(ctx, replyTimeout)
@@ -153,6 +195,10 @@ func (b *bot) join(ctx context.Context) error {
 	for ready := false; ; {
 		b.mu.Lock()
 		started, full := b.started, b.fullLocked()
+		if started && b.rejoining {
+			b.rejoining = false
+			b.r.add(cRejoined, 1)
+		}
 		b.mu.Unlock()
 		if started {
 			return nil
@@ -275,7 +321,7 @@ func (b *bot) play(ctx context.Context) {
 				if err := b.reconnect(ctx); err != nil {
 					if ctx.Err() == nil {
 						b.r.add(cReconnectsFailed, 1)
-						b.r.botFailed("reconnecting", err)
+						b.r.botFailed(refusal("reconnecting", err), err)
 					}
 					return
 				}

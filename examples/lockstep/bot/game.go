@@ -167,8 +167,11 @@ func (g *botGame) Start(m *lspb.MatchStart) {
 	b.started, b.matchID, b.seed, b.slot = true, m.MatchId, m.Seed, m.YourSlot
 	b.sim = demo.New(m.Seed, seats, m.StartFrame-1)
 	b.lastFrame.Store(m.StartFrame - 1)
-	b.matchAt.Store(r.now())
-	r.inMatch.Add(1)
+	if !b.everStarted { // a bot's later matches (SurviveRestarts) count once
+		b.everStarted = true
+		b.matchAt.Store(r.now())
+		r.inMatch.Add(1)
+	}
 	r.tickRate.CompareAndSwap(0, m.TickRate)
 }
 
@@ -275,7 +278,16 @@ func (b *bot) onMatchEnd(m *lspb.MatchEnd) {
 	if !b.ended {
 		b.ended = true
 		close(b.endCh)
-		b.rm.matchEnded(m.Reason, !r.stopped.Load())
+		live := !r.stopped.Load()
+		if live && r.cfg.SurviveRestarts && m.Reason == lspb.MatchEndReason_MATCH_END_SHUTDOWN {
+			live = false // ridden out: the room comes back (restart.go)
+			if b.rm.matchEnded(m.Reason, false) {
+				r.add(cShutdownEnds, 1)
+				r.ackMatch(m)
+			}
+		} else if b.rm.matchEnded(m.Reason, live) {
+			r.ackMatch(m)
+		}
 		if m.Reason == lspb.MatchEndReason_MATCH_END_RESULT && b.vote != nil && !bytes.Equal(m.Result, b.vote) {
 			r.add(cResultMismatch, 1)
 		}

@@ -42,7 +42,7 @@ const replayTimeout = 20 * time.Second
 func (r *runner) replayOne(ctx context.Context) *Replay {
 	var matchID uint64
 	var vote []byte
-	for _, rm := range r.rooms {
+	for _, rm := range r.generations() {
 		rm.mu.Lock()
 		ok := rm.ended && rm.endReason == lspb.MatchEndReason_MATCH_END_RESULT
 		id := rm.matchID

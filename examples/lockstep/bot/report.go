@@ -58,6 +58,11 @@ type Report struct {
 	Downstream Downstream `json:"downstream"`
 	Reconnect  Reconnect  `json:"reconnect"`
 	Switch     Switch     `json:"switch"`
+	Restarts   Restarts   `json:"restarts"`
+	// AckedMatches are the matches whose MatchEnd a bot got (at most
+	// maxAcked; AckedTotal counts them all).
+	AckedMatches []AckedMatch `json:"acked_matches"`
+	AckedTotal   int          `json:"acked_matches_total"`
 
 	Errors        map[string]uint64 `json:"errors,omitempty"` // Error (1019) by code
 	ReadyLate     uint64            `json:"ready_late"`       // tolerated: Ready crossed MatchStart
@@ -243,6 +248,9 @@ func (rep *Report) judge() {
 	if rc := rep.Reconnect; rc.Failed > 0 || rc.OK != rc.Begun {
 		rep.fail("reconnections: %d of %d failed", rc.Begun-rc.OK, rc.Begun)
 	}
+	if rs := rep.Restarts; rs.Failed > 0 {
+		rep.fail("restarts: %d bots could not come back after a server restart", rs.Failed)
+	}
 	if sw := rep.Switch; sw.Failed > 0 || sw.OK != sw.Begun {
 		rep.fail("transport switches: %d of %d failed", sw.Begun-sw.OK, sw.Begun)
 	}
@@ -316,7 +324,9 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 			Begun: c[cReconnects], OK: c[cReconnectsOK], Failed: c[cReconnectsFailed],
 			CatchUp: summary(&r.catchUp),
 		},
-		Switch:    Switch{Begun: c[cSwitches], OK: c[cSwitchesOK], Failed: c[cSwitchesFailed]},
+		Switch: Switch{Begun: c[cSwitches], OK: c[cSwitchesOK], Failed: c[cSwitchesFailed]},
+		Restarts: Restarts{Enabled: r.cfg.SurviveRestarts, MatchesEnded: c[cShutdownEnds], Rejoined: c[cRejoined],
+			Failed: c[cRejoinFailed], TooLate: c[cTooLate], DialRetries: c[cDialRetries]},
 		Latency:   summary(&r.lat),
 		Login:     summary(&r.login),
 		ReadyLate: c[cReadyLate], MatchMismatch: c[cMatchMismatch], LostConns: c[cLostConns],
@@ -350,6 +360,10 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 	r.mu.Lock()
 	rep.GaveUp = maps.Clone(r.failures)
 	rep.FirstGaveUp = r.firstFailure
+	rep.AckedMatches, rep.AckedTotal = slices.Clone(r.acked), r.ackedTotal
+	if rep.AckedMatches == nil {
+		rep.AckedMatches = []AckedMatch{}
+	}
 	rep.Hashes.DesyncSamples = slices.Clone(r.desyncs)
 	rep.Rooms.List, rep.Rooms.ListOK = r.roomList, r.listOK
 	switch {
@@ -366,8 +380,9 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 	}
 	r.mu.Unlock()
 
-	rep.Rooms.Rooms = len(r.rooms)
-	for _, rm := range r.rooms {
+	rooms := r.generations()
+	rep.Rooms.Rooms = len(rooms)
+	for _, rm := range rooms {
 		rm.mu.Lock()
 		if rm.id != 0 {
 			rep.Rooms.Created++
@@ -492,6 +507,11 @@ func (rep *Report) WriteText(w io.Writer) {
 	lat("login", rep.Login)
 	p("  downstream    %.0f B/s per player (mean over %d), max %.0f B/s; %.2f MiB in all", d.MeanBps, d.Players, d.MaxBps, d.TotalMiB)
 	p("  reconnect     %d begun, %d ok, %d failed", rc.Begun, rc.OK, rc.Failed)
+	if rs := rep.Restarts; rs.Enabled {
+		p("  restarts      %d matches ended by a server shutdown; %d bots back in a new match, %d failed, %d left out (the run was ending); %d dials retried",
+			rs.MatchesEnded, rs.Rejoined, rs.Failed, rs.TooLate, rs.DialRetries)
+	}
+	p("  acknowledged  %d matches ended (MatchEnd received)", rep.AckedTotal)
 	if sw := rep.Switch; sw.Between != "" {
 		p("  switch        %d begun, %d ok, %d failed (between %s)", sw.Begun, sw.OK, sw.Failed, sw.Between)
 	}

@@ -32,6 +32,10 @@ type room struct {
 	endReason lspb.MatchEndReason
 	endedLive bool              // ended before the run did
 	hashes    map[uint32]hashes // frame -> the hashes reported so far
+	// After a server restart (restart.go): the room's next generation,
+	// decided once.
+	next    *room
+	decided bool
 }
 
 type hashes struct {
@@ -78,13 +82,16 @@ func (rm *room) matchStarted(m *lspb.MatchStart) (same bool) {
 	return rm.matchID == m.MatchId && rm.seed == m.Seed
 }
 
-// matchEnded records a MatchEnd; live says the run was still going.
-func (rm *room) matchEnded(reason lspb.MatchEndReason, live bool) {
+// matchEnded records a MatchEnd; live says the run was still going. It
+// reports whether this call ended the match (the room's first MatchEnd).
+func (rm *room) matchEnded(reason lspb.MatchEndReason, live bool) bool {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	if !rm.ended {
 		rm.ended, rm.endReason, rm.endedLive = true, reason, live
+		return true
 	}
+	return false
 }
 
 func (rm *room) state() (started, ended bool) {

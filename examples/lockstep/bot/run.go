@@ -38,6 +38,10 @@ type Config struct {
 	Switch      string
 	SwitchEvery time.Duration
 	NoReplay    bool // skip replaying one ended match at the end
+	// SurviveRestarts has the bots of a room whose match the server ended
+	// for its shutdown come back and play a new match once it is up
+	// again (restart.go); by default they stop, and the run fails.
+	SurviveRestarts bool
 	// ServeOptions configure the in-process server (Serve), such as a
 	// persistent store; tests use it.
 	ServeOptions  []lockstep.Option
@@ -47,8 +51,11 @@ type Config struct {
 	ReconnectProb float64       // chance per bot per second to drop the connection and reconnect
 	Offline       time.Duration // a dropped bot waits Offline/2 to Offline (uniformly) before reconnecting
 	Duration      time.Duration // the whole run, ramp included
-	Ramp          time.Duration // the bots start spread over this
-	Drain         time.Duration // after Duration: at most this long for the result votes to end the matches
+	// Soak allows a Duration past maxDuration, up to maxSoak: an
+	// operator's long run, asked for on purpose.
+	Soak  bool
+	Ramp  time.Duration // the bots start spread over this
+	Drain time.Duration // after Duration: at most this long for the result votes to end the matches
 	// Room options sent with RoomCreate; 0 takes the server's default.
 	TickRate        uint32
 	FramesPerPacket uint32
@@ -72,6 +79,7 @@ type Config struct {
 
 const (
 	maxDuration  = 10 * time.Minute
+	maxSoak      = 24 * time.Hour // with Soak
 	maxBots      = 10000
 	dialTimeout  = 5 * time.Second
 	replyTimeout = 5 * time.Second // for each answer a bot waits for
@@ -103,8 +111,8 @@ func (c *Config) validate() error {
 	if c.Offline < 0 || c.Offline > 10*time.Second {
 		bad("-offline %s: must be between 0 and 10s", c.Offline)
 	}
-	if c.Duration <= 0 || c.Duration > maxDuration {
-		bad("-duration %s: must be above 0 and at most %s", c.Duration, maxDuration)
+	if limit := c.maxDuration(); c.Duration <= 0 || c.Duration > limit {
+		bad("-duration %s: must be above 0 and at most %s (-soak: %s)", c.Duration, limit, maxSoak)
 	}
 	if c.Ramp < 0 || c.Ramp >= c.Duration {
 		bad("-ramp %s: must be at least 0 and shorter than -duration %s", c.Ramp, c.Duration)
@@ -181,7 +189,12 @@ const (
 	cSwitchesFailed   // ... that did not
 	cLostConns        // connections lost (not dropped by the bot) before the bot's match ended
 	cSendErr
-	cReadyLate // Error answering a Ready sent as the match started: tolerated
+	cReadyLate    // Error answering a Ready sent as the match started: tolerated
+	cShutdownEnds // matches ended by a server shutdown, ridden out (SurviveRestarts)
+	cRejoined     // bots back in a new match after one
+	cRejoinFailed // bots that could not come back
+	cTooLate      // bots left out: the run was ending
+	cDialRetries  // dials refused while a server was away
 	nCounters
 	nRecv = cRecvUnknownID + 1
 )
@@ -225,6 +238,8 @@ type runner struct {
 	firstFailure string            // the first of them, with its error
 	desyncs      []string          // the first few Desync messages, for the report
 	roomList     string            // the RoomList check's outcome
+	acked        []AckedMatch      // matches whose MatchEnd a bot got, at most maxAcked
+	ackedTotal   int
 	listOK       bool
 }
 
@@ -524,7 +539,7 @@ func (r *runner) startAll(ctx context.Context) error {
 func (r *runner) vote(ctx context.Context) {
 	margin := max(r.tickRate.Load()/2, 5)
 	for _, rm := range r.rooms {
-		rm.setEndFrame(margin)
+		rm.latest().setEndFrame(margin)
 	}
 	deadline := time.Now().Add(r.cfg.Drain)
 	t := time.NewTicker(20 * time.Millisecond)
@@ -532,7 +547,7 @@ func (r *runner) vote(ctx context.Context) {
 	for time.Now().Before(deadline) {
 		done := true
 		for _, rm := range r.rooms {
-			if started, ended := rm.state(); started && !ended {
+			if started, ended := rm.latest().state(); started && !ended {
 				done = false
 				break
 			}
@@ -621,4 +636,13 @@ func (r *runner) snap(cpuPID int) snapshot {
 		s.ticks, s.ticksErr = readTicks(r.metrics)
 	}
 	return s
+}
+
+// maxDuration is the longest run allowed: maxDuration, or maxSoak with
+// Soak.
+func (c *Config) maxDuration() time.Duration {
+	if c.Soak {
+		return maxSoak
+	}
+	return maxDuration
 }

@@ -35,6 +35,12 @@ type inproc struct {
 }
 
 func startServer(conns int, log *slog.Logger, opts []lockstep.Option) (*inproc, error) {
+	return startServerAt("", conns, log, opts)
+}
+
+// startServerAt is startServer with its TCP listener on addr ("" for a
+// free port): a test restarts a server on the same address.
+func startServerAt(addr string, conns int, log *slog.Logger, opts []lockstep.Option) (*inproc, error) {
 	cfg := zconf.Default()
 	cfg.Host = "127.0.0.1"
 	cfg.MaxConn = max(cfg.MaxConn, conns+100)
@@ -58,7 +64,10 @@ func startServer(conns int, log *slog.Logger, opts []lockstep.Option) (*inproc, 
 		ls.Close()
 		return nil, fmt.Errorf("-serve: %w", err)
 	}
-	l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, "0")) // a free port
+	if addr == "" {
+		addr = net.JoinHostPort(cfg.Host, "0") // a free port
+	}
+	l, err := net.Listen("tcp", addr)
 	var kl *znet.KCPListener
 	if err == nil {
 		if kl, err = znet.ListenKCP(net.JoinHostPort(cfg.Host, "0"), cfg); err != nil {

@@ -22,11 +22,18 @@ import (
 
 // Config is one run of the bot swarm.
 type Config struct {
-	Addr      string        // server address; must be loopback (ignored with Serve)
-	Bots      int           // number of bots
-	MoveRate  float64       // moves per second per bot
-	ChatRate  float64       // chats per minute per bot
-	Duration  time.Duration // the whole run, ramp included
+	Addr string // server address; must be loopback (ignored with Serve) unless AllowRemote
+	// AllowRemote lets Addr name another host (-allow-remote): only for
+	// a stack you own, such as the compose stack's bots dialing the
+	// server's container.
+	AllowRemote bool
+	Bots        int           // number of bots
+	MoveRate    float64       // moves per second per bot
+	ChatRate    float64       // chats per minute per bot
+	Duration    time.Duration // the whole run, ramp included
+	// Soak allows a Duration past maxDuration, up to maxSoak: an
+	// operator's long run, asked for on purpose.
+	Soak      bool
 	Ramp      time.Duration // logins are spread over this
 	Drain     time.Duration // after Duration: wait for broadcasts in flight
 	Serve     bool          // run the MMO server in this process
@@ -34,14 +41,11 @@ type Config struct {
 	ServerPID int           // external server whose CPU to report; 0 for none
 	Progress  io.Writer     // a line a second; nil for none
 	Log       io.Writer     // framework warnings; nil to discard
-	// AllowRemote lets Addr name another host (-allow-remote): only for
-	// a stack you own, such as the compose stack's bots dialing the
-	// server's container. Without it Addr must be loopback.
-	AllowRemote bool
 }
 
 const (
 	maxDuration = 10 * time.Minute
+	maxSoak     = 24 * time.Hour // with Soak
 	maxBots     = 15000
 	dialTimeout = 5 * time.Second
 	stopTimeout = 5 * time.Second
@@ -60,8 +64,8 @@ func (c *Config) validate() error {
 	if !(c.ChatRate >= 0 && c.ChatRate <= 6000) {
 		bad("-chat-rate %v: must be between 0 and 6000 per minute", c.ChatRate)
 	}
-	if c.Duration <= 0 || c.Duration > maxDuration {
-		bad("-duration %s: must be above 0 and at most %s", c.Duration, maxDuration)
+	if limit := c.maxDuration(); c.Duration <= 0 || c.Duration > limit {
+		bad("-duration %s: must be above 0 and at most %s (-soak: %s)", c.Duration, limit, maxSoak)
 	}
 	if c.Ramp < 0 || c.Ramp >= c.Duration {
 		bad("-ramp %s: must be at least 0 and shorter than -duration %s", c.Ramp, c.Duration)
@@ -398,4 +402,13 @@ func (s *inproc) stop() error {
 		}
 	})
 	return s.err
+}
+
+// maxDuration is the longest run allowed: maxDuration, or maxSoak with
+// Soak.
+func (c *Config) maxDuration() time.Duration {
+	if c.Soak {
+		return maxSoak
+	}
+	return maxDuration
 }

@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zinxgame/zinxgame/client"
+	"github.com/zinxgame/zinxgame/protocol/commonpb"
+)
+
+var buildLockstep = sync.OnceValue(func() error {
+	out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "lockstep"), "../../examples/lockstep").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("building examples/lockstep: %v\n%s", err, out)
+	}
+	return nil
+})
+
+// adminAddr is the admin listener's address from the server's JSON log.
+func (p *proc) adminAddr(t *testing.T) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(p.logs(), "\n") {
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "znet: admin listener" {
+				return rec.Addr
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no admin listener in the log:\n%s", p.logs())
+	return ""
+}
+
+// TestLockstepOperatorBan runs the lockstep server binary with an
+// AdminToken: an operator bans a playing player over HTTP with the token,
+// and the player's client is closed with ErrBanned; its token then logs in
+// no more (ErrBanned, ERROR_TOKEN_REVOKED). Without the token the
+// endpoint answers 401.
+func TestLockstepOperatorBan(t *testing.T) {
+	if err := buildLockstep(); err != nil {
+		t.Fatal(err)
+	}
+	const token = "e2e-operator-token-0123456789"
+	p := startBinary(t, "lockstep", []string{"ZINX_MODE=tcp", "ZINX_ADMINADDR=127.0.0.1:0", "ZINX_ADMINTOKEN=" + token})
+	defer p.stop(t)
+	admin := "http://" + p.adminAddr(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	closed := make(chan error, 1)
+	c, err := client.DialLockstep(ctx, p.addr, client.Player{Name: "eve"}, client.Handler{
+		OnState: func(s client.State, err error) {
+			if s == client.StateClosed {
+				closed <- err
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id, tok := c.PlayerID(), c.Token()
+
+	ban := func(auth string) (int, string) {
+		body, _ := json.Marshal(map[string]string{"duration": "1h", "reason": "griefing"})
+		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/admin/players/%d/ban", admin, id), bytes.NewReader(body))
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := ban(""); code != http.StatusUnauthorized {
+		t.Fatalf("a ban without the token = %d %s, want 401", code, body)
+	}
+	if code, body := ban(token); code != http.StatusOK || !strings.Contains(body, `"kicked":true`) {
+		t.Fatalf("ban = %d %s, want 200 with the player kicked", code, body)
+	}
+	select {
+	case err := <-closed:
+		if !errors.Is(err, client.ErrBanned) {
+			t.Fatalf("the client closed with %v, want ErrBanned", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the banned player's client did not close")
+	}
+
+	_, err = client.DialLockstep(ctx, p.addr, client.Player{Name: "eve", Token: tok}, client.Handler{})
+	if !errors.Is(err, client.ErrBanned) || client.Code(err) != commonpb.ErrorCode_ERROR_TOKEN_REVOKED || !strings.Contains(err.Error(), "griefing") {
+		t.Fatalf("the banned token's login = %v, want ErrBanned with ERROR_TOKEN_REVOKED and the reason", err)
+	}
+	if !strings.Contains(p.logs(), `"action":"player_ban"`) {
+		t.Fatalf("the ban is not in the server's log:\n%s", p.logs())
+	}
+}
