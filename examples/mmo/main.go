@@ -89,13 +89,13 @@ func run(args []string) error {
 		over["TcpPort"] = *port
 	}
 	st, err := loadSettings(zconf.Source{File: *file, Overrides: over})
-	cfg, world, acct, authCfg, rc := st.net, st.world, st.account, st.auth, st.redis
 	if err != nil {
 		return err
 	}
+	cfg, world, acct, authCfg, rc := st.net, st.world, st.account, st.auth, st.redis
 	// One registry for the server's metrics, the world's, the Redis
-	// store's and the process's (AdminAddr serves it on /metrics), as the
-	// lockstep server has: the Grafana dashboards show both.
+	// store's and the Go runtime's and process's (AdminAddr serves it on
+	// /metrics; the dashboards read all of them).
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := znet.NewServer(cfg, znet.WithMetrics(reg))
