@@ -92,8 +92,18 @@ func TestAdminTokenOffMountsNothing(t *testing.T) {
 	if code, _ := httpGet(t, base+"/healthz"); code != 200 {
 		t.Fatalf("/healthz = %d", code)
 	}
-	if code, _ := httpGet(t, base+"/readyz"); code != 200 {
-		t.Fatalf("/readyz = %d", code)
+	// Serve runs on its own goroutine, so the listener may not be up yet
+	// (the server is not ready before it is): wait for it, bounded.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, _ := httpGet(t, base+"/readyz")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz = %d after 5s", code)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
