@@ -51,7 +51,10 @@ func (o *operator) mountOperator() {
 	}
 }
 
-func checkReason(w http.ResponseWriter, reason string) bool {
+// CheckAdminReason answers 400 and returns false when an operator's
+// reason (of a kick, ban or maintenance, which clients are shown) is over
+// maxAdminReason bytes; modules' endpoints use it too, so the bound is one.
+func CheckAdminReason(w http.ResponseWriter, reason string) bool {
 	if len(reason) > maxAdminReason {
 		WriteAdminError(w, http.StatusBadRequest, fmt.Sprintf("reason is %d bytes, at most %d", len(reason), maxAdminReason))
 		return false
@@ -64,7 +67,7 @@ func (o *operator) kick(w http.ResponseWriter, r *http.Request) {
 		Conn   uint64 `json:"conn"`
 		Reason string `json:"reason"`
 	}
-	if !ReadAdminJSON(w, r, &req) || !checkReason(w, req.Reason) {
+	if !ReadAdminJSON(w, r, &req) || !CheckAdminReason(w, req.Reason) {
 		return
 	}
 	if req.Conn == 0 {
@@ -90,7 +93,7 @@ func (o *operator) banIP(w http.ResponseWriter, r *http.Request) {
 		Duration string `json:"duration"`
 		Reason   string `json:"reason"`
 	}
-	if !ReadAdminJSON(w, r, &req) || !checkReason(w, req.Reason) {
+	if !ReadAdminJSON(w, r, &req) || !CheckAdminReason(w, req.Reason) {
 		return
 	}
 	p, err := ParseIPOrPrefix(req.IP)
@@ -162,7 +165,7 @@ func (o *operator) setMaintenance(w http.ResponseWriter, r *http.Request) {
 		On     *bool  `json:"on"`
 		Reason string `json:"reason"`
 	}
-	if !ReadAdminJSON(w, r, &req) || !checkReason(w, req.Reason) {
+	if !ReadAdminJSON(w, r, &req) || !CheckAdminReason(w, req.Reason) {
 		return
 	}
 	if req.On == nil {

@@ -22,8 +22,6 @@ import (
 // They stay with the server once registered (a module whose Mount fails
 // later leaves them): they act on the service, which is still there.
 
-const maxAdminReason = 256 // as znet's: clients are shown it
-
 // mountAdmin registers the endpoints on srv unless this service did
 // already; another service's on the same server keep theirs, and this
 // one's are then reachable through its methods only (logged).
@@ -65,14 +63,6 @@ func playerID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 	return id, true
 }
 
-func badReason(w http.ResponseWriter, reason string) bool {
-	if len(reason) > maxAdminReason {
-		znet.WriteAdminError(w, http.StatusBadRequest, fmt.Sprintf("reason is %d bytes, at most %d", len(reason), maxAdminReason))
-		return true
-	}
-	return false
-}
-
 func (s *Service) adminKick(w http.ResponseWriter, r *http.Request) {
 	id, ok := playerID(w, r)
 	if !ok {
@@ -81,7 +71,7 @@ func (s *Service) adminKick(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Reason string `json:"reason"`
 	}
-	if !znet.ReadAdminJSON(w, r, &req) || badReason(w, req.Reason) {
+	if !znet.ReadAdminJSON(w, r, &req) || !znet.CheckAdminReason(w, req.Reason) {
 		return
 	}
 	if req.Reason == "" {
@@ -106,7 +96,7 @@ func (s *Service) adminBan(w http.ResponseWriter, r *http.Request) {
 		Duration string `json:"duration"`
 		Reason   string `json:"reason"`
 	}
-	if !znet.ReadAdminJSON(w, r, &req) || badReason(w, req.Reason) {
+	if !znet.ReadAdminJSON(w, r, &req) || !znet.CheckAdminReason(w, req.Reason) {
 		return
 	}
 	d, err := znet.ParseAdminDuration(req.Duration, znet.MaxBanDuration)
