@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -95,6 +96,7 @@ type botGame struct {
 	hashes   map[uint32]uint64 // frame -> hash, the latest maxHashes
 	oldest   uint32
 	reported int // hashes the client asked for (and reported)
+	clock    inputClock
 }
 
 const maxHashes = 1024
@@ -109,9 +111,11 @@ func (g *botGame) Start(m *lspb.MatchStart) {
 	g.sim = demo.New(m.Seed, seats, m.StartFrame-1)
 	g.interval = m.HashInterval
 	g.hashes = map[uint32]uint64{}
+	g.clock.start(m.YourSlot)
 }
 
 func (g *botGame) Step(f client.Frame) {
+	g.clock.arrived(f)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, in := range f.Inputs {
@@ -200,25 +204,120 @@ func startBots(ctx context.Context, t *testing.T, addr string, n int) ([]*bot, u
 	return bots, roomID
 }
 
-// play sends random inputs, as the bots of examples/lockstep/bot do.
+// play sends random inputs, as the bots of examples/lockstep/bot do, every
+// 80 to 120 ms at random, as the page's auto mode does. A fixed 100 ms
+// would be exactly three ticks at 30 Hz: each bot's inputs would then meet
+// the tick at one phase all match long, and its input→frame times would be
+// one value, not the spread over a tick the page's baseline needs.
 func (b *bot) play(ctx context.Context, rng *rand.Rand) {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
+	wait := time.NewTimer(0)
+	defer wait.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-b.c.Done():
 			return
-		case <-tick.C:
+		case <-wait.C:
 		}
+		wait.Reset(80*time.Millisecond + time.Duration(rng.Int64N(int64(40*time.Millisecond))))
 		if b.c.Match() == nil {
 			continue
 		}
 		// An input refused (the connection between reconnections) is a
 		// lost input, as a network would lose it; the hashes still agree.
-		_, _ = b.c.Input(demo.EncodeInput(int8(rng.IntN(3)-1), int8(rng.IntN(3)-1)))
+		b.game.clock.send(func() (uint32, error) {
+			return b.c.Input(demo.EncodeInput(int8(rng.IntN(3)-1), int8(rng.IntN(3)-1)))
+		})
 	}
+}
+
+// inputClock times a bot's inputs as the page times its own: from the send
+// to the arrival of the live frame that carries it. The page's figure is
+// judged against these, measured in the same room over the same seconds,
+// so a stall of the shared machine (the server's ticks or the network
+// late for every player) is told apart from what the page adds.
+type inputClock struct {
+	mu      sync.Mutex
+	slot    uint32
+	running bool
+	sent    map[uint32]time.Time // seq -> when sent; at most maxPending
+	ms      []float64            // input→frame, the latest maxLatencies
+	total   int                  // input→frame times taken, ms's and those dropped
+}
+
+const (
+	maxPending   = 256
+	maxLatencies = 4096
+)
+
+func (c *inputClock) start(slot uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.slot, c.running = slot, true
+	c.sent = map[uint32]time.Time{}
+}
+
+// send calls input, which sends one input and returns its sequence
+// number, and notes when it was sent. The lock is held across the call so
+// the frame that carries the input cannot be applied before its send time
+// is noted.
+func (c *inputClock) send(input func() (uint32, error)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at := time.Now()
+	seq, err := input()
+	if err != nil || !c.running {
+		return
+	}
+	if len(c.sent) >= maxPending { // inputs the server dropped
+		clear(c.sent)
+	}
+	c.sent[seq] = at
+}
+
+// arrived takes the bot's own input out of a live frame.
+func (c *inputClock) arrived(f client.Frame) {
+	at := f.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, in := range f.Inputs {
+		if in.Slot != c.slot {
+			continue
+		}
+		sent, ok := c.sent[in.Seq]
+		if !ok {
+			continue
+		}
+		delete(c.sent, in.Seq)
+		if f.CatchUp {
+			continue
+		}
+		if len(c.ms) >= maxLatencies {
+			c.ms = c.ms[1:]
+		}
+		c.ms = append(c.ms, float64(at.Sub(sent))/float64(time.Millisecond))
+		c.total++
+	}
+}
+
+// timed is how many input→frame times have been taken so far.
+func (c *inputClock) timed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total
+}
+
+// since is a copy of the input→frame times taken after the first n, in
+// milliseconds (of those still kept).
+func (c *inputClock) since(n int) []float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dropped := c.total - len(c.ms)
+	return slices.Clone(c.ms[min(len(c.ms), max(0, n-dropped)):])
 }
 
 // artifactDir is where the screenshot goes: $ZINX_ARTIFACTS, else
