@@ -77,7 +77,7 @@ export class Connection extends Emitter {
     this._gen = 0; // tags socket callbacks, so a replaced socket's are ignored
     this._everOpen = false;
     this._retryAfterMs = 0; // from a shutdown notice, for the next dial
-    this._noReconnect = null; // the reason reconnection is off (a kick)
+    this._noReconnect = null; // the reason reconnection is off (a kick, a ban)
     this._closing = false; // close() was called
     this._timer = null; // dial, dial timeout or reconnect delay
     this._pingTimer = null;
@@ -244,7 +244,11 @@ export class Connection extends Emitter {
     if (n === null || typeof n !== "object") return;
     const notice = { code: String(n.code ?? ""), reason: String(n.reason ?? ""), retry_after_ms: Number(n.retry_after_ms) || 0 };
     if (notice.code === "shutdown") this._retryAfterMs = Math.max(0, notice.retry_after_ms);
-    if (notice.code === "kicked") this._noReconnect = new Error(`kicked: ${notice.reason}`);
+    // After a kick or a ban the server would only refuse this client again
+    // (and a ban says so with every dial): reconnection is off.
+    if (notice.code === "kicked" || notice.code === "banned") {
+      this._noReconnect = Object.assign(new Error(`${notice.code}: ${notice.reason}`), { notice });
+    }
     this.emit("notice", notice);
   }
 

@@ -28,7 +28,7 @@ const now = () => (typeof performance !== "undefined" ? performance.now() : Date
 
 /** The error a request rejects with: .code is the commonpb ErrorCode (0 for a timeout or a lost connection). */
 export class RequestError extends Error {
-  constructor(message, code = 0, { timeout = false, requestId = 0, seq = 0 } = {}) {
+  constructor(message, code = 0, { timeout = false, requestId = 0, seq = 0, notice = null } = {}) {
     super(message);
     this.name = "RequestError";
     this.code = code;
@@ -37,6 +37,13 @@ export class RequestError extends Error {
     this.requestId = requestId;
     /** For a refused input: its sequence number. */
     this.seq = seq;
+    /**
+     * For a refused login: the "banned" or "maintenance" notice the server
+     * sent just before it ({code, reason, retry_after_ms}), else null. After
+     * "banned" the client stops; after "maintenance" it keeps trying on its
+     * backoff schedule, since maintenance ends.
+     */
+    this.notice = notice;
   }
 }
 
@@ -106,11 +113,16 @@ export class LockstepClient extends Emitter {
     this._resuming = false; // a Reconnect was sent and live frames have not come yet
     this._resumeEnded = false; // a MatchEnd answered the Reconnect under way
     this._freshLogin = false; // the stored token was refused once; log in without it
+    this._refusal = null; // a "banned" or "maintenance" notice on this socket, for a refused login
     this._connectWaiter = null;
 
     this.conn.on("open", () => this._login());
     this.conn.on("packet", (p) => this._onPacket(p));
-    this.conn.on("notice", (n) => this.emit("notice", n));
+    this.conn.on("notice", (n) => {
+      // The server says why before it refuses a login: kept for the Error.
+      if (n.code === "banned" || n.code === "maintenance") this._refusal = n;
+      this.emit("notice", n);
+    });
     this.conn.on("rtt", (ms) => this.emit("rtt", ms));
     this.conn.on("error", (e) => this.emit("error", e));
     this.conn.on("down", ({ error }) => this._down(error));
@@ -223,6 +235,7 @@ export class LockstepClient extends Emitter {
   }
 
   _login() {
+    this._refusal = null; // a notice of this socket's, not an earlier one's
     const token = this._freshLogin ? "" : (this.tokenStore.get() ?? this.token ?? "");
     this._freshLogin = false;
     this._send(MsgID.Login, LoginSchema, { name: this.name, token });
@@ -413,7 +426,9 @@ export class LockstepClient extends Emitter {
 
   _onError(e) {
     if (e.requestId === MsgID.Login) {
-      if (STALE_TOKEN.has(e.code) && !this._retriedFresh) {
+      // A banned player's token is refused as revoked: logging in afresh
+      // would be dodging the ban, and the server is closing anyway.
+      if (STALE_TOKEN.has(e.code) && !this._retriedFresh && this._refusal?.code !== "banned") {
         this._retriedFresh = true;
         this.tokenStore.set("");
         this.token = "";
@@ -421,7 +436,9 @@ export class LockstepClient extends Emitter {
         this._login();
         return;
       }
-      this.emit("error", new RequestError(`login refused: ${e.message}`, e.code, { requestId: e.requestId }));
+      const n = this._refusal;
+      const why = n ? `${n.code}: ${n.reason}` : e.message;
+      this.emit("error", new RequestError(`login refused: ${why}`, e.code, { requestId: e.requestId, notice: n }));
       return;
     }
     if (e.requestId === MsgID.Reconnect && this._resuming) {

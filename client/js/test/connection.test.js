@@ -158,6 +158,33 @@ test("no reconnection after a kicked notice", () => {
   assert.match(last.error.message, /kicked: logged in from another connection/);
 });
 
+test("no reconnection after a banned notice; the error carries it", () => {
+  const { f, c, clock } = setup({ keepAliveMs: 0 });
+  let last;
+  c.on("state", (s) => { last = s; });
+  c.start();
+  f.last().accept();
+  f.last().notice({ code: "banned", reason: "your address is banned", retry_after_ms: 60000 });
+  f.last().serverClose(1000);
+  clock.advance(120000);
+  assert.equal(f.sockets.length, 1);
+  assert.equal(c.state, "closed");
+  assert.match(last.error.message, /banned: your address is banned/);
+  assert.equal(last.error.notice.code, "banned");
+  assert.equal(last.error.notice.retry_after_ms, 60000);
+});
+
+test("a maintenance notice leaves reconnection on", () => {
+  const { f, c, clock } = setup({ keepAliveMs: 0 });
+  c.start();
+  f.last().accept();
+  f.last().notice({ code: "maintenance", reason: "the server is in maintenance" });
+  f.last().serverClose(1000);
+  clock.advance(60000);
+  assert.ok(f.sockets.length > 1, "dialed again");
+  assert.notEqual(c.state, "closed");
+});
+
 test("no reconnection after close()", () => {
   const { f, c, clock, states } = setup({ keepAliveMs: 1000 });
   c.start();

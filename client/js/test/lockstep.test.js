@@ -62,6 +62,48 @@ test("a refused stored token is dropped and the client logs in afresh", async ()
   assert.equal(store.v, "fresh");
 });
 
+test("a login refused in maintenance names the notice and keeps trying until maintenance ends", async () => {
+  const s = setup();
+  const errors = [];
+  s.c.on("error", (e) => errors.push(e));
+  const p = s.c.connect();
+  s.sock().accept();
+  s.sock().notice({ code: "maintenance", reason: "the server is in maintenance: patch 1.2" });
+  s.reply(MsgID.Error, commonpb.ErrorSchema, { code: commonpb.ErrorCode.ERROR_UNAVAILABLE, message: "the server is in maintenance: patch 1.2", requestId: MsgID.Login });
+  s.sock().serverClose(1000);
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].code, commonpb.ErrorCode.ERROR_UNAVAILABLE);
+  assert.equal(errors[0].notice.code, "maintenance");
+  assert.match(errors[0].message, /login refused: maintenance: the server is in maintenance: patch 1.2/);
+  for (let ms = 0; s.f.sockets.length < 2 && ms < 60000; ms += 10) s.clock.advance(10);
+  assert.equal(s.f.sockets.length, 2, "dialed again");
+  s.login(); // maintenance is over
+  const ack = await p;
+  assert.equal(ack.playerId, 7n);
+  // A later refusal on the new socket without a notice is not blamed on it.
+  s.c.drop();
+  for (let ms = 0; s.f.sockets.length < 3 && ms < 60000; ms += 10) s.clock.advance(10);
+  assert.equal(s.f.sockets.length, 3, "dialed again after the drop");
+  s.sock().accept();
+  s.reply(MsgID.Error, commonpb.ErrorSchema, { code: commonpb.ErrorCode.ERROR_NAME_TOO_LONG, message: "name too long", requestId: MsgID.Login });
+  assert.equal(errors.at(-1).notice, null);
+  assert.equal(errors.at(-1).message, "login refused: name too long");
+});
+
+test("a banned player's connect rejects with the ban and the client stops", async () => {
+  const s = setup();
+  const p = s.c.connect();
+  s.sock().accept();
+  s.sock().notice({ code: "banned", reason: "you are banned: cheating" });
+  s.reply(MsgID.Error, commonpb.ErrorSchema, { code: commonpb.ErrorCode.ERROR_TOKEN_REVOKED, message: "you are banned: cheating", requestId: MsgID.Login });
+  assert.equal(s.sent(MsgID.Login, commonpb.LoginSchema).length, 1, "no fresh login to dodge the ban");
+  s.sock().serverClose(1000);
+  await assert.rejects(p, (e) => /banned: you are banned: cheating/.test(e.message) && e.notice.code === "banned");
+  s.clock.advance(60000);
+  assert.equal(s.f.sockets.length, 1, "no dial after a ban");
+  assert.equal(s.c.state, "closed");
+});
+
 test("requests resolve with their answer and reject with the Error's code, or on timeout", async () => {
   const s = setup({ requestTimeoutMs: 500 });
   const p = s.c.connect();
