@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,6 +53,7 @@ type pageView struct {
 	InputsSent     int        `json:"inputsSent"`
 	InputLatencyMs []float64  `json:"inputLatencyMs"`
 	MatchEnded     bool       `json:"matchEnded"`
+	Notice         string     `json:"notice"`
 	Error          *string    `json:"error"`
 }
 
@@ -268,6 +270,21 @@ func TestDemoPageInARoom(t *testing.T) {
 		t.Logf("%s; not judged: built with -race (raceDetector)", verdict)
 	default:
 		t.Error(verdict)
+	}
+
+	// An operator's broadcast shows on the page.
+	const announcement = "the server restarts at 14:00"
+	req := httptest.NewRequest(http.MethodPost, "/admin/broadcast", strings.NewReader(`{"message": "`+announcement+`"}`))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	rec := httptest.NewRecorder()
+	ts.admin.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("POST /admin/broadcast = %d %s", rec.Code, rec.Body)
+	}
+	waitView(bctx, t, "the announcement on the page", func(v pageView) bool { return v.Notice == "announcement: "+announcement })
+	shown, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("notice").textContent`))
+	if err != nil || shown != announcement {
+		t.Errorf("the page shows %q (%v), want the announcement %q", shown, err, announcement)
 	}
 
 	png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())

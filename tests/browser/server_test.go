@@ -30,12 +30,17 @@ type testServer struct {
 	wsURL   string
 	pageURL string // http://127.0.0.1:port/
 	ls      lockstep.Config
+	admin   http.Handler // the admin endpoints, with adminToken
 }
+
+// adminToken turns the operator endpoints on (AdminToken).
+const adminToken = "browser-operator-token-0123456789"
 
 func startServer(t *testing.T, log *slog.Logger) *testServer {
 	t.Helper()
 	cfg := zconf.Default()
 	cfg.Host, cfg.Mode, cfg.LogLevel = "127.0.0.1", zconf.ModeBoth, "warn"
+	cfg.AdminToken = adminToken
 	ls := lockstep.DefaultConfig()
 	ls.TickRate, ls.MaxPlayers = 30, 4
 	// Every player comes from 127.0.0.1: new identities are not limited
@@ -65,7 +70,7 @@ func startServer(t *testing.T, log *slog.Logger) *testServer {
 	go func() { served <- srv.Serve(tcpL) }()
 	go func() { served <- srv.ServeWebSocket(wsL) }()
 	ts := &testServer{tcpAddr: tcpL.Addr().String(), wsURL: "ws://" + wsL.Addr().String() + "/",
-		pageURL: "http://" + pageL.Addr().String() + "/", ls: ls}
+		pageURL: "http://" + pageL.Addr().String() + "/", ls: ls, admin: srv.AdminHandler()}
 	wc := web.ConfigFor(cfg, ls)
 	wc.WsURL, wc.Logger = ts.wsURL, log
 	hs := &http.Server{Handler: web.Handler(wc), ReadHeaderTimeout: 5 * time.Second}

@@ -27,6 +27,7 @@ const view = {
   inputsSent: 0,
   inputLatencyMs: [],
   matchEnded: false,
+  notice: null, // the latest server notice, "code: reason"
   error: null,
 };
 window.zinxgameDemo = view;
@@ -178,6 +179,13 @@ async function main() {
     view.rttMs = typeof ms === "number" ? ms : client.rtt;
   });
   client.on("error", (e) => showError(e));
+  // The server's notices: an operator's announcement, maintenance, a ban,
+  // a shutdown. Shown as they come; the latest stays up.
+  client.on("notice", (n) => {
+    console.info(`notice ${n.code}: ${n.reason}`);
+    view.notice = `${n.code}: ${n.reason}`;
+    document.getElementById("notice").textContent = n.reason || n.code;
+  });
 
   // send applies the throttle a player's keyboard repeat needs (one input
   // a tick is all a frame can show) and times the input to its frame.
