@@ -48,7 +48,7 @@ func TestOperatorRefusalsAreTyped(t *testing.T) {
 	}
 	s.srv.SetMaintenance(false, "")
 
-	if _, err := s.srv.BanIP(netip.MustParsePrefix("127.0.0.1/32"), time.Minute, "abuse"); err != nil {
+	if _, err := s.srv.BanIP(context.Background(), netip.MustParsePrefix("127.0.0.1/32"), time.Minute, "abuse"); err != nil {
 		t.Fatal(err)
 	}
 	_, err = DialLockstep(ctx, s.addr, Player{Name: "blocked"}, Handler{})

@@ -2,6 +2,7 @@ package znet
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -18,8 +19,8 @@ import (
 // reason and the time left, counted as refused reason "banned", and the
 // connections it already has are closed with the same notice. The address
 // is the real client's, the one ConnRatePerIP keys on (PROXY protocol or
-// X-Forwarded-For from TrustedProxies). Bans live in memory: a restart
-// lifts them (player bans, in game/account, can be kept in a store).
+// X-Forwarded-For from TrustedProxies). Bans live in memory, and with an
+// IPBanStore (LoadIPBans) also in a store, so they survive a restart.
 //
 // The check runs on every accept, so it is cheap: one atomic load when
 // there are no bans, else a map lookup for single addresses and a walk of
@@ -40,7 +41,8 @@ type IPBan struct {
 	Prefix netip.Prefix `json:"ip"`
 	Reason string       `json:"reason"`
 	At     time.Time    `json:"at"`
-	// Until is when the ban expires; zero: until lifted (or a restart).
+	// Until is when the ban expires; zero: until lifted (or, without an
+	// IPBanStore, a restart).
 	Until time.Time `json:"until,omitzero"`
 }
 
@@ -54,6 +56,12 @@ type ipBans struct {
 	mu    sync.RWMutex
 	exact map[netip.Addr]IPBan
 	nets  []IPBan
+
+	// storeMu orders the changes (BanIP, UnbanIP, LoadIPBans), so they
+	// reach store in the order they take effect; it is not taken on the
+	// accept path, which a slow store must not hold up.
+	storeMu sync.Mutex
+	store   IPBanStore // nil: in memory only
 }
 
 // banned returns the ban covering addr now, if any.
@@ -85,18 +93,10 @@ func (b *ipBans) add(ban IPBan, now time.Time) error {
 	if b.exact == nil {
 		b.exact = make(map[netip.Addr]IPBan)
 	}
-	single := ban.Prefix.IsSingleIP()
-	_, replacing := b.exact[ban.Prefix.Addr()]
-	if !single {
-		replacing = slices.ContainsFunc(b.nets, func(x IPBan) bool { return x.Prefix == ban.Prefix })
+	if err := b.fitsLocked(ban.Prefix, now); err != nil {
+		return err
 	}
-	if !replacing && len(b.exact)+len(b.nets) >= b.max {
-		b.expireLocked(now)
-		if len(b.exact)+len(b.nets) >= b.max {
-			return fmt.Errorf("%w: %d held (MaxIPBans); lift some or wait for them to expire", ErrTooManyBans, b.max)
-		}
-	}
-	if single {
+	if ban.Prefix.IsSingleIP() {
 		b.exact[ban.Prefix.Addr()] = ban
 	} else {
 		b.nets = slices.DeleteFunc(b.nets, func(x IPBan) bool { return x.Prefix == ban.Prefix })
@@ -104,6 +104,46 @@ func (b *ipBans) add(ban IPBan, now time.Time) error {
 	}
 	b.n.Store(int64(len(b.exact) + len(b.nets)))
 	return nil
+}
+
+// fits reports ErrTooManyBans when a ban of p, new or replacing one,
+// would pass max.
+func (b *ipBans) fits(p netip.Prefix, now time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.fitsLocked(p, now)
+}
+
+func (b *ipBans) fitsLocked(p netip.Prefix, now time.Time) error {
+	if b.has(p) || len(b.exact)+len(b.nets) < b.max {
+		return nil
+	}
+	b.expireLocked(now)
+	if len(b.exact)+len(b.nets) >= b.max {
+		return fmt.Errorf("%w: %d held (MaxIPBans); lift some or wait for them to expire", ErrTooManyBans, b.max)
+	}
+	return nil
+}
+
+// has reports whether p itself is banned (expired or not); b.mu is held.
+func (b *ipBans) has(p netip.Prefix) bool {
+	if p.IsSingleIP() {
+		_, ok := b.exact[p.Addr()]
+		return ok
+	}
+	return slices.ContainsFunc(b.nets, func(x IPBan) bool { return x.Prefix == p })
+}
+
+// inForce reports whether p itself is banned now.
+func (b *ipBans) inForce(p netip.Prefix, now time.Time) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if p.IsSingleIP() {
+		ban, ok := b.exact[p.Addr()]
+		return ok && !ban.expired(now)
+	}
+	i := slices.IndexFunc(b.nets, func(x IPBan) bool { return x.Prefix == p })
+	return i >= 0 && !b.nets[i].expired(now)
 }
 
 // remove lifts the ban of exactly p; false when there was none.
@@ -173,18 +213,34 @@ func ParseIPOrPrefix(s string) (netip.Prefix, error) {
 	return p.Masked(), nil
 }
 
-// BanIP bans p (an address is a /32 or /128) for d (0: until lifted or
-// the server restarts) with reason, which the refused clients are told:
-// new connections from it are refused with a "banned" notice and those
-// it already has are closed with one. It returns how many were closed.
-// Past MaxIPBans it fails with ErrTooManyBans. Safe for concurrent use.
-func (s *Server) BanIP(p netip.Prefix, d time.Duration, reason string) (closed int, err error) {
+// BanIP bans p (an address is a /32 or /128) for d (0: until lifted)
+// with reason, which the refused clients are told: new connections from
+// it are refused with a "banned" notice and those it already has are
+// closed with one. It returns how many were closed. With an IPBanStore
+// (LoadIPBans) the ban is stored first, and not made when that fails;
+// without one a restart lifts it. Past MaxIPBans, or when the store holds
+// all it can, it fails with ErrTooManyBans. Safe for concurrent use.
+func (s *Server) BanIP(ctx context.Context, p netip.Prefix, d time.Duration, reason string) (closed int, err error) {
 	now := time.Now()
 	ban := IPBan{Prefix: p.Masked(), Reason: reason, At: now.UTC()}
 	if d > 0 {
 		ban.Until = now.Add(d).UTC()
 	}
-	if err := s.ops.bans.add(ban, now); err != nil {
+	b := &s.ops.bans
+	b.storeMu.Lock()
+	if err := b.fits(ban.Prefix, now); err != nil {
+		b.storeMu.Unlock()
+		return 0, err
+	}
+	if b.store != nil {
+		if err := b.store.PutIPBan(ctx, ban); err != nil {
+			b.storeMu.Unlock()
+			return 0, fmt.Errorf("znet: saving the IP ban: %w", err)
+		}
+	}
+	err = b.add(ban, now) // fits, and every add holds storeMu
+	b.storeMu.Unlock()
+	if err != nil {
 		return 0, err
 	}
 	n := ban.notice(now)
@@ -203,9 +259,24 @@ func (s *Server) BanIP(p netip.Prefix, d time.Duration, reason string) (closed i
 }
 
 // UnbanIP lifts the ban of exactly p (a network's ban is not lifted by
-// naming an address in it); false when there was none. Safe for
-// concurrent use.
-func (s *Server) UnbanIP(p netip.Prefix) bool { return s.ops.bans.remove(p.Masked()) }
+// naming an address in it); false when none is in force. With an
+// IPBanStore the ban is deleted from it first, and stays when that
+// fails. Safe for concurrent use.
+func (s *Server) UnbanIP(ctx context.Context, p netip.Prefix) (bool, error) {
+	p = p.Masked()
+	b := &s.ops.bans
+	b.storeMu.Lock()
+	defer b.storeMu.Unlock()
+	if !b.inForce(p, time.Now()) {
+		return false, nil
+	}
+	if b.store != nil {
+		if err := b.store.DeleteIPBan(ctx, p); err != nil {
+			return false, fmt.Errorf("znet: deleting the IP ban: %w", err)
+		}
+	}
+	return b.remove(p), nil
+}
 
 // IPBans lists the IP bans in force. Safe for concurrent use.
 func (s *Server) IPBans() []IPBan { return s.ops.bans.list(time.Now()) }

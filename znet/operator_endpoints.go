@@ -1,6 +1,7 @@
 package znet
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -106,9 +107,13 @@ func (o *operator) banIP(w http.ResponseWriter, r *http.Request) {
 		WriteAdminError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	closed, err := o.s.BanIP(p, d, req.Reason)
-	if err != nil {
+	closed, err := o.s.BanIP(r.Context(), p, d, req.Reason)
+	switch {
+	case errors.Is(err, ErrTooManyBans):
 		WriteAdminError(w, http.StatusInsufficientStorage, err.Error())
+		return
+	case err != nil: // the ban store failed: the ban is not made
+		WriteAdminError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	o.s.AdminAction(r, "ip_ban", p.String(), "duration", d, "reason", req.Reason, "closed", closed)
@@ -121,7 +126,12 @@ func (o *operator) unbanIP(w http.ResponseWriter, r *http.Request) {
 		WriteAdminError(w, http.StatusBadRequest, "?ip=: "+err.Error())
 		return
 	}
-	if !o.s.UnbanIP(p) {
+	found, err := o.s.UnbanIP(r.Context(), p)
+	if err != nil {
+		WriteAdminError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	if !found {
 		WriteAdminError(w, http.StatusNotFound, fmt.Sprintf("%s is not banned (a network's ban is lifted by naming the network)", p))
 		return
 	}

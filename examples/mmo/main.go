@@ -120,9 +120,14 @@ func run(args []string) error {
 		_ = stores.Close(context.Background())
 		return err
 	}
-	// Player bans (POST /admin/players/{id}/ban, with AdminToken) are kept
-	// with the game's documents: on Redis they survive a restart.
+	// Player bans (POST /admin/players/{id}/ban, with AdminToken) and IP
+	// bans (POST /admin/bans/ip) are kept with the game's documents: on
+	// Redis they survive a restart.
 	if err := svc.LoadBans(context.Background(), stores.Docs); err != nil {
+		_ = stores.Close(context.Background())
+		return err
+	}
+	if err := srv.LoadIPBans(context.Background(), account.IPBanDocs(stores.Docs)); err != nil {
 		_ = stores.Close(context.Background())
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zinxgame/zinxgame/client"
+	"github.com/zinxgame/zinxgame/internal/redistest"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 )
 
@@ -109,5 +110,82 @@ func TestLockstepOperatorBan(t *testing.T) {
 	}
 	if !strings.Contains(p.logs(), `"action":"player_ban"`) {
 		t.Fatalf("the ban is not in the server's log:\n%s", p.logs())
+	}
+}
+
+// TestLockstepIPBanSurvivesRestart runs the lockstep server binary on a
+// real Redis: an IP ban made over the admin endpoint holds after the
+// server restarts, and lifting it holds as well.
+func TestLockstepIPBanSurvivesRestart(t *testing.T) {
+	if err := buildLockstep(); err != nil {
+		t.Fatal(err)
+	}
+	const token = "e2e-operator-token-0123456789"
+	rs := redistest.Start(t)
+	env := []string{"ZINX_MODE=tcp", "ZINX_ADMINADDR=127.0.0.1:0", "ZINX_ADMINTOKEN=" + token,
+		"ZINX_REDIS_ADDR=" + rs.Addr, "ZINX_AUTH_SECRET=" + strings.Repeat("k", 32),
+		"ZINX_REDIS_SPILLFILE=" + filepath.Join(t.TempDir(), "lockstep.spill")}
+	call := func(admin, method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+admin+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	dial := func(p *proc) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := client.DialLockstep(ctx, p.addr, client.Player{Name: "eve"}, client.Handler{})
+		if err == nil {
+			_ = c.Close()
+		}
+		return err
+	}
+
+	p := startBinary(t, "lockstep", env)
+	admin := p.adminAddr(t)
+	for _, ban := range []string{`{"ip": "127.0.0.1", "reason": "flood"}`, `{"ip": "198.51.100.0/24", "duration": "1h"}`} {
+		if code, body := call(admin, "POST", "/admin/bans/ip", ban); code != http.StatusOK {
+			t.Fatalf("POST /admin/bans/ip %s = %d %s", ban, code, body)
+		}
+	}
+	if err := dial(p); !errors.Is(err, client.ErrBanned) {
+		t.Fatalf("a login from the banned address = %v, want ErrBanned", err)
+	}
+	p.stop(t)
+
+	p = startBinary(t, "lockstep", env)
+	admin = p.adminAddr(t)
+	if err := dial(p); !errors.Is(err, client.ErrBanned) || !strings.Contains(err.Error(), "flood") {
+		t.Fatalf("after a restart, a login from the banned address = %v, want ErrBanned with the reason", err)
+	}
+	code, body := call(admin, "GET", "/admin/bans/ip", "")
+	if code != http.StatusOK || !strings.Contains(body, `"127.0.0.1/32"`) || !strings.Contains(body, `"198.51.100.0/24"`) {
+		t.Fatalf("after a restart, GET /admin/bans/ip = %d %s, want both bans", code, body)
+	}
+	if code, body := call(admin, "DELETE", "/admin/bans/ip?ip=127.0.0.1", ""); code != http.StatusOK {
+		t.Fatalf("DELETE /admin/bans/ip = %d %s", code, body)
+	}
+	if err := dial(p); err != nil {
+		t.Fatalf("a login after the ban was lifted: %v", err)
+	}
+	p.stop(t)
+
+	p = startBinary(t, "lockstep", env)
+	defer p.stop(t)
+	if err := dial(p); err != nil {
+		t.Fatalf("after a restart, a login from the unbanned address: %v", err)
+	}
+	loaded := false
+	for _, line := range strings.Split(p.logs(), "\n") {
+		loaded = loaded || strings.Contains(line, `"msg":"znet: IP bans loaded"`) && strings.Contains(line, `"bans":1,`)
+	}
+	if !loaded {
+		t.Errorf("the server did not load the one ban left:\n%s", p.logs())
 	}
 }
