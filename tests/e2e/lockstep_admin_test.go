@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,6 +44,27 @@ func (p *proc) adminAddr(t *testing.T) string {
 	return ""
 }
 
+// adminCall makes an operator request to the admin listener at admin
+// (host:port) with token (none when empty); it returns the status and
+// the body.
+func adminCall(t *testing.T, admin, token, method, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+admin+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 // TestLockstepOperatorBan runs the lockstep server binary with an
 // AdminToken: an operator bans a playing player over HTTP with the token,
 // and the player's client is closed with ErrBanned; its token then logs in
@@ -57,7 +77,7 @@ func TestLockstepOperatorBan(t *testing.T) {
 	const token = "e2e-operator-token-0123456789"
 	p := startBinary(t, "lockstep", []string{"ZINX_MODE=tcp", "ZINX_ADMINADDR=127.0.0.1:0", "ZINX_ADMINTOKEN=" + token})
 	defer p.stop(t)
-	admin := "http://" + p.adminAddr(t)
+	admin := p.adminAddr(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -75,19 +95,9 @@ func TestLockstepOperatorBan(t *testing.T) {
 	defer c.Close()
 	id, tok := c.PlayerID(), c.Token()
 
+	banPath := fmt.Sprintf("/admin/players/%d/ban", id)
 	ban := func(auth string) (int, string) {
-		body, _ := json.Marshal(map[string]string{"duration": "1h", "reason": "griefing"})
-		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/admin/players/%d/ban", admin, id), bytes.NewReader(body))
-		if auth != "" {
-			req.Header.Set("Authorization", "Bearer "+auth)
-		}
-		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return adminCall(t, admin, auth, "POST", banPath, `{"duration": "1h", "reason": "griefing"}`)
 	}
 	if code, body := ban(""); code != http.StatusUnauthorized {
 		t.Fatalf("a ban without the token = %d %s, want 401", code, body)
@@ -127,15 +137,7 @@ func TestLockstepIPBanSurvivesRestart(t *testing.T) {
 		"ZINX_REDIS_SPILLFILE=" + filepath.Join(t.TempDir(), "lockstep.spill")}
 	call := func(admin, method, path, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, "http://"+admin+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return adminCall(t, admin, token, method, path, body)
 	}
 	dial := func(p *proc) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

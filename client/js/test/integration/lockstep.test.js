@@ -7,19 +7,10 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import WebSocket from "ws";
 import { LockstepClient, lspb } from "../../src/index.js";
+import { sleep, until } from "../wait.js";
 
 const URL_ = process.env.ZINX_WS_URL;
 const CONTROL = process.env.ZINX_CONTROL_URL;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what, cond, timeoutMs = 15000) {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 // The test's game: its state is a FNV-1a 64 hash of every frame's number and
 // inputs, so every client that saw the same frames agrees on every hash.

@@ -8,20 +8,11 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import WebSocket from "ws";
 import { LockstepClient, commonpb } from "../../src/index.js";
+import { sleep, until } from "../wait.js";
 
 const URL_ = process.env.ZINX_WS_URL;
 const ADMIN = process.env.ZINX_ADMIN_URL;
 const TOKEN = process.env.ZINX_ADMIN_TOKEN;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what, cond, timeoutMs = 10000) {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 // admin calls an operator endpoint; resolves with {status, body}.
 function admin(method, path, body) {
