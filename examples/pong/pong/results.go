@@ -31,7 +31,8 @@ func matchRef(match uint64) store.DocRef {
 // record saves a match's result off the room's tick: PutDoc may wait for a
 // Redis round trip, and the tick of every room on the shard would wait
 // with it. Mount makes the server wait for these writes (Wait) before the
-// stores close. Each player still connected gets its new Stats once saved.
+// stores close. Each player still connected gets its new Stats once both
+// players' are saved.
 func (g *Game) record(res *pongpb.MatchEnd, conns [2]ziface.IConnection) {
 	g.saves.Add(1)
 	go func() {
@@ -45,12 +46,20 @@ func (g *Game) record(res *pongpb.MatchEnd, conns [2]ziface.IConnection) {
 		if res.Reason == pongpb.EndReason_END_ABORTED {
 			return // nobody won or lost
 		}
+		// Both players' stats are saved before either hears of its own, so
+		// a player who has its new Stats reads its opponent's new ones too.
 		scores := [2]uint32{res.LeftScore, res.RightScore}
+		var saved [2]*pongpb.Stats
 		for side, id := range [2]uint64{res.LeftId, res.RightId} {
 			st, err := g.addResult(ctx, id, res, scores[side], scores[1-side])
 			if err != nil {
 				g.log.Error("pong: saving a player's stats", "player", id, "match", res.MatchId, "err", err)
-			} else if conns[side] != nil {
+				continue
+			}
+			saved[side] = st
+		}
+		for side, st := range saved {
+			if st != nil && conns[side] != nil {
 				send(conns[side], pongpb.MsgStats, st)
 			}
 		}
