@@ -233,7 +233,11 @@ func (s *Server) BanIP(ctx context.Context, p netip.Prefix, d time.Duration, rea
 		return 0, err
 	}
 	if b.store != nil {
-		if err := b.store.PutIPBan(ctx, ban); err != nil {
+		err := b.store.PutIPBan(ctx, ban)
+		if errors.Is(err, ErrTooManyBans) && b.purgeStored(ctx, now) > 0 {
+			err = b.store.PutIPBan(ctx, ban)
+		}
+		if err != nil {
 			b.storeMu.Unlock()
 			return 0, fmt.Errorf("znet: saving the IP ban: %w", err)
 		}

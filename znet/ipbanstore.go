@@ -78,3 +78,23 @@ func (s *Server) LoadIPBans(ctx context.Context, st IPBanStore) error {
 	s.log.Info("znet: IP bans loaded", "bans", len(live), "expired_deleted", len(stored)-len(live))
 	return nil
 }
+
+// purgeStored deletes the expired bans from the store and returns how
+// many. Memory drops an expired ban when it looks (list, a full list);
+// the store keeps it until this, or the next LoadIPBans, so a store
+// bounded below MaxIPBans fills with expired bans: BanIP purges when the
+// store says it is full. b.storeMu is held. A store error leaves the
+// rest for the next time.
+func (b *ipBans) purgeStored(ctx context.Context, now time.Time) int {
+	stored, err := b.store.ListIPBans(ctx)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, ban := range stored {
+		if ban.expired(now) && b.store.DeleteIPBan(ctx, ban.Prefix) == nil {
+			n++
+		}
+	}
+	return n
+}

@@ -159,3 +159,38 @@ func TestIPBanStoreWriteThrough(t *testing.T) {
 		t.Fatalf("lifting it again = %v, %v; want false, nil", found, err)
 	}
 }
+
+// TestIPBanStoreFullOfExpired: a store bounded below MaxIPBans fills with
+// bans that have expired (memory forgets them, the store keeps them); a
+// new ban it refuses as full is made once the expired ones are purged.
+func TestIPBanStoreFullOfExpired(t *testing.T) {
+	st := &memIPBans{max: 2}
+	srv, err := NewServer(opsConfig(), WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.LoadIPBans(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, ip := range []string{"203.0.113.1/32", "203.0.113.2/32"} {
+		if _, err := srv.BanIP(ctx, netip.MustParsePrefix(ip), time.Millisecond, "short"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(5 * time.Millisecond)
+	if _, err := srv.BanIP(ctx, netip.MustParsePrefix("198.51.100.9/32"), 0, "after the expired ones"); err != nil {
+		t.Fatalf("a ban into a store full of expired bans: %v", err)
+	}
+	if !st.has("198.51.100.9/32") || st.has("203.0.113.1/32") || st.has("203.0.113.2/32") {
+		t.Fatalf("stored after the purge: %v", st.bans)
+	}
+	// A store full of bans in force still refuses.
+	if _, err := srv.BanIP(ctx, netip.MustParsePrefix("198.51.100.10/32"), 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.BanIP(ctx, netip.MustParsePrefix("198.51.100.11/32"), 0, ""); !errors.Is(err, ErrTooManyBans) {
+		t.Fatalf("a third ban in force in a store of two = %v, want ErrTooManyBans", err)
+	}
+}

@@ -263,3 +263,30 @@ func waitUntil(t *testing.T, cond func() bool, what string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestPlayerBansStoreFullOfExpired: with a ban store bounded at MaxBans,
+// bans that expired make room in the store as they do in memory.
+func TestPlayerBansStoreFullOfExpired(t *testing.T) {
+	ctx := context.Background()
+	docs := store.NewMemoryDocStore(store.DocLimits{MaxDocsPerOwner: 2})
+	svc, err := account.New(account.Config{MaxBans: 2}, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.LoadBans(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	for id := uint64(1); id <= 2; id++ {
+		if _, err := svc.BanPlayer(ctx, id, time.Millisecond, "short"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(5 * time.Millisecond)
+	if _, err := svc.BanPlayer(ctx, 3, 0, "after the expired ones"); err != nil {
+		t.Fatalf("a ban with the store full of expired bans: %v", err)
+	}
+	got, _, err := docs.ListDocs(ctx, store.PlayerOwner(0), account.BanCollection, "", 0)
+	if err != nil || len(got) != 1 || got[0].Key != "3" {
+		t.Fatalf("ban documents = %v %v, want 3's only", got, err)
+	}
+}

@@ -150,9 +150,17 @@ func (s *Service) BanPlayer(ctx context.Context, id uint64, d time.Duration, rea
 	_, replacing := b.m[id]
 	if !replacing && len(b.m) >= s.cfg.MaxBans {
 		for k, x := range b.m {
-			if x.expired(now) {
-				delete(b.m, k) // its document goes at the next LoadBans
+			if !x.expired(now) {
+				continue
 			}
+			// Its document goes with it, so the store holds no more bans
+			// than memory does, and a store bounded at MaxBans
+			// (MaxDocsPerOwner) does not fill with expired ones. A failed
+			// delete keeps both, for the next time.
+			if b.docs != nil && b.docs.DeleteDoc(ctx, banRef(k)) != nil {
+				continue
+			}
+			delete(b.m, k)
 		}
 		if len(b.m) >= s.cfg.MaxBans {
 			b.mu.Unlock()
