@@ -146,6 +146,28 @@ func (b *ipBans) inForce(p netip.Prefix, now time.Time) bool {
 	return i >= 0 && !b.nets[i].expired(now)
 }
 
+// replace makes bans the whole list and returns those whose prefix was
+// not banned before.
+func (b *ipBans) replace(bans []IPBan) (added []IPBan) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	exact := make(map[netip.Addr]IPBan)
+	var nets []IPBan
+	for _, ban := range bans {
+		if !b.has(ban.Prefix) {
+			added = append(added, ban)
+		}
+		if ban.Prefix.IsSingleIP() {
+			exact[ban.Prefix.Addr()] = ban
+		} else {
+			nets = append(nets, ban)
+		}
+	}
+	b.exact, b.nets = exact, nets
+	b.n.Store(int64(len(exact) + len(nets)))
+	return added
+}
+
 // remove lifts the ban of exactly p; false when there was none.
 func (b *ipBans) remove(p netip.Prefix) bool {
 	b.mu.Lock()
@@ -247,6 +269,14 @@ func (s *Server) BanIP(ctx context.Context, p netip.Prefix, d time.Duration, rea
 	if err != nil {
 		return 0, err
 	}
+	closed = s.closeBanned(ban, now)
+	s.log.Info("znet: IP banned", "ip", ban.Prefix.String(), "until", ban.Until, "reason", reason, "closed", closed)
+	return closed, nil
+}
+
+// closeBanned closes the connections ban covers, each with a "banned"
+// notice, and returns how many.
+func (s *Server) closeBanned(ban IPBan, now time.Time) int {
 	n := ban.notice(now)
 	var hit []*Connection
 	s.mgr.rangeConns(func(c *Connection) {
@@ -258,8 +288,7 @@ func (s *Server) BanIP(ctx context.Context, p netip.Prefix, d time.Duration, rea
 		_ = c.SendMsg(s.cfg.NoticeMsgID, n.encode())
 		c.Stop() // graceful: the notice is flushed first
 	}
-	s.log.Info("znet: IP banned", "ip", ban.Prefix.String(), "until", ban.Until, "reason", reason, "closed", len(hit))
-	return len(hit), nil
+	return len(hit)
 }
 
 // UnbanIP lifts the ban of exactly p (a network's ban is not lifted by

@@ -98,3 +98,74 @@ func (b *ipBans) purgeStored(ctx context.Context, now time.Time) int {
 	}
 	return n
 }
+
+// DefaultBanRefresh is how often RefreshIPBans re-reads the store when
+// given no interval.
+const DefaultBanRefresh = 10 * time.Second
+
+// RefreshIPBans re-reads the IP bans from the store LoadIPBans was given,
+// every every (0 or less: DefaultBanRefresh), until ctx ends. Servers
+// sharing one store (the replicas of a StatefulSet on one Redis) then
+// share their bans: one made or lifted through any of them takes effect
+// on the others within every, and a ban new to this server closes its
+// connections from the address, as BanIP does. A failed read keeps the
+// bans as they were, and is logged. It returns nil when ctx ends, or an
+// error at once when LoadIPBans was not called. Safe for concurrent use;
+// run one per server.
+func (s *Server) RefreshIPBans(ctx context.Context, every time.Duration) error {
+	b := &s.ops.bans
+	b.storeMu.Lock()
+	loaded := b.store != nil
+	b.storeMu.Unlock()
+	if !loaded {
+		return errors.New("znet: RefreshIPBans before LoadIPBans")
+	}
+	if every <= 0 {
+		every = DefaultBanRefresh
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, every)
+		err := s.syncIPBans(rctx)
+		cancel()
+		switch {
+		case err != nil && !failing && ctx.Err() == nil:
+			s.log.Warn("znet: refreshing the IP bans failed; keeping them as they are", "err", err)
+		case err == nil && failing:
+			s.log.Info("znet: refreshing the IP bans works again")
+		}
+		failing = err != nil
+	}
+}
+
+// syncIPBans makes the bans in force in the store the server's.
+func (s *Server) syncIPBans(ctx context.Context) error {
+	b := &s.ops.bans
+	b.storeMu.Lock()
+	stored, err := b.store.ListIPBans(ctx)
+	if err != nil {
+		b.storeMu.Unlock()
+		return fmt.Errorf("znet: reading the IP bans: %w", err)
+	}
+	now := time.Now()
+	live := make([]IPBan, 0, len(stored))
+	for _, ban := range stored {
+		if ban.Prefix.IsValid() && ban.Prefix == ban.Prefix.Masked() && !ban.expired(now) && len(live) < b.max {
+			live = append(live, ban)
+		}
+	}
+	added := b.replace(live)
+	b.storeMu.Unlock()
+	for _, ban := range added {
+		closed := s.closeBanned(ban, now)
+		s.log.Info("znet: IP banned through the store", "ip", ban.Prefix.String(), "until", ban.Until, "reason", ban.Reason, "closed", closed)
+	}
+	return nil
+}

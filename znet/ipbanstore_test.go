@@ -194,3 +194,51 @@ func TestIPBanStoreFullOfExpired(t *testing.T) {
 		t.Fatalf("a third ban in force in a store of two = %v, want ErrTooManyBans", err)
 	}
 }
+
+// TestIPBansSharedThroughTheStore: two servers on one store (two
+// replicas): a ban made through one closes the other's connection from
+// the address and refuses its new ones within the refresh, and lifting it
+// lets them in again.
+func TestIPBansSharedThroughTheStore(t *testing.T) {
+	st := &memIPBans{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := NewServer(opsConfig(), WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	cfg := opsConfig()
+	b := startServer(t, cfg, nil)
+	for _, srv := range []*Server{a, b.Server} {
+		if err := srv.LoadIPBans(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unloaded, err := NewServer(opsConfig(), WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unloaded.Close()
+	if err := unloaded.RefreshIPBans(ctx, time.Millisecond); err == nil {
+		t.Fatal("RefreshIPBans without a store returned nil")
+	}
+	rc := dialRaw(t, b.addr, cfg)
+	connIDOf(t, b.Server, rc) // b has it
+	go func() { _ = b.Server.RefreshIPBans(ctx, 20*time.Millisecond) }()
+
+	if _, err := a.BanIP(ctx, netip.MustParsePrefix("127.0.0.0/8"), time.Hour, "through a"); err != nil {
+		t.Fatal(err)
+	}
+	if n := rc.expectNotice(NoticeBanned); !strings.Contains(n.Reason, "through a") {
+		t.Fatalf("b's connection got %q, want a's ban", n.Reason)
+	}
+	rc.expectClosed()
+	dialRaw(t, b.addr, cfg).expectNotice(NoticeBanned)
+
+	if found, err := a.UnbanIP(ctx, netip.MustParsePrefix("127.0.0.0/8")); !found || err != nil {
+		t.Fatalf("UnbanIP = %v, %v", found, err)
+	}
+	waitFor(t, func() bool { return len(b.Server.IPBans()) == 0 }, "b to drop the lifted ban")
+	connIDOf(t, b.Server, dialRaw(t, b.addr, cfg)) // accepted again
+}

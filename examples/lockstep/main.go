@@ -164,5 +164,10 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The replicas on one store share their bans: each re-reads them.
+	if every := acct.WithDefaults().BanRefresh; every > 0 {
+		go func() { _ = srv.RefreshIPBans(ctx, every) }()
+		go func() { _ = identity.RefreshBans(ctx, every) }()
+	}
 	return srv.Run(ctx)
 }

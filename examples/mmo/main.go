@@ -144,6 +144,11 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The replicas on one store share their bans: each re-reads them.
+	if every := acct.WithDefaults().BanRefresh; every > 0 {
+		go func() { _ = srv.RefreshIPBans(ctx, every) }()
+		go func() { _ = svc.RefreshBans(ctx, every) }()
+	}
 	// Serves until SIGINT or SIGTERM, then shuts down in order: every
 	// player leaves and is saved, then the stores flush. A write that could
 	// not be stored is Run's error, and the exit status says so.

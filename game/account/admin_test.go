@@ -290,3 +290,53 @@ func TestPlayerBansStoreFullOfExpired(t *testing.T) {
 		t.Fatalf("ban documents = %v %v, want 3's only", got, err)
 	}
 }
+
+// TestPlayerBansSharedThroughTheStore: two services on one ban store (two
+// replicas): a ban made through the other closes this one's player with
+// the banned notice within the refresh and refuses its token; lifting it
+// there lets the token in here again.
+func TestPlayerBansSharedThroughTheStore(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	docs := store.NewMemoryDocStore(store.DocLimits{})
+	e := start(t, account.Config{}, nil, znettest.Config())
+	other, err := account.New(account.Config{}, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range []*account.Service{e.svc, other} {
+		if err := svc.LoadBans(ctx, docs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unloaded, err := account.New(account.Config{}, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unloaded.RefreshBans(ctx, time.Millisecond); err == nil {
+		t.Fatal("RefreshBans without LoadBans returned nil")
+	}
+	p := e.ts.Dial()
+	ack := e.login(p, "bob", "")
+	go func() { _ = e.svc.RefreshBans(ctx, 20*time.Millisecond) }()
+
+	if _, err := other.BanPlayer(ctx, ack.PlayerId, time.Hour, "on the other replica"); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.ExpectNotice(znet.NoticeBanned); !strings.Contains(n.Reason, "on the other replica") {
+		t.Fatalf("banned notice %+v", n)
+	}
+	p.ExpectClosed()
+	again := e.ts.Dial()
+	again.SendProto(testProto.Login, &commonpb.Login{Name: "bob", Token: ack.Token})
+	again.ExpectNotice(znet.NoticeBanned)
+	expectError(t, again, commonpb.ErrorCode_ERROR_TOKEN_REVOKED)
+
+	if ok, err := other.UnbanPlayer(ctx, ack.PlayerId); !ok || err != nil {
+		t.Fatalf("UnbanPlayer = %v, %v", ok, err)
+	}
+	znettest.Eventually(t, func() bool { _, banned := e.svc.Banned(ack.PlayerId); return !banned }, "the lifted ban to reach this replica")
+	if got := e.login(e.ts.Dial(), "bob", ack.Token); got.PlayerId != ack.PlayerId {
+		t.Fatalf("after the unban the token logs in as %d, want %d", got.PlayerId, ack.PlayerId)
+	}
+}

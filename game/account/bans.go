@@ -68,9 +68,12 @@ func (b PlayerBan) notice(now time.Time) znet.Notice {
 
 // playerBans is the ban list; safe for concurrent use.
 type playerBans struct {
-	mu   sync.RWMutex
-	m    map[uint64]PlayerBan
-	docs store.DocStore // nil: in memory only
+	// changeMu orders the changes (BanPlayer, UnbanPlayer, a refresh) so
+	// a refresh's read of the store does not undo one made meanwhile.
+	changeMu sync.Mutex
+	mu       sync.RWMutex
+	m        map[uint64]PlayerBan
+	docs     store.DocStore // nil: in memory only
 }
 
 // banned returns id's ban in force at now.
@@ -87,29 +90,9 @@ func (b *playerBans) banned(id uint64, now time.Time) (PlayerBan, bool) {
 // concurrent use.
 func (s *Service) LoadBans(ctx context.Context, docs store.DocStore) error {
 	now := time.Now()
-	loaded := make(map[uint64]PlayerBan)
-	var expired []string
-	after := ""
-	for {
-		page, more, err := docs.ListDocs(ctx, banOwner, BanCollection, after, 0)
-		if err != nil {
-			return fmt.Errorf("account: loading the player bans: %w", err)
-		}
-		for _, d := range page {
-			var ban PlayerBan
-			if err := json.Unmarshal(d.Value, &ban); err != nil || strconv.FormatUint(ban.PlayerID, 10) != d.Key {
-				return fmt.Errorf("account: loading the player bans: document %q is not a ban", d.Key)
-			}
-			if ban.expired(now) {
-				expired = append(expired, d.Key)
-				continue
-			}
-			loaded[ban.PlayerID] = ban
-		}
-		if !more || len(page) == 0 {
-			break
-		}
-		after = page[len(page)-1].Key
+	loaded, expired, err := readBans(ctx, docs, now)
+	if err != nil {
+		return err
 	}
 	for _, key := range expired {
 		if err := docs.DeleteDoc(ctx, store.DocRef{Collection: BanCollection, Owner: banOwner, Key: key}); err != nil {
@@ -126,6 +109,112 @@ func (s *Service) LoadBans(ctx context.Context, docs store.DocStore) error {
 	}
 	s.bans.m, s.bans.docs = loaded, docs
 	s.log.Info("account: player bans loaded", "bans", len(loaded), "expired_deleted", len(expired))
+	return nil
+}
+
+// readBans reads the ban documents: those in force at now by player, and
+// the keys of those expired.
+func readBans(ctx context.Context, docs store.DocStore, now time.Time) (map[uint64]PlayerBan, []string, error) {
+	loaded := make(map[uint64]PlayerBan)
+	var expired []string
+	after := ""
+	for {
+		page, more, err := docs.ListDocs(ctx, banOwner, BanCollection, after, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("account: loading the player bans: %w", err)
+		}
+		for _, d := range page {
+			var ban PlayerBan
+			if err := json.Unmarshal(d.Value, &ban); err != nil || strconv.FormatUint(ban.PlayerID, 10) != d.Key {
+				return nil, nil, fmt.Errorf("account: loading the player bans: document %q is not a ban", d.Key)
+			}
+			if ban.expired(now) {
+				expired = append(expired, d.Key)
+				continue
+			}
+			loaded[ban.PlayerID] = ban
+		}
+		if !more || len(page) == 0 {
+			return loaded, expired, nil
+		}
+		after = page[len(page)-1].Key
+	}
+}
+
+// RefreshBans re-reads the player bans from the store LoadBans was given,
+// every every (0 or less: DefaultBanRefresh), until ctx
+// ends. Servers sharing one store (the replicas of a StatefulSet on one
+// Redis) then share their bans: one made or lifted through any of them
+// takes effect on the others within every, and a player banned elsewhere
+// who is online here is closed with the "banned" notice. A failed read
+// keeps the bans as they were, and is logged. It returns nil when ctx
+// ends, or an error at once when LoadBans was not called. Safe for
+// concurrent use; run one per service.
+func (s *Service) RefreshBans(ctx context.Context, every time.Duration) error {
+	s.bans.mu.RLock()
+	docs := s.bans.docs
+	s.bans.mu.RUnlock()
+	if docs == nil {
+		return errors.New("account: RefreshBans before LoadBans")
+	}
+	if every <= 0 {
+		every = DefaultBanRefresh
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, every)
+		err := s.syncBans(rctx, docs)
+		cancel()
+		switch {
+		case err != nil && !failing && ctx.Err() == nil:
+			s.log.Warn("account: refreshing the player bans failed; keeping them as they are", "err", err)
+		case err == nil && failing:
+			s.log.Info("account: refreshing the player bans works again")
+		}
+		failing = err != nil
+	}
+}
+
+// syncBans makes the bans in force in docs the service's, and closes the
+// players banned there who are online here.
+func (s *Service) syncBans(ctx context.Context, docs store.DocStore) error {
+	// changeMu keeps BanPlayer and UnbanPlayer out until the read is the
+	// list, so none of theirs is lost; mu, which every login takes, is
+	// not held across the read.
+	b := &s.bans
+	b.changeMu.Lock()
+	defer b.changeMu.Unlock()
+	now := time.Now()
+	loaded, _, err := readBans(ctx, docs, now)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	var added []PlayerBan
+	for id, ban := range loaded {
+		if old, ok := b.m[id]; !ok || old.expired(now) {
+			added = append(added, ban)
+		}
+	}
+	if len(loaded) > s.cfg.MaxBans { // another server's bound was larger
+		b.mu.Unlock()
+		return fmt.Errorf("%w: the store holds %d, MaxBans is %d", ErrTooManyBans, len(loaded), s.cfg.MaxBans)
+	}
+	b.m = loaded
+	b.mu.Unlock()
+	for _, ban := range added {
+		if c := s.Conn(ban.PlayerID); c != nil {
+			closeWithNotice(c, ban.notice(now))
+			s.log.Info("account: player banned through the store", "player", ban.PlayerID, "until", ban.Until, "reason", ban.Reason)
+		}
+	}
 	return nil
 }
 
@@ -146,6 +235,8 @@ func (s *Service) BanPlayer(ctx context.Context, id uint64, d time.Duration, rea
 		ban.Until = now.Add(d).UTC()
 	}
 	b := &s.bans
+	b.changeMu.Lock()
+	defer b.changeMu.Unlock()
 	b.mu.Lock()
 	_, replacing := b.m[id]
 	if !replacing && len(b.m) >= s.cfg.MaxBans {
@@ -197,6 +288,8 @@ func (s *Service) BanPlayer(ctx context.Context, id uint64, d time.Duration, rea
 // use.
 func (s *Service) UnbanPlayer(ctx context.Context, id uint64) (bool, error) {
 	b := &s.bans
+	b.changeMu.Lock()
+	defer b.changeMu.Unlock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ban, ok := b.m[id]

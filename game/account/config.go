@@ -37,6 +37,12 @@ type Config struct {
 	// until one expires or is lifted. With a ban store (LoadBans) keep it
 	// within the store's MaxDocsPerOwner. 0 means 1000.
 	MaxBans int
+	// BanRefresh is how often the example servers re-read the player and
+	// IP bans from their store (RefreshBans, znet's RefreshIPBans), so a
+	// ban made through one replica holds on every replica sharing the
+	// store within it. 0 means 10s; negative (Disabled) never re-reads
+	// (one server, or a store of its own). At least 100ms.
+	BanRefresh time.Duration
 }
 
 // The defaults of the zero Config's fields.
@@ -47,6 +53,7 @@ const (
 	DefaultNewIdentityBurst = 20
 	DefaultMaxTrackedIPs    = 10000
 	DefaultMaxBans          = 1000
+	DefaultBanRefresh       = 10 * time.Second
 )
 
 // DefaultConfig returns the defaults written out, as a config file lists
@@ -75,6 +82,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxBans == 0 {
 		c.MaxBans = DefaultMaxBans
 	}
+	if c.BanRefresh == 0 {
+		c.BanRefresh = DefaultBanRefresh
+	}
 	return c
 }
 
@@ -98,6 +108,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBans < 0 || c.MaxBans > 1_000_000 {
 		errs = append(errs, fmt.Errorf("account: MaxBans = %d: must be between 0 and 1,000,000", c.MaxBans))
+	}
+	if c.BanRefresh > 0 && c.BanRefresh < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("account: BanRefresh = %v: must be 0 (10s), negative (never) or at least 100ms", c.BanRefresh))
 	}
 	return errors.Join(errs...)
 }
