@@ -57,8 +57,8 @@ func TestOperatorRefusalsAreTyped(t *testing.T) {
 	}
 	select {
 	case <-c.Done():
-		if !errors.Is(c.Err(), ErrBanned) {
-			t.Fatalf("the connected client closed with %v, want ErrBanned", c.Err())
+		if !errors.Is(c.Err(), ErrBanned) || !strings.Contains(c.Err().Error(), "abuse") {
+			t.Fatalf("the connected client closed with %v, want ErrBanned with the reason", c.Err())
 		}
 	case <-ctx.Done():
 		t.Fatal("the connected client from the banned address was not closed")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zinxgame/zinxgame/zconf"
+	"github.com/zinxgame/zinxgame/znet"
 )
 
 // stats are a client's counters (Stats).
@@ -66,7 +67,11 @@ func (l *link) lost() {
 		return
 	}
 	if c.banned.Load() {
-		c.shut(ErrBanned)
+		err := ErrBanned
+		if n := l.refusal.Load(); n != nil && n.Code == znet.NoticeBanned {
+			err = fmt.Errorf("%w (%s)", ErrBanned, n.Reason) // the player is shown why
+		}
+		c.shut(err)
 		return
 	}
 	if c.reconnecting.CompareAndSwap(false, true) {

@@ -191,3 +191,72 @@ func TestLockstepIPBanSurvivesRestart(t *testing.T) {
 		t.Errorf("the server did not load the one ban left:\n%s", p.logs())
 	}
 }
+
+// TestLockstepBansSharedAcrossReplicas runs two lockstep server binaries
+// on one real Redis, as two pods of the StatefulSet: a player ban and an
+// IP ban made through one's admin endpoint close the player on the other
+// and refuse it there, within the refresh.
+func TestLockstepBansSharedAcrossReplicas(t *testing.T) {
+	if err := buildLockstep(); err != nil {
+		t.Fatal(err)
+	}
+	const token = "e2e-operator-token-0123456789"
+	rs := redistest.Start(t)
+	env := func(node string) []string {
+		return []string{"ZINX_MODE=tcp", "ZINX_ADMINADDR=127.0.0.1:0", "ZINX_ADMINTOKEN=" + token, "ZINX_NODEID=" + node,
+			"ZINX_REDIS_ADDR=" + rs.Addr, "ZINX_AUTH_SECRET=" + strings.Repeat("k", 32), "ZINX_ACCOUNT_BANREFRESH=200ms",
+			"ZINX_REDIS_SPILLFILE=" + filepath.Join(t.TempDir(), "lockstep.spill")}
+	}
+	a := startBinary(t, "lockstep", env("1"))
+	defer a.stop(t)
+	b := startBinary(t, "lockstep", env("2"))
+	defer b.stop(t)
+	adminA := a.adminAddr(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	closed := make(chan error, 1)
+	c, err := client.DialLockstep(ctx, b.addr, client.Player{Name: "eve"}, client.Handler{
+		OnState: func(s client.State, err error) {
+			if s == client.StateClosed {
+				closed <- err
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id, tok := c.PlayerID(), c.Token()
+
+	// The player ban, made on a, where the player is not.
+	if code, body := adminCall(t, adminA, token, "POST", fmt.Sprintf("/admin/players/%d/ban", id), `{"duration": "1h", "reason": "griefing"}`); code != http.StatusOK || !strings.Contains(body, `"kicked":false`) {
+		t.Fatalf("ban on a = %d %s, want 200 with the player not online there", code, body)
+	}
+	select {
+	case err := <-closed:
+		if !errors.Is(err, client.ErrBanned) || !strings.Contains(err.Error(), "griefing") {
+			t.Fatalf("the player on b closed with %v, want ErrBanned with the reason", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the player banned on a was not closed on b")
+	}
+	if _, err := client.DialLockstep(ctx, b.addr, client.Player{Name: "eve", Token: tok}, client.Handler{}); !errors.Is(err, client.ErrBanned) {
+		t.Fatalf("the banned token's login on b = %v, want ErrBanned", err)
+	}
+
+	// The IP ban, made on a: b refuses the address within the refresh.
+	if code, body := adminCall(t, adminA, token, "POST", "/admin/bans/ip", `{"ip": "127.0.0.1", "duration": "1h", "reason": "flood"}`); code != http.StatusOK {
+		t.Fatalf("IP ban on a = %d %s", code, body)
+	}
+	for {
+		_, err := client.DialLockstep(ctx, b.addr, client.Player{Name: "new"}, client.Handler{})
+		if errors.Is(err, client.ErrBanned) && strings.Contains(err.Error(), "flood") {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("b never refused the address banned on a; last login: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
