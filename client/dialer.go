@@ -23,7 +23,23 @@ type Dialer struct {
 
 	mu     sync.Mutex
 	closed bool
+
+	// early holds what a connection received before its link was set: a
+	// server that refuses at accept (an IP ban, server_full) sends its
+	// notice at once, and the reader routes it before connect has set
+	// the link. attach hands it over in order.
+	earlyMu sync.Mutex
+	early   map[*znet.Connection][]earlyMsg
 }
+
+type earlyMsg struct {
+	id   uint32
+	data []byte
+}
+
+// maxEarly bounds the messages kept for one connection before its link
+// is set: a server says at most a notice or two before the login.
+const maxEarly = 16
 
 // propLink is the connection property naming the link a connection
 // belongs to.
@@ -68,22 +84,55 @@ func (d *Dialer) routes() {
 		ids = append(ids, d.cfg.Net.PingMsgID)
 	}
 	for _, id := range ids {
-		d.cl.AddRouterFunc(id, func(req ziface.IRequest) {
-			if l := linkOf(req.GetConnection()); l != nil {
-				l.receive(req.GetMsgID(), req.GetData())
-			}
-		})
+		d.cl.AddRouterFunc(id, d.route)
 	}
-	d.cl.SetNotFound(func(req ziface.IRequest) {
-		if l := linkOf(req.GetConnection()); l != nil {
-			l.receive(req.GetMsgID(), req.GetData())
-		}
-	})
+	d.cl.SetNotFound(d.route)
 	d.cl.SetOnConnStop(func(c ziface.IConnection) {
 		if l := linkOf(c); l != nil {
 			l.lost()
 		}
 	})
+}
+
+// route hands a message to its connection's link, or keeps it until
+// attach sets the link.
+func (d *Dialer) route(req ziface.IRequest) {
+	c := req.GetConnection()
+	if l := linkOf(c); l != nil {
+		l.receive(req.GetMsgID(), req.GetData())
+		return
+	}
+	zc, ok := c.(*znet.Connection)
+	if !ok {
+		return
+	}
+	d.earlyMu.Lock()
+	l := linkOf(c) // attach may have set it meanwhile
+	if l == nil {
+		if len(d.early[zc]) < maxEarly {
+			if d.early == nil {
+				d.early = make(map[*znet.Connection][]earlyMsg)
+			}
+			d.early[zc] = append(d.early[zc], earlyMsg{req.GetMsgID(), append([]byte(nil), req.GetData()...)})
+		}
+		d.earlyMu.Unlock()
+		return
+	}
+	d.earlyMu.Unlock()
+	l.receive(req.GetMsgID(), req.GetData())
+}
+
+// attach makes l conn's link, first handing it what conn received
+// before, in order: the reader waits on earlyMu meanwhile, and finds the
+// link set after.
+func (d *Dialer) attach(conn *znet.Connection, l *link) {
+	d.earlyMu.Lock()
+	defer d.earlyMu.Unlock()
+	for _, m := range d.early[conn] {
+		l.receive(m.id, m.data)
+	}
+	delete(d.early, conn)
+	conn.SetProperty(propLink, l)
 }
 
 func linkOf(c ziface.IConnection) *link {

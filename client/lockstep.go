@@ -216,7 +216,7 @@ func (c *Lockstep) connect(ctx context.Context, again bool) error {
 	}
 	l := &link{c: c, conn: conn, gen: c.gen.Add(1)}
 	l.heard.Store(time.Now().UnixNano())
-	conn.SetProperty(propLink, l)
+	c.d.attach(conn, l)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()

@@ -64,3 +64,22 @@ func TestOperatorRefusalsAreTyped(t *testing.T) {
 		t.Fatal("the connected client from the banned address was not closed")
 	}
 }
+
+// TestBannedAtAcceptIsErrBanned: a server that refuses at accept sends
+// its notice before the client has sent anything, and it can be read and
+// routed before the client has set up the connection's link; the login
+// still fails as ErrBanned with the reason, every time.
+func TestBannedAtAcceptIsErrBanned(t *testing.T) {
+	s := startServer(t, nil)
+	if _, err := s.srv.BanIP(context.Background(), netip.MustParsePrefix("127.0.0.1/32"), time.Minute, "abuse"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range 100 {
+		_, err := DialLockstep(ctx, s.addr, Player{Name: "blocked"}, Handler{})
+		if !errors.Is(err, ErrBanned) || !strings.Contains(err.Error(), "abuse") {
+			t.Fatalf("login %d from a banned address = %v, want ErrBanned with the reason", i, err)
+		}
+	}
+}
