@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/zinxgame/zinxgame/internal/poll"
 )
 
 // IPBanStore keeps IP bans across restarts. Server.LoadIPBans reads the
@@ -123,26 +125,8 @@ func (s *Server) RefreshIPBans(ctx context.Context, every time.Duration) error {
 	if every <= 0 {
 		every = DefaultBanRefresh
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		rctx, cancel := context.WithTimeout(ctx, every)
-		err := s.syncIPBans(rctx)
-		cancel()
-		switch {
-		case err != nil && !failing && ctx.Err() == nil:
-			s.log.Warn("znet: refreshing the IP bans failed; keeping them as they are", "err", err)
-		case err == nil && failing:
-			s.log.Info("znet: refreshing the IP bans works again")
-		}
-		failing = err != nil
-	}
+	poll.Every(ctx, every, s.log, "znet: refreshing the IP bans", s.syncIPBans)
+	return nil
 }
 
 // syncIPBans makes the bans in force in the store the server's.

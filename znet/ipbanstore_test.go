@@ -65,6 +65,20 @@ func (m *memIPBans) has(p string) bool {
 	return ok
 }
 
+// storedServer is a server, not serving, with its IP bans in st.
+func storedServer(t *testing.T, st IPBanStore) *Server {
+	t.Helper()
+	srv, err := NewServer(opsConfig(), WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	if err := srv.LoadIPBans(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
 // TestIPBansLoadedFromStore: LoadIPBans takes the bans in force from the
 // store, deletes the expired ones from it, writes the bans made before
 // it, and refuses the banned addresses at accept.
@@ -109,14 +123,7 @@ func TestIPBansLoadedFromStore(t *testing.T) {
 // nothing; a full store is a 507.
 func TestIPBanStoreWriteThrough(t *testing.T) {
 	st := &memIPBans{max: 1}
-	srv, err := NewServer(opsConfig(), WithLogger(discardLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	if err := srv.LoadIPBans(context.Background(), st); err != nil {
-		t.Fatal(err)
-	}
+	srv := storedServer(t, st)
 	base := serveAdmin(t, srv)
 	ban := func(ip string) (int, map[string]any) {
 		code, _, body := opsCall(t, "POST", base+"/admin/bans/ip", opsToken, map[string]any{"ip": ip, "reason": "r"})
@@ -165,14 +172,7 @@ func TestIPBanStoreWriteThrough(t *testing.T) {
 // new ban it refuses as full is made once the expired ones are purged.
 func TestIPBanStoreFullOfExpired(t *testing.T) {
 	st := &memIPBans{max: 2}
-	srv, err := NewServer(opsConfig(), WithLogger(discardLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	if err := srv.LoadIPBans(context.Background(), st); err != nil {
-		t.Fatal(err)
-	}
+	srv := storedServer(t, st)
 	ctx := context.Background()
 	for _, ip := range []string{"203.0.113.1/32", "203.0.113.2/32"} {
 		if _, err := srv.BanIP(ctx, netip.MustParsePrefix(ip), time.Millisecond, "short"); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zinxgame/zinxgame/game/store"
+	"github.com/zinxgame/zinxgame/internal/poll"
 	"github.com/zinxgame/zinxgame/protocol/commonpb"
 	"github.com/zinxgame/zinxgame/ziface"
 	"github.com/zinxgame/zinxgame/znet"
@@ -160,26 +161,10 @@ func (s *Service) RefreshBans(ctx context.Context, every time.Duration) error {
 	if every <= 0 {
 		every = DefaultBanRefresh
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		rctx, cancel := context.WithTimeout(ctx, every)
-		err := s.syncBans(rctx, docs)
-		cancel()
-		switch {
-		case err != nil && !failing && ctx.Err() == nil:
-			s.log.Warn("account: refreshing the player bans failed; keeping them as they are", "err", err)
-		case err == nil && failing:
-			s.log.Info("account: refreshing the player bans works again")
-		}
-		failing = err != nil
-	}
+	poll.Every(ctx, every, s.log, "account: refreshing the player bans", func(ctx context.Context) error {
+		return s.syncBans(ctx, docs)
+	})
+	return nil
 }
 
 // syncBans makes the bans in force in docs the service's, and closes the

@@ -65,24 +65,15 @@ func adminCall(t *testing.T, admin, token, method, path, body string) (int, stri
 	return resp.StatusCode, string(b)
 }
 
-// TestLockstepOperatorBan runs the lockstep server binary with an
-// AdminToken: an operator bans a playing player over HTTP with the token,
-// and the player's client is closed with ErrBanned; its token then logs in
-// no more (ErrBanned, ERROR_TOKEN_REVOKED). Without the token the
-// endpoint answers 401.
-func TestLockstepOperatorBan(t *testing.T) {
-	if err := buildLockstep(); err != nil {
-		t.Fatal(err)
-	}
-	const token = "e2e-operator-token-0123456789"
-	p := startBinary(t, "lockstep", []string{"ZINX_MODE=tcp", "ZINX_ADMINADDR=127.0.0.1:0", "ZINX_ADMINTOKEN=" + token})
-	defer p.stop(t)
-	admin := p.adminAddr(t)
+// operatorToken is the servers' AdminToken in these tests.
+const operatorToken = "e2e-operator-token-0123456789"
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// dialWatched logs a new player in at addr; the channel gets the error
+// the client closes with.
+func dialWatched(ctx context.Context, t *testing.T, addr, name string) (*client.Lockstep, <-chan error) {
+	t.Helper()
 	closed := make(chan error, 1)
-	c, err := client.DialLockstep(ctx, p.addr, client.Player{Name: "eve"}, client.Handler{
+	c, err := client.DialLockstep(ctx, addr, client.Player{Name: name}, client.Handler{
 		OnState: func(s client.State, err error) {
 			if s == client.StateClosed {
 				closed <- err
@@ -92,6 +83,26 @@ func TestLockstepOperatorBan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, closed
+}
+
+// TestLockstepOperatorBan runs the lockstep server binary with an
+// AdminToken: an operator bans a playing player over HTTP with the token,
+// and the player's client is closed with ErrBanned; its token then logs in
+// no more (ErrBanned, ERROR_TOKEN_REVOKED). Without the token the
+// endpoint answers 401.
+func TestLockstepOperatorBan(t *testing.T) {
+	if err := buildLockstep(); err != nil {
+		t.Fatal(err)
+	}
+	const token = operatorToken
+	p := startBinary(t, "lockstep", []string{"ZINX_MODE=tcp", "ZINX_ADMINADDR=127.0.0.1:0", "ZINX_ADMINTOKEN=" + token})
+	defer p.stop(t)
+	admin := p.adminAddr(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, closed := dialWatched(ctx, t, p.addr, "eve")
 	defer c.Close()
 	id, tok := c.PlayerID(), c.Token()
 
@@ -114,7 +125,7 @@ func TestLockstepOperatorBan(t *testing.T) {
 		t.Fatal("the banned player's client did not close")
 	}
 
-	_, err = client.DialLockstep(ctx, p.addr, client.Player{Name: "eve", Token: tok}, client.Handler{})
+	_, err := client.DialLockstep(ctx, p.addr, client.Player{Name: "eve", Token: tok}, client.Handler{})
 	if !errors.Is(err, client.ErrBanned) || client.Code(err) != commonpb.ErrorCode_ERROR_TOKEN_REVOKED || !strings.Contains(err.Error(), "griefing") {
 		t.Fatalf("the banned token's login = %v, want ErrBanned with ERROR_TOKEN_REVOKED and the reason", err)
 	}
@@ -130,7 +141,7 @@ func TestLockstepIPBanSurvivesRestart(t *testing.T) {
 	if err := buildLockstep(); err != nil {
 		t.Fatal(err)
 	}
-	const token = "e2e-operator-token-0123456789"
+	const token = operatorToken
 	rs := redistest.Start(t)
 	env := []string{"ZINX_MODE=tcp", "ZINX_ADMINADDR=127.0.0.1:0", "ZINX_ADMINTOKEN=" + token,
 		"ZINX_REDIS_ADDR=" + rs.Addr, "ZINX_AUTH_SECRET=" + strings.Repeat("k", 32),
@@ -200,7 +211,7 @@ func TestLockstepBansSharedAcrossReplicas(t *testing.T) {
 	if err := buildLockstep(); err != nil {
 		t.Fatal(err)
 	}
-	const token = "e2e-operator-token-0123456789"
+	const token = operatorToken
 	rs := redistest.Start(t)
 	env := func(node string) []string {
 		return []string{"ZINX_MODE=tcp", "ZINX_ADMINADDR=127.0.0.1:0", "ZINX_ADMINTOKEN=" + token, "ZINX_NODEID=" + node,
@@ -215,17 +226,7 @@ func TestLockstepBansSharedAcrossReplicas(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	closed := make(chan error, 1)
-	c, err := client.DialLockstep(ctx, b.addr, client.Player{Name: "eve"}, client.Handler{
-		OnState: func(s client.State, err error) {
-			if s == client.StateClosed {
-				closed <- err
-			}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, closed := dialWatched(ctx, t, b.addr, "eve")
 	defer c.Close()
 	id, tok := c.PlayerID(), c.Token()
 
