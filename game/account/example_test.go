@@ -50,8 +50,10 @@ func ExampleService_PlayerOf() {
 // serving and re-reads them until it stops.
 func ExampleService_RefreshBans() {
 	ctx, stop := context.WithCancel(context.Background())
-	defer stop()                                       // at the shutdown: the refreshes end
-	docs := store.NewMemoryDocStore(store.DocLimits{}) // redisstore's Docs in production
+	defer stop() // at the shutdown: the refreshes end
+
+	// redisstore's Docs in production.
+	docs := store.NewMemoryDocStore(store.DocLimits{})
 	svc, err := account.New(account.Config{}, nil, slog.Default())
 	if err != nil {
 		panic(err)
