@@ -181,16 +181,15 @@ func (s *Service) syncBans(ctx context.Context, docs store.DocStore) error {
 	if err != nil {
 		return err
 	}
+	if len(loaded) > s.cfg.MaxBans { // another server's bound was larger
+		return fmt.Errorf("%w: the store holds %d, MaxBans is %d", ErrTooManyBans, len(loaded), s.cfg.MaxBans)
+	}
 	b.mu.Lock()
 	var added []PlayerBan
 	for id, ban := range loaded {
 		if old, ok := b.m[id]; !ok || old.expired(now) {
 			added = append(added, ban)
 		}
-	}
-	if len(loaded) > s.cfg.MaxBans { // another server's bound was larger
-		b.mu.Unlock()
-		return fmt.Errorf("%w: the store holds %d, MaxBans is %d", ErrTooManyBans, len(loaded), s.cfg.MaxBans)
 	}
 	b.m = loaded
 	b.mu.Unlock()

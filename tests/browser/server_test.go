@@ -243,12 +243,11 @@ func (b *bot) play(ctx context.Context, rng *rand.Rand) {
 // so a stall of the shared machine (the server's ticks or the network
 // late for every player) is told apart from what the page adds.
 type inputClock struct {
-	mu      sync.Mutex
-	slot    uint32
-	running bool
-	sent    map[uint32]time.Time // seq -> when sent; at most maxPending
-	ms      []float64            // input→frame, the latest maxLatencies
-	total   int                  // input→frame times taken, ms's and those dropped
+	mu    sync.Mutex
+	slot  uint32
+	sent  map[uint32]time.Time // seq -> when sent, at most maxPending; nil before the match
+	ms    []float64            // input→frame, the latest maxLatencies
+	total int                  // input→frame times taken, ms's and those dropped
 }
 
 const (
@@ -259,8 +258,7 @@ const (
 func (c *inputClock) start(slot uint32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.slot, c.running = slot, true
-	c.sent = map[uint32]time.Time{}
+	c.slot, c.sent = slot, map[uint32]time.Time{}
 }
 
 // send calls input, which sends one input and returns its sequence
@@ -272,7 +270,7 @@ func (c *inputClock) send(input func() (uint32, error)) {
 	defer c.mu.Unlock()
 	at := time.Now()
 	seq, err := input()
-	if err != nil || !c.running {
+	if err != nil || c.sent == nil {
 		return
 	}
 	if len(c.sent) >= maxPending { // inputs the server dropped

@@ -95,8 +95,7 @@ func TestLockstepOperatorBan(t *testing.T) {
 	if err := buildLockstep(); err != nil {
 		t.Fatal(err)
 	}
-	const token = operatorToken
-	p := startBinary(t, "lockstep", []string{"ZINX_MODE=tcp", "ZINX_ADMINADDR=127.0.0.1:0", "ZINX_ADMINTOKEN=" + token})
+	p := startBinary(t, "lockstep", []string{"ZINX_MODE=tcp", "ZINX_ADMINADDR=127.0.0.1:0", "ZINX_ADMINTOKEN=" + operatorToken})
 	defer p.stop(t)
 	admin := p.adminAddr(t)
 
@@ -113,7 +112,7 @@ func TestLockstepOperatorBan(t *testing.T) {
 	if code, body := ban(""); code != http.StatusUnauthorized {
 		t.Fatalf("a ban without the token = %d %s, want 401", code, body)
 	}
-	if code, body := ban(token); code != http.StatusOK || !strings.Contains(body, `"kicked":true`) {
+	if code, body := ban(operatorToken); code != http.StatusOK || !strings.Contains(body, `"kicked":true`) {
 		t.Fatalf("ban = %d %s, want 200 with the player kicked", code, body)
 	}
 	select {
@@ -134,6 +133,16 @@ func TestLockstepOperatorBan(t *testing.T) {
 	}
 }
 
+// redisAdminEnv is a lockstep server's environment on Redis rs with the
+// operator endpoints on: a spill file of its own, and the token secret
+// that lets its tokens outlive a restart.
+func redisAdminEnv(t *testing.T, rs *redistest.Server) []string {
+	t.Helper()
+	return []string{"ZINX_MODE=tcp", "ZINX_ADMINADDR=127.0.0.1:0", "ZINX_ADMINTOKEN=" + operatorToken,
+		"ZINX_REDIS_ADDR=" + rs.Addr, "ZINX_AUTH_SECRET=" + strings.Repeat("k", 32),
+		"ZINX_REDIS_SPILLFILE=" + filepath.Join(t.TempDir(), "lockstep.spill")}
+}
+
 // TestLockstepIPBanSurvivesRestart runs the lockstep server binary on a
 // real Redis: an IP ban made over the admin endpoint holds after the
 // server restarts, and lifting it holds as well.
@@ -141,14 +150,10 @@ func TestLockstepIPBanSurvivesRestart(t *testing.T) {
 	if err := buildLockstep(); err != nil {
 		t.Fatal(err)
 	}
-	const token = operatorToken
-	rs := redistest.Start(t)
-	env := []string{"ZINX_MODE=tcp", "ZINX_ADMINADDR=127.0.0.1:0", "ZINX_ADMINTOKEN=" + token,
-		"ZINX_REDIS_ADDR=" + rs.Addr, "ZINX_AUTH_SECRET=" + strings.Repeat("k", 32),
-		"ZINX_REDIS_SPILLFILE=" + filepath.Join(t.TempDir(), "lockstep.spill")}
+	env := redisAdminEnv(t, redistest.Start(t))
 	call := func(admin, method, path, body string) (int, string) {
 		t.Helper()
-		return adminCall(t, admin, token, method, path, body)
+		return adminCall(t, admin, operatorToken, method, path, body)
 	}
 	dial := func(p *proc) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -211,16 +216,10 @@ func TestLockstepBansSharedAcrossReplicas(t *testing.T) {
 	if err := buildLockstep(); err != nil {
 		t.Fatal(err)
 	}
-	const token = operatorToken
 	rs := redistest.Start(t)
-	env := func(node string) []string {
-		return []string{"ZINX_MODE=tcp", "ZINX_ADMINADDR=127.0.0.1:0", "ZINX_ADMINTOKEN=" + token, "ZINX_NODEID=" + node,
-			"ZINX_REDIS_ADDR=" + rs.Addr, "ZINX_AUTH_SECRET=" + strings.Repeat("k", 32), "ZINX_ACCOUNT_BANREFRESH=200ms",
-			"ZINX_REDIS_SPILLFILE=" + filepath.Join(t.TempDir(), "lockstep.spill")}
-	}
-	a := startBinary(t, "lockstep", env("1"))
+	a := startBinary(t, "lockstep", append(redisAdminEnv(t, rs), "ZINX_NODEID=1", "ZINX_ACCOUNT_BANREFRESH=200ms"))
 	defer a.stop(t)
-	b := startBinary(t, "lockstep", env("2"))
+	b := startBinary(t, "lockstep", append(redisAdminEnv(t, rs), "ZINX_NODEID=2", "ZINX_ACCOUNT_BANREFRESH=200ms"))
 	defer b.stop(t)
 	adminA := a.adminAddr(t)
 
@@ -231,7 +230,7 @@ func TestLockstepBansSharedAcrossReplicas(t *testing.T) {
 	id, tok := c.PlayerID(), c.Token()
 
 	// The player ban, made on a, where the player is not.
-	if code, body := adminCall(t, adminA, token, "POST", fmt.Sprintf("/admin/players/%d/ban", id), `{"duration": "1h", "reason": "griefing"}`); code != http.StatusOK || !strings.Contains(body, `"kicked":false`) {
+	if code, body := adminCall(t, adminA, operatorToken, "POST", fmt.Sprintf("/admin/players/%d/ban", id), `{"duration": "1h", "reason": "griefing"}`); code != http.StatusOK || !strings.Contains(body, `"kicked":false`) {
 		t.Fatalf("ban on a = %d %s, want 200 with the player not online there", code, body)
 	}
 	select {
@@ -247,7 +246,7 @@ func TestLockstepBansSharedAcrossReplicas(t *testing.T) {
 	}
 
 	// The IP ban, made on a: b refuses the address within the refresh.
-	if code, body := adminCall(t, adminA, token, "POST", "/admin/bans/ip", `{"ip": "127.0.0.1", "duration": "1h", "reason": "flood"}`); code != http.StatusOK {
+	if code, body := adminCall(t, adminA, operatorToken, "POST", "/admin/bans/ip", `{"ip": "127.0.0.1", "duration": "1h", "reason": "flood"}`); code != http.StatusOK {
 		t.Fatalf("IP ban on a = %d %s", code, body)
 	}
 	for {
