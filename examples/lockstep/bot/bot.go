@@ -345,6 +345,9 @@ func (b *bot) input() {
 	dx, dy := int8(b.rng.IntN(3)-1), int8(b.rng.IntN(3)-1)
 	b.mu.Lock()
 	defer b.mu.Unlock() // held across the send: the frame carrying it must find it waiting
+	if b.ended {
+		return // the match is over (play returns at its next wake-up)
+	}
 	seq, err := b.c.Input(demo.EncodeInput(dx, dy))
 	if err != nil {
 		b.r.add(cSendErr, 1)

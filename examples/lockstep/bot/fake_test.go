@@ -40,6 +40,10 @@ type fakeFaults struct {
 	corruptSlot1  bool // slot 1 gets slot 0's inputs turned around: its state drifts
 	dropEvery     int  // drop every n-th input a connection sends
 	skipLiveFrame bool // one live frame is not sent to slot 0
+	// inputCrossesEnd is no bug: after MatchEnd each seat also gets the
+	// Error that answers an input it sent as the match ended (a server
+	// that closes the room at its shutdown answers ERROR_NOT_IN_ROOM).
+	inputCrossesEnd bool
 }
 
 const (
@@ -325,6 +329,9 @@ func (f *fakeServer) result(_ ziface.IConnection, p *fakePlayer, m proto.Message
 		if o.conn != nil {
 			send(o.conn, lspb.MsgMatchEnd, &lspb.MatchEnd{MatchId: rm.matchID, LastFrame: rm.frame,
 				Reason: lspb.MatchEndReason_MATCH_END_RESULT, Result: res})
+			if f.faults.inputCrossesEnd {
+				f.fail(o.conn, lspb.MsgInput, commonpb.ErrorCode_ERROR_NOT_IN_ROOM)
+			}
 		}
 	}
 }

@@ -37,6 +37,27 @@ func TestRunFake(t *testing.T) {
 	}
 }
 
+// TestInputCrossingMatchEnd: an input that crossed the MatchEnd is
+// answered with an Error the bots tolerate (counted as late), as they
+// tolerate a Ready that crossed MatchStart; the run passes.
+func TestInputCrossingMatchEnd(t *testing.T) {
+	f := startFake(t, fakeFaults{inputCrossesEnd: true})
+	rep, err := Run(context.Background(), Config{
+		Addr: f.addr, Bots: 4, Players: 4, InputRate: 20,
+		Duration: 1500 * time.Millisecond, Ramp: 100 * time.Millisecond, Drain: 2 * time.Second,
+		Progress: io.Discard, Log: io.Discard, NoReplay: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRun(t, rep, 4, 1)
+	// A bot that has closed its client by the time its Error comes does
+	// not read it: at least one, and none counted as the server's.
+	if rep.InputLate == 0 || len(rep.Errors) != 0 || len(rep.Failures) != 0 {
+		t.Errorf("%d late inputs, errors %v, failures %v; want some tolerated and none counted", rep.InputLate, rep.Errors, rep.Failures)
+	}
+}
+
 // TestRunFakeFaults runs the swarm against server bugs, all at once: each
 // must show in the report and fail the run.
 func TestRunFakeFaults(t *testing.T) {

@@ -298,10 +298,17 @@ func (b *bot) onMatchEnd(m *lspb.MatchEnd) {
 func (b *bot) onError(m *commonpb.Error) {
 	r := b.r
 	b.mu.Lock()
-	started := b.started
+	started, ended := b.started, b.ended
 	b.mu.Unlock()
 	if m.RequestId == lspb.MsgReady && started {
 		r.add(cReadyLate, 1) // Ready crossed MatchStart: harmless
+		return
+	}
+	// An input sent as the server ended the match (a shutdown closes the
+	// room, so it is not in one any more) crossed the MatchEnd: input()
+	// sends none once the bot has it, so this one left before.
+	if m.RequestId == lspb.MsgInput && ended {
+		r.add(cInputLate, 1)
 		return
 	}
 	r.mu.Lock()

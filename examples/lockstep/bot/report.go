@@ -66,6 +66,7 @@ type Report struct {
 
 	Errors        map[string]uint64 `json:"errors,omitempty"` // Error (1019) by code
 	ReadyLate     uint64            `json:"ready_late"`       // tolerated: Ready crossed MatchStart
+	InputLate     uint64            `json:"input_late"`       // tolerated: an Input crossed MatchEnd
 	MatchMismatch uint64            `json:"match_mismatch"`
 	LostConns     uint64            `json:"lost_connections"`
 	SendErrors    uint64            `json:"send_errors"`
@@ -329,7 +330,7 @@ func (r *runner) report(cpuPID int, start, ramped, end snapshot, framing uint64)
 			Failed: c[cRejoinFailed], TooLate: c[cTooLate], DialRetries: c[cDialRetries]},
 		Latency:   summary(&r.lat),
 		Login:     summary(&r.login),
-		ReadyLate: c[cReadyLate], MatchMismatch: c[cMatchMismatch], LostConns: c[cLostConns],
+		ReadyLate: c[cReadyLate], InputLate: c[cInputLate], MatchMismatch: c[cMatchMismatch], LostConns: c[cLostConns],
 		SendErrors: c[cSendErr],
 	}
 	if rep.TickRate > 0 {
@@ -516,8 +517,8 @@ func (rep *Report) WriteText(w io.Writer) {
 		p("  switch        %d begun, %d ok, %d failed (between %s)", sw.Begun, sw.OK, sw.Failed, sw.Between)
 	}
 	lat("catch-up", rc.CatchUp)
-	p("  errors        %d from the server%s; %d late Ready answered (tolerated); %d match mismatches; %d connections lost; %d send errors",
-		sum(rep.Errors), listed(rep.Errors), rep.ReadyLate, rep.MatchMismatch, rep.LostConns, rep.SendErrors)
+	p("  errors        %d from the server%s; %d late Ready and %d late Input answered (tolerated); %d match mismatches; %d connections lost; %d send errors",
+		sum(rep.Errors), listed(rep.Errors), rep.ReadyLate, rep.InputLate, rep.MatchMismatch, rep.LostConns, rep.SendErrors)
 	dec := rep.Dec
 	p("  decode errors %d (unmarshal %d, malformed %d, unknown IDs %d, bad frames %d)",
 		dec.Total, dec.Unmarshal, dec.Malformed, dec.UnknownIDs, dec.Framing)

@@ -190,6 +190,7 @@ const (
 	cLostConns        // connections lost (not dropped by the bot) before the bot's match ended
 	cSendErr
 	cReadyLate    // Error answering a Ready sent as the match started: tolerated
+	cInputLate    // Error answering an Input sent as the match ended: tolerated
 	cShutdownEnds // matches ended by a server shutdown, ridden out (SurviveRestarts)
 	cRejoined     // bots back in a new match after one
 	cRejoinFailed // bots that could not come back
