@@ -14,7 +14,8 @@ import (
 // Every calls fn every period until ctx ends, each call bounded by a
 // context that ends after period. A failure is logged at Warn, with what
 // naming the refresh, when fn starts failing, and at Info when it works
-// again. It returns when ctx ends. period must be positive.
+// again. It returns when ctx ends, with no call after that. period must
+// be positive.
 func Every(ctx context.Context, period time.Duration, log *slog.Logger, what string, fn func(context.Context) error) {
 	t := time.NewTicker(period)
 	defer t.Stop()
@@ -24,6 +25,9 @@ func Every(ctx context.Context, period time.Duration, log *slog.Logger, what str
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if ctx.Err() != nil { // both were ready: the end wins
+			return
 		}
 		fctx, cancel := context.WithTimeout(ctx, period)
 		err := fn(fctx)
